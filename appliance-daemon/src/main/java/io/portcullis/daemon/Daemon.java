@@ -1,0 +1,259 @@
+package io.portcullis.daemon;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.portcullis.daemon.admin.AdminToken;
+import io.portcullis.daemon.admin.AdminVerticle;
+import io.portcullis.daemon.balancer.BalancerVerticle;
+import io.portcullis.daemon.config.BalancerConfig;
+import io.portcullis.daemon.config.CommitManager;
+import io.portcullis.daemon.config.Config;
+import io.portcullis.daemon.config.IcapConfig;
+import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.config.RevisionStore;
+import io.portcullis.daemon.icap.server.IcapVerticle;
+import io.portcullis.daemon.proxy.ProxyVerticle;
+import io.portcullis.daemon.runtime.Service;
+import io.portcullis.daemon.runtime.ServiceState;
+import io.portcullis.daemon.runtime.ServiceVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer and admin services on one config, which
+ * {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}.
+ */
+public final class Daemon implements CommitManager.Applier {
+  private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+  /** Where the node keeps its state; {@code configFile} (may be null) is rewritten on each commit. */
+  public record Options(Path dataDir, Path configFile) {
+  }
+
+  private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
+  private final AdminToken token;
+  private final Service<io.portcullis.daemon.config.AdminConfig> admin;
+  private final List<Service<?>> traffic = new ArrayList<>();
+  private final HealthChecks liveness;
+  private final HealthChecks readiness;
+  private final Instant startedAt = Instant.now();
+  private volatile Config config;
+  private volatile CommitManager commits;
+  private boolean stopped;
+
+  private Daemon(Options options, Config config) throws IOException {
+    this.config = config;
+    Files.createDirectories(options.dataDir());
+    this.token = AdminToken.loadOrCreate(options.dataDir());
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.vertx = Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(
+            new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+    this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this));
+    traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled, ProxyVerticle::new));
+    traffic.add(new Service<IcapConfig>("icap", vertx, Config::icap, IcapConfig::enabled, IcapVerticle::new));
+    traffic.add(new Service<BalancerConfig>("balancer", vertx, Config::balancer, BalancerConfig::enabled,
+        BalancerVerticle::new));
+    this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
+    this.readiness = HealthChecks.create(vertx);
+    for (Service<?> s : all()) {
+      readiness.register(s.name(), p -> p.complete(health(s.state())));
+      Gauge.builder("portcullis_service_up", s, x -> x.state().healthy() ? 1 : 0)
+          .description("1 when the service is disabled or working, 0 when it failed").tag("service", s.name())
+          .register(registry);
+    }
+    readiness.register("config", p -> {
+      CommitManager c = commits;
+      p.complete(c == null ? Status.KO(new JsonObject().put("reason", "not started"))
+          : Status.OK(new JsonObject().put("revision", c.active().revision())));
+    });
+    Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
+        .description("the config revision in effect").register(registry);
+  }
+
+  /**
+   * Starts a node on {@code config} ({@code text} is its YAML, {@code source} says where it came from) and returns once
+   * every service has started or failed. A traffic service that cannot listen is logged and reported unhealthy; an
+   * admin API that cannot listen fails the start, since nothing could then fix the node.
+   */
+  public static Daemon start(Options options, String text, Config config, String source) throws Exception {
+    Daemon d = new Daemon(options, config);
+    try {
+      d.await(Future.join(d.traffic.stream().map(s -> s.start(config)).toList()).recover(e -> Future.succeededFuture()));
+      d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
+          options.configFile(), text, config, source);
+      d.await(d.admin.start(config));
+    } catch (Exception e) {
+      d.vertx.close();
+      throw e;
+    }
+    return d;
+  }
+
+  private <T> T await(Future<T> f) throws Exception {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof Exception ex ? ex : e;
+    }
+  }
+
+  private List<Service<?>> all() {
+    List<Service<?>> list = new ArrayList<>(traffic);
+    list.add(0, admin);
+    return list;
+  }
+
+  private static Status health(ServiceState s) {
+    JsonObject data = new JsonObject().put("state", s.kind().name().toLowerCase());
+    if (s.address() != null) {
+      data.put("address", s.address());
+    }
+    if (s.reason() != null) {
+      data.put("reason", s.reason());
+    }
+    return s.healthy() ? Status.OK(data) : Status.KO(data);
+  }
+
+  /** Puts {@code next} into effect on every service, or on none: all new listeners bind before any old one stops. */
+  @Override
+  public CompletableFuture<Void> apply(Config next) {
+    List<Service<?>> services = all();
+    List<Future<ServiceVerticle.Prepared>> prepared = services.stream().map(s -> s.prepare(next)).toList();
+    return Future.join(prepared).transform(ar -> {
+      if (ar.succeeded()) {
+        prepared.forEach(p -> p.result().activate());
+        config = next;
+        return Future.<Void>succeededFuture();
+      }
+      List<String> reasons = new ArrayList<>();
+      for (Future<ServiceVerticle.Prepared> p : prepared) {
+        if (p.succeeded()) {
+          p.result().abort();
+        } else {
+          reasons.add(p.cause().getMessage());
+        }
+      }
+      return Future.<Void>failedFuture(String.join("; ", reasons));
+    }).toCompletionStage().toCompletableFuture();
+  }
+
+  /** Stops accepting, lets in-flight work finish within {@code node.shutdownGrace}, then stops Vert.x. Idempotent. */
+  public synchronized void stop() {
+    if (stopped) {
+      return; // a second SIGTERM waits for the first stop (synchronized) instead of cutting it short
+    }
+    stopped = true;
+    Duration grace = config.node().shutdownGrace();
+    LOG.info("stopping (grace {} ms) at revision {}", grace.toMillis(), commits == null ? 0 : commits.active().revision());
+    try {
+      await(Future.join(traffic.stream().map(Service::stop).toList()).recover(e -> Future.succeededFuture()));
+      await(admin.stop().recover(e -> Future.succeededFuture()));
+    } catch (Exception e) {
+      LOG.warn("stopping services: {}", e.toString());
+    }
+    if (commits != null) {
+      commits.close();
+    }
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(grace.toMillis() + 5000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warn("closing Vert.x: {}", e.toString());
+    }
+    LOG.info("stopped");
+  }
+
+  /** The node's state for {@code show status}. */
+  public JsonObject status() {
+    JsonObject services = new JsonObject();
+    for (Service<?> s : all()) {
+      ServiceState st = s.state();
+      JsonObject o = new JsonObject().put("state", st.kind().name().toLowerCase());
+      if (st.address() != null) {
+        o.put("address", st.address());
+      }
+      if (st.reason() != null) {
+        o.put("reason", st.reason());
+      }
+      ServiceVerticle<?> v = s.verticle();
+      if (v != null && v.port() > 0) {
+        o.put("port", v.port());
+      }
+      services.put(s.name(), o);
+    }
+    JsonObject out = new JsonObject()
+        .put("node", config.node().name())
+        .put("version", version())
+        .put("revision", commits.active().revision())
+        .put("startedAt", startedAt.toString())
+        .put("uptimeSeconds", Duration.between(startedAt, Instant.now()).toSeconds())
+        .put("services", services);
+    commits.pending().ifPresent(p -> out.put("pendingConfirm",
+        new JsonObject().put("revision", p.revision()).put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));
+    return out;
+  }
+
+  public static String version() {
+    String v = Daemon.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
+  /** The port a service has bound (tests and status), or -1. */
+  public int port(String service) {
+    return all().stream().filter(s -> s.name().equals(service)).findFirst()
+        .map(s -> s.verticle() == null ? -1 : s.verticle().port()).orElse(-1);
+  }
+
+  public ServiceState state(String service) {
+    return all().stream().filter(s -> s.name().equals(service)).findFirst().map(Service::state).orElseThrow();
+  }
+
+  public Config config() {
+    return config;
+  }
+
+  public CommitManager commits() {
+    return commits;
+  }
+
+  public AdminToken token() {
+    return token;
+  }
+
+  public HealthChecks liveness() {
+    return liveness;
+  }
+
+  public HealthChecks readiness() {
+    return readiness;
+  }
+
+  public PrometheusMeterRegistry meterRegistry() {
+    return registry;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+}

@@ -1,0 +1,230 @@
+package io.portcullis.daemon.admin;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.AdminConfig;
+import io.portcullis.daemon.config.CommitManager;
+import io.portcullis.daemon.config.Durations;
+import io.portcullis.daemon.config.HostPort;
+import io.portcullis.daemon.config.Problem;
+import io.portcullis.daemon.config.Revision;
+import io.portcullis.daemon.runtime.Listener;
+import io.portcullis.daemon.runtime.ServiceVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The admin API on {@code admin.listen}: health (open), metrics and the config endpoints (bearer token). JSON in and
+ * out; errors are {@code {"error": …, "problems": [{path, message, line, column}]}}.
+ */
+public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
+  private static final long MAX_BODY = 16L * 1024 * 1024;
+  private final Daemon daemon;
+
+  public AdminVerticle(AdminConfig initial, Daemon daemon) {
+    super(initial);
+    this.daemon = daemon;
+  }
+
+  @Override
+  protected HostPort address(AdminConfig settings) {
+    return settings.listen();
+  }
+
+  @Override
+  protected Future<Listener> bind(HostPort address) {
+    return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
+            .setMaxHeaderSize(16 * 1024).setIdleTimeout(120))
+        .requestHandler(router())
+        .listen()
+        .map(Listener::of);
+  }
+
+  private Router router() {
+    Router r = Router.router(vertx);
+    r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(daemon.liveness()));
+    r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(daemon.readiness()));
+    r.route().handler(this::authenticate);
+    r.get("/metrics").handler(PrometheusScrapingHandler.create(daemon.meterRegistry()));
+    r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false));
+    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, daemon.status()));
+    r.get("/api/v1/config").handler(ctx -> {
+      CommitManager.Active a = daemon.commits().active();
+      json(ctx, 200, new JsonObject().put("revision", a.revision()).put("yaml", a.text()));
+    });
+    r.get("/api/v1/candidate").handler(ctx -> json(ctx, 200, new JsonObject()
+        .put("yaml", daemon.commits().candidate()).put("changed", daemon.commits().candidateChanged())));
+    r.put("/api/v1/candidate").handler(ctx -> {
+      JsonObject body = body(ctx);
+      if (body == null) {
+        return;
+      }
+      String yaml = body.getString("yaml");
+      if (yaml == null) {
+        error(ctx, 400, "body must be {\"yaml\": \"...\"}", List.of());
+        return;
+      }
+      List<Problem> problems = daemon.commits().setCandidate(yaml);
+      json(ctx, 200, new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
+    });
+    r.delete("/api/v1/candidate").handler(ctx -> {
+      daemon.commits().discard();
+      json(ctx, 200, new JsonObject().put("discarded", true));
+    });
+    r.post("/api/v1/commit/check").handler(ctx -> {
+      List<Problem> problems = daemon.commits().check();
+      json(ctx, problems.isEmpty() ? 200 : 422,
+          new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
+    });
+    r.post("/api/v1/commit").handler(this::commit);
+    r.post("/api/v1/commit/confirm").handler(ctx -> {
+      try {
+        Revision rev = daemon.commits().confirm();
+        json(ctx, 200, revision(rev).put("confirmed", true));
+      } catch (IllegalStateException e) {
+        error(ctx, 409, e.getMessage(), List.of());
+      }
+    });
+    r.post("/api/v1/rollback").handler(ctx -> {
+      JsonObject body = body(ctx);
+      if (body == null) {
+        return;
+      }
+      Integer n = body.getInteger("revision");
+      if (n == null) {
+        error(ctx, 400, "body must be {\"revision\": N}", List.of());
+        return;
+      }
+      blocking(ctx, () -> {
+        daemon.commits().rollback(n);
+        return new JsonObject().put("candidate", n).put("problems", problems(daemon.commits().check()));
+      });
+    });
+    r.get("/api/v1/revisions").handler(ctx -> blocking(ctx, () -> {
+      JsonArray list = new JsonArray();
+      int active = daemon.commits().active().revision();
+      for (Revision rev : daemon.commits().revisions()) {
+        list.add(revision(rev).put("active", rev.number() == active));
+      }
+      return new JsonObject().put("revisions", list);
+    }));
+    r.get("/api/v1/revisions/:n").handler(ctx -> blocking(ctx, () -> {
+      int n = Integer.parseInt(ctx.pathParam("n"));
+      String text = daemon.commits().revisionText(n)
+          .orElseThrow(() -> new IllegalArgumentException("revision " + n + " is not kept"));
+      return new JsonObject().put("revision", n).put("yaml", text);
+    }));
+    r.get("/api/v1/compare").handler(ctx -> blocking(ctx, () -> {
+      String n = ctx.queryParams().get("revision");
+      return new JsonObject().put("diff", daemon.commits().compare(n == null ? null : Integer.parseInt(n)));
+    }));
+    r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path(), List.of()));
+    return r;
+  }
+
+  private void authenticate(RoutingContext ctx) {
+    if (daemon.token().accepts(ctx.request().getHeader("Authorization"))) {
+      ctx.next();
+    } else {
+      ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"portcullis\"");
+      error(ctx, 401, "a valid bearer token is required (see " + AdminToken.FILE + " in the data dir)", List.of());
+    }
+  }
+
+  private void commit(RoutingContext ctx) {
+    JsonObject body = ctx.body().isEmpty() ? new JsonObject() : body(ctx);
+    if (body == null) {
+      return;
+    }
+    Duration confirm = null;
+    String confirmText = body.getString("confirm");
+    if (confirmText != null) {
+      try {
+        confirm = Durations.parse(confirmText);
+      } catch (IllegalArgumentException e) {
+        error(ctx, 400, "confirm: \"" + confirmText + "\" " + e.getMessage(), List.of());
+        return;
+      }
+    }
+    String author = ctx.request().getHeader("X-Portcullis-User");
+    Duration within = confirm;
+    daemon.commits().commit(author == null ? "api" : author, body.getString("message", ""), within)
+        .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
+          if (err == null) {
+            JsonObject out = revision(rev);
+            daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+            json(ctx, 200, out);
+            return;
+          }
+          Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+          if (cause instanceof CommitManager.CommitException ce) {
+            error(ctx, ce.problems().isEmpty() ? 409 : 422, ce.getMessage(), ce.problems());
+          } else {
+            error(ctx, 500, String.valueOf(cause.getMessage()), List.of());
+          }
+        }));
+  }
+
+  private void blocking(RoutingContext ctx, Callable<JsonObject> work) {
+    vertx.executeBlocking(work, false).onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(ctx, 200, ar.result());
+      } else if (ar.cause() instanceof IllegalArgumentException e) {
+        error(ctx, 404, e.getMessage(), List.of());
+      } else {
+        error(ctx, 500, String.valueOf(ar.cause().getMessage()), List.of());
+      }
+    });
+  }
+
+  private static JsonObject body(RoutingContext ctx) {
+    try {
+      JsonObject b = ctx.body().asJsonObject();
+      if (b == null) {
+        error(ctx, 400, "a JSON object body is required", List.of());
+      }
+      return b;
+    } catch (DecodeException | ClassCastException e) {
+      error(ctx, 400, "body is not a JSON object", List.of());
+      return null;
+    }
+  }
+
+  private static JsonObject revision(Revision rev) {
+    return new JsonObject().put("revision", rev.number()).put("time", rev.time().toString())
+        .put("author", rev.author()).put("message", rev.message());
+  }
+
+  static JsonArray problems(List<Problem> problems) {
+    JsonArray a = new JsonArray();
+    for (Problem p : problems) {
+      a.add(new JsonObject().put("path", p.path()).put("message", p.message()).put("line", p.line())
+          .put("column", p.column()).put("text", p.toString()));
+    }
+    return a;
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store").end(body.encodePrettily());
+  }
+
+  private static void error(RoutingContext ctx, int status, String message, List<Problem> problems) {
+    JsonObject body = new JsonObject().put("error", message);
+    if (!problems.isEmpty()) {
+      body.put("problems", problems(problems));
+    }
+    json(ctx, status, body);
+  }
+}

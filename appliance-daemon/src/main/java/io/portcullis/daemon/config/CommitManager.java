@@ -1,0 +1,374 @@
+package io.portcullis.daemon.config;
+
+import com.github.difflib.DiffUtils;
+import com.github.difflib.UnifiedDiffUtils;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Junos-style commit model: a candidate is edited, {@code commit} validates it, applies it to the running daemon
+ * and writes it as a new revision; {@code rollback N} makes revision N the candidate; {@code commit confirmed} reverts
+ * by itself unless confirmed in time. Commits run one at a time. The confirm timer lives here, in the daemon, and its
+ * deadline is kept on disk, so neither a dropped console nor a restart loses it.
+ */
+public final class CommitManager implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CommitManager.class);
+  private static final String PENDING_FILE = "confirm-pending.properties";
+
+  /** Puts a validated config into effect; completes exceptionally, with the reason, if it could not (old config kept). */
+  public interface Applier {
+    CompletableFuture<Void> apply(Config next);
+  }
+
+  /** The config in effect: its revision, its exact text, and what it means. */
+  public record Active(int revision, String text, Config config) {
+  }
+
+  /** A commit confirmed awaiting {@code confirm}: if none comes by {@code deadline}, {@code previous} comes back. */
+  public record PendingConfirm(int revision, int previous, Instant deadline) {
+  }
+
+  /** A commit that was refused: the candidate is invalid ({@link #problems}) or could not be applied. */
+  public static final class CommitException extends RuntimeException {
+    private final transient List<Problem> problems;
+
+    public CommitException(String message, List<Problem> problems) {
+      super(message);
+      this.problems = List.copyOf(problems);
+    }
+
+    public List<Problem> problems() {
+      return problems;
+    }
+  }
+
+  private final RevisionStore store;
+  private final Applier applier;
+  private final Path configFile;
+  private final Path pendingFile;
+  private final ScheduledExecutorService timer;
+  private CompletableFuture<?> tail = CompletableFuture.completedFuture(null);
+  private Active active;
+  private String candidate;
+  private PendingConfirm pending;
+  private ScheduledFuture<?> pendingTimer;
+
+  /**
+   * Opens the commit model on a config that is already running: it becomes a new revision unless the newest revision
+   * holds the same text. {@code configFile}, if not null, is rewritten on every commit so that a restart runs it.
+   */
+  public CommitManager(RevisionStore store, Applier applier, Path configFile, String runningText, Config running,
+      String source) throws IOException {
+    this.store = store;
+    this.applier = applier;
+    this.configFile = configFile;
+    this.pendingFile = store.directory().resolve(PENDING_FILE);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "portcullis-commit-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    Optional<Revision> latest = store.latest();
+    Revision rev;
+    if (latest.isPresent() && store.text(latest.get().number()).orElse("").equals(runningText)) {
+      rev = latest.get();
+    } else {
+      rev = store.write(runningText, "startup", "loaded from " + source);
+      LOG.info("config revision {} recorded at start (loaded from {})", rev.number(), source);
+    }
+    this.active = new Active(rev.number(), runningText, running);
+    resumePending();
+  }
+
+  /** The config in effect. */
+  public synchronized Active active() {
+    return active;
+  }
+
+  /** The candidate's text: what was edited since the last commit, or the active text if nothing was. */
+  public synchronized String candidate() {
+    return candidate == null ? active.text() : candidate;
+  }
+
+  /** True when the candidate differs from the active config. */
+  public synchronized boolean candidateChanged() {
+    return candidate != null && !candidate.equals(active.text());
+  }
+
+  /** Replaces the candidate; returns its problems (an invalid candidate is kept, as on Junos, but cannot be committed). */
+  public synchronized List<Problem> setCandidate(String text) {
+    candidate = text;
+    return check();
+  }
+
+  /** Drops the candidate's changes. */
+  public synchronized void discard() {
+    candidate = null;
+  }
+
+  /** {@code commit check}: the candidate's problems, empty if it would commit. */
+  public synchronized List<Problem> check() {
+    try {
+      ConfigLoader.parse(candidate());
+      return List.of();
+    } catch (ConfigException e) {
+      return e.problems();
+    }
+  }
+
+  /** The pending commit confirmed, if any. */
+  public synchronized Optional<PendingConfirm> pending() {
+    return Optional.ofNullable(pending);
+  }
+
+  /** Every revision kept, oldest first. */
+  public List<Revision> revisions() throws IOException {
+    return store.list();
+  }
+
+  /** The text of revision {@code n}. */
+  public Optional<String> revisionText(int n) throws IOException {
+    return store.text(n);
+  }
+
+  /** {@code rollback N}: revision N becomes the candidate (commit puts it into effect). */
+  public synchronized void rollback(int n) throws IOException {
+    candidate = store.text(n).orElseThrow(() -> new IllegalArgumentException("revision " + n + " is not kept"
+        + " (kept: the newest " + RevisionStore.KEEP + ")"));
+  }
+
+  /** {@code compare}: a unified diff from revision {@code n} (the active one if null) to the candidate. */
+  public String compare(Integer n) throws IOException {
+    String from;
+    String fromName;
+    synchronized (this) {
+      int base = n == null ? active.revision() : n;
+      from = n == null ? active.text() : store.text(n).orElseThrow(
+          () -> new IllegalArgumentException("revision " + base + " is not kept"));
+      fromName = "revision " + base + (base == active.revision() ? " (active)" : "");
+    }
+    return diff(from, fromName, candidate(), "candidate");
+  }
+
+  /** A unified diff of two texts, empty when they are equal. */
+  public static String diff(String from, String fromName, String to, String toName) {
+    List<String> a = from.lines().toList();
+    List<String> b = to.lines().toList();
+    List<String> lines = UnifiedDiffUtils.generateUnifiedDiff(fromName, toName, a, DiffUtils.diff(a, b), 3);
+    return lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
+  }
+
+  /**
+   * {@code commit}: validates the candidate, applies it, writes it as a new revision (and the config file). With
+   * {@code confirmWithin}, the previous revision comes back unless {@link #confirm()} is called in time. A plain commit
+   * also confirms a pending commit confirmed, as on Junos.
+   */
+  public CompletableFuture<Revision> commit(String author, String message, Duration confirmWithin) {
+    return serial(() -> {
+      String text;
+      Active before;
+      synchronized (this) {
+        text = candidate();
+        before = active;
+      }
+      if (text.equals(before.text()) && confirmWithin == null) {
+        synchronized (this) {
+          candidate = null;
+          if (pending != null) {
+            clearPending("confirmed by commit");
+          }
+        }
+        return CompletableFuture.completedFuture(currentRevision(before.revision()));
+      }
+      Config next;
+      try {
+        next = ConfigLoader.parse(text);
+      } catch (ConfigException e) {
+        return CompletableFuture.failedFuture(new CommitException("candidate is invalid", e.problems()));
+      }
+      return applyAndRecord(before, text, next, author, message).thenApply(rev -> {
+        synchronized (this) {
+          candidate = null;
+          if (pending != null) {
+            clearPending("confirmed by commit");
+          }
+          if (confirmWithin != null) {
+            startPending(new PendingConfirm(rev.number(), before.revision(), Instant.now().plus(confirmWithin)));
+          }
+        }
+        return rev;
+      });
+    });
+  }
+
+  /** {@code confirm}: keeps a commit confirmed; fails if none is pending. */
+  public synchronized Revision confirm() {
+    if (pending == null) {
+      throw new IllegalStateException("no commit confirmed is pending");
+    }
+    int rev = pending.revision();
+    clearPending("confirmed");
+    return currentRevision(rev);
+  }
+
+  private CompletableFuture<Revision> applyAndRecord(Active before, String text, Config next, String author,
+      String message) {
+    return applier.apply(next).handleAsync((ok, err) -> {
+      if (err != null) {
+        Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+        LOG.warn("commit by {} not applied, revision {} stays in effect: {}", author, before.revision(),
+            cause.getMessage());
+        throw new CommitException("could not apply: " + cause.getMessage() + " (revision " + before.revision()
+            + " stays in effect)", List.of());
+      }
+      try {
+        if (configFile != null) {
+          // The config file first: a crash before the revision is written leaves a file that the next start
+          // records as a revision, so nothing committed is lost.
+          AtomicFiles.write(configFile, text.getBytes(StandardCharsets.UTF_8),
+              PosixFilePermissions.fromString("rw-r-----"));
+        }
+        Revision rev = store.write(text, author, message);
+        synchronized (this) {
+          active = new Active(rev.number(), text, next);
+        }
+        LOG.info("commit: revision {} by {} in effect ({})", rev.number(), author, rev.message());
+        return rev;
+      } catch (IOException e) {
+        LOG.error("commit by {} applied but not saved; putting revision {} back", author, before.revision(), e);
+        applier.apply(before.config());
+        throw new CommitException("could not save the revision: " + e.getMessage() + " (revision "
+            + before.revision() + " put back)", List.of());
+      }
+    }, timer); // file writes and fsync stay off the event loop
+  }
+
+  private Revision currentRevision(int n) {
+    try {
+      return store.list().stream().filter(r -> r.number() == n).findFirst()
+          .orElse(new Revision(n, Instant.now(), "unknown", ""));
+    } catch (IOException e) {
+      return new Revision(n, Instant.now(), "unknown", "");
+    }
+  }
+
+  private synchronized <T> CompletableFuture<T> serial(Supplier<CompletableFuture<T>> step) {
+    CompletableFuture<T> result = tail.handle((x, e) -> null).thenCompose(x -> step.get());
+    tail = result;
+    return result;
+  }
+
+  private void startPending(PendingConfirm p) {
+    pending = p;
+    try {
+      Properties props = new Properties();
+      props.setProperty("revision", Integer.toString(p.revision()));
+      props.setProperty("previous", Integer.toString(p.previous()));
+      props.setProperty("deadline", p.deadline().toString());
+      var out = new java.io.StringWriter();
+      props.store(out, "commit confirmed: revision reverts to previous at deadline unless confirmed");
+      AtomicFiles.write(pendingFile, out.toString().getBytes(StandardCharsets.ISO_8859_1), null);
+    } catch (IOException e) {
+      LOG.error("could not save the commit confirmed deadline; it holds until this daemon stops", e);
+    }
+    long delay = Math.max(0, Duration.between(Instant.now(), p.deadline()).toMillis());
+    pendingTimer = timer.schedule(() -> revert(p), delay, TimeUnit.MILLISECONDS);
+    LOG.info("commit confirmed: revision {} reverts to {} at {} unless confirmed", p.revision(), p.previous(),
+        p.deadline());
+  }
+
+  private void clearPending(String why) {
+    if (pendingTimer != null) {
+      pendingTimer.cancel(false);
+      pendingTimer = null;
+    }
+    LOG.info("commit confirmed: revision {} {}", pending.revision(), why);
+    pending = null;
+    try {
+      Files.deleteIfExists(pendingFile);
+    } catch (IOException e) {
+      LOG.warn("could not delete {}", pendingFile, e);
+    }
+  }
+
+  private void resumePending() throws IOException {
+    if (!Files.exists(pendingFile)) {
+      return;
+    }
+    Properties props = new Properties();
+    try (var in = Files.newBufferedReader(pendingFile, StandardCharsets.ISO_8859_1)) {
+      props.load(in);
+    }
+    try {
+      PendingConfirm p = new PendingConfirm(Integer.parseInt(props.getProperty("revision")),
+          Integer.parseInt(props.getProperty("previous")), Instant.parse(props.getProperty("deadline")));
+      if (p.revision() == active.revision()) {
+        startPending(p);
+        return;
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("ignoring unreadable {}: {}", pendingFile, e.toString());
+    }
+    Files.deleteIfExists(pendingFile);
+  }
+
+  /** The confirm timer ran out: the previous revision comes back as a new revision. */
+  private void revert(PendingConfirm p) {
+    serial(() -> {
+      synchronized (this) {
+        if (pending == null || !pending.equals(p)) {
+          return CompletableFuture.completedFuture(null); // confirmed meanwhile
+        }
+      }
+      String text;
+      Config previous;
+      try {
+        text = store.text(p.previous()).orElseThrow(() -> new IOException("revision " + p.previous() + " is gone"));
+        previous = ConfigLoader.parse(text);
+      } catch (IOException | ConfigException e) {
+        LOG.error("commit confirmed: cannot revert revision {} to {}", p.revision(), p.previous(), e);
+        return CompletableFuture.completedFuture(null);
+      }
+      Active before;
+      synchronized (this) {
+        before = active;
+      }
+      return applyAndRecord(before, text, previous, "system", "rollback to revision " + p.previous()
+          + ": commit confirmed of revision " + p.revision() + " was not confirmed in time")
+          .handle((rev, err) -> {
+            synchronized (this) {
+              if (err == null) {
+                clearPending("not confirmed in time: reverted to revision " + p.previous() + " as revision "
+                    + rev.number());
+              } else {
+                LOG.error("commit confirmed: revert of revision {} failed; retrying in 10s", p.revision(), err);
+                pendingTimer = timer.schedule(() -> revert(p), 10, TimeUnit.SECONDS);
+              }
+            }
+            return null;
+          });
+    });
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

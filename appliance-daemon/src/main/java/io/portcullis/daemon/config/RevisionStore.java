@@ -1,0 +1,121 @@
+package io.portcullis.daemon.config;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Numbered config revisions in a directory, one file each ({@code 000012.yaml}): a header line with the revision's
+ * number, time, author and message, then the config text exactly as committed. Keeps the newest {@link #KEEP}.
+ */
+public final class RevisionStore {
+  public static final int KEEP = 50;
+  private static final Pattern FILE = Pattern.compile("(\\d{6,9})\\.yaml");
+  private static final Pattern HEADER =
+      Pattern.compile("#@portcullis revision=(\\d+) time=(\\S+) author=(\\S+) message=(.*)");
+
+  private final Path dir;
+
+  public RevisionStore(Path dir) throws IOException {
+    this.dir = dir;
+    Files.createDirectories(dir);
+    AtomicFiles.removeLeftovers(dir);
+  }
+
+  public Path directory() {
+    return dir;
+  }
+
+  /** Every revision kept, oldest first. */
+  public List<Revision> list() throws IOException {
+    List<Revision> out = new ArrayList<>();
+    for (int n : numbers()) {
+      readHeader(n).ifPresent(out::add);
+    }
+    return out;
+  }
+
+  /** The newest revision, if any. */
+  public Optional<Revision> latest() throws IOException {
+    List<Integer> ns = numbers();
+    return ns.isEmpty() ? Optional.empty() : readHeader(ns.get(ns.size() - 1));
+  }
+
+  /** The config text of revision {@code n}, if it is kept. */
+  public Optional<String> text(int n) throws IOException {
+    Path p = file(n);
+    if (!Files.exists(p)) {
+      return Optional.empty();
+    }
+    String all = Files.readString(p, StandardCharsets.UTF_8);
+    int nl = all.indexOf('\n');
+    return Optional.of(nl < 0 ? "" : all.substring(nl + 1));
+  }
+
+  /** Writes {@code text} as the next revision, atomically, and drops revisions beyond the newest {@link #KEEP}. */
+  public Revision write(String text, String author, String message) throws IOException {
+    int next = latest().map(r -> r.number() + 1).orElse(1);
+    Revision r = new Revision(next, Instant.now(), token(author), oneLine(message));
+    String header = "#@portcullis revision=" + r.number() + " time=" + r.time() + " author=" + r.author()
+        + " message=" + r.message() + "\n";
+    AtomicFiles.write(file(next), (header + text).getBytes(StandardCharsets.UTF_8),
+        PosixFilePermissions.fromString("rw-r-----"));
+    List<Integer> ns = numbers();
+    for (int i = 0; i < ns.size() - KEEP; i++) {
+      Files.deleteIfExists(file(ns.get(i)));
+    }
+    return r;
+  }
+
+  private Path file(int n) {
+    return dir.resolve(String.format("%06d.yaml", n));
+  }
+
+  private List<Integer> numbers() throws IOException {
+    List<Integer> ns = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        Matcher m = FILE.matcher(p.getFileName().toString());
+        if (m.matches()) {
+          ns.add(Integer.parseInt(m.group(1)));
+        }
+      }
+    }
+    ns.sort(Comparator.naturalOrder());
+    return ns;
+  }
+
+  private Optional<Revision> readHeader(int n) throws IOException {
+    try (BufferedReader r = Files.newBufferedReader(file(n), StandardCharsets.UTF_8)) {
+      String line = r.readLine();
+      Matcher m = line == null ? null : HEADER.matcher(line);
+      if (m == null || !m.matches()) {
+        return Optional.empty();
+      }
+      return Optional.of(new Revision(Integer.parseInt(m.group(1)), Instant.parse(m.group(2)), m.group(3), m.group(4)));
+    } catch (DateTimeParseException | java.nio.file.NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String token(String s) {
+    String t = s == null || s.isBlank() ? "unknown" : s.replaceAll("\\s+", "_");
+    return t.length() > 64 ? t.substring(0, 64) : t;
+  }
+
+  private static String oneLine(String s) {
+    String t = s == null ? "" : s.replaceAll("[\\r\\n\\t]+", " ").strip();
+    return t.length() > 200 ? t.substring(0, 200) : t;
+  }
+}

@@ -1,0 +1,122 @@
+package io.portcullis.daemon.runtime;
+
+import io.portcullis.daemon.config.HostPort;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A verticle that serves on one address and takes new settings without dropping its connections: a new address is
+ * bound before the old one stops accepting, and the old one's connections finish within the grace time. Subclasses
+ * say how to bind ({@link #bind}) and read {@link #settings()} per request, so a settings change applies at once.
+ *
+ * @param <S> the verticle's config section
+ */
+public abstract class ServiceVerticle<S> extends VerticleBase {
+  private volatile S settings;
+  private Listener listener;
+  private HostPort boundAddress;
+  private volatile Duration grace = Duration.ofSeconds(10);
+
+  /** A prepared change: {@link #activate} puts it into effect; {@link #abort} undoes what prepare did. */
+  public interface Prepared {
+    void activate();
+
+    void abort();
+  }
+
+  protected ServiceVerticle(S initial) {
+    this.settings = Objects.requireNonNull(initial);
+  }
+
+  /** The settings in effect; read per request or per connection. */
+  public S settings() {
+    return settings;
+  }
+
+  /** The address this verticle's settings ask for, or null if it listens nowhere. */
+  protected abstract HostPort address(S settings);
+
+  /** Creates the server with its handlers and binds it to {@code address}. Runs on this verticle's context. */
+  protected abstract Future<Listener> bind(HostPort address);
+
+  /** How long connections may finish when a listener stops (on a move or at shutdown). */
+  public void grace(Duration grace) {
+    this.grace = grace;
+  }
+
+  /** The port bound, or -1. */
+  public int port() {
+    Listener l = listener;
+    return l == null ? -1 : l.port();
+  }
+
+  @Override
+  public Future<?> start() {
+    HostPort address = address(settings);
+    if (address == null) {
+      return Future.succeededFuture();
+    }
+    return bind(address).map(l -> {
+      listener = l;
+      boundAddress = address;
+      return null;
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    Listener l = listener;
+    listener = null;
+    return l == null ? Future.succeededFuture() : l.shutdown(grace);
+  }
+
+  /** Readies {@code next}: binds its address first if it moved. Fails, with nothing changed, if it cannot bind. */
+  public Future<Prepared> prepare(S next) {
+    Promise<Prepared> promise = Promise.promise();
+    context.runOnContext(v -> {
+      HostPort address = address(next);
+      if (Objects.equals(address, boundAddress)) {
+        promise.complete(new Prepared() {
+          public void activate() {
+            settings = next;
+          }
+
+          public void abort() {
+          }
+        });
+        return;
+      }
+      Future<Listener> bound = address == null ? Future.succeededFuture(null) : bind(address);
+      bound.onComplete(ar -> {
+        if (ar.failed()) {
+          promise.fail(ar.cause());
+          return;
+        }
+        Listener fresh = ar.result();
+        promise.complete(new Prepared() {
+          public void activate() {
+            settings = next;
+            context.runOnContext(x -> {
+              Listener old = listener;
+              listener = fresh;
+              boundAddress = address;
+              if (old != null) {
+                old.shutdown(grace);
+              }
+            });
+          }
+
+          public void abort() {
+            if (fresh != null) {
+              fresh.shutdown(Duration.ZERO);
+            }
+          }
+        });
+      });
+    });
+    return promise.future();
+  }
+}
