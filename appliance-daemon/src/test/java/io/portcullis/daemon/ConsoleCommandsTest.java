@@ -1,0 +1,118 @@
+package io.portcullis.daemon;
+
+import static io.portcullis.daemon.TestNodes.config;
+import static io.portcullis.daemon.TestNodes.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.config.ConfigLoader;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The console's configuration commands against a real daemon. */
+class ConsoleCommandsTest {
+  @TempDir
+  Path dir;
+  Daemon daemon;
+  int admin;
+  String out;
+  String err;
+
+  @AfterEach
+  void stop() {
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  int console(String... args) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    String[] all = new String[args.length + 4];
+    all[0] = "--admin";
+    all[1] = "http://127.0.0.1:" + admin;
+    all[2] = "--data-dir";
+    all[3] = dir.resolve("data").toString();
+    System.arraycopy(args, 0, all, 4, args.length);
+    int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
+        new PrintStream(e, true, StandardCharsets.UTF_8)).run(all);
+    out = o.toString(StandardCharsets.UTF_8);
+    err = e.toString(StandardCharsets.UTF_8);
+    return code;
+  }
+
+  @Test
+  void loadCompareCommitConfirmedConfirmRollback() throws Exception {
+    admin = freePort();
+    int proxy = freePort();
+    int icap = freePort();
+    String text = config(admin, proxy, icap);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+
+    assertEquals(0, console("show", "status"));
+    assertTrue(out.contains("node test-node"), out);
+    assertTrue(out.contains("proxy     listening  127.0.0.1:" + proxy), out);
+
+    int proxy2 = freePort();
+    Path next = dir.resolve("next.yaml");
+    Files.writeString(next, config(admin, proxy2, icap));
+    assertEquals(0, console("load", next.toString()));
+    assertEquals(0, console("compare"));
+    assertTrue(out.contains("-proxy: { listen: 127.0.0.1:" + proxy + " }"), out);
+    assertTrue(out.contains("+proxy: { listen: 127.0.0.1:" + proxy2 + " }"), out);
+    assertEquals(0, console("commit", "check"));
+    assertEquals(0, console("commit", "confirmed", "5", "comment", "move", "the", "proxy"));
+    assertTrue(out.contains("commit complete: revision 2"), out);
+    assertTrue(out.contains("unless `confirm` comes first"), out);
+    assertEquals(0, console("show", "status"));
+    assertTrue(out.contains("commit confirmed pending: revision 2 reverts to 1"), out);
+    assertEquals(0, console("confirm"));
+    assertEquals(1, console("confirm"));
+    assertTrue(err.contains("no commit confirmed is pending"), err);
+
+    assertEquals(0, console("show", "revisions"));
+    assertTrue(out.contains("move the proxy"), out);
+    assertEquals(0, console("rollback", "1"));
+    assertEquals(0, console("commit", "comment", "back"));
+    assertTrue(out.contains("revision 3"), out);
+    assertEquals(0, console("show", "config"));
+    assertEquals(text, out);
+  }
+
+  @Test
+  void invalidFileIsNotCommittedAndEveryProblemIsPrinted() throws Exception {
+    admin = freePort();
+    String text = config(admin, freePort(), freePort());
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "proxy: { listen: nowhere }\nicap: { enabled: perhaps }\n");
+    assertEquals(1, console("commit", "file", bad.toString()));
+    assertTrue(out.contains("proxy.listen: \"nowhere\" is not host:port"), out);
+    assertTrue(out.contains("icap.enabled: \"perhaps\" is not true or false"), out);
+    assertEquals(1, console("commit", "check"));
+    assertEquals(0, console("show", "config"));
+    assertEquals(text, out);
+    assertEquals(2, console("rollback", "x"));
+    assertEquals(2, console("frobnicate"));
+  }
+
+  @Test
+  void withoutTheTokenNothingIsShown() throws Exception {
+    admin = freePort();
+    String text = config(admin, freePort(), freePort());
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    Path wrong = dir.resolve("wrong.token");
+    Files.writeString(wrong, "not-the-token-not-the-token-not-the-token\n");
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    int code = new io.portcullis.console.Main(System.out, new PrintStream(e, true, StandardCharsets.UTF_8))
+        .run(new String[] {"--admin", "http://127.0.0.1:" + admin, "--token-file", wrong.toString(), "show", "config"});
+    assertEquals(1, code);
+    assertTrue(e.toString(StandardCharsets.UTF_8).contains("bearer token is required"));
+  }
+}

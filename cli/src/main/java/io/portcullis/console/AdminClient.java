@@ -1,0 +1,57 @@
+package io.portcullis.console;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** Calls the daemon's admin API with its bearer token. */
+public final class AdminClient {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final URI base;
+  private final String token;
+  private final String user;
+
+  /** An answer of the admin API: its status and JSON body. */
+  public record Answer(int status, JsonNode body) {
+    public boolean ok() {
+      return status / 100 == 2;
+    }
+  }
+
+  public AdminClient(URI base, String token, String user) {
+    this.base = base;
+    this.token = token;
+    this.user = user;
+  }
+
+  public Answer get(String path) throws IOException, InterruptedException {
+    return send("GET", path, null);
+  }
+
+  public Answer send(String method, String path, ObjectNode body) throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofMinutes(5))
+        .header("Authorization", "Bearer " + token)
+        .header("X-Portcullis-User", user)
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    JsonNode json;
+    try {
+      json = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    } catch (IOException e) {
+      json = JSON.createObjectNode().put("error", r.body());
+    }
+    return new Answer(r.statusCode(), json);
+  }
+}

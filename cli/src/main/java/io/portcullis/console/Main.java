@@ -1,0 +1,299 @@
+package io.portcullis.console;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code portcullis-console [options] COMMAND}: the node's configuration commands, one per call. The commands keep
+ * the names of the interactive console's (Junos style): show, load, compare, commit, confirm, rollback.
+ * Exit codes: 0 done; 1 the daemon refused or is unreachable; 2 bad usage.
+ */
+public final class Main {
+  static final String USAGE = """
+      usage: portcullis-console [--admin URL] [--token-file FILE | --data-dir DIR] COMMAND
+        show status                     node, revision, services and their ports
+        show config                     the active config (YAML)
+        show candidate                  the candidate config (YAML)
+        show revisions                  the revisions kept, newest last
+        show revision N                 the config of revision N
+        load FILE                       make FILE's content the candidate (checked, not applied)
+        compare [N]                     diff from revision N (default: active) to the candidate
+        commit check                    validate the candidate
+        commit [confirmed MINUTES] [comment TEXT]
+                                        validate, apply and record the candidate; with confirmed, the previous
+                                        revision comes back unless `confirm` follows within MINUTES
+        commit file FILE [comment TEXT] load FILE and commit it (what `systemctl reload` runs)
+        confirm                         keep a commit confirmed
+        rollback N                      make revision N the candidate (then commit)
+        discard                         drop the candidate's changes
+      options:
+        --admin URL        the admin API (default http://127.0.0.1:9090)
+        --token-file FILE  the admin token (default: DATA_DIR/admin.token)
+        --data-dir DIR     the daemon's data dir (default: $PORTCULLIS_DATA_DIR, /var/lib/portcullis if it has a
+                           token, else ./portcullis-data)""";
+
+  private final PrintStream out;
+  private final PrintStream err;
+
+  public Main(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  public static void main(String[] args) {
+    System.exit(new Main(System.out, System.err).run(args));
+  }
+
+  /** Runs one command; returns the exit code. */
+  public int run(String[] argv) {
+    URI admin = URI.create("http://127.0.0.1:9090/");
+    Path tokenFile = null;
+    Path dataDir = null;
+    List<String> words = new ArrayList<>();
+    for (int i = 0; i < argv.length; i++) {
+      switch (argv[i]) {
+        case "--admin" -> {
+          if (++i >= argv.length) {
+            return usage("--admin needs a URL");
+          }
+          admin = URI.create(argv[i].endsWith("/") ? argv[i] : argv[i] + "/");
+        }
+        case "--token-file" -> {
+          if (++i >= argv.length) {
+            return usage("--token-file needs a file");
+          }
+          tokenFile = Path.of(argv[i]);
+        }
+        case "--data-dir" -> {
+          if (++i >= argv.length) {
+            return usage("--data-dir needs a directory");
+          }
+          dataDir = Path.of(argv[i]);
+        }
+        case "--help", "-h" -> {
+          out.println(USAGE);
+          return 0;
+        }
+        default -> words.add(argv[i]);
+      }
+    }
+    if (words.isEmpty()) {
+      return usage("no command given");
+    }
+    if (tokenFile == null) {
+      tokenFile = defaultDataDir(dataDir).resolve("admin.token");
+    }
+    String token;
+    try {
+      token = Files.readString(tokenFile, StandardCharsets.US_ASCII).strip();
+    } catch (IOException e) {
+      err.println("portcullis-console: cannot read the admin token " + tokenFile + ": " + e.getMessage()
+          + " (run as the daemon's user, or give --token-file)");
+      return 1;
+    }
+    AdminClient client = new AdminClient(admin, token, System.getProperty("user.name", "console"));
+    try {
+      return execute(client, words);
+    } catch (IllegalArgumentException e) {
+      return usage(e.getMessage());
+    } catch (ConnectException e) {
+      err.println("portcullis-console: the daemon's admin API at " + admin + " is not reachable");
+      return 1;
+    } catch (IOException e) {
+      err.println("portcullis-console: " + e.getMessage());
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    }
+  }
+
+  static Path defaultDataDir(Path given) {
+    if (given != null) {
+      return given;
+    }
+    String env = System.getenv("PORTCULLIS_DATA_DIR");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env);
+    }
+    Path system = Path.of("/var/lib/portcullis");
+    return Files.exists(system.resolve("admin.token")) ? system : Path.of("portcullis-data");
+  }
+
+  private int usage(String why) {
+    err.println("portcullis-console: " + why);
+    err.println(USAGE);
+    return 2;
+  }
+
+  private int execute(AdminClient c, List<String> w) throws IOException, InterruptedException {
+    String cmd = w.get(0);
+    List<String> rest = w.subList(1, w.size());
+    switch (cmd) {
+      case "show":
+        return show(c, rest);
+      case "load":
+        if (rest.size() != 1) {
+          return usage("load needs a FILE");
+        }
+        return load(c, Path.of(rest.get(0)));
+      case "compare": {
+        String q = rest.isEmpty() ? "api/v1/compare" : "api/v1/compare?revision=" + number(rest.get(0));
+        return print(c.get(q), a -> {
+          String diff = a.body().path("diff").asText();
+          out.print(diff.isEmpty() ? "no differences\n" : diff);
+        });
+      }
+      case "commit":
+        return commit(c, rest);
+      case "confirm":
+        return print(c.send("POST", "api/v1/commit/confirm", null),
+            a -> out.println("commit confirmed: revision " + a.body().path("revision").asInt() + " kept"));
+      case "rollback":
+        if (rest.size() != 1) {
+          return usage("rollback needs a revision number");
+        }
+        return print(c.send("POST", "api/v1/rollback",
+                AdminClient.JSON.createObjectNode().put("revision", number(rest.get(0)))),
+            a -> {
+              out.println("revision " + rest.get(0) + " is the candidate; `commit` to put it into effect");
+              problems(a.body(), out);
+            });
+      case "discard":
+        return print(c.send("DELETE", "api/v1/candidate", null), a -> out.println("candidate discarded"));
+      default:
+        return usage("unknown command " + cmd);
+    }
+  }
+
+  private int show(AdminClient c, List<String> rest) throws IOException, InterruptedException {
+    String what = rest.isEmpty() ? "" : rest.get(0);
+    switch (what) {
+      case "status":
+        return print(c.get("api/v1/status"), a -> status(a.body()));
+      case "config":
+        return print(c.get("api/v1/config"), a -> out.print(a.body().path("yaml").asText()));
+      case "candidate":
+        return print(c.get("api/v1/candidate"), a -> out.print(a.body().path("yaml").asText()));
+      case "revisions":
+        return print(c.get("api/v1/revisions"), a -> {
+          for (JsonNode r : a.body().path("revisions")) {
+            out.printf("%s %5d  %s  %-12s %s%n", r.path("active").asBoolean() ? "*" : " ", r.path("revision").asInt(),
+                r.path("time").asText(), r.path("author").asText(), r.path("message").asText());
+          }
+        });
+      case "revision":
+        if (rest.size() != 2) {
+          return usage("show revision needs a number");
+        }
+        return print(c.get("api/v1/revisions/" + number(rest.get(1))), a -> out.print(a.body().path("yaml").asText()));
+      default:
+        return usage("show what? status, config, candidate, revisions, revision N");
+    }
+  }
+
+  private void status(JsonNode s) {
+    out.printf("node %s, version %s, revision %d, up %ds%n", s.path("node").asText(), s.path("version").asText(),
+        s.path("revision").asInt(), s.path("uptimeSeconds").asLong());
+    s.path("services").fields().forEachRemaining(e -> {
+      JsonNode v = e.getValue();
+      out.printf("  %-9s %-10s %s%s%n", e.getKey(), v.path("state").asText(), v.path("address").asText(""),
+          v.has("reason") ? "  (" + v.path("reason").asText() + ")" : "");
+    });
+    if (s.has("pendingConfirm")) {
+      JsonNode p = s.path("pendingConfirm");
+      out.printf("commit confirmed pending: revision %d reverts to %d at %s unless confirmed%n",
+          p.path("revision").asInt(), p.path("revertsTo").asInt(), p.path("deadline").asText());
+    }
+  }
+
+  private int load(AdminClient c, Path file) throws IOException, InterruptedException {
+    String yaml = Files.readString(file, StandardCharsets.UTF_8);
+    return print(c.send("PUT", "api/v1/candidate", AdminClient.JSON.createObjectNode().put("yaml", yaml)), a -> {
+      if (a.body().path("valid").asBoolean()) {
+        out.println("candidate loaded from " + file + "; `compare` to review, `commit` to apply");
+      } else {
+        out.println("candidate loaded from " + file + ", but it would not commit:");
+        problems(a.body(), out);
+      }
+    });
+  }
+
+  private int commit(AdminClient c, List<String> rest) throws IOException, InterruptedException {
+    if (rest.size() == 1 && rest.get(0).equals("check")) {
+      JsonNode ans = c.send("POST", "api/v1/commit/check", null).body();
+      if (ans.path("valid").asBoolean()) {
+        out.println("configuration check succeeds");
+        return 0;
+      }
+      err.println("configuration check fails:");
+      problems(ans, err);
+      return 1;
+    }
+    ObjectNode body = AdminClient.JSON.createObjectNode();
+    List<String> r = new ArrayList<>(rest);
+    if (r.size() >= 2 && r.get(0).equals("file")) {
+      int loaded = load(c, Path.of(r.get(1)));
+      if (loaded != 0) {
+        return loaded;
+      }
+      r = r.subList(2, r.size());
+    }
+    for (int i = 0; i < r.size(); i++) {
+      String word = r.get(i);
+      if (word.equals("confirmed") && i + 1 < r.size()) {
+        body.put("confirm", number(r.get(++i)) + "m");
+      } else if (word.equals("comment") && i + 1 < r.size()) {
+        body.put("message", String.join(" ", r.subList(i + 1, r.size())));
+        break;
+      } else {
+        return usage("commit: unexpected \"" + word + "\" in " + Arrays.toString(r.toArray()));
+      }
+    }
+    return print(c.send("POST", "api/v1/commit", body), a -> {
+      out.println("commit complete: revision " + a.body().path("revision").asInt());
+      if (a.body().has("confirmBy")) {
+        out.println("commit confirmed will be rolled back at " + a.body().path("confirmBy").asText()
+            + " unless `confirm` comes first");
+      }
+    });
+  }
+
+  private static int number(String s) {
+    try {
+      return Integer.parseInt(s);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("\"" + s + "\" is not a number");
+    }
+  }
+
+  private interface OnOk {
+    void accept(AdminClient.Answer a);
+  }
+
+  private int print(AdminClient.Answer a, OnOk onOk) {
+    if (a.ok()) {
+      onOk.accept(a);
+      return 0;
+    }
+    err.println("error: " + a.body().path("error").asText("HTTP " + a.status()));
+    problems(a.body(), err);
+    return 1;
+  }
+
+  private static void problems(JsonNode body, PrintStream to) {
+    for (JsonNode p : body.path("problems")) {
+      to.println("  " + p.path("text").asText());
+    }
+  }
+}
