@@ -1,0 +1,35 @@
+package io.portcullis.daemon.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigSchemaTest {
+
+  @Test
+  void schemaListsEveryLeafKeyWithItsHelp() {
+    List<String> paths = ConfigSchema.keys().stream().map(ConfigSchema.Key::path).toList();
+    assertTrue(paths.contains("proxy.listen"));
+    assertTrue(paths.contains("rules.access[].when.hosts"));
+    assertTrue(paths.contains("rules.access[].action"));
+    for (ConfigSchema.Key k : ConfigSchema.keys()) {
+      assertFalse(k.doc().isBlank(), k.path() + " has no @Doc");
+    }
+    assertEquals("0.0.0.0:3128",
+        ConfigSchema.keys().stream().filter(k -> k.path().equals("proxy.listen")).findFirst().orElseThrow()
+            .defaultValue());
+  }
+
+  @Test
+  void readmeDocumentsEveryConfigKey() throws Exception {
+    String readme = Files.readString(Path.of("..", "README.md"));
+    for (ConfigSchema.Key k : ConfigSchema.keys()) {
+      assertTrue(readme.contains("`" + k.path() + "`"), "README.md does not document `" + k.path() + "`");
+    }
+  }
+}
