@@ -114,6 +114,46 @@ class MainProcessTest {
   }
 
   @Test
+  void sigtermLetsARequestInFlightFinishBeforeExiting() throws Exception {
+    int admin = freePort();
+    Path file = dir.resolve("portcullis.yaml");
+    Files.writeString(file, config(admin, freePort(), freePort()));
+    Process p = launch("--config", file.toString());
+    try {
+      DaemonTest.waitUntil(() -> {
+        try {
+          return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      String token = TestNodes.token(dir.resolve("portcullis-data"));
+      byte[] body = ("{\"yaml\": \"proxy: { enabled: false }\\n\"}").getBytes(StandardCharsets.US_ASCII);
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), admin)) {
+        s.setSoTimeout(20000);
+        var out = s.getOutputStream();
+        out.write(("PUT /api/v1/candidate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+            + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        out.write(body, 0, 10);
+        out.flush();
+        Thread.sleep(300);
+        p.destroy(); // SIGTERM while the request is half sent
+        Thread.sleep(700);
+        assertTrue(p.isAlive(), "the daemon waits for the request in flight");
+        out.write(body, 10, body.length - 10);
+        out.flush();
+        String answer = new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+        assertEquals("HTTP/1.1 200", answer, "the request in flight is answered");
+      }
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), output());
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
   void withoutConfigItRunsTheNewestRevisionOfItsDataDir() throws Exception {
     int admin = freePort();
     Path data = dir.resolve("data");
