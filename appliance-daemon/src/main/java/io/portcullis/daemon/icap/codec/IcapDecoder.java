@@ -216,9 +216,15 @@ public final class IcapDecoder {
         return;
       }
       append(b);
-      if (b == '\n' && endsWithBlankLine()) {
-        parseIcapHead(out);
-        return;
+      if (b == '\n') {
+        if (accLen < 2 || acc[accLen - 2] != '\r') {
+          fail(out, "bare LF in the ICAP header section");
+          return;
+        }
+        if (endsWithBlankLine()) {
+          parseIcapHead(out);
+          return;
+        }
       }
     }
   }
@@ -250,10 +256,9 @@ public final class IcapDecoder {
     for (Headers.Field f : fields) {
       if (f.name().equalsIgnoreCase("Encapsulated")) {
         encapsulated.add(f.value());
+      } else if (mode == Mode.REQUEST && f.name().equalsIgnoreCase("Preview")) {
+        previews.add(f.value());
       } else {
-        if (f.name().equalsIgnoreCase("Preview")) {
-          previews.add(f.value());
-        }
         kept.add(f);
       }
     }

@@ -2,7 +2,7 @@ package io.portcullis.daemon.icap.codec;
 
 /**
  * An ICAP request head. {@code preview} is the {@code Preview} header's byte count, or -1 when there is none;
- * {@code headers} never hold {@code Encapsulated} (the encoder writes it from the heads and the body kind).
+ * {@code headers} never hold {@code Encapsulated} or {@code Preview} (the encoder writes it from the heads and the body kind).
  */
 public record IcapRequest(String method, String uri, Headers headers, HttpHead httpRequest, HttpHead httpResponse,
     BodyKind body, int preview) implements IcapMessage {
