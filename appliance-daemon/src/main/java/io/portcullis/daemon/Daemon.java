@@ -9,9 +9,9 @@ import io.portcullis.daemon.balancer.BalancerVerticle;
 import io.portcullis.daemon.config.BalancerConfig;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.Config;
-import io.portcullis.daemon.config.IcapConfig;
 import io.portcullis.daemon.config.ProxyConfig;
 import io.portcullis.daemon.config.RevisionStore;
+import io.portcullis.daemon.icap.server.IcapSettings;
 import io.portcullis.daemon.icap.server.IcapVerticle;
 import io.portcullis.daemon.proxy.ProxyVerticle;
 import io.portcullis.daemon.runtime.Service;
@@ -72,7 +72,8 @@ public final class Daemon implements CommitManager.Applier {
         .build();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this));
     traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled, ProxyVerticle::new));
-    traffic.add(new Service<IcapConfig>("icap", vertx, Config::icap, IcapConfig::enabled, IcapVerticle::new));
+    traffic.add(new Service<IcapSettings>("icap", vertx, IcapSettings::of, s -> s.icap().enabled(),
+        s -> new IcapVerticle(s, registry)));
     traffic.add(new Service<BalancerConfig>("balancer", vertx, Config::balancer, BalancerConfig::enabled,
         BalancerVerticle::new));
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));

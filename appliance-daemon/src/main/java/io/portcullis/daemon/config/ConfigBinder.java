@@ -131,6 +131,15 @@ final class ConfigBinder {
     Class<?> type = c.getType();
     if (isNull(node)) {
       Default def = c.getAnnotation(Default.class);
+      if (def != null && type == List.class) {
+        Class<?> elem = (Class<?>) ((ParameterizedType) c.getGenericType()).getActualTypeArguments()[0];
+        List<Object> items = new ArrayList<>();
+        for (String part : def.value().split(",")) {
+          items.add(scalar(elem, new ScalarNode(Tag.STR, part.strip(),
+              org.snakeyaml.engine.v2.common.ScalarStyle.PLAIN), path));
+        }
+        return List.copyOf(items);
+      }
       if (def != null) {
         return scalar(type, new ScalarNode(Tag.STR, def.value(), org.snakeyaml.engine.v2.common.ScalarStyle.PLAIN), path);
       }

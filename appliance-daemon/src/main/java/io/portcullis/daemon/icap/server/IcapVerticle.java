@@ -1,36 +1,57 @@
 package io.portcullis.daemon.icap.server;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.portcullis.daemon.config.HostPort;
-import io.portcullis.daemon.config.IcapConfig;
 import io.portcullis.daemon.runtime.Listener;
 import io.portcullis.daemon.runtime.ServiceVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The ICAP server's listener. The codec and services are not built yet (their own issue): until then each connection
- * gets {@code ICAP/1.0 503} (so ICAP clients such as Squid bypass or fail as they are configured to) and is closed.
+ * The ICAP server (RFC 3507) on {@code icap.listen}: services {@code /av/reqmod} and {@code /av/respmod} (and
+ * {@code /reqmod}, {@code /respmod}). Each connection is an {@link IcapConnection}; settings are read per message, so
+ * a commit applies to the next message on every open connection.
  */
-public final class IcapVerticle extends ServiceVerticle<IcapConfig> {
-  private static final Buffer UNAVAILABLE = Buffer.buffer(
-      "ICAP/1.0 503 Service Unavailable\r\nServer: Portcullis\r\nConnection: close\r\n"
-          + "Encapsulated: null-body=0\r\n\r\n");
+public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
+  private final IcapMetrics metrics;
+  private final AtomicInteger connections = new AtomicInteger();
 
-  public IcapVerticle(IcapConfig initial) {
+  public IcapVerticle(IcapSettings initial, MeterRegistry registry) {
     super(initial);
+    this.metrics = new IcapMetrics(registry);
   }
 
   @Override
-  protected HostPort address(IcapConfig settings) {
-    return settings.listen();
+  protected HostPort address(IcapSettings settings) {
+    return settings.icap().listen();
   }
 
   @Override
   protected Future<Listener> bind(HostPort address) {
-    return vertx.createNetServer(new NetServerOptions().setHost(address.host()).setPort(address.port()))
-        .connectHandler(socket -> socket.write(UNAVAILABLE).onComplete(x -> socket.close()))
-        .listen()
-        .map(Listener::of);
+    NetServerOptions options = new NetServerOptions().setHost(address.host()).setPort(address.port())
+        .setTcpNoDelay(true).setReuseAddress(true)
+        .setIdleTimeout((int) settings().icap().idleTimeout().toSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS);
+    return vertx.createNetServer(options).connectHandler(this::accept).listen().map(Listener::of);
+  }
+
+  private void accept(NetSocket socket) {
+    IcapSettings s = settings();
+    if (connections.incrementAndGet() > s.icap().maxConnections()) {
+      connections.decrementAndGet();
+      metrics.refused();
+      socket.write(Buffer.buffer("ICAP/1.0 503 Service Unavailable\r\nISTag: " + s.istag()
+          + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n")).onComplete(x -> socket.close());
+      return;
+    }
+    new IcapConnection(socket, this::settings, metrics, connections::decrementAndGet).start();
+  }
+
+  /** Connections open now. */
+  public int connections() {
+    return connections.get();
   }
 }

@@ -16,8 +16,9 @@ public final class MalformedIcap {
         + "\r\n\r\n" + rest;
   }
 
+  /** A RESPMOD with Allow: 204, so that a server waits for the whole message before it answers. */
   static String respmod(String extraHeaders, String body) {
-    return "RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n" + extraHeaders
+    return "RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\nAllow: 204\r\n" + extraHeaders
         + "Encapsulated: req-hdr=0, res-hdr=45, res-body=83\r\n\r\n" + REQ + RES + body;
   }
 

@@ -1,0 +1,37 @@
+package io.portcullis.daemon.icap.server;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
+
+/** The ICAP server's counters on /metrics ({@code portcullis_icap_*}). */
+final class IcapMetrics {
+  private final MeterRegistry registry;
+  private final Counter badRequests;
+  private final Counter refused;
+
+  IcapMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.badRequests = Counter.builder("portcullis.icap.bad.requests")
+        .description("ICAP messages refused with 400 (malformed or beyond limits)").register(registry);
+    this.refused = Counter.builder("portcullis.icap.refused.connections")
+        .description("connections refused with 503 beyond icap.maxConnections").register(registry);
+  }
+
+  void transaction(String method, String decision, int status, long nanos) {
+    Counter.builder("portcullis.icap.transactions").description("ICAP transactions by method, decision and status")
+        .tag("method", method).tag("decision", decision).tag("status", Integer.toString(status))
+        .register(registry).increment();
+    Timer.builder("portcullis.icap.transaction.duration").description("time from ICAP head to answer")
+        .tag("method", method).register(registry).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  void badRequest() {
+    badRequests.increment();
+  }
+
+  void refused() {
+    refused.increment();
+  }
+}

@@ -1,0 +1,38 @@
+package io.portcullis.daemon.icap.server;
+
+import io.portcullis.daemon.config.Config;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.config.IcapConfig;
+import io.portcullis.daemon.icap.codec.IcapDecoder;
+import io.portcullis.daemon.rules.AccessRules;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * What the ICAP server works from, made once per commit: its config section, the compiled access rules, the node's
+ * name and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we would answer.
+ */
+public record IcapSettings(IcapConfig icap, AccessRules rules, String node, String istag) {
+
+  public static IcapSettings of(Config config) {
+    return new IcapSettings(config.icap(), AccessRules.compile(config.rules().access()), config.node().name(),
+        istag(config));
+  }
+
+  static String istag(Config config) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(ConfigLoader.write(config).getBytes(StandardCharsets.UTF_8));
+      return "\"PC-" + HexFormat.of().formatHex(d, 0, 12) + "\"";
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  IcapDecoder.Limits limits() {
+    IcapConfig.IcapLimits l = icap.limits();
+    return new IcapDecoder.Limits(l.maxHeaderBytes(), l.maxHeaderCount(), l.maxHttpHeaderBytes(), l.maxChunkSize(),
+        1024 * 1024);
+  }
+}

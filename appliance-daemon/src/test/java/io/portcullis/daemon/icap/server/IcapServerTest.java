@@ -1,0 +1,301 @@
+package io.portcullis.daemon.icap.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.icap.codec.BodyKind;
+import io.portcullis.daemon.icap.codec.MalformedIcap;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ICAP server in a real daemon, driven byte by byte over loopback. */
+class IcapServerTest {
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static int icap;
+
+  static final String RULES = """
+      rules:
+        access:
+          - name: no-example
+            when: { hosts: ["*.example.test"] }
+            action: block
+          - name: to-portal
+            when: { hosts: [news.test] }
+            action: redirect
+            location: https://portal.test/why
+      """;
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    icap = freePort();
+    String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nproxy: { enabled: false }\n"
+        + "icap: { listen: 127.0.0.1:" + icap + ", maxConnections: 20 }\n" + RULES;
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+  }
+
+  @AfterAll
+  static void stop() {
+    daemon.stop();
+  }
+
+  static byte[] capture(String name) throws IOException {
+    try (InputStream in = IcapServerTest.class.getResourceAsStream("/icap-captures/" + name)) {
+      return in.readAllBytes();
+    }
+  }
+
+  static String reqmod(String url, String host, String allow) {
+    String http = "GET " + url + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: test\r\n\r\n";
+    return "REQMOD icap://127.0.0.1/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1\r\nX-Client-IP: 10.1.2.3\r\n"
+        + (allow == null ? "" : "Allow: " + allow + "\r\n")
+        + "Encapsulated: req-hdr=0, null-body=" + http.length() + "\r\n\r\n" + http;
+  }
+
+  static String respmod(byte[] body, String extra, boolean preview) {
+    String req = "GET http://a.test/f HTTP/1.1\r\nHost: a.test\r\n\r\n";
+    String res = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length
+        + "\r\n\r\n";
+    return "RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n" + extra
+        + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
+        + "\r\n\r\n" + req + res;
+  }
+
+  @Test
+  void optionsAdvertisesTheServiceAsSquidReadsIt() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send("OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+      IcapTestClient.Answer a = c.read();
+      assertEquals(200, a.head().status());
+      assertEquals("REQMOD", a.head().headers().get("Methods"));
+      assertEquals("portcullis-reqmod", a.head().headers().get("ServiceId"));
+      assertEquals("4096", a.head().headers().get("Preview"));
+      assertEquals("*", a.head().headers().get("Transfer-Preview"));
+      assertEquals("204", a.head().headers().get("Allow"));
+      assertEquals("20", a.head().headers().get("Max-Connections"));
+      assertEquals("3600", a.head().headers().get("Options-TTL"));
+      assertTrue(a.head().headers().get("ISTag").matches("\"PC-[0-9a-f]{24}\""));
+      c.send("OPTIONS icap://127.0.0.1/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+      assertEquals("RESPMOD", c.read().head().headers().get("Methods"));
+    }
+  }
+
+  @Test
+  void unknownServiceIs404AndWrongMethodIs405OnAConnectionThatStaysOpen() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send("OPTIONS icap://127.0.0.1/nope ICAP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+      assertEquals(404, c.read().head().status());
+      c.send(reqmod("http://a.test/", "a.test", "204").replace("/av/reqmod", "/av/respmod"));
+      assertEquals(405, c.read().head().status());
+      c.send(reqmod("http://a.test/", "a.test", "204"));
+      assertEquals(204, c.read().head().status());
+    }
+  }
+
+  @Test
+  void blockedHostGetsTheEscapedBlockPage() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(reqmod("http://www.example.test/<script>alert(1)</script>", "www.example.test", "204"));
+      IcapTestClient.Answer a = c.read();
+      assertEquals(200, a.head().status());
+      assertEquals(BodyKind.RES_BODY, a.head().body());
+      assertNull(a.head().httpRequest());
+      assertEquals(403, a.head().httpResponse().status());
+      assertEquals("no-example", a.head().httpResponse().headers().get("X-Portcullis-Rule"));
+      String page = a.bodyText();
+      assertEquals(Integer.parseInt(a.head().httpResponse().headers().get("Content-Length")),
+          a.body().length);
+      assertTrue(page.contains("no-example"), page);
+      assertTrue(page.contains("&lt;script&gt;alert(1)&lt;&#47;script&gt;"), page);
+      assertFalse(page.contains("<script>"), page);
+      assertTrue(page.contains("10.1.2.3"), page);
+    }
+  }
+
+  @Test
+  void theDomainItselfAndSubdomainsMatchStarDotDomainButNotLookalikes() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(reqmod("http://example.test/", "example.test", "204"));
+      assertEquals(403, c.read().head().httpResponse().status());
+      c.send(reqmod("http://a.b.EXAMPLE.test:8080/", "a.b.example.test", "204"));
+      assertEquals(403, c.read().head().httpResponse().status());
+      c.send(reqmod("http://notexample.test/", "notexample.test", "204"));
+      assertEquals(204, c.read().head().status());
+      c.send(reqmod("/origin-form", "www.example.test", "204"));
+      assertEquals(403, c.read().head().httpResponse().status(), "Host is used for an origin-form target");
+    }
+  }
+
+  @Test
+  void redirectRuleAnswers302WithItsLocation() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(reqmod("http://news.test/today", "news.test", null));
+      IcapTestClient.Answer a = c.read();
+      assertEquals(302, a.head().httpResponse().status());
+      assertEquals("https://portal.test/why", a.head().httpResponse().headers().get("Location"));
+      assertEquals(BodyKind.NULL_BODY, a.head().body());
+    }
+  }
+
+  @Test
+  void allowedRequestWithoutAllow204IsEchoedWhole() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(reqmod("http://ok.test/x", "ok.test", null));
+      IcapTestClient.Answer a = c.read();
+      assertEquals(200, a.head().status());
+      assertEquals("GET http://ok.test/x HTTP/1.1", a.head().httpRequest().startLine());
+      assertEquals("ok.test", a.head().httpRequest().headers().get("Host"));
+      assertEquals(BodyKind.NULL_BODY, a.head().body());
+    }
+  }
+
+  @Test
+  void squidRespmodCapturesGet204AndTheConnectionCarriesOn() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      // 1 KiB: whole body in the preview with ieof.
+      c.send(new String(capture("04-RESPMOD-echo-get-1k.bin.request.txt"), StandardCharsets.ISO_8859_1)
+          .replace("/echo", "/av/respmod"));
+      assertEquals(204, c.read().head().status());
+      // 1 MiB: preview without ieof and no Allow: 204 -> 204 after the preview; Squid then sends nothing more.
+      byte[] big = capture("10-RESPMOD-echo-get-1m.bin.request.txt");
+      c.send(new String(big, StandardCharsets.ISO_8859_1).replace("/echo", "/av/respmod"));
+      assertEquals(204, c.read().head().status());
+      c.send(new String(capture("02-REQMOD-echo-get-1k.bin.request.txt"), StandardCharsets.ISO_8859_1)
+          .replace("/echo", "/av/reqmod"));
+      assertEquals(204, c.read().head().status());
+    }
+  }
+
+  @Test
+  void respmodWithoutPreviewOrAllow204IsEchoedByteForByte() throws Exception {
+    byte[] body = new byte[3 * 1024 * 1024 + 17];
+    for (int i = 0; i < body.length; i++) {
+      body[i] = (byte) (i * 31 + (i >> 9));
+    }
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(respmod(body, "", false));
+      for (int off = 0; off < body.length; off += 40000) {
+        int n = Math.min(40000, body.length - off);
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(body, off, off + n)));
+      }
+      c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
+      IcapTestClient.Answer a = c.read();
+      assertEquals(200, a.head().status());
+      assertEquals(200, a.head().httpResponse().status());
+      assertTrue(Arrays.equals(body, a.body()), "echoed body differs");
+    }
+  }
+
+  @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(reqmod("http://a.example.test/", "a.example.test", "204")
+          + "OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\n\r\n"
+          + reqmod("http://ok.test/", "ok.test", "204")
+          + reqmod("http://news.test/", "news.test", "204"));
+      assertEquals(403, c.read().head().httpResponse().status());
+      assertEquals("REQMOD", c.read().head().headers().get("Methods"));
+      assertEquals(204, c.read().head().status());
+      assertEquals(302, c.read().head().httpResponse().status());
+    }
+  }
+
+  @Test
+  void everyMalformedMessageGets400AndACloseAndTheServerServesTheNextClient() throws Exception {
+    for (Map.Entry<String, String> e : MalformedIcap.cases().entrySet()) {
+      try (IcapTestClient c = new IcapTestClient(icap)) {
+        c.send(e.getValue());
+        IcapTestClient.Answer a;
+        try {
+          a = c.read();
+        } catch (IOException ex) {
+          throw new AssertionError(e.getKey() + ": " + ex.getMessage(), ex);
+        }
+        assertEquals(400, a.head().status(), e.getKey());
+        assertTrue(c.closedByServer(), e.getKey() + ": connection left open");
+      }
+    }
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(reqmod("http://ok.test/", "ok.test", "204"));
+      assertEquals(204, c.read().head().status());
+    }
+  }
+
+  @Test
+  void aBadChunkInTheMiddleOfAnEchoCutsTheAnswerShort() throws Exception {
+    // Once a 200 echo is streaming, a 400 can no longer be framed: the client must see an answer that never ends.
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send(respmod(new byte[10], "", false) + "5\r\nabcde\r\nzz\r\n");
+      IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, c::read);
+      assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
+  }
+
+  @Test
+  void connectionsBeyondMaxConnectionsGet503() throws Exception {
+    IcapTestClient[] open = new IcapTestClient[20];
+    try {
+      for (int i = 0; i < open.length; i++) {
+        open[i] = new IcapTestClient(icap);
+        open[i].send("OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\n\r\n");
+        open[i].read();
+      }
+      try (IcapTestClient extra = new IcapTestClient(icap)) {
+        assertEquals(503, extra.read().head().status());
+      }
+    } finally {
+      for (IcapTestClient c : open) {
+        if (c != null) {
+          c.close();
+        }
+      }
+    }
+    Thread.sleep(200);
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send("OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\n\r\n");
+      assertEquals(200, c.read().head().status());
+    }
+  }
+
+  @Test
+  void istagChangesWhenACommitChangesTheConfig() throws Exception {
+    String before;
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send("OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\n\r\n");
+      before = c.read().head().headers().get("ISTag");
+      String text = daemon.commits().active().text() + "    - { name: news2, when: { hosts: [news2.test] },"
+          + " action: redirect, location: \"https://portal.test/2\" }\n";
+      daemon.commits().setCandidate(text);
+      daemon.commits().commit("test", "istag", null).get(10, TimeUnit.SECONDS);
+      // Same connection: the next message sees the new config.
+      c.send("OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\n\r\n");
+      assertNotEquals(before, c.read().head().headers().get("ISTag"));
+      c.send(reqmod("http://news2.test/", "news2.test", "204"));
+      assertEquals(302, c.read().head().httpResponse().status());
+      c.send(reqmod("http://news3.test/", "news3.test", "204"));
+      assertEquals(204, c.read().head().status());
+    }
+  }
+}
