@@ -1,0 +1,174 @@
+package io.portcullis.daemon.peers;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real peers from Debian packages (nginx, Squid, curl, c-icap-client), run on loopback in a test's own directory.
+ * A missing peer fails the test with how to install it: `.ci/run` as root installs what .ci/packages.txt lists.
+ */
+public final class Peers {
+  private Peers() {
+  }
+
+  /** The path of an installed program, or an assertion error naming its package. */
+  public static String require(String program, String debianPackage) {
+    for (String dir : List.of("/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin", "/usr/local/sbin")) {
+      Path p = Path.of(dir, program);
+      if (Files.isExecutable(p)) {
+        return p.toString();
+      }
+    }
+    throw new AssertionError(program + " is not installed: apt-get install " + debianPackage
+        + " (or run .ci/run as root, which installs every package in .ci/packages.txt)");
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Makes {@code dir} and its parents traversable by other users (peers drop root). */
+  public static void openUp(Path dir) throws IOException {
+    for (Path p = dir.toAbsolutePath(); p != null && !p.toString().equals("/"); p = p.getParent()) {
+      var perms = Files.getPosixFilePermissions(p);
+      perms.addAll(PosixFilePermissions.fromString("r-xr-xr-x"));
+      Files.setPosixFilePermissions(p, perms);
+    }
+  }
+
+  public static void waitForPort(int port, Process owner, Path log) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        return;
+      } catch (IOException e) {
+        if (owner != null && !owner.isAlive()) {
+          throw new AssertionError("peer exited with " + owner.exitValue() + ": " + read(log));
+        }
+        Thread.sleep(50);
+      }
+    }
+    throw new AssertionError("nothing listens on " + port + " after 30 s: " + read(log));
+  }
+
+  public static String read(Path file) {
+    try {
+      return Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "(no " + file + ")";
+    } catch (IOException e) {
+      return e.toString();
+    }
+  }
+
+  /** Runs a command to its end; returns its exit code and output (stdout and stderr). */
+  public record Run(int exit, String output) {
+  }
+
+  public static Run run(Path dir, String... command) throws Exception {
+    Path out = Files.createTempFile(dir, "run", ".out");
+    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+        .redirectOutput(out.toFile()).start();
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError(String.join(" ", command) + " did not finish in 120 s");
+    }
+    return new Run(p.exitValue(), read(out));
+  }
+
+  public static void stop(Process p) {
+    if (p == null) {
+      return;
+    }
+    p.destroy();
+    try {
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** nginx serving {@code root} on 127.0.0.1:port, in the foreground. */
+  public static Process nginx(Path dir, Path root, int port) throws Exception {
+    String nginx = require("nginx", "nginx-light");
+    Files.createDirectories(dir.resolve("tmp"));
+    openUp(root);
+    Path conf = dir.resolve("nginx.conf");
+    Files.writeString(conf, """
+        daemon off;
+        master_process off;
+        pid %1$s/nginx.pid;
+        error_log %1$s/error.log;
+        events {}
+        http {
+          access_log %1$s/access.log;
+          client_body_temp_path %1$s/tmp;
+          proxy_temp_path %1$s/tmp;
+          fastcgi_temp_path %1$s/tmp;
+          uwsgi_temp_path %1$s/tmp;
+          scgi_temp_path %1$s/tmp;
+          server {
+            listen 127.0.0.1:%2$d;
+            root %3$s;
+          }
+        }
+        """.formatted(dir, port, root));
+    Process p = new ProcessBuilder(nginx, "-c", conf.toString()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("nginx.out").toFile()).start();
+    waitForPort(port, p, dir.resolve("error.log"));
+    return p;
+  }
+
+  /** Squid 5 on 127.0.0.1:port with REQMOD and RESPMOD at the given ICAP URIs (bypass off), in the foreground. */
+  public static Process squid(Path dir, int port, String reqmodUri, String respmodUri, List<String> extra)
+      throws Exception {
+    String squid = require("squid", "squid");
+    Files.createDirectories(dir);
+    List<String> lines = new ArrayList<>(List.of(
+        "http_port 127.0.0.1:" + port,
+        "pid_filename " + dir + "/squid.pid",
+        "access_log stdio:" + dir + "/access.log",
+        "cache_log " + dir + "/cache.log",
+        "cache_effective_user proxy",
+        "cache deny all",
+        "shutdown_lifetime 1 seconds",
+        "coredump_dir " + dir,
+        "netdb_filename none",
+        "http_access allow localhost",
+        "http_access deny all",
+        "icap_enable on",
+        "icap_send_client_ip on",
+        "icap_service svc_req reqmod_precache bypass=off " + reqmodUri,
+        "icap_service svc_resp respmod_precache bypass=off " + respmodUri,
+        "adaptation_access svc_req allow all",
+        "adaptation_access svc_resp allow all"));
+    lines.addAll(extra);
+    Path conf = dir.resolve("squid.conf");
+    Files.writeString(conf, String.join("\n", lines) + "\n");
+    openUp(dir);
+    Run chown = run(dir, "chown", "-R", "proxy:proxy", dir.toString());
+    if (chown.exit() != 0) {
+      throw new AssertionError("chown for squid failed (tests with Squid run as root): " + chown.output());
+    }
+    Run parse = run(dir, squid, "-k", "parse", "-f", conf.toString());
+    if (parse.exit() != 0) {
+      throw new AssertionError("squid -k parse: " + parse.output());
+    }
+    Process p = new ProcessBuilder(squid, "-N", "-f", conf.toString(), "-n", "pc" + port).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("squid.out").toFile()).start();
+    waitForPort(port, p, dir.resolve("cache.log"));
+    return p;
+  }
+}
