@@ -75,8 +75,13 @@ class IcapServerTest {
   }
 
   static String respmod(byte[] body, String extra, boolean preview) {
+    return respmod(body.length, extra);
+  }
+
+  /** A RESPMOD head (no body yet) for a response of {@code length} bytes. */
+  static String respmod(long length, String extra) {
     String req = "GET http://a.test/f HTTP/1.1\r\nHost: a.test\r\n\r\n";
-    String res = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length
+    String res = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + length
         + "\r\n\r\n";
     return "RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n" + extra
         + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
