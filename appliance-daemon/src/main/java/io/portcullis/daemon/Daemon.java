@@ -14,6 +14,8 @@ import io.portcullis.daemon.config.RevisionStore;
 import io.portcullis.daemon.icap.server.IcapSettings;
 import io.portcullis.daemon.icap.server.IcapVerticle;
 import io.portcullis.daemon.proxy.ProxyVerticle;
+import io.portcullis.daemon.rules.Policy;
+import io.portcullis.daemon.scan.Scanner;
 import io.portcullis.daemon.runtime.Service;
 import io.portcullis.daemon.runtime.ServiceState;
 import io.portcullis.daemon.runtime.ServiceVerticle;
@@ -56,12 +58,48 @@ public final class Daemon implements CommitManager.Applier {
   private final HealthChecks liveness;
   private final HealthChecks readiness;
   private final Instant startedAt = Instant.now();
+  private final Path baseDir;
+  private Compiled compiled;
   private volatile Config config;
   private volatile CommitManager commits;
   private boolean stopped;
 
+  /** The policy and scanner of one config; compiled once per commit, shared by the services. */
+  record Compiled(Config config, Policy policy, Scanner scanner) {
+  }
+
+  /** Compiles {@code c} (once: later calls for the same config reuse it); the scanner is reused while scan.* holds. */
+  synchronized Compiled compile(Config c) throws Policy.PolicyException {
+    if (compiled != null && compiled.config() == c) {
+      return compiled;
+    }
+    Policy policy = Policy.compile(c.rules(), baseDir);
+    Scanner scanner;
+    if (compiled != null && compiled.config().scan().equals(c.scan())) {
+      scanner = compiled.scanner();
+    } else {
+      try {
+        scanner = Scanner.of(c.scan(), baseDir);
+      } catch (IOException e) {
+        throw new Policy.PolicyException("scan.hashLists: " + e.getMessage());
+      }
+    }
+    compiled = new Compiled(c, policy, scanner);
+    return compiled;
+  }
+
+  private Compiled compiled(Config c) {
+    try {
+      return compile(c);
+    } catch (Policy.PolicyException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
   private Daemon(Options options, Config config) throws IOException {
     this.config = config;
+    this.baseDir = options.configFile() != null ? options.configFile().toAbsolutePath().getParent()
+        : Path.of("").toAbsolutePath();
     Files.createDirectories(options.dataDir());
     this.token = AdminToken.loadOrCreate(options.dataDir());
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -72,8 +110,8 @@ public final class Daemon implements CommitManager.Applier {
         .build();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this));
     traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled, ProxyVerticle::new));
-    traffic.add(new Service<IcapSettings>("icap", vertx, IcapSettings::of, s -> s.icap().enabled(),
-        s -> new IcapVerticle(s, registry)));
+    traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
+        compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, registry)));
     traffic.add(new Service<BalancerConfig>("balancer", vertx, Config::balancer, BalancerConfig::enabled,
         BalancerVerticle::new));
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
@@ -101,6 +139,7 @@ public final class Daemon implements CommitManager.Applier {
   public static Daemon start(Options options, String text, Config config, String source) throws Exception {
     Daemon d = new Daemon(options, config);
     try {
+      d.compile(config);
       d.await(Future.join(d.traffic.stream().map(s -> s.start(config)).toList()).recover(e -> Future.succeededFuture()));
       d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
           options.configFile(), text, config, source);
@@ -140,13 +179,28 @@ public final class Daemon implements CommitManager.Applier {
   /** Puts {@code next} into effect on every service, or on none: all new listeners bind before any old one stops. */
   @Override
   public CompletableFuture<Void> apply(Config next) {
+    Compiled before = compiled;
+    try {
+      compile(next);
+    } catch (Policy.PolicyException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException(e.getMessage()));
+    }
     List<Service<?>> services = all();
     List<Future<ServiceVerticle.Prepared>> prepared = services.stream().map(s -> s.prepare(next)).toList();
     return Future.join(prepared).transform(ar -> {
       if (ar.succeeded()) {
         prepared.forEach(p -> p.result().activate());
         config = next;
+        if (before != null && before.scanner() != compiled.scanner()) {
+          before.scanner().close(); // scans in flight finish; no new ones start on it
+        }
         return Future.<Void>succeededFuture();
+      }
+      synchronized (this) {
+        if (compiled.scanner() != before.scanner()) {
+          compiled.scanner().close();
+        }
+        compiled = before;
       }
       List<String> reasons = new ArrayList<>();
       for (Future<ServiceVerticle.Prepared> p : prepared) {

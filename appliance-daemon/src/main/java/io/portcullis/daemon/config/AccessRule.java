@@ -1,33 +1,32 @@
 package io.portcullis.daemon.config;
 
-import java.net.URI;
-
 /** One access rule: when its conditions hold, its action decides the request. */
 public record AccessRule(
     @Doc("the rule's name, unique among access rules") String name,
     @Doc("conditions that must all hold (an empty when matches everything)") Conditions when,
     @Doc("allow, block or redirect") Action action,
-    @Doc("where redirect sends the user (http or https URL)") @OptionalKey URI location) implements Validatable {
+    @Doc("where redirect sends the user: an http(s) URL; macros %URL%, %HOST%, %RULE_NAME%, %CLIENT_IP%, "
+        + "%USER_NAME%, %CATEGORY% are replaced (URL-encoded)") @OptionalKey String location,
+    @Doc("block page template file for this rule (relative to the config's directory); default: the built-in page")
+    @OptionalKey String template) implements Validatable {
 
   /** What an access rule does with a request it matches. */
   public enum Action { ALLOW, BLOCK, REDIRECT }
 
   @Override
   public void validate(String path, Problems problems) {
-    if (!name.matches("[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}")) {
-      problems.add(path + ".name", '"' + name + "\" is not a rule name (letters, digits, space . _ -, at most 128)");
-    }
+    Rules.checkName(name, path, problems);
     if (action == Action.REDIRECT && location == null) {
       problems.add(path + ".location", "is required when action is redirect");
     }
     if (action != Action.REDIRECT && location != null) {
       problems.add(path + ".location", "is only for action redirect");
     }
-    if (location != null) {
-      String scheme = location.getScheme();
-      if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || location.getHost() == null) {
-        problems.add(path + ".location", '"' + location.toString() + "\" is not an absolute http(s) URL");
-      }
+    if (action != Action.BLOCK && template != null) {
+      problems.add(path + ".template", "is only for action block");
+    }
+    if (location != null && !location.matches("(?i)https?://[^\\s/?#]+[^\\s]*")) {
+      problems.add(path + ".location", '"' + location + "\" is not an absolute http(s) URL");
     }
   }
 }

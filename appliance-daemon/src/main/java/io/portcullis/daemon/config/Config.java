@@ -10,7 +10,8 @@ public record Config(
     @Doc("the forward HTTP proxy") ProxyConfig proxy,
     @Doc("the ICAP server") IcapConfig icap,
     @Doc("the load balancer") BalancerConfig balancer,
-    @Doc("traffic processing rules") RulesConfig rules) {
+    @Doc("traffic processing rules") RulesConfig rules,
+    @Doc("scan engines for protection rules") ScanConfig scan) {
 
   /** The embedded defaults: what an empty document means. */
   public static Config defaults() {

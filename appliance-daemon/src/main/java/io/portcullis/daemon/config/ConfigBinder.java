@@ -254,11 +254,7 @@ final class ConfigBinder {
         }
       }
       if (type == long.class || type == Long.class) {
-        try {
-          return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("is not an integer");
-        }
+        return ByteSizes.parse(text);
       }
       if (type == Duration.class) {
         return Durations.parse(text);

@@ -18,22 +18,27 @@ public final class ConfigSchema {
   /** Every leaf key of {@link Config}, in declaration order; items of lists of records appear under {@code name[]}. */
   public static List<Key> keys() {
     List<Key> out = new ArrayList<>();
-    walk(Config.class, "", out);
+    walk(Config.class, "", out, new java.util.HashSet<>());
     return out;
   }
 
-  private static void walk(Class<?> type, String prefix, List<Key> out) {
+  private static void walk(Class<?> type, String prefix, List<Key> out, java.util.Set<Class<?>> above) {
+    if (!above.add(type)) {
+      // A record inside itself (Conditions.unless): listed once, as a key of the same shape.
+      out.add(new Key(prefix, "list of " + type.getSimpleName(), null, false, "same keys as its parent"));
+      return;
+    }
     for (RecordComponent c : type.getRecordComponents()) {
       String path = prefix.isEmpty() ? c.getName() : prefix + "." + c.getName();
       Class<?> t = c.getType();
       if (ConfigBinder.isSection(t)) {
-        walk(t, path, out);
+        walk(t, path, out, new java.util.HashSet<>(above));
         continue;
       }
       if (t == List.class) {
         Class<?> elem = (Class<?>) ((ParameterizedType) c.getGenericType()).getActualTypeArguments()[0];
         if (ConfigBinder.isSection(elem)) {
-          walk(elem, path + "[]", out);
+          walk(elem, path + "[]", out, new java.util.HashSet<>(above));
           continue;
         }
       }

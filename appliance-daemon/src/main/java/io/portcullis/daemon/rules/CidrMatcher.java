@@ -14,6 +14,14 @@ final class CidrMatcher {
     this.prefix = cidr.prefix();
   }
 
+  byte[] network() {
+    return network;
+  }
+
+  int prefix() {
+    return prefix;
+  }
+
   boolean matches(byte[] address) {
     if (address == null || address.length != network.length) {
       return false;

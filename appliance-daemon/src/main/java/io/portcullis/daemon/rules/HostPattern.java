@@ -29,6 +29,16 @@ final class HostPattern {
     return new HostPattern(null, null, Globs.compile(p, false));
   }
 
+  /** The exact host, or null. */
+  String exact() {
+    return exact;
+  }
+
+  /** The domain of a {@code *.domain} pattern, or null. */
+  String domain() {
+    return domain;
+  }
+
   /** True when {@code host} (lower case, no trailing dot) matches. */
   boolean matches(String host) {
     if (exact != null) {

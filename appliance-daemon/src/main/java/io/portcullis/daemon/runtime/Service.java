@@ -57,7 +57,13 @@ public final class Service<S> {
   /** Starts the service on {@code config}; a failure is logged and kept in the state, and the future fails. */
   public Future<Void> start(Config config) {
     grace = config.node().shutdownGrace();
-    current = section.apply(config);
+    try {
+      current = section.apply(config);
+    } catch (RuntimeException e) {
+      state = ServiceState.failed(null, e.getMessage());
+      LOG.error("{} failed: {}", name, e.getMessage());
+      return Future.failedFuture(e);
+    }
     if (!enabled.test(current)) {
       state = ServiceState.disabled();
       return Future.succeededFuture();
@@ -91,7 +97,12 @@ public final class Service<S> {
 
   /** Readies the change to {@code next}; fails, with nothing changed, if the new section cannot run. */
   public Future<ServiceVerticle.Prepared> prepare(Config next) {
-    S s = section.apply(next);
+    S s;
+    try {
+      s = section.apply(next);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(new IllegalStateException(name + ": " + e.getMessage(), e));
+    }
     Duration newGrace = next.node().shutdownGrace();
     boolean on = enabled.test(s);
     boolean running = verticle != null;

@@ -13,7 +13,11 @@ import io.portcullis.daemon.icap.codec.IcapRequest;
 import io.portcullis.daemon.icap.codec.IcapResponse;
 import io.portcullis.daemon.pages.BlockPage;
 import io.portcullis.daemon.rules.Decision;
-import io.portcullis.daemon.rules.RequestFacts;
+import io.portcullis.daemon.rules.Facts;
+import io.portcullis.daemon.rules.FileTypes;
+import io.portcullis.daemon.rules.Protection;
+import io.portcullis.daemon.scan.ScanResult;
+import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.NetSocket;
@@ -22,7 +26,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -30,53 +39,69 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One ICAP client connection: decodes its messages in order and answers each. Runs on the connection's event loop;
- * never blocks. Answers: OPTIONS; REQMOD by the access rules (block page, redirect, or pass); RESPMOD passes. A pass is
- * 204 when allowed (in a preview, or with {@code Allow: 204}), else a 200 echoing the message, streamed with
- * back-pressure.
+ * One ICAP client connection: decodes its messages in order and answers each, on the connection's event loop,
+ * never blocking (scans run on the scanner's threads; meanwhile the connection waits, its later messages queued).
+ * REQMOD: bypass, then access rules on the request. RESPMOD: bypass, access rules and protection on the request
+ * plus the response's type, true file type (first bytes), name and size; a body to scan is collected whole, up to
+ * {@code scan.maxSize}. A pass is 204 when allowed (in a preview, or with {@code Allow: 204}), else a 200 carrying the
+ * message, streamed with back-pressure.
  */
 final class IcapConnection {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
   private static final Logger EVENTS = LoggerFactory.getLogger("portcullis.events.icap");
-  private static final BlockPage BLOCK_PAGE = BlockPage.defaultPage();
   private static final String SERVER = "Portcullis/" + Daemon.version();
 
   private enum Service { REQMOD, RESPMOD }
 
-  /** What the current message is waiting for. */
+  /** What the current message waits for. */
   private enum Plan {
     OPTIONS,  // answer at End
-    ANSWERED, // a final answer went out at the head: drop the body
+    ANSWERED, // a final answer went out: drop the rest of the body
     WAIT_204, // answer 204 at the preview's end or at End
-    ECHO      // 200 with the message, body streamed as it comes
+    ECHO,     // a 200 with the message went out; body chunks follow as they come
+    SNIFF,    // collecting the body's first bytes to decide
+    COLLECT,  // collecting the whole body to scan it
+    SCANNING  // the scan runs; the connection waits
   }
 
   private final NetSocket socket;
   private final Supplier<IcapSettings> settings;
   private final IcapMetrics metrics;
+  private final Runnable onClose;
+  private final Context context;
+  private final Deque<IcapDecoder.Event> queue = new ArrayDeque<>();
   private IcapDecoder decoder;
   private boolean closed;
+  private boolean waiting;
 
   // The transaction in progress.
   private IcapRequest request;
-  private IcapSettings txSettings;
+  private IcapSettings s;
   private Plan plan;
   private Service service;
   private long started;
   private long bodyBytes;
   private int status;
   private Decision decision;
+  private Protection protection;
+  private String threat;
+  private String bypassRule;
+  private Facts facts;
   private String clientIp;
   private String user;
+  private List<String> groups;
   private boolean answerStarted;
+  private boolean inPreview;
+  private byte[] body = new byte[0];
+  private int bodyLen;
 
-  private final Runnable onClose;
-
-  IcapConnection(NetSocket socket, Supplier<IcapSettings> settings, IcapMetrics metrics, Runnable onClose) {
-    this.onClose = onClose;
+  IcapConnection(NetSocket socket, Supplier<IcapSettings> settings, IcapMetrics metrics, Runnable onClose,
+      Context context) {
     this.socket = socket;
     this.settings = settings;
     this.metrics = metrics;
+    this.onClose = onClose;
+    this.context = context;
   }
 
   void start() {
@@ -93,9 +118,28 @@ final class IcapConnection {
     if (closed) {
       return;
     }
+    ByteBuffer in = ((BufferInternal) buffer).getByteBuf().nioBuffer();
+    queue.addAll(decoder.feed(in));
+    drain();
+  }
+
+  /** Handles queued events until the queue is empty or a scan makes the connection wait. */
+  private void drain() {
     try {
-      ByteBuffer in = ((BufferInternal) buffer).getByteBuf().nioBuffer();
-      handle(decoder.feed(in));
+      while (!waiting && !closed && !queue.isEmpty()) {
+        IcapDecoder.Event e = queue.poll();
+        if (e instanceof IcapDecoder.Body b) {
+          onBody(b.data());
+        } else if (e instanceof IcapDecoder.Head h) {
+          onHead((IcapRequest) h.message());
+        } else if (e instanceof IcapDecoder.End) {
+          onEnd();
+        } else if (e instanceof IcapDecoder.PreviewEnd) {
+          onPreviewEnd();
+        } else if (e instanceof IcapDecoder.Error err) {
+          onError(err.reason());
+        }
+      }
     } catch (RuntimeException e) {
       // A bug must cost one connection, never the server.
       LOG.error("icap connection {}: internal error, closing", socket.remoteAddress(), e);
@@ -104,38 +148,24 @@ final class IcapConnection {
     }
   }
 
-  private void handle(List<IcapDecoder.Event> events) {
-    for (IcapDecoder.Event e : events) {
-      if (closed) {
-        return;
-      }
-      if (e instanceof IcapDecoder.Body b) {
-        onBody(b.data());
-      } else if (e instanceof IcapDecoder.Head h) {
-        onHead((IcapRequest) h.message());
-      } else if (e instanceof IcapDecoder.End) {
-        onEnd();
-      } else if (e instanceof IcapDecoder.PreviewEnd) {
-        onPreviewEnd();
-        return; // the decoder stopped; what follows came from skipBody/continueBody inside onPreviewEnd
-      } else if (e instanceof IcapDecoder.Error err) {
-        onError(err.reason());
-        return;
-      }
-    }
-  }
+  // ---- message head ------------------------------------------------------------------------------------------------
 
   private void onHead(IcapRequest r) {
     request = r;
-    txSettings = settings.get();
+    s = settings.get();
     started = System.nanoTime();
     bodyBytes = 0;
+    bodyLen = 0;
     status = 0;
     decision = null;
+    protection = null;
+    threat = null;
+    bypassRule = null;
+    facts = null;
     answerStarted = false;
-    identify(r, txSettings.icap().identity());
-    String path = r.servicePath();
-    service = switch (path) {
+    inPreview = r.hasPreview();
+    identify(r, s.icap().identity());
+    service = switch (r.servicePath()) {
       case "/av/reqmod", "/reqmod" -> Service.REQMOD;
       case "/av/respmod", "/respmod" -> Service.RESPMOD;
       default -> null;
@@ -152,21 +182,29 @@ final class IcapConnection {
       answerStatus(405, "Method Not Allowed");
       return;
     }
-    if (service == Service.REQMOD) {
-      HttpHead http = r.httpRequest();
-      decision = txSettings.rules().decide(new RequestFacts(http.method(), http.url(), http.host(), clientIp, user));
-      if (decision.action() == AccessRule.Action.BLOCK) {
-        answerBlockPage(http);
-        return;
-      }
-      if (decision.action() == AccessRule.Action.REDIRECT) {
-        answerRedirect(decision.location());
-        return;
-      }
-    } else {
+    HttpHead http = r.httpRequest();
+    facts = http == null ? new Facts("GET", "", clientIp, user, groups, null, Instant.now())
+        : Facts.ofRequest(http, clientIp, user, groups, Instant.now());
+    bypassRule = s.policy().bypass(facts);
+    if (bypassRule != null) {
       decision = Decision.DEFAULT_ALLOW;
+      pass();
+      return;
     }
-    pass(r);
+    if (service == Service.REQMOD) {
+      decision = s.policy().access(facts);
+      if (!actOnDecision()) {
+        pass();
+      }
+      return;
+    }
+    // RESPMOD: the decision needs the response, and with a body, its first bytes.
+    if (r.body().hasBody()) {
+      plan = Plan.SNIFF;
+    } else {
+      facts.withResponse(r.httpResponse(), null, 0, -1);
+      decideResponse(false);
+    }
   }
 
   private void identify(IcapRequest r, IcapConfig.IcapIdentity identity) {
@@ -179,6 +217,15 @@ final class IcapConnection {
         break;
       }
     }
+    groups = new ArrayList<>();
+    String g = r.headers().get("X-Authenticated-Groups");
+    if (g != null) {
+      for (String part : g.split(",")) {
+        if (!part.isBlank()) {
+          groups.add(part.strip());
+        }
+      }
+    }
   }
 
   private static String decodeBase64(String v) {
@@ -189,10 +236,71 @@ final class IcapConnection {
     }
   }
 
-  /** The message passes unchanged: 204 when allowed, else a 200 echo. */
-  private void pass(IcapRequest r) {
-    boolean allow204 = r.headers().hasToken("Allow", "204");
-    if (r.hasPreview() || (allow204 && r.body().hasBody())) {
+  /** Answers a block or redirect decision; false if the decision lets the message pass. */
+  private boolean actOnDecision() {
+    if (decision.action() == AccessRule.Action.BLOCK) {
+      answerBlockPage(decision.page(), decision.rule(), decision.category(), null);
+      return true;
+    }
+    if (decision.action() == AccessRule.Action.REDIRECT) {
+      answerRedirect(decision.location());
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * RESPMOD with what is known of the response (all of it, or its first bytes): bypass, access, then protection.
+   * {@code atPause}: the decoder stopped at the end of a preview.
+   */
+  private void decideResponse(boolean atPause) {
+    bypassRule = s.policy().bypass(facts);
+    if (bypassRule != null) {
+      decision = Decision.DEFAULT_ALLOW;
+      passWithSniffed(atPause);
+      return;
+    }
+    decision = s.policy().access(facts);
+    if (actOnDecision()) {
+      return;
+    }
+    protection = s.policy().protection(facts);
+    long size = facts.bodySize();
+    boolean tooBig = size > s.scanner().maxSize();
+    if (!protection.scan() || !request.body().hasBody() || tooBig) {
+      if (protection.scan() && !request.body().hasBody()) {
+        protection = Protection.NO_SCAN; // nothing to scan
+      }
+      passWithSniffed(atPause);
+      return;
+    }
+    plan = Plan.COLLECT;
+    if (atPause) {
+      inPreview = false;
+      write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      answerStarted = false; // 100 is interim: a final answer may still be a 400
+      queue.addAll(decoder.continueBody());
+    }
+  }
+
+  /** The message passes; the body bytes collected so far (if any) go out first. */
+  private void passWithSniffed(boolean atPause) {
+    if (atPause) {
+      answer204();
+      finish();
+      queue.addAll(decoder.skipBody());
+      return;
+    }
+    pass();
+    if (plan == Plan.ECHO && bodyLen > 0) {
+      writeChunk(ByteBuffer.wrap(body, 0, bodyLen));
+    }
+  }
+
+  /** The message passes unchanged: 204 when allowed, else a 200 echo (body chunks follow). */
+  private void pass() {
+    boolean allow204 = request.headers().hasToken("Allow", "204");
+    if (inPreview || (allow204 && request.body().hasBody())) {
       plan = Plan.WAIT_204; // 204 is always allowed after a preview (RFC 3507 4.5)
       return;
     }
@@ -202,6 +310,11 @@ final class IcapConnection {
       return;
     }
     plan = Plan.ECHO;
+    writeEchoHead();
+  }
+
+  private void writeEchoHead() {
+    IcapRequest r = request;
     IcapResponse echo = service == Service.REQMOD
         ? new IcapResponse(200, "OK", common(), r.httpRequest(), null, r.body().hasBody() ? BodyKind.REQ_BODY
             : BodyKind.NULL_BODY)
@@ -211,18 +324,62 @@ final class IcapConnection {
     write(IcapEncoder.encode(echo));
   }
 
+  // ---- body, end, preview ---------------------------------------------------------------------------------------------
+
   private void onBody(ByteBuffer data) {
     bodyBytes += data.remaining();
-    if (plan == Plan.ECHO) {
-      int n = data.remaining();
-      write(IcapEncoder.chunkHeader(n));
-      // The decoder's view points into this connection's own input buffer, which nothing reuses: no copy.
-      socket.write(BufferInternal.buffer(Unpooled.wrappedBuffer(data)));
-      write(IcapEncoder.CRLF);
-      if (socket.writeQueueFull()) {
-        socket.pause();
-        socket.drainHandler(v -> socket.resume());
+    switch (plan) {
+      case ECHO -> writeChunk(data);
+      case SNIFF -> {
+        keep(data);
+        if (bodyLen >= FileTypes.HEAD) {
+          facts.withResponse(request.httpResponse(), body, bodyLen, -1);
+          decideResponse(false);
+        }
       }
+      case COLLECT -> {
+        if (bodyLen + (long) data.remaining() > s.scanner().maxSize()) {
+          // Past the scan limit (no Content-Length told us before): the default bypass; pass what we have and the rest.
+          protection = new Protection(false, protection.rule() + " (over scan.maxSize)", false, null);
+          plan = Plan.ECHO;
+          writeEchoHead();
+          writeChunk(ByteBuffer.wrap(body, 0, bodyLen));
+          writeChunk(data);
+        } else {
+          keep(data);
+        }
+      }
+      default -> {
+      }
+    }
+  }
+
+  private void keep(ByteBuffer data) {
+    int n = data.remaining();
+    if (bodyLen + n > body.length) {
+      long want = Math.max((long) bodyLen + n, Math.min((long) body.length * 2, s.scanner().maxSize() + 1L));
+      body = Arrays.copyOf(body, (int) Math.max(want, 1024));
+    }
+    data.get(body, bodyLen, n);
+    bodyLen += n;
+  }
+
+  private void writeChunk(ByteBuffer data) {
+    int n = data.remaining();
+    if (n == 0) {
+      return;
+    }
+    write(IcapEncoder.chunkHeader(n));
+    // The decoder's view points into this connection's own input buffer, which nothing reuses: no copy.
+    socket.write(BufferInternal.buffer(Unpooled.wrappedBuffer(data)));
+    write(IcapEncoder.CRLF);
+    if (socket.writeQueueFull()) {
+      socket.pause();
+      socket.drainHandler(v -> {
+        if (!waiting) {
+          socket.resume();
+        }
+      });
     }
   }
 
@@ -235,6 +392,24 @@ final class IcapConnection {
           write(IcapEncoder.LAST_CHUNK);
         }
       }
+      case SNIFF -> {
+        facts.withResponse(request.httpResponse(), body, bodyLen, bodyLen);
+        inPreview = false; // the whole body is here (ieof or no preview)
+        decideResponse(false);
+        if (plan == Plan.COLLECT) {
+          startScan();
+          return;
+        }
+        if (plan == Plan.WAIT_204) {
+          answer204();
+        } else if (plan == Plan.ECHO) {
+          write(IcapEncoder.LAST_CHUNK);
+        }
+      }
+      case COLLECT -> {
+        startScan();
+        return;
+      }
       default -> {
       }
     }
@@ -242,35 +417,95 @@ final class IcapConnection {
   }
 
   private void onPreviewEnd() {
-    if (plan == Plan.WAIT_204 || plan == Plan.OPTIONS) {
-      if (plan == Plan.OPTIONS) {
+    switch (plan) {
+      case OPTIONS -> {
         answerOptions();
-      } else {
-        answer204();
+        finish();
+        queue.addAll(decoder.skipBody());
       }
-      finish();
-      handle(decoder.skipBody());
-    } else if (plan == Plan.ANSWERED) {
-      finish();
-      handle(decoder.skipBody());
-    } else {
-      // Not reached: an echo is never planned for a preview. Ask for the rest rather than stall the client.
-      write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      handle(decoder.continueBody());
+      case WAIT_204 -> {
+        answer204();
+        finish();
+        queue.addAll(decoder.skipBody());
+      }
+      case ANSWERED -> {
+        finish();
+        queue.addAll(decoder.skipBody());
+      }
+      case SNIFF -> {
+        facts.withResponse(request.httpResponse(), body, bodyLen, -1);
+        decideResponse(true);
+        if (plan == Plan.ANSWERED) {
+          finish();
+          queue.addAll(decoder.skipBody());
+        }
+      }
+      default -> {
+        // Not reached: other plans never meet a preview. Ask for the rest rather than stall the client.
+        write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        queue.addAll(decoder.continueBody());
+      }
     }
+  }
+
+  private void startScan() {
+    plan = Plan.SCANNING;
+    waiting = true;
+    socket.pause();
+    IcapSettings txs = s;
+    long t0 = System.nanoTime();
+    txs.scanner().scan(body, bodyLen).whenComplete((result, err) -> context.runOnContext(v -> {
+      metrics.scan(result, System.nanoTime() - t0);
+      waiting = false;
+      if (closed) {
+        return;
+      }
+      try {
+        afterScan(result);
+      } catch (RuntimeException e) {
+        LOG.error("icap connection {}: internal error after scan, closing", socket.remoteAddress(), e);
+        closed = true;
+        socket.close();
+        return;
+      }
+      socket.resume();
+      drain();
+    }));
+  }
+
+  private void afterScan(ScanResult result) {
+    if (result instanceof ScanResult.Infected inf) {
+      threat = inf.threat();
+      answerBlockPage(protection.page(), protection.rule(), null, threat);
+    } else if (result instanceof ScanResult.Failed f && protection.blockOnError()) {
+      threat = "scan failed: " + f.reason();
+      LOG.warn("scan failed for {} ({}): blocked by rule {}", facts.url(), f.reason(), protection.rule());
+      answerBlockPage(protection.page(), protection.rule(), null, "the file could not be checked");
+    } else {
+      if (result instanceof ScanResult.Failed f) {
+        LOG.warn("scan failed for {} ({}): allowed by rule {}", facts.url(), f.reason(), protection.rule());
+      }
+      if (request.headers().hasToken("Allow", "204")) {
+        answer204();
+      } else {
+        writeEchoHead();
+        writeChunk(ByteBuffer.wrap(body, 0, bodyLen));
+        write(IcapEncoder.LAST_CHUNK);
+      }
+    }
+    finish();
   }
 
   private void onError(String reason) {
     metrics.badRequest();
     LOG.debug("icap connection {}: bad request: {}", socket.remoteAddress(), reason);
-    if (request != null && plan != null && answerStarted && !decoder.idle()) {
-      closed = true; // mid-answer: a 400 can no longer be framed; the client sees the close
-      socket.close();
+    closed = true;
+    if (request != null && plan != null && answerStarted) {
+      socket.close(); // mid-answer: a 400 can no longer be framed; the client sees the close
       return;
     }
-    IcapSettings s = settings.get();
-    closed = true;
-    byte[] answer = ("ICAP/1.0 400 Bad Request\r\nServer: " + SERVER + "\r\nISTag: " + s.istag()
+    IcapSettings cur = settings.get();
+    byte[] answer = ("ICAP/1.0 400 Bad Request\r\nServer: " + SERVER + "\r\nISTag: " + cur.istag()
         + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
     socket.write(Buffer.buffer(answer)).onComplete(x -> socket.close());
     EVENTS.info("icap client={} status=400 reason=\"{}\"", socket.remoteAddress(), reason.replace('"', '\''));
@@ -279,7 +514,7 @@ final class IcapConnection {
   // ---- answers --------------------------------------------------------------------------------------------------------
 
   private Headers common() {
-    return Headers.of("ISTag", txSettings.istag(), "Server", SERVER);
+    return Headers.of("ISTag", s.istag(), "Server", SERVER);
   }
 
   private void answer204() {
@@ -294,52 +529,53 @@ final class IcapConnection {
   }
 
   private void answerOptions() {
-    IcapConfig c = txSettings.icap();
+    IcapConfig c = s.icap();
     String methods = service.name();
+    List<String> include = new ArrayList<>();
+    include.add(c.identity().clientIpHeader());
+    include.addAll(c.identity().userHeaders());
+    include.add("X-Authenticated-Groups");
     Headers h = Headers.of(
         "Methods", methods,
-        "Service", "Portcullis " + Daemon.version() + " " + (service == Service.REQMOD ? "access rules" : "response")
-            + " service",
+        "Service", "Portcullis " + Daemon.version() + " " + (service == Service.REQMOD ? "request" : "response")
+            + " filter",
         "ServiceId", "portcullis-" + methods.toLowerCase(),
-        "ISTag", txSettings.istag(),
+        "ISTag", s.istag(),
         "Max-Connections", Integer.toString(c.maxConnections()),
         "Options-TTL", Long.toString(c.optionsTtl().toSeconds()),
         "Allow", "204",
         "Preview", Integer.toString(c.preview()),
         "Transfer-Preview", "*",
-        "X-Include", String.join(", ", identityHeaders(c.identity())),
+        "X-Include", String.join(", ", include),
         "Date", DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.now().atOffset(ZoneOffset.UTC)),
         "Server", SERVER);
     status = 200;
     write(IcapEncoder.encode(new IcapResponse(200, "OK", h, null, null, BodyKind.NULL_BODY)));
   }
 
-  private static List<String> identityHeaders(IcapConfig.IcapIdentity identity) {
-    java.util.ArrayList<String> names = new java.util.ArrayList<>();
-    names.add(identity.clientIpHeader());
-    names.addAll(identity.userHeaders());
-    return names;
-  }
-
-  private void answerBlockPage(HttpHead http) {
+  private void answerBlockPage(BlockPage page, String rule, String category, String threatName) {
     plan = Plan.ANSWERED;
-    String page = BLOCK_PAGE.render(Map.of(
-        "url", http.url(),
-        "rule", decision.rule(),
-        "host", http.host(),
-        "client", clientIp == null ? "" : clientIp,
-        "user", user == null ? "" : user,
-        "node", txSettings.node(),
-        "time", Instant.now().toString()));
-    byte[] body = page.getBytes(StandardCharsets.UTF_8);
+    Map<String, String> values = new HashMap<>();
+    values.put("URL", facts.url());
+    values.put("RULE_NAME", rule);
+    values.put("CATEGORY", category);
+    values.put("THREAT", threatName);
+    values.put("CLIENT_IP", clientIp);
+    values.put("USER_NAME", user);
+    values.put("METHOD", facts.method());
+    values.put("MIME_TYPE", facts.responseMime());
+    values.put("DATE", DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.now().atOffset(ZoneOffset.UTC)));
+    values.put("SERVER_NAME", s.node());
+    values.put("APPLICATION", "Portcullis " + Daemon.version());
+    byte[] page0 = (page == null ? BlockPage.DEFAULT : page).render(values).getBytes(StandardCharsets.UTF_8);
     HttpHead res = HttpHead.response(403, "Forbidden", Headers.of(
         "Content-Type", "text/html; charset=utf-8",
-        "Content-Length", Integer.toString(body.length),
+        "Content-Length", Integer.toString(page0.length),
         "Cache-Control", "no-store",
-        "X-Portcullis-Rule", headerSafe(decision.rule())));
+        "X-Portcullis-Rule", headerSafe(rule)));
     status = 200;
     write(IcapEncoder.encode(new IcapResponse(200, "OK", common(), null, res, BodyKind.RES_BODY)));
-    write(IcapEncoder.chunk(body));
+    write(IcapEncoder.chunk(page0));
     write(IcapEncoder.LAST_CHUNK);
   }
 
@@ -354,8 +590,8 @@ final class IcapConnection {
     write(IcapEncoder.encode(new IcapResponse(200, "OK", common(), null, res, BodyKind.NULL_BODY)));
   }
 
-  private static String headerSafe(String s) {
-    return s.replaceAll("[^\\x20-\\x7e]", "?");
+  private static String headerSafe(String text) {
+    return text == null ? "-" : text.replaceAll("[^\\x20-\\x7e]", "?");
   }
 
   private void write(byte[] bytes) {
@@ -363,21 +599,44 @@ final class IcapConnection {
     socket.write(Buffer.buffer(bytes));
   }
 
-  /** The request is consumed and its answer written: log the event, count it, get ready for the next. */
+  /** The message is consumed and its answer written: log the event, count it, get ready for the next. */
   private void finish() {
     long nanos = System.nanoTime() - started;
     String method = request.method();
-    String decisionName = decision == null ? (status >= 400 ? "error" : "none") : decision.actionName();
-    metrics.transaction(method, decisionName, status, nanos);
+    String action = threat != null ? "block" : decision == null ? (status >= 400 ? "error" : "none")
+        : decision.actionName();
+    String ruleType = "-";
+    String rule = null;
+    if (bypassRule != null) {
+      ruleType = "bypass";
+      rule = bypassRule;
+    } else if (threat != null || (decision != null && decision.rule() == null && protection != null
+        && protection.rule() != null)) {
+      ruleType = "protection";
+      rule = protection.rule();
+    } else if (decision != null && decision.rule() != null) {
+      ruleType = "access";
+      rule = decision.rule();
+    }
+    metrics.transaction(method, action, status, nanos);
     if (EVENTS.isInfoEnabled()) {
-      HttpHead http = request.httpRequest();
-      EVENTS.info("icap client={} user={} method={} service={} url={} decision={} rule={} status={} bodyBytes={} "
-              + "durationMs={}", clientIp == null ? "-" : clientIp, user == null ? "-" : user, method,
-          request.servicePath(), http == null ? "-" : http.url(), decisionName,
-          decision == null || decision.rule() == null ? "-" : decision.rule(), status, bodyBytes,
-          String.format("%.3f", nanos / 1e6));
+      EVENTS.info("icap client={} user={} method={} service={} url={} decision={} ruleType={} rule={} category={} "
+              + "threat={} mime={} fileType={} status={} bodyBytes={} durationMs={}",
+          dash(clientIp), dash(user), method, request.servicePath(), facts == null ? "-" : facts.url(), action,
+          ruleType, dash(rule),
+          dash(decision == null ? null : decision.category()), threat == null ? "-" : "\"" + threat + "\"",
+          dash(facts == null ? null : facts.responseMime()), dash(facts == null ? null : facts.fileType()), status,
+          bodyBytes, String.format("%.3f", nanos / 1e6));
     }
     request = null;
     plan = null;
+    if (body.length > 1024 * 1024) {
+      body = new byte[0]; // do not hold a big scan buffer between messages
+    }
+    bodyLen = 0;
+  }
+
+  private static String dash(String v) {
+    return v == null || v.isEmpty() ? "-" : v;
   }
 }

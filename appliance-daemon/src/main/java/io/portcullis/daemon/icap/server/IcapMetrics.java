@@ -27,6 +27,15 @@ final class IcapMetrics {
         .tag("method", method).register(registry).record(nanos, TimeUnit.NANOSECONDS);
   }
 
+  void scan(io.portcullis.daemon.scan.ScanResult result, long nanos) {
+    String outcome = result instanceof io.portcullis.daemon.scan.ScanResult.Infected ? "infected"
+        : result instanceof io.portcullis.daemon.scan.ScanResult.Failed ? "error" : "clean";
+    Counter.builder("portcullis.scan.results").description("body scans by outcome").tag("outcome", outcome)
+        .register(registry).increment();
+    Timer.builder("portcullis.scan.duration").description("time to scan one body").register(registry)
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
   void badRequest() {
     badRequests.increment();
   }

@@ -4,21 +4,21 @@ import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ConfigLoader;
 import io.portcullis.daemon.config.IcapConfig;
 import io.portcullis.daemon.icap.codec.IcapDecoder;
-import io.portcullis.daemon.rules.AccessRules;
+import io.portcullis.daemon.rules.Policy;
+import io.portcullis.daemon.scan.Scanner;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * What the ICAP server works from, made once per commit: its config section, the compiled access rules, the node's
- * name and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we would answer.
+ * What the ICAP server works from, made once per commit: its config section, the compiled policy, the scanner, the
+ * node's name and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we answer.
  */
-public record IcapSettings(IcapConfig icap, AccessRules rules, String node, String istag) {
+public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, String node, String istag) {
 
-  public static IcapSettings of(Config config) {
-    return new IcapSettings(config.icap(), AccessRules.compile(config.rules().access()), config.node().name(),
-        istag(config));
+  public static IcapSettings of(Config config, Policy policy, Scanner scanner) {
+    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag(config));
   }
 
   static String istag(Config config) {

@@ -47,7 +47,7 @@ public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
           + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n")).onComplete(x -> socket.close());
       return;
     }
-    new IcapConnection(socket, this::settings, metrics, connections::decrementAndGet).start();
+    new IcapConnection(socket, this::settings, metrics, connections::decrementAndGet, context).start();
   }
 
   /** Connections open now. */
