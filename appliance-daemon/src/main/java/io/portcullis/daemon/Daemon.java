@@ -104,16 +104,21 @@ public final class Daemon implements CommitManager.Applier {
     this.token = AdminToken.loadOrCreate(options.dataDir());
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.vertx = Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(
+        .with(new VertxOptions().setEventLoopPoolSize(Math.max(2, (config.node().eventLoops() > 0
+            ? config.node().eventLoops() : Runtime.getRuntime().availableProcessors()) + 1)).setMetricsOptions(
             new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
-    this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this));
-    traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled, ProxyVerticle::new));
+    int loops = config.node().eventLoops() > 0 ? config.node().eventLoops()
+        : Runtime.getRuntime().availableProcessors();
+    this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
+    traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled, ProxyVerticle::new,
+        loops));
+    IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
-        compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, registry)));
+        compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));
     traffic.add(new Service<BalancerConfig>("balancer", vertx, Config::balancer, BalancerConfig::enabled,
-        BalancerVerticle::new));
+        BalancerVerticle::new, 1));
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
     this.readiness = HealthChecks.create(vertx);
     for (Service<?> s : all()) {

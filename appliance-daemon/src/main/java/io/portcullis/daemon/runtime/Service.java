@@ -6,15 +6,19 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One part of the daemon (proxy, icap, balancer, admin) as the config sees it: deploys its verticle when enabled,
- * undeploys it when disabled, moves it when its section changes, and keeps its state for health and status.
+ * One part of the daemon (proxy, icap, balancer, admin) as the config sees it: deploys its verticle when enabled (as
+ * several instances sharing one listening address, one per event loop, when it serves traffic), undeploys it when
+ * disabled, moves it when its section changes, and keeps its state for health and status.
  *
  * @param <S> the part's config section
  */
@@ -26,19 +30,21 @@ public final class Service<S> {
   private final Function<Config, S> section;
   private final Predicate<S> enabled;
   private final Function<S, ServiceVerticle<S>> factory;
+  private final int instances;
   private volatile ServiceState state = ServiceState.disabled();
-  private ServiceVerticle<S> verticle;
+  private volatile List<ServiceVerticle<S>> verticles = List.of();
   private String deploymentId;
   private S current;
   private volatile Duration grace = Duration.ofSeconds(10);
 
   public Service(String name, Vertx vertx, Function<Config, S> section, Predicate<S> enabled,
-      Function<S, ServiceVerticle<S>> factory) {
+      Function<S, ServiceVerticle<S>> factory, int instances) {
     this.name = name;
     this.vertx = vertx;
     this.section = section;
     this.enabled = enabled;
     this.factory = factory;
+    this.instances = Math.max(1, instances);
   }
 
   public String name() {
@@ -49,9 +55,10 @@ public final class Service<S> {
     return state;
   }
 
-  /** The running verticle, or null. */
+  /** One running instance, or null. */
   public ServiceVerticle<S> verticle() {
-    return verticle;
+    List<ServiceVerticle<S>> v = verticles;
+    return v.isEmpty() ? null : v.get(0);
   }
 
   /** Starts the service on {@code config}; a failure is logged and kept in the state, and the future fails. */
@@ -68,20 +75,25 @@ public final class Service<S> {
       state = ServiceState.disabled();
       return Future.succeededFuture();
     }
-    return deploy(current).map(v -> (Void) null);
+    return deploy(current).mapEmpty();
   }
 
-  private Future<ServiceVerticle<S>> deploy(S s) {
-    ServiceVerticle<S> v = factory.apply(s);
-    v.grace(grace);
-    String where = describe(v, s);
+  private Future<String> deploy(S s) {
+    List<ServiceVerticle<S>> made = new CopyOnWriteArrayList<>();
+    String where = describe(s);
     state = new ServiceState(ServiceState.Kind.STARTING, where, null);
-    return vertx.deployVerticle(v, new DeploymentOptions()).map(id -> {
-      verticle = v;
+    return vertx.deployVerticle(() -> {
+      ServiceVerticle<S> v = factory.apply(s);
+      v.grace(grace);
+      made.add(v);
+      return v;
+    }, new DeploymentOptions().setInstances(instances)).map(id -> {
+      verticles = List.copyOf(made);
       deploymentId = id;
       state = where == null ? ServiceState.running("no listener configured") : ServiceState.listening(where);
-      LOG.info("{} {}", name, where == null ? "running" : "listening on " + where);
-      return v;
+      LOG.info("{} {}{}", name, where == null ? "running" : "listening on " + where,
+          instances > 1 ? " (" + instances + " event loops)" : "");
+      return id;
     }).recover(err -> {
       String reason = where == null ? err.getMessage() : "cannot listen on " + where + ": " + err.getMessage();
       state = ServiceState.failed(where, reason);
@@ -90,8 +102,8 @@ public final class Service<S> {
     });
   }
 
-  private String describe(ServiceVerticle<S> v, S s) {
-    HostPort a = v.address(s);
+  private String describe(S s) {
+    HostPort a = factory.apply(s).address(s);
     return a == null ? null : a.toString();
   }
 
@@ -105,8 +117,8 @@ public final class Service<S> {
     }
     Duration newGrace = next.node().shutdownGrace();
     boolean on = enabled.test(s);
-    boolean running = verticle != null;
-    if (!on && !running) {
+    List<ServiceVerticle<S>> running = verticles;
+    if (!on && running.isEmpty()) {
       return Future.succeededFuture(step(() -> {
         current = s;
         state = ServiceState.disabled();
@@ -114,27 +126,26 @@ public final class Service<S> {
     }
     if (!on) {
       return Future.succeededFuture(step(() -> {
-        ServiceVerticle<S> old = verticle;
         String id = deploymentId;
-        verticle = null;
+        running.forEach(v -> v.grace(newGrace));
+        verticles = List.of();
         deploymentId = null;
         current = s;
         state = ServiceState.disabled();
-        old.grace(newGrace);
         vertx.undeploy(id);
         LOG.info("{} disabled", name);
       }, () -> { }));
     }
-    if (!running) {
+    if (running.isEmpty()) {
       if (Objects.equals(s, current) && state.kind() == ServiceState.Kind.FAILED) {
         // Unchanged and still failing: leave it failed rather than refuse unrelated changes.
         return Future.succeededFuture(step(() -> { }, () -> { }));
       }
       ServiceState before = state;
       grace = newGrace;
-      return deploy(s).map(v -> step(() -> current = s, () -> {
-        vertx.undeploy(deploymentId);
-        verticle = null;
+      return deploy(s).map(id -> step(() -> current = s, () -> {
+        vertx.undeploy(id);
+        verticles = List.of();
         deploymentId = null;
         state = before;
       })).recover(err -> {
@@ -142,21 +153,39 @@ public final class Service<S> {
         return Future.failedFuture(err);
       });
     }
-    ServiceVerticle<S> v = verticle;
-    return v.prepare(s).map(p -> step(() -> {
-      v.grace(newGrace);
-      p.activate();
-      current = s;
-      String where = describe(v, s);
-      state = where == null ? ServiceState.running("no listener configured") : ServiceState.listening(where);
-    }, p::abort)).recover(err -> Future.failedFuture(
-        new IllegalStateException(name + " cannot listen on " + describe(v, s) + ": " + err.getMessage(), err)));
+    List<Future<ServiceVerticle.Prepared>> each = new ArrayList<>();
+    for (ServiceVerticle<S> v : running) {
+      each.add(v.prepare(s));
+    }
+    return Future.join(each).transform(ar -> {
+      if (ar.failed()) {
+        Throwable cause = null;
+        for (Future<ServiceVerticle.Prepared> f : each) {
+          if (f.succeeded()) {
+            f.result().abort();
+          } else if (cause == null) {
+            cause = f.cause();
+          }
+        }
+        return Future.failedFuture(new IllegalStateException(name + " cannot listen on " + describe(s) + ": "
+            + cause.getMessage(), cause));
+      }
+      return Future.succeededFuture(step(() -> {
+        for (int i = 0; i < running.size(); i++) {
+          running.get(i).grace(newGrace);
+          each.get(i).result().activate();
+        }
+        current = s;
+        String where = describe(s);
+        state = where == null ? ServiceState.running("no listener configured") : ServiceState.listening(where);
+      }, () -> each.forEach(f -> f.result().abort())));
+    });
   }
 
   /** Stops the service, letting connections finish within the grace time. */
   public Future<Void> stop() {
     String id = deploymentId;
-    verticle = null;
+    verticles = List.of();
     deploymentId = null;
     state = ServiceState.disabled();
     return id == null ? Future.succeededFuture() : vertx.undeploy(id);

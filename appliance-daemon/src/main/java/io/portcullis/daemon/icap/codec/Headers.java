@@ -27,8 +27,9 @@ public final class Headers {
     return new Headers(Collections.unmodifiableList(list));
   }
 
+  /** Takes {@code fields} as they are (the caller gives up the list: no copy on the decoder's path). */
   static Headers ofFields(List<Field> fields) {
-    return new Headers(Collections.unmodifiableList(new ArrayList<>(fields)));
+    return new Headers(Collections.unmodifiableList(fields));
   }
 
   public List<Field> fields() {

@@ -1,7 +1,5 @@
 package io.portcullis.daemon.icap.codec;
 
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -232,7 +230,7 @@ public final class IcapDecoder {
   private void parseIcapHead(List<Event> out) {
     reset0();
     String text = new String(acc, 0, accLen - 4, StandardCharsets.ISO_8859_1);
-    String[] lines = text.split("\r\n", -1);
+    String[] lines = lines(text);
     for (String line : lines) {
       if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) {
         fail(out, "bare CR or LF in the ICAP header section");
@@ -244,7 +242,7 @@ public final class IcapDecoder {
       fail(out, startError);
       return;
     }
-    List<Headers.Field> fields = new ArrayList<>();
+    List<Headers.Field> fields = new ArrayList<>(lines.length);
     String fieldError = parseFields(lines, 1, lines.length, fields, "ICAP");
     if (fieldError != null) {
       fail(out, fieldError);
@@ -252,7 +250,7 @@ public final class IcapDecoder {
     }
     List<String> encapsulated = new ArrayList<>();
     List<String> previews = new ArrayList<>();
-    List<Headers.Field> kept = new ArrayList<>();
+    List<Headers.Field> kept = new ArrayList<>(fields.size());
     for (Headers.Field f : fields) {
       if (f.name().equalsIgnoreCase("Encapsulated")) {
         encapsulated.add(f.value());
@@ -292,7 +290,7 @@ public final class IcapDecoder {
         return;
       }
       String p = previews.get(0);
-      if (!p.matches("\\d{1,9}") || Integer.parseInt(p) > limits.maxPreview()) {
+      if (!digits(p, 9) || Integer.parseInt(p) > limits.maxPreview()) {
         fail(out, "Preview \"" + p + "\" is not a byte count up to " + limits.maxPreview());
         return;
       }
@@ -322,23 +320,26 @@ public final class IcapDecoder {
     if (parts.length != 3) {
       return "ICAP request line is not METHOD SP URI SP ICAP/1.0";
     }
-    if (!parts[0].matches("[A-Z]+") || !METHODS.contains(parts[0])) {
+    if (!METHODS.contains(parts[0])) {
       return "unknown ICAP method \"" + printable(parts[0]) + "\"";
     }
     if (!parts[2].equals("ICAP/1.0")) {
       return "unsupported ICAP version \"" + printable(parts[2]) + "\"";
     }
     String u = parts[1];
-    if (!(u.startsWith("icap://") || u.startsWith("icaps://"))) {
+    int hostAt = u.startsWith("icap://") ? 7 : u.startsWith("icaps://") ? 8 : -1;
+    if (hostAt < 0) {
       return "ICAP URI is not icap://host/service";
     }
-    try {
-      URI parsed = new URI(u);
-      if (parsed.getHost() == null && parsed.getRawAuthority() == null) {
-        return "ICAP URI has no host";
+    if (hostAt >= u.length() || u.charAt(hostAt) == '/') {
+      return "ICAP URI has no host";
+    }
+    for (int i = hostAt; i < u.length(); i++) {
+      char c = u.charAt(i);
+      if (c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`'
+          || c == '{' || c == '|' || c == '}') {
+        return "ICAP URI is malformed: character " + (int) c + " at " + i;
       }
-    } catch (URISyntaxException e) {
-      return "ICAP URI is malformed: " + printable(e.getReason());
     }
     method = parts[0];
     uri = u;
@@ -407,7 +408,7 @@ public final class IcapDecoder {
       if (!SECTION_NAMES.contains(name)) {
         return "unknown section \"" + printable(name) + "\"";
       }
-      if (!off.matches("\\d{1,9}")) {
+      if (!digits(off, 9)) {
         return "offset \"" + printable(off) + "\" of " + name + " is not a non-negative integer";
       }
       if (names.contains(name)) {
@@ -531,7 +532,7 @@ public final class IcapDecoder {
       return "the header block does not end with an empty line exactly at the next offset";
     }
     String text = new String(acc, from, len - 4, StandardCharsets.ISO_8859_1);
-    String[] lines = text.split("\r\n", -1);
+    String[] lines = lines(text);
     for (String line : lines) {
       if (line.isEmpty()) {
         return "an empty line ends the header block before the next offset";
@@ -543,7 +544,7 @@ public final class IcapDecoder {
     String start = lines[0];
     if (request) {
       String[] p = start.split(" ", -1);
-      if (p.length != 3 || p[0].isEmpty() || p[1].isEmpty() || !p[2].matches("HTTP/\\d\\.\\d")) {
+      if (p.length != 3 || p[0].isEmpty() || p[1].isEmpty() || !httpVersion(p[2], 0)) {
         return "\"" + printable(start) + "\" is not an HTTP request line";
       }
       for (int c = 0; c < p[0].length(); c++) {
@@ -551,10 +552,10 @@ public final class IcapDecoder {
           return "HTTP method \"" + printable(p[0]) + "\" is not a token";
         }
       }
-    } else if (!start.matches("HTTP/\\d\\.\\d \\d{3}( .*)?")) {
+    } else if (!statusLine(start)) {
       return "\"" + printable(start) + "\" is not an HTTP status line";
     }
-    List<Headers.Field> fields = new ArrayList<>();
+    List<Headers.Field> fields = new ArrayList<>(lines.length);
     String error = parseFields(lines, 1, lines.length, fields, "HTTP");
     if (error != null) {
       return error;
@@ -754,7 +755,7 @@ public final class IcapDecoder {
         Headers trailers = Headers.EMPTY;
         if (accLen > 2) {
           String text = new String(acc, 0, accLen - 4, StandardCharsets.ISO_8859_1);
-          String[] lines = text.split("\r\n", -1);
+          String[] lines = lines(text);
           for (String line : lines) {
             if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) {
               fail(out, "bare CR or LF in the trailers");
@@ -808,6 +809,52 @@ public final class IcapDecoder {
       pending = bigger;
     }
     pending.put(in);
+  }
+
+  /** Splits a header section on CRLF (no regex: this runs for every message). */
+  private static String[] lines(String text) {
+    List<String> out = new ArrayList<>(24);
+    int from = 0;
+    while (true) {
+      int i = text.indexOf("\r\n", from);
+      if (i < 0) {
+        out.add(text.substring(from));
+        return out.toArray(new String[0]);
+      }
+      out.add(text.substring(from, i));
+      from = i + 2;
+    }
+  }
+
+  private static boolean digits(String s, int max) {
+    if (s.isEmpty() || s.length() > max) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code HTTP/d.d} at {@code at}, and nothing else after it. */
+  private static boolean httpVersion(String s, int at) {
+    return s.length() == at + 8 && s.startsWith("HTTP/", at) && Character.isDigit(s.charAt(at + 5))
+        && s.charAt(at + 6) == '.' && Character.isDigit(s.charAt(at + 7));
+  }
+
+  /** {@code HTTP/d.d SP 3DIGIT [SP reason]}. */
+  private static boolean statusLine(String s) {
+    if (s.length() < 12 || !httpVersion(s.substring(0, 8), 0) || s.charAt(8) != ' ') {
+      return false;
+    }
+    for (int i = 9; i < 12; i++) {
+      if (!Character.isDigit(s.charAt(i))) {
+        return false;
+      }
+    }
+    return s.length() == 12 || s.charAt(12) == ' ';
   }
 
   static boolean isTokenChar(char c) {

@@ -4,6 +4,7 @@ import io.netty.buffer.Unpooled;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AccessRule;
 import io.portcullis.daemon.config.IcapConfig;
+import io.portcullis.daemon.events.EventLog;
 import io.portcullis.daemon.icap.codec.BodyKind;
 import io.portcullis.daemon.icap.codec.Headers;
 import io.portcullis.daemon.icap.codec.HttpHead;
@@ -48,8 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 final class IcapConnection {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
-  private static final Logger EVENTS = LoggerFactory.getLogger("portcullis.events.icap");
-  private static final String SERVER = "Portcullis/" + Daemon.version();
+  private static final EventLog EVENTS = new EventLog("portcullis.events.icap", 100_000);
+  static final String SERVER = "Portcullis/" + Daemon.version();
 
   private enum Service { REQMOD, RESPMOD }
 
@@ -508,7 +509,7 @@ final class IcapConnection {
     byte[] answer = ("ICAP/1.0 400 Bad Request\r\nServer: " + SERVER + "\r\nISTag: " + cur.istag()
         + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
     socket.write(Buffer.buffer(answer)).onComplete(x -> socket.close());
-    EVENTS.info("icap client={} status=400 reason=\"{}\"", socket.remoteAddress(), reason.replace('"', '\''));
+    EVENTS.add("icap client=" + socket.remoteAddress() + " status=400 reason=\"" + reason.replace('"', '\'') + "\"");
   }
 
   // ---- answers --------------------------------------------------------------------------------------------------------
@@ -519,7 +520,7 @@ final class IcapConnection {
 
   private void answer204() {
     status = 204;
-    write(IcapEncoder.encode(new IcapResponse(204, "No Content", common(), null, null, BodyKind.NULL_BODY)));
+    write(s.noContent());
   }
 
   private void answerStatus(int code, String reason) {
@@ -619,14 +620,21 @@ final class IcapConnection {
       rule = decision.rule();
     }
     metrics.transaction(method, action, status, nanos);
-    if (EVENTS.isInfoEnabled()) {
-      EVENTS.info("icap client={} user={} method={} service={} url={} decision={} ruleType={} rule={} category={} "
-              + "threat={} mime={} fileType={} status={} bodyBytes={} durationMs={}",
-          dash(clientIp), dash(user), method, request.servicePath(), facts == null ? "-" : facts.url(), action,
-          ruleType, dash(rule),
-          dash(decision == null ? null : decision.category()), threat == null ? "-" : "\"" + threat + "\"",
-          dash(facts == null ? null : facts.responseMime()), dash(facts == null ? null : facts.fileType()), status,
-          bodyBytes, String.format("%.3f", nanos / 1e6));
+    if (EVENTS.enabled()) {
+      // One line, built by hand: this runs for every transaction.
+      StringBuilder e = new StringBuilder(256).append("icap client=").append(dash(clientIp))
+          .append(" user=").append(dash(user)).append(" method=").append(method)
+          .append(" service=").append(request.servicePath())
+          .append(" url=").append(facts == null ? "-" : facts.url())
+          .append(" decision=").append(action).append(" ruleType=").append(ruleType)
+          .append(" rule=").append(dash(rule))
+          .append(" category=").append(dash(decision == null ? null : decision.category()))
+          .append(" threat=").append(threat == null ? "-" : "\"" + threat + "\"")
+          .append(" mime=").append(dash(facts == null ? null : facts.responseMime()))
+          .append(" fileType=").append(dash(facts == null ? null : facts.fileType()))
+          .append(" status=").append(status).append(" bodyBytes=").append(bodyBytes)
+          .append(" durationUs=").append(nanos / 1000);
+      EVENTS.add(e.toString());
     }
     request = null;
     plan = null;

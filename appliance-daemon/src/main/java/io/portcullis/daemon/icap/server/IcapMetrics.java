@@ -19,12 +19,20 @@ final class IcapMetrics {
         .description("connections refused with 503 beyond icap.maxConnections").register(registry);
   }
 
+  private final java.util.concurrent.ConcurrentHashMap<String, Counter> transactions =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.ConcurrentHashMap<String, Timer> durations =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   void transaction(String method, String decision, int status, long nanos) {
-    Counter.builder("portcullis.icap.transactions").description("ICAP transactions by method, decision and status")
+    // Meters are looked up in a local map: registering through the builder per transaction costs far more.
+    transactions.computeIfAbsent(method + '|' + decision + '|' + status, k -> Counter
+        .builder("portcullis.icap.transactions").description("ICAP transactions by method, decision and status")
         .tag("method", method).tag("decision", decision).tag("status", Integer.toString(status))
-        .register(registry).increment();
-    Timer.builder("portcullis.icap.transaction.duration").description("time from ICAP head to answer")
-        .tag("method", method).register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        .register(registry)).increment();
+    durations.computeIfAbsent(method, k -> Timer.builder("portcullis.icap.transaction.duration")
+        .description("time from ICAP head to answer").tag("method", method).register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   void scan(io.portcullis.daemon.scan.ScanResult result, long nanos) {

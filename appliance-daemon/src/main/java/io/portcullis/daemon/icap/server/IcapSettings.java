@@ -3,7 +3,11 @@ package io.portcullis.daemon.icap.server;
 import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ConfigLoader;
 import io.portcullis.daemon.config.IcapConfig;
+import io.portcullis.daemon.icap.codec.BodyKind;
+import io.portcullis.daemon.icap.codec.Headers;
 import io.portcullis.daemon.icap.codec.IcapDecoder;
+import io.portcullis.daemon.icap.codec.IcapEncoder;
+import io.portcullis.daemon.icap.codec.IcapResponse;
 import io.portcullis.daemon.rules.Policy;
 import io.portcullis.daemon.scan.Scanner;
 import java.nio.charset.StandardCharsets;
@@ -15,10 +19,15 @@ import java.util.HexFormat;
  * What the ICAP server works from, made once per commit: its config section, the compiled policy, the scanner, the
  * node's name and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we answer.
  */
-public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, String node, String istag) {
+public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, String node, String istag,
+    byte[] noContent) {
 
   public static IcapSettings of(Config config, Policy policy, Scanner scanner) {
-    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag(config));
+    String istag = istag(config);
+    // The 204 answer is the same for every message under one config: encoded once.
+    byte[] noContent = IcapEncoder.encode(new IcapResponse(204, "No Content",
+        Headers.of("ISTag", istag, "Server", IcapConnection.SERVER), null, null, BodyKind.NULL_BODY));
+    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag, noContent);
   }
 
   static String istag(Config config) {

@@ -18,11 +18,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
   private final IcapMetrics metrics;
-  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger connections;
 
-  public IcapVerticle(IcapSettings initial, MeterRegistry registry) {
+  /** What the instances of the ICAP server share: the connection count (for icap.maxConnections) and metrics. */
+  public static final class Shared {
+    final IcapMetrics metrics;
+    final AtomicInteger connections = new AtomicInteger();
+
+    public Shared(MeterRegistry registry) {
+      this.metrics = new IcapMetrics(registry);
+    }
+  }
+
+  public IcapVerticle(IcapSettings initial, Shared shared) {
     super(initial);
-    this.metrics = new IcapMetrics(registry);
+    this.metrics = shared.metrics;
+    this.connections = shared.connections;
   }
 
   @Override
