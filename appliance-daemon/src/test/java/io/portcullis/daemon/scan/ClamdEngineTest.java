@@ -1,0 +1,84 @@
+package io.portcullis.daemon.scan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.config.HostPort;
+import io.portcullis.daemon.peers.Clamd;
+import io.portcullis.daemon.peers.Peers;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Our clamd client against the real clamd with a signature database written here. */
+class ClamdEngineTest {
+  static final String MARKER = "portcullis-test-malware-marker";
+  static final byte[] HASHED = "a file that the .hdb names by its MD5".getBytes(StandardCharsets.US_ASCII);
+  @TempDir
+  static Path dir;
+  static Process clamd;
+  static int port;
+
+  static String md5(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(b));
+  }
+
+  /** The signatures a test clamd loads: a body pattern (.ndb) and a file hash (.hdb). */
+  public static Map<String, String> signatures() throws Exception {
+    return Map.of(
+        "portcullis.ndb", "Portcullis.Test.Marker:0:*:" + HexFormat.of().formatHex(MARKER.getBytes(
+            StandardCharsets.US_ASCII)) + "\n",
+        "portcullis.hdb", md5(HASHED) + ":" + HASHED.length + ":Portcullis.Test.Hash\n");
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    port = Peers.freePort();
+    clamd = Clamd.start(dir.resolve("clamd"), port, signatures());
+  }
+
+  @AfterAll
+  static void stop() {
+    Peers.stop(clamd);
+  }
+
+  ClamdEngine engine() {
+    return new ClamdEngine(new HostPort("127.0.0.1", port), null, 4, Duration.ofSeconds(5));
+  }
+
+  @Test
+  void patternAndHashSignaturesAreFoundWithClamdsNames() {
+    byte[] body = new byte[300_000];
+    new Random(1).nextBytes(body);
+    byte[] marker = MARKER.getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(marker, 0, body, 200_000, marker.length); // across INSTREAM chunk boundaries
+    assertEquals(new ScanResult.Infected("Portcullis.Test.Marker.UNOFFICIAL", "clamd"), engine().scan(body,
+        body.length));
+    assertEquals(new ScanResult.Infected("Portcullis.Test.Hash.UNOFFICIAL", "clamd"),
+        engine().scan(HASHED, HASHED.length));
+  }
+
+  @Test
+  void cleanBodiesAreClean() {
+    byte[] body = new byte[1_000_000];
+    new Random(2).nextBytes(body);
+    assertEquals(ScanResult.CLEAN, engine().scan(body, body.length));
+  }
+
+  @Test
+  void anUnreachableClamdIsAFailureNotAnException() throws Exception {
+    ClamdEngine none = new ClamdEngine(new HostPort("127.0.0.1", Peers.freePort()), null, 1, Duration.ofSeconds(1));
+    ScanResult r = none.scan(new byte[10], 10);
+    assertInstanceOf(ScanResult.Failed.class, r);
+    assertTrue(((ScanResult.Failed) r).reason().contains("clamd at 127.0.0.1:"), r.toString());
+  }
+}
