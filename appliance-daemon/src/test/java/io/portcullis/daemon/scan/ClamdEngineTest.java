@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Our clamd client against the real clamd with a signature database written here. */
-class ClamdEngineTest {
-  static final String MARKER = "portcullis-test-malware-marker";
+public class ClamdEngineTest {
+  public static final String MARKER = "portcullis-test-malware-marker";
   static final byte[] HASHED = "a file that the .hdb names by its MD5".getBytes(StandardCharsets.US_ASCII);
   @TempDir
   static Path dir;

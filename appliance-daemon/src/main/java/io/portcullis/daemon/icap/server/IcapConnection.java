@@ -51,6 +51,8 @@ final class IcapConnection {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
   private static final EventLog EVENTS = new EventLog("portcullis.events.icap", 100_000);
   static final String SERVER = "Portcullis/" + Daemon.version();
+  /** Body bytes kept back from the user until the scan is done (see {@link #trickle}). */
+  static final int HOLD_BACK = 16 * 1024;
 
   private enum Service { REQMOD, RESPMOD }
 
@@ -93,6 +95,8 @@ final class IcapConnection {
   private List<String> groups;
   private boolean answerStarted;
   private boolean inPreview;
+  private boolean headSent;
+  private int forwarded;
   private byte[] body = new byte[0];
   private int bodyLen;
 
@@ -164,6 +168,8 @@ final class IcapConnection {
     bypassRule = null;
     facts = null;
     answerStarted = false;
+    headSent = false;
+    forwarded = 0;
     inPreview = r.hasPreview();
     identify(r, s.icap().identity());
     service = switch (r.servicePath()) {
@@ -277,11 +283,16 @@ final class IcapConnection {
     }
     plan = Plan.COLLECT;
     if (atPause) {
-      inPreview = false;
-      write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      answerStarted = false; // 100 is interim: a final answer may still be a 400
-      queue.addAll(decoder.continueBody());
+      continueAfterPreview();
     }
+  }
+
+  /** Asks for the rest of a body after its preview (100 Continue), then collects it. */
+  private void continueAfterPreview() {
+    inPreview = false;
+    write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    answerStarted = false; // 100 is interim: a final answer may still be a 400
+    queue.addAll(decoder.continueBody());
   }
 
   /** The message passes; the body bytes collected so far (if any) go out first. */
@@ -343,15 +354,41 @@ final class IcapConnection {
           // Past the scan limit (no Content-Length told us before): the default bypass; pass what we have and the rest.
           protection = new Protection(false, protection.rule() + " (over scan.maxSize)", false, null);
           plan = Plan.ECHO;
-          writeEchoHead();
-          writeChunk(ByteBuffer.wrap(body, 0, bodyLen));
+          if (!headSent) {
+            writeEchoHead();
+            headSent = true;
+          }
+          writeChunk(ByteBuffer.wrap(body, forwarded, bodyLen - forwarded));
           writeChunk(data);
         } else {
           keep(data);
+          trickle();
         }
       }
       default -> {
       }
+    }
+  }
+
+  /**
+   * Without {@code Allow: 204} the answer to a scanned body is a 200 carrying it, and Squid hands over no more than
+   * ~64 KiB of a body until the answer's body flows. So once more than {@link #HOLD_BACK} bytes are in, the 200's head
+   * goes out and the body follows as it comes, all but its last {@code HOLD_BACK} bytes, which wait for the scan. A
+   * threat found then cuts the answer off: the user never gets the whole file. A body that fits in
+   * {@code HOLD_BACK} (or any body when the client allows 204) waits whole, and a threat gets the block page.
+   */
+  private void trickle() {
+    if (request.headers().hasToken("Allow", "204") || bodyLen <= HOLD_BACK) {
+      return;
+    }
+    if (!headSent) {
+      writeEchoHead();
+      headSent = true;
+    }
+    int upTo = bodyLen - HOLD_BACK;
+    if (upTo > forwarded) {
+      writeChunk(ByteBuffer.wrap(body, forwarded, upTo - forwarded));
+      forwarded = upTo;
     }
   }
 
@@ -441,6 +478,7 @@ final class IcapConnection {
           queue.addAll(decoder.skipBody());
         }
       }
+      case COLLECT -> continueAfterPreview();
       default -> {
         // Not reached: other plans never meet a preview. Ask for the rest rather than stall the client.
         write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -475,24 +513,36 @@ final class IcapConnection {
   }
 
   private void afterScan(ScanResult result) {
+    boolean block = result instanceof ScanResult.Infected
+        || (result instanceof ScanResult.Failed && protection.blockOnError());
     if (result instanceof ScanResult.Infected inf) {
       threat = inf.threat();
-      answerBlockPage(protection.page(), protection.rule(), null, threat);
-    } else if (result instanceof ScanResult.Failed f && protection.blockOnError()) {
-      threat = "scan failed: " + f.reason();
-      LOG.warn("scan failed for {} ({}): blocked by rule {}", facts.url(), f.reason(), protection.rule());
-      answerBlockPage(protection.page(), protection.rule(), null, "the file could not be checked");
+    } else if (result instanceof ScanResult.Failed f) {
+      LOG.warn("scan failed for {} ({}): {} by rule {}", facts.url(), f.reason(), block ? "blocked" : "allowed",
+          protection.rule());
+      if (block) {
+        threat = "scan failed: " + f.reason();
+      }
+    }
+    if (block && headSent) {
+      // The 200 is under way (see trickle): cut it off; the user never gets the body's last bytes.
+      finish();
+      closed = true;
+      socket.close();
+      return;
+    }
+    if (block) {
+      answerBlockPage(protection.page(), protection.rule(), null,
+          result instanceof ScanResult.Infected ? threat : "the file could not be checked");
+    } else if (headSent) {
+      writeChunk(ByteBuffer.wrap(body, forwarded, bodyLen - forwarded));
+      write(IcapEncoder.LAST_CHUNK);
+    } else if (request.headers().hasToken("Allow", "204")) {
+      answer204();
     } else {
-      if (result instanceof ScanResult.Failed f) {
-        LOG.warn("scan failed for {} ({}): allowed by rule {}", facts.url(), f.reason(), protection.rule());
-      }
-      if (request.headers().hasToken("Allow", "204")) {
-        answer204();
-      } else {
-        writeEchoHead();
-        writeChunk(ByteBuffer.wrap(body, 0, bodyLen));
-        write(IcapEncoder.LAST_CHUNK);
-      }
+      writeEchoHead();
+      writeChunk(ByteBuffer.wrap(body, 0, bodyLen));
+      write(IcapEncoder.LAST_CHUNK);
     }
     finish();
   }
