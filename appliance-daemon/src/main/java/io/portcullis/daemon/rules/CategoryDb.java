@@ -11,19 +11,32 @@ import java.util.Locale;
 
 /**
  * URL categories: entries are domains ({@code casino.test}: it and its subdomains) or URL prefixes
- * ({@code news.test/sport}), one per line, {@code #} comments. Stored as sorted 64-bit hashes (16 bytes an entry), so
- * a million entries take ~16 MB and a lookup is a few binary searches, whatever the size. At most 64 categories.
+ * ({@code news.test/sport}), one per line, {@code #} comments. Stored as 64-bit hashes in an open-addressing table
+ * (at most half full: ~32 bytes an entry, so a million entries take ~32 MB) and each probe of a lookup is one memory
+ * access, whatever the size. At most 64 categories.
  */
 public final class CategoryDb {
   public static final CategoryDb EMPTY = new CategoryDb(List.of(), new long[0], new long[0]);
   private final List<String> names;
-  private final long[] hashes; // sorted
+  private final long[] hashes; // open addressing, 0 = empty slot
   private final long[] masks;  // masks[i]: the categories of hashes[i]
+  private final int entries;
 
-  private CategoryDb(List<String> names, long[] hashes, long[] masks) {
+  private CategoryDb(List<String> names, long[] sortedHashes, long[] sortedMasks) {
     this.names = names;
-    this.hashes = hashes;
-    this.masks = masks;
+    this.entries = sortedHashes.length;
+    int cap = Integer.highestOneBit(Math.max(2, sortedHashes.length) * 2 - 1) << 1;
+    this.hashes = new long[cap];
+    this.masks = new long[cap];
+    for (int i = 0; i < sortedHashes.length; i++) {
+      long h = sortedHashes[i] | 64; // never 0: 0 marks an empty slot (bit 6 is masked off every stored hash)
+      int slot = (int) (h ^ (h >>> 32)) & (cap - 1);
+      while (hashes[slot] != 0) {
+        slot = (slot + 1) & (cap - 1);
+      }
+      hashes[slot] = h;
+      masks[slot] = sortedMasks[i];
+    }
   }
 
   /** Loads categories {@code names[i]} from {@code files[i]}; throws naming the file that cannot be read. */
@@ -45,7 +58,7 @@ public final class CategoryDb {
             keys = Arrays.copyOf(keys, keys.length * 2);
           }
           // Pack (hash, category) so one sort orders both; the low 6 bits carry the category.
-          keys[n++] = (hash(e, 0, e.length()) & ~63L) | c;
+          keys[n++] = (hash(e, 0, e.length()) & ~127L) | c;
         }
       }
     }
@@ -54,7 +67,7 @@ public final class CategoryDb {
     long[] masks = new long[n];
     int m = 0;
     for (int i = 0; i < n; i++) {
-      long h = keys[i] & ~63L;
+      long h = keys[i] & ~127L;
       long bit = 1L << (keys[i] & 63);
       if (m > 0 && hashes[m - 1] == h) {
         masks[m - 1] |= bit;
@@ -68,7 +81,7 @@ public final class CategoryDb {
   }
 
   public int entries() {
-    return hashes.length;
+    return entries;
   }
 
   public List<String> names() {
@@ -82,7 +95,7 @@ public final class CategoryDb {
 
   /** The categories (bit i = names[i]) of a URL's host (lower case) and path: the host, its parents, path prefixes. */
   public long lookup(String host, String path) {
-    if (hashes.length == 0 || host.isEmpty()) {
+    if (entries == 0 || host.isEmpty()) {
       return 0;
     }
     long mask = 0;
@@ -126,9 +139,20 @@ public final class CategoryDb {
     return p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
   }
 
-  private long find(long h) {
-    int i = Arrays.binarySearch(hashes, h & ~63L);
-    return i >= 0 ? masks[i] : 0;
+  private long find(long hash) {
+    long h = (hash & ~127L) | 64;
+    int mask = hashes.length - 1;
+    int slot = (int) (h ^ (h >>> 32)) & mask;
+    while (true) {
+      long k = hashes[slot];
+      if (k == h) {
+        return masks[slot];
+      }
+      if (k == 0) {
+        return 0;
+      }
+      slot = (slot + 1) & mask;
+    }
   }
 
   /** An entry as stored: lower case, no scheme, no trailing slash; null for comments and blanks. */

@@ -124,6 +124,11 @@ public final class Facts {
     return this;
   }
 
+  /** A copy of the request facts with nothing looked up yet (benchmarks use it to measure whole decisions). */
+  public Facts fresh() {
+    return new Facts(method, url, clientIp, user, groups, requestMime, time);
+  }
+
   public String url() {
     return url;
   }
