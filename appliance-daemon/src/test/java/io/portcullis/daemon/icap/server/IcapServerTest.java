@@ -304,4 +304,55 @@ class IcapServerTest {
       assertEquals(204, c.read().head().status());
     }
   }
+
+  @Test
+  void protectionUsesTheRulesTemplateAndItsOnErrorChoice() throws Exception {
+    java.nio.file.Path template = dir.resolve("threat.html");
+    java.nio.file.Files.writeString(template, "<h1>Stopped: %THREAT% by %RULE_NAME% for %URL%</h1> %UNKNOWN%");
+    java.nio.file.Path hashes = dir.resolve("bad.sha256");
+    byte[] bad = "known bad bytes".getBytes(StandardCharsets.US_ASCII);
+    java.nio.file.Files.writeString(hashes, java.util.HexFormat.of().formatHex(
+        java.security.MessageDigest.getInstance("SHA-256").digest(bad)) + " Test.Known.Bad\n");
+    String before = daemon.commits().active().text();
+    int deadClamd = freePort();
+    String text = before + """
+          protection:
+            - { name: strict, when: { hosts: [strict.test] }, action: block, template: "%s" }
+            - { name: lenient, when: { hosts: [lenient.test] }, action: block, onError: allow }
+        scan:
+          hashLists: ["%s"]
+          clamd: { enabled: true, address: "127.0.0.1:%d", connectTimeout: 500ms }
+        """.formatted(template, hashes, deadClamd);
+    daemon.commits().setCandidate(text);
+    daemon.commits().commit("test", "protection", null).get(20, TimeUnit.SECONDS);
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      // The built-in engine finds the hash before clamd is asked: the rule's own template names it.
+      c.send(respmodFor("http://strict.test/f", bad, "Allow: 204\r\n"));
+      IcapTestClient.Answer a = c.read();
+      assertEquals(403, a.head().httpResponse().status());
+      assertTrue(a.bodyText().startsWith("<h1>Stopped: Test.Known.Bad by strict for http://strict.test/f</h1>"),
+          a.bodyText());
+      assertTrue(a.bodyText().contains("%UNKNOWN%"), "unknown macros stay as written");
+      // A clean body: clamd cannot be reached; strict blocks, lenient lets it pass.
+      byte[] clean = "clean bytes".getBytes(StandardCharsets.US_ASCII);
+      c.send(respmodFor("http://strict.test/g", clean, "Allow: 204\r\n"));
+      assertEquals(403, c.read().head().httpResponse().status());
+      c.send(respmodFor("http://lenient.test/g", clean, "Allow: 204\r\n"));
+      assertEquals(204, c.read().head().status());
+    } finally {
+      daemon.commits().setCandidate(before);
+      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A RESPMOD for {@code url} carrying {@code body} whole. */
+  static String respmodFor(String url, byte[] body, String extra) {
+    String host = url.replaceAll("^http://([^/]+).*$", "$1");
+    String req = "GET " + url + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+    String res = "HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n";
+    return "RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n" + extra
+        + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
+        + "\r\n\r\n" + req + res + Integer.toHexString(body.length) + "\r\n"
+        + new String(body, StandardCharsets.ISO_8859_1) + "\r\n0\r\n\r\n";
+  }
 }
