@@ -16,14 +16,16 @@ import java.util.Locale;
  * access, whatever the size. At most 64 categories.
  */
 public final class CategoryDb {
-  public static final CategoryDb EMPTY = new CategoryDb(List.of(), new long[0], new long[0]);
+  public static final CategoryDb EMPTY = new CategoryDb(List.of(), new long[0], new long[0], false);
   private final List<String> names;
   private final long[] hashes; // open addressing, 0 = empty slot
   private final long[] masks;  // masks[i]: the categories of hashes[i]
   private final int entries;
+  private final boolean hasPaths; // any URL-prefix entry: else a lookup never hashes the path
 
-  private CategoryDb(List<String> names, long[] sortedHashes, long[] sortedMasks) {
+  private CategoryDb(List<String> names, long[] sortedHashes, long[] sortedMasks, boolean hasPaths) {
     this.names = names;
+    this.hasPaths = hasPaths;
     this.entries = sortedHashes.length;
     int cap = Integer.highestOneBit(Math.max(2, sortedHashes.length) * 2 - 1) << 1;
     this.hashes = new long[cap];
@@ -46,6 +48,7 @@ public final class CategoryDb {
     }
     long[] keys = new long[1 << 16];
     int n = 0;
+    boolean paths = false;
     for (int c = 0; c < names.size(); c++) {
       try (BufferedReader r = Files.newBufferedReader(files.get(c), StandardCharsets.UTF_8)) {
         String line;
@@ -54,6 +57,7 @@ public final class CategoryDb {
           if (e == null) {
             continue;
           }
+          paths |= e.indexOf('/') >= 0;
           if (n + 1 >= keys.length) {
             keys = Arrays.copyOf(keys, keys.length * 2);
           }
@@ -77,7 +81,7 @@ public final class CategoryDb {
         m++;
       }
     }
-    return new CategoryDb(List.copyOf(names), Arrays.copyOf(hashes, m), Arrays.copyOf(masks, m));
+    return new CategoryDb(List.copyOf(names), Arrays.copyOf(hashes, m), Arrays.copyOf(masks, m), paths);
   }
 
   public int entries() {
@@ -106,7 +110,7 @@ public final class CategoryDb {
       int dot = host.indexOf('.', from);
       from = dot < 0 ? -1 : dot + 1;
     }
-    if (path != null && path.length() > 1) {
+    if (hasPaths && path != null && path.length() > 1) {
       // host/p1, host/p1/p2, …: prefixes at each '/', query cut off
       String full = host + cut(path);
       int slash = host.length();

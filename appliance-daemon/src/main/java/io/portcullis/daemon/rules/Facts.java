@@ -41,9 +41,12 @@ public final class Facts {
     this.url = url;
     this.clientIp = clientIp;
     this.user = user == null ? null : user.toLowerCase(Locale.ROOT);
-    List<String> g = new ArrayList<>();
-    if (groups != null) {
-      groups.forEach(x -> g.add(x.toLowerCase(Locale.ROOT)));
+    List<String> g = List.of();
+    if (groups != null && !groups.isEmpty()) {
+      g = new ArrayList<>(groups.size());
+      for (String x : groups) {
+        g.add(x.toLowerCase(Locale.ROOT));
+      }
     }
     this.groups = g;
     this.requestMime = requestMime;

@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 final class Matcher {
   final List<HostPattern> hosts;
   final List<Pattern> urlGlobs;
+  /** Globs that are a literal then one final {@code *}: matched by a prefix test, not a regex. */
+  final List<String> urlPrefixes;
   final List<Pattern> urlRegexes;
   final Set<String> schemes;
   final Set<Integer> ports;
@@ -42,7 +44,10 @@ final class Matcher {
   Matcher(Conditions c, CategoryDb categories, ZoneId zone) {
     this.source = c;
     this.hosts = c.hosts().stream().map(HostPattern::of).toList();
-    this.urlGlobs = c.urls().stream().filter(u -> !u.startsWith("regex:")).map(u -> Globs.compile(u, false)).toList();
+    this.urlPrefixes = c.urls().stream().filter(Matcher::isPrefixGlob).map(u -> u.substring(0, u.length() - 1))
+        .toList();
+    this.urlGlobs = c.urls().stream().filter(u -> !u.startsWith("regex:") && !isPrefixGlob(u))
+        .map(u -> Globs.compile(u, false)).toList();
     this.urlRegexes = c.urls().stream().filter(u -> u.startsWith("regex:"))
         .map(u -> Pattern.compile(u.substring(6), Pattern.DOTALL)).toList();
     this.schemes = Set.copyOf(c.schemes());
@@ -126,7 +131,7 @@ final class Matcher {
     if (!requestMimes.isEmpty() && !mimeMatches(requestMimes, f.requestMime)) {
       return false;
     }
-    if ((!urlGlobs.isEmpty() || !urlRegexes.isEmpty()) && !anyUrl(f.url)) {
+    if ((!urlGlobs.isEmpty() || !urlRegexes.isEmpty() || !urlPrefixes.isEmpty()) && !anyUrl(f.url)) {
       return false;
     }
     if (categoryMask != 0 && (f.categories(db) & categoryMask) == 0) {
@@ -168,7 +173,16 @@ final class Matcher {
     return false;
   }
 
+  private static boolean isPrefixGlob(String u) {
+    return !u.startsWith("regex:") && u.endsWith("*") && u.indexOf('*') == u.length() - 1 && u.indexOf('?') < 0;
+  }
+
   private boolean anyUrl(String url) {
+    for (String p : urlPrefixes) {
+      if (url.regionMatches(true, 0, p, 0, p.length())) {
+        return true;
+      }
+    }
     for (Pattern p : urlGlobs) {
       if (p.matcher(url).matches()) { // a glob matches the whole URL
         return true;

@@ -16,7 +16,8 @@ import java.util.TreeSet;
 final class RuleIndex {
   private final Map<String, int[]> exact;
   private final Map<String, int[]> domains;
-  private final Map<String, int[]> networks; // "prefix/hex of the masked address"
+  private final Map<String, int[]> networks; // IPv6: "prefix/hex of the masked address"
+  private final Map<Long, int[]> v4Networks; // IPv4: prefix << 32 | masked address
   private final int[] v4Prefixes;
   private final int[] v6Prefixes;
   private final int[] always;
@@ -25,6 +26,7 @@ final class RuleIndex {
     Map<String, List<Integer>> ex = new HashMap<>();
     Map<String, List<Integer>> dom = new HashMap<>();
     Map<String, List<Integer>> net = new HashMap<>();
+    Map<Long, List<Integer>> net4 = new HashMap<>();
     TreeSet<Integer> v4 = new TreeSet<>();
     TreeSet<Integer> v6 = new TreeSet<>();
     List<Integer> rest = new ArrayList<>();
@@ -42,8 +44,13 @@ final class RuleIndex {
       } else if (!c.clients().isEmpty()) {
         for (var cidr : c.clients()) {
           CidrMatcher m = new CidrMatcher(cidr);
-          (m.network().length == 4 ? v4 : v6).add(m.prefix());
-          net.computeIfAbsent(key(m.network(), m.prefix()), k -> new ArrayList<>()).add(i);
+          if (m.network().length == 4) {
+            v4.add(m.prefix());
+            net4.computeIfAbsent(key4(m.network(), m.prefix()), k -> new ArrayList<>()).add(i);
+          } else {
+            v6.add(m.prefix());
+            net.computeIfAbsent(key(m.network(), m.prefix()), k -> new ArrayList<>()).add(i);
+          }
         }
       } else {
         rest.add(i);
@@ -52,6 +59,9 @@ final class RuleIndex {
     this.exact = freeze(ex);
     this.domains = freeze(dom);
     this.networks = freeze(net);
+    Map<Long, int[]> n4 = new HashMap<>(net4.size() * 2);
+    net4.forEach((k, v) -> n4.put(k, v.stream().mapToInt(Integer::intValue).toArray()));
+    this.v4Networks = n4;
     this.v4Prefixes = v4.stream().mapToInt(Integer::intValue).toArray();
     this.v6Prefixes = v6.stream().mapToInt(Integer::intValue).toArray();
     this.always = rest.stream().mapToInt(Integer::intValue).toArray();
@@ -115,6 +125,12 @@ final class RuleIndex {
     return host;
   }
 
+  private static long key4(byte[] a, int prefix) {
+    long addr = ((a[0] & 0xffL) << 24) | ((a[1] & 0xffL) << 16) | ((a[2] & 0xffL) << 8) | (a[3] & 0xffL);
+    long mask = prefix == 0 ? 0 : (0xffffffffL << (32 - prefix)) & 0xffffffffL;
+    return ((long) prefix << 32) | (addr & mask);
+  }
+
   private static String key(byte[] address, int prefix) {
     StringBuilder sb = new StringBuilder(40).append(prefix).append('/');
     int full = prefix / 8;
@@ -160,10 +176,17 @@ final class RuleIndex {
         from = dot < 0 ? -1 : dot + 1;
       }
     }
-    if (!networks.isEmpty()) {
+    if (!networks.isEmpty() || !v4Networks.isEmpty()) {
       byte[] a = f.clientAddress();
-      if (a != null) {
-        for (int p : a.length == 4 ? v4Prefixes : v6Prefixes) {
+      if (a != null && a.length == 4) {
+        for (int p : v4Prefixes) {
+          int[] n = v4Networks.get(key4(a, p));
+          if (n != null) {
+            lists.add(n);
+          }
+        }
+      } else if (a != null) {
+        for (int p : v6Prefixes) {
           int[] n = networks.get(key(a, p));
           if (n != null) {
             lists.add(n);
