@@ -12,26 +12,50 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
- * ClamAV's clamd over TCP or a unix socket, with the {@code zINSTREAM} protocol: the body in length-prefixed chunks,
- * then clamd answers {@code stream: OK} or {@code stream: NAME FOUND}. At most {@code maxConnections} scans at once
- * (a bounded pool of connection slots; clamd closes an INSTREAM connection after its answer).
+ * ClamAV's clamd over TCP or a unix socket. Connections are kept in a pool as {@code IDSESSION} sessions, each
+ * carrying one {@code INSTREAM} scan after another (the body in length-prefixed chunks; clamd answers
+ * {@code N: stream: OK} or {@code N: stream: NAME FOUND}). At most {@code maxConnections} scans at once; a scan that
+ * outlives {@code timeout} has its connection closed under it, so no thread waits on a hung clamd for ever.
  */
-public final class ClamdEngine implements ScanEngine {
+public final class ClamdEngine implements ScanEngine, AutoCloseable {
   private static final int CHUNK = 64 * 1024;
+  private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "portcullis-clamd-watchdog");
+    t.setDaemon(true);
+    return t;
+  });
   private final HostPort address;
   private final Path socket;
   private final Semaphore slots;
   private final Duration connectTimeout;
+  private final Duration timeout;
+  private final ConcurrentLinkedDeque<Session> idle = new ConcurrentLinkedDeque<>();
+  private final java.util.concurrent.atomic.AtomicInteger opened = new java.util.concurrent.atomic.AtomicInteger();
 
-  public ClamdEngine(HostPort address, Path socket, int maxConnections, Duration connectTimeout) {
+  /** One IDSESSION connection; {@code next} is the id clamd will give the next command's reply. */
+  private static final class Session {
+    final SocketChannel channel;
+    int next = 1;
+
+    Session(SocketChannel channel) {
+      this.channel = channel;
+    }
+  }
+
+  public ClamdEngine(HostPort address, Path socket, int maxConnections, Duration connectTimeout, Duration timeout) {
     this.address = address;
     this.socket = socket;
     this.slots = new Semaphore(maxConnections, true);
     this.connectTimeout = connectTimeout;
+    this.timeout = timeout;
   }
 
   @Override
@@ -43,32 +67,30 @@ public final class ClamdEngine implements ScanEngine {
   public ScanResult scan(byte[] data, int length) {
     boolean got;
     try {
-      got = slots.tryAcquire(connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      got = slots.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new ScanResult.Failed("interrupted", name());
     }
     if (!got) {
-      return new ScanResult.Failed("all " + slots.availablePermits() + " clamd connections busy", name());
+      return new ScanResult.Failed("every clamd connection stayed busy for " + timeout.toMillis() + " ms", name());
     }
-    try (SocketChannel ch = open()) {
-      ch.write(ByteBuffer.wrap("zINSTREAM\0".getBytes(StandardCharsets.US_ASCII)));
-      for (int off = 0; off < length; off += CHUNK) {
-        int n = Math.min(CHUNK, length - off);
-        ByteBuffer size = ByteBuffer.allocate(4).putInt(n).flip();
-        writeFully(ch, size);
-        writeFully(ch, ByteBuffer.wrap(data, off, n));
+    try {
+      Session pooled = idle.pollFirst();
+      if (pooled != null) {
+        try {
+          return scanOn(pooled, data, length);
+        } catch (IOException e) {
+          close(pooled); // clamd dropped an idle session (IdleTimeout): one retry on a fresh one
+        }
       }
-      writeFully(ch, ByteBuffer.allocate(4).putInt(0).flip());
-      String reply = readReply(ch);
-      if (reply.endsWith(" FOUND")) {
-        String threat = reply.substring(reply.indexOf(':') + 1, reply.length() - 6).strip();
-        return new ScanResult.Infected(threat, name());
+      Session fresh = open();
+      try {
+        return scanOn(fresh, data, length);
+      } catch (IOException e) {
+        close(fresh);
+        throw e;
       }
-      if (reply.endsWith(": OK") || reply.equals("OK")) {
-        return ScanResult.CLEAN;
-      }
-      return new ScanResult.Failed("clamd answered \"" + reply + "\"", name());
     } catch (IOException e) {
       return new ScanResult.Failed("clamd at " + where() + ": " + e.getMessage(), name());
     } finally {
@@ -76,7 +98,44 @@ public final class ClamdEngine implements ScanEngine {
     }
   }
 
-  private SocketChannel open() throws IOException {
+  private ScanResult scanOn(Session s, byte[] data, int length) throws IOException {
+    ScheduledFuture<?> guard = WATCHDOG.schedule(() -> close(s), timeout.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      SocketChannel ch = s.channel;
+      writeFully(ch, ByteBuffer.wrap("zINSTREAM\0".getBytes(StandardCharsets.US_ASCII)));
+      for (int off = 0; off < length; off += CHUNK) {
+        int n = Math.min(CHUNK, length - off);
+        writeFully(ch, ByteBuffer.allocate(4).putInt(n).flip());
+        writeFully(ch, ByteBuffer.wrap(data, off, n));
+      }
+      writeFully(ch, ByteBuffer.allocate(4).putInt(0).flip());
+      String reply = readReply(ch);
+      int id = s.next++;
+      String prefix = id + ": ";
+      if (!reply.startsWith(prefix)) {
+        close(s);
+        return new ScanResult.Failed("clamd answered \"" + reply + "\"", name());
+      }
+      String r = reply.substring(prefix.length());
+      ScanResult result;
+      if (r.endsWith(" FOUND")) {
+        result = new ScanResult.Infected(r.substring(r.indexOf(':') + 1, r.length() - 6).strip(), name());
+      } else if (r.endsWith(": OK")) {
+        result = ScanResult.CLEAN;
+      } else {
+        close(s); // e.g. "INSTREAM size limit exceeded. ERROR": clamd ends the session
+        return new ScanResult.Failed("clamd answered \"" + r + "\"", name());
+      }
+      if (guard.cancel(false) && s.channel.isOpen()) {
+        idle.addFirst(s);
+      }
+      return result;
+    } finally {
+      guard.cancel(false);
+    }
+  }
+
+  private Session open() throws IOException {
     SocketAddress target = address != null
         ? new InetSocketAddress(address.host(), address.port()) : UnixDomainSocketAddress.of(socket);
     SocketChannel ch = address != null ? SocketChannel.open() : SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -86,10 +145,20 @@ public final class ClamdEngine implements ScanEngine {
       } else {
         ch.connect(target);
       }
-      return ch;
+      writeFully(ch, ByteBuffer.wrap("zIDSESSION\0".getBytes(StandardCharsets.US_ASCII)));
+      opened.incrementAndGet();
+      return new Session(ch);
     } catch (IOException e) {
       ch.close();
       throw e;
+    }
+  }
+
+  private static void close(Session s) {
+    try {
+      s.channel.close();
+    } catch (IOException e) {
+      // already gone
     }
   }
 
@@ -101,25 +170,41 @@ public final class ClamdEngine implements ScanEngine {
 
   private static String readReply(SocketChannel ch) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteBuffer b = ByteBuffer.allocate(512);
+    ByteBuffer b = ByteBuffer.allocate(1);
     while (out.size() < 4096) {
       b.clear();
-      int n = ch.read(b);
-      if (n < 0) {
-        break;
+      if (ch.read(b) < 0) {
+        throw new IOException("clamd closed the connection");
       }
-      for (int i = 0; i < n; i++) {
-        byte x = b.get(i);
-        if (x == 0 || x == '\n') {
-          return out.toString(StandardCharsets.US_ASCII).strip();
-        }
-        out.write(x);
+      byte x = b.get(0);
+      if (x == 0) {
+        return out.toString(StandardCharsets.US_ASCII).strip();
       }
+      out.write(x);
     }
-    return out.toString(StandardCharsets.US_ASCII).strip();
+    throw new IOException("clamd's answer is too long");
+  }
+
+  /** Sessions opened so far (a pool that works opens few). */
+  public int sessionsOpened() {
+    return opened.get();
   }
 
   private String where() {
     return address != null ? address.toString() : socket.toString();
+  }
+
+  /** Ends the pooled sessions. */
+  @Override
+  public void close() {
+    Session s;
+    while ((s = idle.pollFirst()) != null) {
+      try {
+        writeFully(s.channel, ByteBuffer.wrap("zEND\0".getBytes(StandardCharsets.US_ASCII)));
+      } catch (IOException e) {
+        // closing anyway
+      }
+      close(s);
+    }
   }
 }

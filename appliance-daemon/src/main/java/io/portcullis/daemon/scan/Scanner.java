@@ -45,7 +45,7 @@ public final class Scanner implements AutoCloseable {
     ScanConfig.Clamd clamd = c.clamd();
     if (clamd.enabled()) {
       engines.add(new ClamdEngine(clamd.address(), clamd.address() == null ? Path.of(clamd.socket()) : null,
-          clamd.maxConnections(), clamd.connectTimeout()));
+          clamd.maxConnections(), clamd.connectTimeout(), c.timeout()));
     }
     return new Scanner(engines, c.threads(), c.timeout(), c.maxSize());
   }
@@ -86,5 +86,14 @@ public final class Scanner implements AutoCloseable {
   @Override
   public void close() {
     pool.shutdown();
+    for (ScanEngine e : engines) {
+      if (e instanceof AutoCloseable c) {
+        try {
+          c.close();
+        } catch (Exception ignored) {
+          // best effort
+        }
+      }
+    }
   }
 }

@@ -52,7 +52,7 @@ public class ClamdEngineTest {
   }
 
   ClamdEngine engine() {
-    return new ClamdEngine(new HostPort("127.0.0.1", port), null, 4, Duration.ofSeconds(5));
+    return new ClamdEngine(new HostPort("127.0.0.1", port), null, 4, Duration.ofSeconds(5), Duration.ofSeconds(30));
   }
 
   @Test
@@ -68,6 +68,33 @@ public class ClamdEngineTest {
   }
 
   @Test
+  void oneSessionCarriesScanAfterScanAndConcurrentScansGetTheirOwn() throws Exception {
+    ClamdEngine e = engine();
+    byte[] marked = ("xx" + MARKER + "yy").getBytes(StandardCharsets.US_ASCII);
+    for (int i = 0; i < 20; i++) {
+      byte[] b = i % 2 == 0 ? marked : ("clean " + i).getBytes(StandardCharsets.US_ASCII);
+      ScanResult r = e.scan(b, b.length);
+      assertEquals(i % 2 == 0 ? new ScanResult.Infected("Portcullis.Test.Marker.UNOFFICIAL", "clamd")
+          : ScanResult.CLEAN, r, "scan " + i);
+    }
+    assertEquals(1, e.sessionsOpened(), "20 scans one after another share one clamd session");
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    try {
+      var futures = new java.util.ArrayList<java.util.concurrent.Future<ScanResult>>();
+      for (int i = 0; i < 30; i++) {
+        futures.add(pool.submit(() -> e.scan(marked, marked.length)));
+      }
+      for (var f : futures) {
+        assertInstanceOf(ScanResult.Infected.class, f.get());
+      }
+    } finally {
+      pool.shutdown();
+      e.close();
+    }
+    assertTrue(e.sessionsOpened() <= 4, "at most maxConnections sessions: " + e.sessionsOpened());
+  }
+
+  @Test
   void cleanBodiesAreClean() {
     byte[] body = new byte[1_000_000];
     new Random(2).nextBytes(body);
@@ -76,7 +103,8 @@ public class ClamdEngineTest {
 
   @Test
   void anUnreachableClamdIsAFailureNotAnException() throws Exception {
-    ClamdEngine none = new ClamdEngine(new HostPort("127.0.0.1", Peers.freePort()), null, 1, Duration.ofSeconds(1));
+    ClamdEngine none = new ClamdEngine(new HostPort("127.0.0.1", Peers.freePort()), null, 1, Duration.ofSeconds(1),
+        Duration.ofSeconds(5));
     ScanResult r = none.scan(new byte[10], 10);
     assertInstanceOf(ScanResult.Failed.class, r);
     assertTrue(((ScanResult.Failed) r).reason().contains("clamd at 127.0.0.1:"), r.toString());
