@@ -112,8 +112,9 @@ public final class Daemon implements CommitManager.Applier {
     int loops = config.node().eventLoops() > 0 ? config.node().eventLoops()
         : Runtime.getRuntime().availableProcessors();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
-    traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled, ProxyVerticle::new,
-        loops));
+    String node = config.node().name();
+    traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled,
+        p -> new ProxyVerticle(p, node), loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
         compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));

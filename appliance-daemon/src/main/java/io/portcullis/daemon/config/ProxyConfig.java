@@ -1,7 +1,44 @@
 package io.portcullis.daemon.config;
 
+import java.time.Duration;
+import java.util.List;
+
 /** The forward HTTP proxy verticle. */
 public record ProxyConfig(
     @Doc("run the proxy") @Default("true") boolean enabled,
-    @Doc("address the proxy listens on") @Default("0.0.0.0:3128") HostPort listen) {
+    @Doc("address the proxy listens on") @Default("0.0.0.0:3128") HostPort listen,
+    @Doc("client networks the proxy serves; others get 403")
+    @Default("127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16") List<Cidr> allowedClients,
+    @Doc("ports CONNECT may open tunnels to") @Default("443") List<Integer> connectPorts,
+    @Doc("add X-Forwarded-For with the client's address") @Default("false") boolean xForwardedFor,
+    @Doc("connections to one origin at most (the pool; Vert.x's own default of 5 is far too low for a proxy)")
+    @Default("256") int maxConnectionsPerOrigin,
+    @Doc("requests waiting for a pooled connection at most; beyond that: 503") @Default("2048") int maxWaitQueue,
+    @Doc("time to connect to an origin") @Default("10s") Duration connectTimeout,
+    @Doc("time an origin may stay silent while answering (504 before the answer begins)") @Default("60s")
+    Duration upstreamTimeout,
+    @Doc("close a client connection idle this long") @Default("2m") Duration idleTimeout,
+    @Doc("longest request line, bytes") @Default("8192") int maxRequestLine,
+    @Doc("largest request header section, bytes") @Default("32768") int maxHeaderBytes) implements Validatable {
+
+  @Override
+  public void validate(String path, Problems problems) {
+    for (int i = 0; i < connectPorts.size(); i++) {
+      if (connectPorts.get(i) < 1 || connectPorts.get(i) > 65535) {
+        problems.add(path + ".connectPorts[" + i + "]", connectPorts.get(i) + " is not a port");
+      }
+    }
+    if (maxConnectionsPerOrigin < 1 || maxConnectionsPerOrigin > 100_000) {
+      problems.add(path + ".maxConnectionsPerOrigin", maxConnectionsPerOrigin + " is not between 1 and 100000");
+    }
+    if (maxWaitQueue < 0 || maxWaitQueue > 1_000_000) {
+      problems.add(path + ".maxWaitQueue", maxWaitQueue + " is not between 0 and 1000000");
+    }
+    if (maxRequestLine < 256 || maxRequestLine > 1024 * 1024) {
+      problems.add(path + ".maxRequestLine", maxRequestLine + " is not between 256 and 1048576");
+    }
+    if (maxHeaderBytes < 1024 || maxHeaderBytes > 1024 * 1024) {
+      problems.add(path + ".maxHeaderBytes", maxHeaderBytes + " is not between 1024 and 1048576");
+    }
+  }
 }

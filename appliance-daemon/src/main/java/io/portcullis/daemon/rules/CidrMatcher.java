@@ -5,11 +5,11 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 
 /** Whether an address lies in a network; literal addresses only (never DNS). */
-final class CidrMatcher {
+public final class CidrMatcher {
   private final byte[] network;
   private final int prefix;
 
-  CidrMatcher(Cidr cidr) {
+  public CidrMatcher(Cidr cidr) {
     this.network = literal(cidr.address());
     this.prefix = cidr.prefix();
   }
@@ -22,7 +22,7 @@ final class CidrMatcher {
     return prefix;
   }
 
-  boolean matches(byte[] address) {
+  public boolean matches(byte[] address) {
     if (address == null || address.length != network.length) {
       return false;
     }
@@ -41,7 +41,7 @@ final class CidrMatcher {
   }
 
   /** The bytes of a literal IPv4/IPv6 address, or null if {@code text} is not one. */
-  static byte[] literal(String text) {
+  public static byte[] literal(String text) {
     if (text == null || text.isEmpty()) {
       return null;
     }

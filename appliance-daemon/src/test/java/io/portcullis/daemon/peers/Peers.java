@@ -102,6 +102,11 @@ public final class Peers {
 
   /** nginx serving {@code root} on 127.0.0.1:port, in the foreground. */
   public static Process nginx(Path dir, Path root, int port) throws Exception {
+    return nginx(dir, root, port, "");
+  }
+
+  /** nginx as above, with {@code extraServers} (more server blocks) in its http section. */
+  public static Process nginx(Path dir, Path root, int port, String extraServers) throws Exception {
     String nginx = require("nginx", "nginx-light");
     Files.createDirectories(dir.resolve("tmp"));
     openUp(root);
@@ -123,8 +128,9 @@ public final class Peers {
             listen 127.0.0.1:%2$d;
             root %3$s;
           }
+        %4$s
         }
-        """.formatted(dir, port, root));
+        """.formatted(dir, port, root, extraServers));
     Process p = new ProcessBuilder(nginx, "-c", conf.toString()).redirectErrorStream(true)
         .redirectOutput(dir.resolve("nginx.out").toFile()).start();
     waitForPort(port, p, dir.resolve("error.log"));

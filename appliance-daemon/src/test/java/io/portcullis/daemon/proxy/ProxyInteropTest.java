@@ -1,0 +1,212 @@
+package io.portcullis.daemon.proxy;
+
+import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.daemon.peers.Peers.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** curl through our proxy to a real nginx (plain and TLS) and to an echo origin that hashes what it receives. */
+class ProxyInteropTest {
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static Process nginx;
+  static HttpServer echo;
+  static int origin;
+  static int tlsOrigin;
+  static int echoPort;
+  static int proxy;
+  static Path www;
+  static volatile String lastEchoHeaders = "";
+
+  @BeforeAll
+  static void start() throws Exception {
+    Peers.require("curl", "curl");
+    www = dir.resolve("www");
+    Files.createDirectories(www);
+    Random random = new Random(3);
+    for (var e : List.of(List.of("1k.bin", 1024), List.of("5m.bin", 5 << 20), List.of("100m.bin", 100 << 20))) {
+      byte[] data = new byte[(Integer) e.get(1)];
+      random.nextBytes(data);
+      Files.write(www.resolve((String) e.get(0)), data);
+    }
+    Path tls = dir.resolve("tls");
+    Files.createDirectories(tls);
+    Peers.Run cert = run(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=localhost", "-keyout", tls.resolve("key.pem").toString(), "-out",
+        tls.resolve("cert.pem").toString());
+    assertEquals(0, cert.exit(), cert.output());
+    origin = freePort();
+    tlsOrigin = freePort();
+    nginx = Peers.nginx(dir.resolve("nginx"), www, origin, """
+        server {
+          listen 127.0.0.1:%d ssl;
+          ssl_certificate %s;
+          ssl_certificate_key %s;
+          root %s;
+        }
+        """.formatted(tlsOrigin, tls.resolve("cert.pem"), tls.resolve("key.pem"), www));
+    echoPort = freePort();
+    echo = HttpServer.create(new InetSocketAddress("127.0.0.1", echoPort), 64);
+    echo.createContext("/", ex -> {
+      lastEchoHeaders = ex.getRequestHeaders().entrySet().toString();
+      MessageDigest md;
+      try {
+        md = MessageDigest.getInstance("SHA-256");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      long n = 0;
+      try (InputStream in = ex.getRequestBody()) {
+        byte[] buf = new byte[65536];
+        int r;
+        while ((r = in.read(buf)) > 0) {
+          md.update(buf, 0, r);
+          n += r;
+        }
+      }
+      byte[] out = (n + " " + HexFormat.of().formatHex(md.digest())).getBytes(StandardCharsets.US_ASCII);
+      ex.sendResponseHeaders(200, 0); // 0: chunked
+      try (OutputStream o = ex.getResponseBody()) {
+        o.write(out);
+      }
+    });
+    echo.start();
+    proxy = freePort();
+    String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
+        + "proxy: { listen: 127.0.0.1:" + proxy + ", xForwardedFor: true, connectPorts: [443, " + tlsOrigin + "] }\n";
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (echo != null) {
+      echo.stop(0);
+    }
+    Peers.stop(nginx);
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  static String sha256(Path p) throws Exception {
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    try (InputStream in = Files.newInputStream(p)) {
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  Peers.Run curl(String... args) throws Exception {
+    String[] cmd = new String[args.length + 6];
+    cmd[0] = "curl";
+    cmd[1] = "-sS";
+    cmd[2] = "--max-time";
+    cmd[3] = "120";
+    cmd[4] = "-x";
+    cmd[5] = "http://127.0.0.1:" + proxy;
+    System.arraycopy(args, 0, cmd, 6, args.length);
+    return run(dir, cmd);
+  }
+
+  @Test
+  void downloadsArriveByteForByte() throws Exception {
+    for (String name : List.of("1k.bin", "5m.bin", "100m.bin")) {
+      Path got = dir.resolve("got-" + name);
+      Peers.Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
+      assertEquals("200", r.output().strip(), name + ": " + r.output());
+      assertEquals(sha256(www.resolve(name)), sha256(got), name);
+      Files.delete(got);
+    }
+  }
+
+  @Test
+  void uploadsArriveByteForByteWithProxyHeaders() throws Exception {
+    Path body = dir.resolve("upload.bin");
+    byte[] data = new byte[3_000_000];
+    new Random(9).nextBytes(data);
+    Files.write(body, data);
+    Peers.Run r = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
+        "http://127.0.0.1:" + echoPort + "/post");
+    assertEquals("3000000 " + sha256(body), r.output().strip());
+    String chunked = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + body,
+        "http://127.0.0.1:" + echoPort + "/post").output().strip();
+    assertEquals("3000000 " + sha256(body), chunked, "a chunked upload");
+    assertTrue(lastEchoHeaders.contains("Via=[1.1 portcullis (Portcullis)]"), lastEchoHeaders);
+    assertTrue(lastEchoHeaders.contains("X-forwarded-for=[127.0.0.1]"), lastEchoHeaders);
+    Peers.Run again = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
+        "http://127.0.0.1:" + echoPort + "/post");
+    assertEquals(0, again.exit());
+    assertTrue(!lastEchoHeaders.contains("X-secret"), "a header named in Connection is hop-by-hop: " + lastEchoHeaders);
+  }
+
+  @Test
+  void keepAliveReusesTheClientConnectionAndHeadHasNoBody() throws Exception {
+    String u = "http://127.0.0.1:" + origin + "/1k.bin";
+    Peers.Run two = curl("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects};", u, u);
+    assertEquals("1;0;", two.output().strip(), "the second request rides the first connection");
+    Peers.Run head = curl("-I", "-w", "%{size_download}", u);
+    assertTrue(head.output().contains("Content-Length: 1024"), head.output());
+    assertTrue(head.output().strip().endsWith("0"), head.output());
+  }
+
+  @Test
+  void connectTunnelsToAllowedPortsOnly() throws Exception {
+    Path got = dir.resolve("tls-1k");
+    Peers.Run ok = curl("-k", "-o", got.toString(), "-w", "%{http_connect} %{http_code}",
+        "https://127.0.0.1:" + tlsOrigin + "/1k.bin");
+    assertEquals("200 200", ok.output().strip(), ok.output());
+    assertEquals(sha256(www.resolve("1k.bin")), sha256(got));
+    Peers.Run refused = curl("-k", "-w", "%{http_connect}", "https://127.0.0.1:25/");
+    assertTrue(refused.output().strip().endsWith("403"), refused.output());
+  }
+
+  @Test
+  void badTargetsGetErrorPages() throws Exception {
+    Peers.Run dead = curl("-o", dir.resolve("502.html").toString(), "-w", "%{http_code}",
+        "http://127.0.0.1:" + freePort() + "/");
+    assertEquals("502", dead.output().strip());
+    assertTrue(Files.readString(dir.resolve("502.html")).contains("could not be reached"));
+    Peers.Run originForm = run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+        "http://127.0.0.1:" + proxy + "/index.html");
+    assertEquals("400", originForm.output().strip());
+  }
+
+  @Test
+  void clientsOutsideAllowedNetworksGet403() throws Exception {
+    String before = daemon.commits().active().text();
+    daemon.commits().setCandidate(before.replace("xForwardedFor: true", "xForwardedFor: true, allowedClients: [10.9.9.0/24]"));
+    daemon.commits().commit("test", "deny loopback", null).get(20, TimeUnit.SECONDS);
+    try {
+      Peers.Run r = curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
+      assertEquals("403", r.output().strip());
+    } finally {
+      daemon.commits().setCandidate(before);
+      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+    }
+  }
+}
