@@ -13,6 +13,7 @@ import io.portcullis.daemon.config.ProxyConfig;
 import io.portcullis.daemon.config.RevisionStore;
 import io.portcullis.daemon.icap.server.IcapSettings;
 import io.portcullis.daemon.icap.server.IcapVerticle;
+import io.portcullis.daemon.proxy.ProxySettings;
 import io.portcullis.daemon.proxy.ProxyVerticle;
 import io.portcullis.daemon.rules.Policy;
 import io.portcullis.daemon.scan.Scanner;
@@ -113,8 +114,8 @@ public final class Daemon implements CommitManager.Applier {
         : Runtime.getRuntime().availableProcessors();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
     String node = config.node().name();
-    traffic.add(new Service<ProxyConfig>("proxy", vertx, Config::proxy, ProxyConfig::enabled,
-        p -> new ProxyVerticle(p, node), loops));
+    traffic.add(new Service<ProxySettings>("proxy", vertx, ProxySettings::of, p -> p.proxy().enabled(),
+        ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
         compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));

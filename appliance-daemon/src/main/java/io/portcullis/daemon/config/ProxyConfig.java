@@ -19,7 +19,39 @@ public record ProxyConfig(
     Duration upstreamTimeout,
     @Doc("close a client connection idle this long") @Default("2m") Duration idleTimeout,
     @Doc("longest request line, bytes") @Default("8192") int maxRequestLine,
-    @Doc("largest request header section, bytes") @Default("32768") int maxHeaderBytes) implements Validatable {
+    @Doc("largest request header section, bytes") @Default("32768") int maxHeaderBytes,
+    @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
+
+  /** The proxy as an ICAP client. */
+  public record ProxyIcap(
+      @Doc("REQMOD service URLs, tried in order (failover); empty: this node's own ICAP server, if enabled")
+      List<String> reqmod,
+      @Doc("RESPMOD service URLs, tried in order; empty: this node's own ICAP server, if enabled") List<String> respmod,
+      @Doc("when ICAP fails (down, timeout, protocol error): block (503 page) or bypass (pass unscanned)")
+      @Default("block") OnError onError,
+      @Doc("time an ICAP service may take to answer") @Default("30s") Duration timeout,
+      @Doc("connections to one ICAP service at most") @Default("64") int maxConnections,
+      @Doc("bodies up to this size are kept while the ICAP server reads them, so that it may answer 204")
+      @Default("1048576") long maxBufferedBody) implements Validatable {
+
+    /** What the proxy does when ICAP cannot answer. */
+    public enum OnError { BLOCK, BYPASS }
+
+    @Override
+    public void validate(String path, Problems problems) {
+      for (String key : List.of("reqmod", "respmod")) {
+        List<String> urls = key.equals("reqmod") ? reqmod : respmod;
+        for (int i = 0; i < urls.size(); i++) {
+          if (!urls.get(i).matches("icap://[^/\\s:]+(:\\d{1,5})?/\\S*")) {
+            problems.add(path + "." + key + "[" + i + "]", '"' + urls.get(i) + "\" is not icap://host[:port]/service");
+          }
+        }
+      }
+      if (maxConnections < 1 || maxConnections > 10_000) {
+        problems.add(path + ".maxConnections", maxConnections + " is not between 1 and 10000");
+      }
+    }
+  }
 
   @Override
   public void validate(String path, Problems problems) {

@@ -3,7 +3,17 @@ package io.portcullis.daemon.proxy;
 import io.portcullis.daemon.config.Cidr;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.icap.client.IcapClient;
+import io.portcullis.daemon.icap.client.IcapConnectionPool;
+import io.portcullis.daemon.icap.codec.BodyKind;
+import io.portcullis.daemon.icap.codec.Headers;
+import io.portcullis.daemon.icap.codec.HttpHead;
+import io.portcullis.daemon.icap.codec.IcapDecoder;
+import io.portcullis.daemon.icap.codec.IcapEncoder;
+import io.portcullis.daemon.icap.codec.IcapRequest;
+import io.portcullis.daemon.icap.codec.IcapResponse;
 import io.portcullis.daemon.pages.ErrorPage;
+import io.vertx.core.buffer.Buffer;
 import io.portcullis.daemon.rules.CidrMatcher;
 import io.portcullis.daemon.runtime.Listener;
 import io.portcullis.daemon.runtime.ServiceVerticle;
@@ -38,27 +48,29 @@ import org.slf4j.LoggerFactory;
  * added; CONNECT tunnels to {@code proxy.connectPorts} only; clients outside {@code proxy.allowedClients} get 403.
  * The ICAP client (REQMOD/RESPMOD through the rules) is not in this build yet: traffic passes unscanned.
  */
-public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
+public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyVerticle.class);
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te",
+  static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te",
       "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate");
-  private final String node;
   private HttpClientAgent client;
   private NetClient tunnels;
+  private IcapClient icap;
 
-  public ProxyVerticle(ProxyConfig initial, String node) {
+  public ProxyVerticle(ProxySettings initial) {
     super(initial);
-    this.node = node;
   }
 
   @Override
-  protected HostPort address(ProxyConfig settings) {
-    return settings.listen();
+  protected HostPort address(ProxySettings settings) {
+    return settings.proxy().listen();
   }
 
   @Override
   public Future<?> start() {
-    ProxyConfig s = settings();
+    ProxyConfig s = settings().proxy();
+    icap = new IcapClient(vertx, new IcapConnectionPool(vertx.createNetClient(new NetClientOptions()
+        .setConnectTimeout((int) s.connectTimeout().toMillis()).setTcpNoDelay(true)), s.icap().maxConnections()),
+        s.icap().timeout());
     client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
             .setConnectTimeout((int) s.connectTimeout().toMillis()).setDecompressionSupported(false)
             .setMaxInitialLineLength(65536).setMaxHeaderSize(65536),
@@ -70,7 +82,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
 
   @Override
   protected Future<Listener> bind(HostPort address) {
-    ProxyConfig s = settings();
+    ProxyConfig s = settings().proxy();
     return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
             .setTcpNoDelay(true).setHandle100ContinueAutomatically(true).setDecompressionSupported(false)
             .setMaxInitialLineLength(s.maxRequestLine()).setMaxHeaderSize(s.maxHeaderBytes())
@@ -81,7 +93,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
   }
 
   private void handle(HttpServerRequest req) {
-    ProxyConfig s = settings();
+    ProxySettings settings = settings();
+    ProxyConfig s = settings.proxy();
     if (!allowed(req, s)) {
       error(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
@@ -105,10 +118,134 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
       error(req, 400, "Bad request", "The URL has no valid host.", true);
       return;
     }
-    forward(req, s, target, authority, path);
+    req.pause();
+    HttpHead head = requestHead(req, uri, authority);
+    if (settings.reqmod().isEmpty()) {
+      forward(req, settings, target, authority, path, head, null, null);
+      return;
+    }
+    reqmod(req, settings, head).onComplete(ar -> {
+      if (ar.failed()) {
+        icapFailed(req, settings, ar.cause(), () -> forward(req, settings, target, authority, path, head, null, null));
+        return;
+      }
+      IcapClient.Answer a = ar.result();
+      IcapResponse r = a == null ? null : a.head();
+      if (r == null || r.status() == 204) {
+        forward(req, settings, target, authority, path, head, null, null);
+      } else if (r.status() == 200 && r.httpResponse() != null) {
+        respond(req, r.httpResponse(), a.body()); // the ICAP server answered for the origin: block page, redirect
+      } else if (r.status() == 200 && r.httpRequest() != null) {
+        HttpHead changed = r.httpRequest();
+        forward(req, settings, target, authority, path, changed, r.body().hasBody() ? a.body() : null, changed);
+      } else {
+        icapFailed(req, settings, new IllegalStateException("ICAP answered " + r.status() + " " + r.reason()),
+            () -> forward(req, settings, target, authority, path, head, null, null));
+      }
+    });
+  }
+
+  /** The request as the origin would get it, for REQMOD: absolute URI, end-to-end headers. */
+  private static HttpHead requestHead(HttpServerRequest req, String uri, String authority) {
+    io.vertx.core.MultiMap h = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    copyHeaders(req.headers(), h);
+    h.set(HttpHeaders.HOST, authority);
+    List<String> nv = new ArrayList<>();
+    for (Map.Entry<String, String> e : h) {
+      nv.add(e.getKey());
+      nv.add(e.getValue());
+    }
+    return new HttpHead(req.method().name() + " " + uri + " HTTP/1.1", Headers.of(nv.toArray(new String[0])));
+  }
+
+  private static boolean hasBody(HttpServerRequest req) {
+    return req.headers().contains(HttpHeaders.CONTENT_LENGTH) && !"0".equals(req.headers().get(
+        HttpHeaders.CONTENT_LENGTH)) || req.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+  }
+
+  /**
+   * REQMOD: without a body, a plain exchange offering 204; with one, a zero-byte preview (the body stays with the
+   * client until the ICAP server asks for it, then goes whole, up to {@code maxBufferedBody}). Null: nothing to ask.
+   */
+  private Future<IcapClient.Answer> reqmod(HttpServerRequest req, ProxySettings s, HttpHead head) {
+    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    boolean body = hasBody(req);
+    long max = s.proxy().icap().maxBufferedBody();
+    return icap.acquire(s.reqmod()).compose(acq -> {
+      IcapRequest r = IcapClient.request("REQMOD", acq.conn().service(), client, null, head, null,
+          body ? BodyKind.REQ_BODY : BodyKind.NULL_BODY, body ? 0 : -1, !body);
+      byte[] bytes = IcapEncoder.encode(r);
+      if (body) {
+        byte[] withEnd = java.util.Arrays.copyOf(bytes, bytes.length + IcapEncoder.LAST_CHUNK.length);
+        System.arraycopy(IcapEncoder.LAST_CHUNK, 0, withEnd, bytes.length, IcapEncoder.LAST_CHUNK.length);
+        bytes = withEnd;
+      }
+      return icap.exchange(acq.conn(), bytes, max, () -> collect(req, max).map(b -> {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(b.length() + 32);
+        if (b.length() > 0) {
+          out.writeBytes(IcapEncoder.chunk(b.getBytes()));
+        }
+        out.writeBytes(IcapEncoder.LAST_CHUNK);
+        return out.toByteArray();
+      })).onComplete(x -> icap.pool().release(acq.conn(), x.succeeded()));
+    });
+  }
+
+  /** The client's request body, whole, up to {@code max} bytes. */
+  private static Future<Buffer> collect(HttpServerRequest req, long max) {
+    io.vertx.core.Promise<Buffer> p = io.vertx.core.Promise.promise();
+    Buffer all = Buffer.buffer();
+    req.handler(b -> {
+      if (all.length() + b.length() > max) {
+        p.tryFail("request body larger than proxy.icap.maxBufferedBody");
+        req.pause();
+        return;
+      }
+      all.appendBuffer(b);
+    });
+    req.endHandler(v -> p.tryComplete(all));
+    req.exceptionHandler(p::tryFail);
+    req.resume();
+    return p.future();
+  }
+
+  /** ICAP could not answer: onError bypass passes the message unscanned, block shows the 503 page. */
+  private void icapFailed(HttpServerRequest req, ProxySettings s, Throwable cause, Runnable bypass) {
+    LOG.warn("ICAP failed for {}: {} ({})", req.uri(), cause.getMessage(), s.proxy().icap().onError());
+    if (s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS) {
+      bypass.run();
+    } else if (!req.response().headWritten()) {
+      error(req, 503, "Service unavailable", "The content scanning service is not available; try again later.",
+          false);
+    } else {
+      req.connection().close();
+    }
+  }
+
+  /** Sends the client an answer that the ICAP server made (e.g. a block page). */
+  private void respond(HttpServerRequest req, HttpHead head, Buffer body) {
+    HttpServerResponse out = req.response();
+    out.setStatusCode(head.status());
+    String line = head.startLine();
+    int sp = line.indexOf(' ', 9);
+    if (sp > 0) {
+      out.setStatusMessage(line.substring(sp + 1));
+    }
+    for (Headers.Field f : head.headers().fields()) {
+      if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {
+        out.headers().add(f.name(), f.value());
+      }
+    }
+    out.headers().add("Via", via("http/1.1"));
+    if (!out.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+      out.headers().set(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()));
+    }
+    req.resume();
+    out.end(body);
   }
 
   private static boolean allowed(HttpServerRequest req, ProxyConfig s) {
+    // (compiled per request: the list is short; the rules engine holds the big network sets)
     byte[] client = CidrMatcher.literal(req.remoteAddress() == null ? null : req.remoteAddress().hostAddress());
     for (Cidr c : s.allowedClients()) {
       if (new CidrMatcher(c).matches(client)) {
@@ -137,18 +274,47 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
     }
   }
 
-  private void forward(HttpServerRequest req, ProxyConfig s, HostPort target, String authority, String path) {
-    req.pause();
-    RequestOptions options = new RequestOptions().setMethod(req.method()).setHost(target.host())
+  private void forward(HttpServerRequest req, ProxySettings settings, HostPort target0, String authority0,
+      String path0, HttpHead head, Buffer newBody, HttpHead changed) {
+    ProxyConfig s = settings.proxy();
+    HostPort target = target0;
+    String authority = authority0;
+    String path = path0;
+    HttpMethod method = req.method();
+    if (changed != null) {
+      // REQMOD changed the request: its line and headers replace the client's.
+      method = HttpMethod.valueOf(changed.method());
+      String t = changed.target();
+      if (t.regionMatches(true, 0, "http://", 0, 7)) {
+        int slash = t.indexOf('/', 7);
+        authority = slash < 0 ? t.substring(7) : t.substring(7, slash);
+        path = slash < 0 ? "/" : t.substring(slash);
+        HostPort o = origin(authority, 80);
+        target = o == null ? target : o;
+      } else if (t.startsWith("/")) {
+        path = t;
+      }
+    }
+    HostPort finalTarget = target;
+    String finalAuthority = authority;
+    RequestOptions options = new RequestOptions().setMethod(method).setHost(target.host())
         .setPort(target.port()).setURI(path).setIdleTimeout(s.upstreamTimeout().toMillis());
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
-        upstreamFailed(req, ar.cause(), target);
+        upstreamFailed(req, ar.cause(), finalTarget);
         return;
       }
       HttpClientRequest up = ar.result();
-      copyHeaders(req.headers(), up.headers());
-      up.headers().set(HttpHeaders.HOST, authority); // the absolute URI's authority wins over Host (RFC 9112 3.2.2)
+      if (changed != null) {
+        for (Headers.Field f : changed.headers().fields()) {
+          if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {
+            up.headers().add(f.name(), f.value());
+          }
+        }
+      } else {
+        copyHeaders(req.headers(), up.headers());
+      }
+      up.headers().set(HttpHeaders.HOST, finalAuthority); // the absolute URI's authority wins over Host (RFC 9112)
       up.headers().add("Via", via(req.version().alpnName()));
       if (s.xForwardedFor() && req.remoteAddress() != null) {
         String prior = req.headers().get("X-Forwarded-For");
@@ -157,7 +323,15 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
       boolean hasBody = req.headers().contains(HttpHeaders.CONTENT_LENGTH)
           || req.headers().contains(HttpHeaders.TRANSFER_ENCODING);
       Future<HttpClientResponse> sent;
-      if (hasBody) {
+      if (newBody != null) {
+        up.headers().remove(HttpHeaders.TRANSFER_ENCODING);
+        up.headers().set(HttpHeaders.CONTENT_LENGTH, Integer.toString(newBody.length()));
+        sent = up.send(newBody);
+      } else if (changed != null && req.headers().contains(HttpHeaders.CONTENT_LENGTH) == false
+          && !req.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+        req.resume();
+        sent = up.send();
+      } else if (hasBody) {
         if (!req.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
           up.setChunked(true);
         }
@@ -168,10 +342,14 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
       }
       sent.onComplete(res -> {
         if (res.failed()) {
-          upstreamFailed(req, res.cause(), target);
+          upstreamFailed(req, res.cause(), finalTarget);
           return;
         }
-        relay(req, res.result());
+        if (settings.respmod().isEmpty()) {
+          relay(req, res.result());
+        } else {
+          new Respmod(req, res.result(), head, settings).start();
+        }
       });
     });
   }
@@ -198,6 +376,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
   }
 
   private void tunnel(HttpServerRequest req, ProxyConfig s) {
+    tunnelChecked(req, s);
+  }
+
+  private void tunnelChecked(HttpServerRequest req, ProxyConfig s) {
     HostPort target = origin(req.uri(), -1);
     if (target == null || target.port() <= 0) {
       error(req, 400, "Bad request", "CONNECT needs host:port.", true);
@@ -243,7 +425,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
   }
 
   private void error(HttpServerRequest req, int status, String title, String detail, boolean close) {
-    byte[] body = ErrorPage.render(status, title, detail, node).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] body = ErrorPage.render(status, title, detail, settings().node())
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
     HttpServerResponse r = req.response().setStatusCode(status)
         .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
@@ -257,7 +440,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
   }
 
   private String via(String version) {
-    return ("http/1.0".equals(version) ? "1.0 " : "1.1 ") + node + " (Portcullis)";
+    return ("http/1.0".equals(version) ? "1.0 " : "1.1 ") + settings().node() + " (Portcullis)";
   }
 
   /** Copies end-to-end headers: drops hop-by-hop ones and those named in Connection (RFC 9110 7.6.1). */
@@ -278,5 +461,291 @@ public final class ProxyVerticle extends ServiceVerticle<ProxyConfig> {
     for (Map.Entry<String, String> e : keep) {
       to.add(e.getKey(), e.getValue());
     }
+  }
+
+  /**
+   * RESPMOD for one origin response, streamed: the head and the first {@code Preview} bytes go to the ICAP server;
+   * a 204 relays the origin's response (what was read plus the rest, straight from the origin); a 100 Continue sends
+   * the rest of the body as it comes (kept too, when small enough that we offered 204); a 200 relays the ICAP server's
+   * message, its body streamed to the user as it comes. Back-pressure both ways; a timeout before the answer begins
+   * counts as an ICAP failure.
+   */
+  private final class Respmod {
+    private final HttpServerRequest req;
+    private final HttpClientResponse res;
+    private final HttpHead reqHead;
+    private final ProxySettings s;
+    private Buffer read = Buffer.buffer(); // body bytes read from the origin and not yet relayed
+    private IcapConnectionPool.Conn conn;
+    private int preview;
+    private boolean offered204;
+    private boolean continued;
+    private boolean originEnded;
+    private boolean answered;
+    private boolean done;
+    private IcapResponse answer;
+    private long timer = -1;
+
+    Respmod(HttpServerRequest req, HttpClientResponse res, HttpHead reqHead, ProxySettings s) {
+      this.req = req;
+      this.res = res;
+      this.reqHead = reqHead;
+      this.s = s;
+    }
+
+    void start() {
+      res.pause();
+      icap.acquire(s.respmod()).onComplete(ar -> {
+        if (ar.failed()) {
+          fail(ar.cause());
+          return;
+        }
+        conn = ar.result().conn();
+        preview = Math.max(0, ar.result().options().preview());
+        conn.attach(this::onIcap, () -> fail(new IllegalStateException("ICAP service closed the connection")));
+        timer = vertx.setTimer(s.proxy().icap().timeout().toMillis(),
+            t -> fail(new IllegalStateException("ICAP service timed out")));
+        boolean noBody = req.method() == HttpMethod.HEAD || res.statusCode() == 204 || res.statusCode() == 304
+            || res.statusCode() < 200;
+        HttpHead resHead = responseHead(res);
+        String cl = res.getHeader(HttpHeaders.CONTENT_LENGTH);
+        long length = -1;
+        try {
+          length = cl == null ? -1 : Long.parseLong(cl.strip());
+        } catch (NumberFormatException e) {
+          length = -1;
+        }
+        offered204 = noBody || (length >= 0 && length <= s.proxy().icap().maxBufferedBody());
+        String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+        IcapRequest r = IcapClient.request("RESPMOD", conn.service(), client, null, reqHead, resHead,
+            noBody ? BodyKind.NULL_BODY : BodyKind.RES_BODY, noBody ? -1 : preview, offered204);
+        if (noBody) {
+          originEnded = true;
+          conn.socket().write(Buffer.buffer(IcapEncoder.encode(r)));
+          res.resume();
+          return;
+        }
+        conn.socket().write(Buffer.buffer(IcapEncoder.encode(r)));
+        res.handler(this::onPreviewData);
+        res.endHandler(v -> {
+          originEnded = true;
+          sendPreview();
+        });
+        res.exceptionHandler(this::originFailed);
+        res.resume();
+      });
+    }
+
+    private void onPreviewData(Buffer b) {
+      read.appendBuffer(b);
+      if (read.length() >= preview) {
+        res.pause();
+        sendPreview();
+      }
+    }
+
+    /** Sends the preview: the first {@code preview} bytes, then {@code 0; ieof} if that was all, else {@code 0}. */
+    private void sendPreview() {
+      if (!originEnded) {
+        res.handler(null); // the rest waits (paused) for the ICAP server's word
+        res.endHandler(v -> originEnded = true);
+      }
+      int n = Math.min(preview, read.length());
+      if (n > 0) {
+        conn.socket().write(Buffer.buffer(IcapEncoder.chunk(read.getBytes(0, n))));
+      }
+      boolean all = originEnded && read.length() <= preview;
+      conn.socket().write(Buffer.buffer(all ? IcapEncoder.LAST_CHUNK_IEOF : IcapEncoder.LAST_CHUNK));
+    }
+
+    private void onIcap(IcapDecoder.Event e) {
+      if (done) {
+        return;
+      }
+      if (e instanceof IcapDecoder.Head h) {
+        IcapResponse r = (IcapResponse) h.message();
+        if (r.status() == 100) {
+          return; // the End that follows asks for the rest
+        }
+        cancelTimer();
+        answer = r;
+        if (r.status() == 200 && r.httpResponse() != null) {
+          answered = true;
+          stopFeedingIcapIfNotContinued();
+          startUserResponse(r.httpResponse(), r.body().hasBody());
+        } else if (r.status() != 204) {
+          fail(new IllegalStateException("ICAP answered " + r.status() + " " + r.reason()));
+        }
+      } else if (e instanceof IcapDecoder.Body b) {
+        if (answered) {
+          byte[] chunk = new byte[b.data().remaining()];
+          b.data().get(chunk);
+          HttpServerResponse out = req.response();
+          out.write(Buffer.buffer(chunk));
+          if (out.writeQueueFull()) {
+            conn.socket().pause();
+            out.drainHandler(v -> conn.socket().resume());
+          }
+        }
+      } else if (e instanceof IcapDecoder.End) {
+        if (answer == null) {
+          continueBody(); // a 100 Continue has ended
+        } else if (answer.status() == 204) {
+          done = true;
+          finishIcap(true);
+          relayOriginal();
+        } else if (answered) {
+          done = true;
+          req.response().end();
+          finishIcap(originEnded);
+        }
+      } else if (e instanceof IcapDecoder.Error err) {
+        fail(new IllegalStateException("bad ICAP answer: " + err.reason()));
+      }
+    }
+
+    /** After 100 Continue: the bytes read beyond the preview, then the rest of the body as it comes. */
+    private void continueBody() {
+      continued = true;
+      if (read.length() > preview) {
+        conn.socket().write(Buffer.buffer(IcapEncoder.chunk(read.getBytes(preview, read.length()))));
+      }
+      if (!offered204) {
+        read = Buffer.buffer(); // not kept: without 204 the ICAP server must send the body back
+      }
+      if (originEnded) {
+        conn.socket().write(Buffer.buffer(IcapEncoder.LAST_CHUNK));
+        return;
+      }
+      res.handler(b -> {
+        if (offered204) {
+          read.appendBuffer(b);
+        }
+        conn.socket().write(Buffer.buffer(IcapEncoder.chunk(b.getBytes())));
+        if (conn.socket().writeQueueFull()) {
+          res.pause();
+          conn.socket().drainHandler(v -> res.resume());
+        }
+      });
+      res.endHandler(v -> {
+        originEnded = true;
+        conn.socket().write(Buffer.buffer(IcapEncoder.LAST_CHUNK));
+      });
+      res.resume();
+    }
+
+    private void stopFeedingIcapIfNotContinued() {
+      if (!continued && !originEnded) {
+        // The ICAP server answered after the preview: it wants no more of the body; drop the origin's rest.
+        res.handler(null);
+        res.request().reset();
+      }
+    }
+
+    private void startUserResponse(HttpHead head, boolean body) {
+      HttpServerResponse out = req.response();
+      out.setStatusCode(head.status());
+      for (Headers.Field f : head.headers().fields()) {
+        if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {
+          out.headers().add(f.name(), f.value());
+        }
+      }
+      out.headers().add("Via", via("http/1.1"));
+      if (!out.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+        out.setChunked(true);
+      }
+      if (!body) {
+        out.headers().set(HttpHeaders.CONTENT_LENGTH, "0");
+      }
+    }
+
+    /** 204: the origin's response as it was: the bytes read so far, then the rest straight from the origin. */
+    private void relayOriginal() {
+      HttpServerResponse out = req.response();
+      out.setStatusCode(res.statusCode());
+      out.setStatusMessage(res.statusMessage());
+      copyHeaders(res.headers(), out.headers());
+      out.headers().add("Via", via(res.version().alpnName()));
+      boolean noBody = req.method() == HttpMethod.HEAD || res.statusCode() == 204 || res.statusCode() == 304;
+      if (noBody) {
+        out.end();
+        return;
+      }
+      if (!res.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+        out.setChunked(true);
+      }
+      if (read.length() > 0) {
+        out.write(read);
+      }
+      if (originEnded) {
+        out.end();
+        return;
+      }
+      res.handler(null);
+      res.endHandler(null);
+      res.pipeTo(out).onFailure(e -> req.connection().close());
+    }
+
+    private void finishIcap(boolean reusable) {
+      if (conn != null) {
+        icap.pool().release(conn, reusable);
+      }
+    }
+
+    private void cancelTimer() {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+        timer = -1;
+      }
+    }
+
+    private void originFailed(Throwable t) {
+      if (!done) {
+        done = true;
+        cancelTimer();
+        if (conn != null) {
+          icap.pool().discard(conn);
+        }
+        upstreamFailed(req, t, new HostPort("origin", 1));
+      }
+    }
+
+    private void fail(Throwable cause) {
+      if (done) {
+        return;
+      }
+      done = true;
+      cancelTimer();
+      if (conn != null) {
+        icap.pool().discard(conn);
+      }
+      boolean canBypass = !continued || offered204;
+      if (req.response().headWritten()) {
+        req.connection().close();
+        return;
+      }
+      if (canBypass && s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS) {
+        LOG.warn("ICAP failed for {}: {} (bypass)", req.uri(), cause.getMessage());
+        relayOriginal();
+        return;
+      }
+      LOG.warn("ICAP failed for {}: {} (block)", req.uri(), cause.getMessage());
+      res.request().reset();
+      error(req, 503, "Service unavailable", "The content scanning service is not available; try again later.",
+          false);
+    }
+  }
+
+  /** The origin's response head as ICAP carries it. */
+  private static HttpHead responseHead(HttpClientResponse res) {
+    io.vertx.core.MultiMap h = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    copyHeaders(res.headers(), h);
+    List<String> nv = new ArrayList<>();
+    for (Map.Entry<String, String> e : h) {
+      nv.add(e.getKey());
+      nv.add(e.getValue());
+    }
+    String reason = res.statusMessage() == null ? "" : res.statusMessage();
+    return new HttpHead("HTTP/1.1 " + res.statusCode() + " " + reason, Headers.of(nv.toArray(new String[0])));
   }
 }

@@ -177,4 +177,22 @@ public final class Peers {
     waitForPort(port, p, dir.resolve("cache.log"));
     return p;
   }
+
+  /** c-icap 0.5 with its echo service ({@code icap://127.0.0.1:port/echo}), in the foreground. */
+  public static Process cIcap(Path dir, int port) throws Exception {
+    String cicap = require("c-icap", "c-icap");
+    Files.createDirectories(dir);
+    String lib = "/usr/lib/x86_64-linux-gnu/c_icap";
+    Path conf = dir.resolve("c-icap.conf");
+    Files.writeString(conf, String.join("\n",
+        "Port 127.0.0.1:" + port, "PidFile " + dir + "/c-icap.pid", "CommandsSocket " + dir + "/c-icap.ctl",
+        "ServerLog " + dir + "/server.log", "AccessLog " + dir + "/access.log", "TmpDir " + dir,
+        "StartServers 1", "MaxServers 2", "ThreadsPerChild 32", "MinSpareThreads 4", "MaxSpareThreads 64",
+        "MaxRequestsPerChild 0", "MaxKeepAliveRequests -1", "KeepAliveTimeout 600", "Timeout 300",
+        "ModulesDir " + lib, "ServicesDir " + lib, "Service echo srv_echo.so", ""));
+    Process p = new ProcessBuilder(cicap, "-N", "-f", conf.toString()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("c-icap.out").toFile()).start();
+    waitForPort(port, p, dir.resolve("server.log"));
+    return p;
+  }
 }

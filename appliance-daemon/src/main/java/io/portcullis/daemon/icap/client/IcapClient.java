@@ -1,0 +1,158 @@
+package io.portcullis.daemon.icap.client;
+
+import io.portcullis.daemon.icap.codec.BodyKind;
+import io.portcullis.daemon.icap.codec.Headers;
+import io.portcullis.daemon.icap.codec.HttpHead;
+import io.portcullis.daemon.icap.codec.IcapDecoder;
+import io.portcullis.daemon.icap.codec.IcapEncoder;
+import io.portcullis.daemon.icap.codec.IcapRequest;
+import io.portcullis.daemon.icap.codec.IcapResponse;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The proxy's ICAP client on one event loop: OPTIONS (cached for Options-TTL), failover over a list of services,
+ * pooled persistent connections, and whole small exchanges ({@link #exchange}). Streaming RESPMOD is driven by the
+ * proxy with {@link #acquire} and the connection's events.
+ */
+public final class IcapClient {
+  private final Vertx vertx;
+  private final IcapConnectionPool pool;
+  private final Duration timeout;
+  private final Map<IcapService, IcapOptions> options = new HashMap<>();
+
+  public IcapClient(Vertx vertx, IcapConnectionPool pool, Duration timeout) {
+    this.vertx = vertx;
+    this.pool = pool;
+    this.timeout = timeout;
+  }
+
+  public IcapConnectionPool pool() {
+    return pool;
+  }
+
+  /** A connection to the first of {@code services} that answers, with that service's OPTIONS. */
+  public Future<Acquired> acquire(List<IcapService> services) {
+    return acquire(services, 0, null);
+  }
+
+  /** A connection and what its service offers. */
+  public record Acquired(IcapConnectionPool.Conn conn, IcapOptions options) {
+  }
+
+  private Future<Acquired> acquire(List<IcapService> services, int i, Throwable last) {
+    if (i >= services.size()) {
+      return Future.failedFuture(last == null ? new IllegalStateException("no ICAP service configured") : last);
+    }
+    IcapService s = services.get(i);
+    return pool.acquire(s).compose(c -> optionsOf(c).map(o -> new Acquired(c, o)))
+        .recover(e -> acquire(services, i + 1, e));
+  }
+
+  private Future<IcapOptions> optionsOf(IcapConnectionPool.Conn c) {
+    IcapOptions o = options.get(c.service);
+    if (o != null && o.validUntilNanos() - System.nanoTime() > 0) {
+      return Future.succeededFuture(o);
+    }
+    IcapRequest req = new IcapRequest("OPTIONS", c.service.uri(), Headers.of("Host", c.service.host() + ":"
+        + c.service.port(), "Allow", "204"), null, null, BodyKind.NULL_BODY, -1);
+    return exchange(c, IcapEncoder.encode(req), 64 * 1024).map(r -> {
+      IcapResponse head = r.head();
+      int preview = -1;
+      try {
+        String p = head.headers().get("Preview");
+        preview = p == null ? -1 : Integer.parseInt(p.strip());
+      } catch (NumberFormatException e) {
+        preview = -1;
+      }
+      long ttl = 3600;
+      try {
+        String t = head.headers().get("Options-TTL");
+        ttl = t == null ? 3600 : Long.parseLong(t.strip());
+      } catch (NumberFormatException e) {
+        ttl = 3600;
+      }
+      IcapOptions fresh = new IcapOptions(preview, head.headers().hasToken("Allow", "204"),
+          System.nanoTime() + ttl * 1_000_000_000L);
+      options.put(c.service, fresh);
+      return fresh;
+    }).recover(e -> {
+      pool.discard(c);
+      return Future.failedFuture(e);
+    });
+  }
+
+  /** A complete answer: its head and its (bounded) body. */
+  public record Answer(IcapResponse head, Buffer body) {
+  }
+
+  /**
+   * Sends {@code bytes} (a whole request) on {@code c} and collects the final answer (skipping 100 Continue), its
+   * body bounded by {@code maxBody}. The connection stays the caller's.
+   */
+  public Future<Answer> exchange(IcapConnectionPool.Conn c, byte[] bytes, long maxBody) {
+    return exchange(c, bytes, maxBody, null);
+  }
+
+  /**
+   * As {@link #exchange(IcapConnectionPool.Conn, byte[], long)}; on a 100 Continue, {@code rest} gives the rest of
+   * the body (already chunked, last chunk included) to send.
+   */
+  public Future<Answer> exchange(IcapConnectionPool.Conn c, byte[] bytes, long maxBody,
+      java.util.function.Supplier<Future<byte[]>> rest) {
+    Promise<Answer> p = Promise.promise();
+    Buffer body = Buffer.buffer();
+    IcapResponse[] head = new IcapResponse[1];
+    long timer = vertx.setTimer(timeout.toMillis(), t -> p.tryFail("ICAP service " + c.service + " timed out"));
+    c.attach(e -> {
+      if (e instanceof IcapDecoder.Head h) {
+        head[0] = (IcapResponse) h.message();
+      } else if (e instanceof IcapDecoder.Body b) {
+        if (body.length() + b.data().remaining() > maxBody) {
+          p.tryFail("ICAP answer body larger than " + maxBody + " bytes");
+          return;
+        }
+        byte[] chunk = new byte[b.data().remaining()];
+        b.data().get(chunk);
+        body.appendBytes(chunk);
+      } else if (e instanceof IcapDecoder.End) {
+        if (head[0] != null && head[0].status() == 100) {
+          if (rest == null) {
+            p.tryFail("ICAP service " + c.service + " asked to continue where no body follows");
+            return;
+          }
+          rest.get().onSuccess(more -> c.socket().write(Buffer.buffer(more))).onFailure(p::tryFail);
+        } else if (head[0] != null) {
+          vertx.cancelTimer(timer);
+          p.tryComplete(new Answer(head[0], body));
+        }
+      } else if (e instanceof IcapDecoder.Error err) {
+        p.tryFail("bad ICAP answer from " + c.service + ": " + err.reason());
+      }
+    }, () -> p.tryFail("ICAP service " + c.service + " closed the connection"));
+    c.socket().write(Buffer.buffer(bytes)).onFailure(p::tryFail);
+    return p.future().onComplete(x -> vertx.cancelTimer(timer));
+  }
+
+  /** An ICAP request head for the proxy's messages. */
+  public static IcapRequest request(String method, IcapService s, String clientIp, String user, HttpHead req,
+      HttpHead res, BodyKind body, int preview, boolean allow204) {
+    Headers h = Headers.of("Host", s.host() + ":" + s.port());
+    if (allow204) {
+      h = h.with("Allow", "204");
+    }
+    if (clientIp != null) {
+      h = h.with("X-Client-IP", clientIp);
+    }
+    if (user != null) {
+      h = h.with("X-Client-Username", user);
+    }
+    return new IcapRequest(method, s.uri(), h, req, res, body, preview);
+  }
+}

@@ -1,0 +1,32 @@
+package io.portcullis.daemon.proxy;
+
+import io.portcullis.daemon.config.Config;
+import io.portcullis.daemon.config.HostPort;
+import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.icap.client.IcapService;
+import java.util.List;
+
+/**
+ * What the proxy works from: its config section and the ICAP services it uses — those configured, or, when none
+ * are, this node's own ICAP server (if it runs).
+ */
+public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node) {
+
+  public static ProxySettings of(Config c) {
+    ProxyConfig p = c.proxy();
+    String own = null;
+    if (c.icap().enabled()) {
+      HostPort l = c.icap().listen();
+      String host = l.host().equals("0.0.0.0") ? "127.0.0.1" : l.host().equals("::") ? "[::1]"
+          : l.host().contains(":") ? "[" + l.host() + "]" : l.host();
+      own = "icap://" + host + ":" + l.port();
+    }
+    List<IcapService> req = p.icap().reqmod().isEmpty()
+        ? (own == null ? List.of() : List.of(IcapService.parse(own + "/av/reqmod")))
+        : p.icap().reqmod().stream().map(IcapService::parse).toList();
+    List<IcapService> res = p.icap().respmod().isEmpty()
+        ? (own == null ? List.of() : List.of(IcapService.parse(own + "/av/respmod")))
+        : p.icap().respmod().stream().map(IcapService::parse).toList();
+    return new ProxySettings(p, req, res, c.node().name());
+  }
+}
