@@ -433,9 +433,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     if (close) {
       r.putHeader(HttpHeaders.CONNECTION, "close");
     }
-    r.end(io.vertx.core.buffer.Buffer.buffer(body));
+    Future<Void> sent = r.end(io.vertx.core.buffer.Buffer.buffer(body));
     if (close) {
-      r.endHandler(v -> req.connection().close());
+      sent.onComplete(v -> req.connection().close());
     }
   }
 

@@ -194,6 +194,15 @@ class ProxyInteropTest {
     Peers.Run originForm = run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
         "http://127.0.0.1:" + proxy + "/index.html");
     assertEquals("400", originForm.output().strip());
+    // A refused request closes its connection: nothing that follows on it is read as a request.
+    try (java.net.Socket sock = new java.net.Socket("127.0.0.1", proxy)) {
+      sock.setSoTimeout(5000);
+      sock.getOutputStream().write(("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET http://127.0.0.1:" + echoPort
+          + "/second HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String answer = new String(sock.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+      assertEquals(1, answer.split("HTTP/1.1 ").length - 1, "one answer, then the close: " + answer);
+    }
   }
 
   @Test
