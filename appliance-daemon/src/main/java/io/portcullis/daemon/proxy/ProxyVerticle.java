@@ -369,10 +369,43 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     if (!res.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
       out.setChunked(true);
     }
-    res.pipeTo(out).onFailure(e -> {
-      LOG.debug("relay of {} cut short: {}", req.uri(), e.toString());
-      req.connection().close();
+    stream(req, res, out);
+  }
+
+  /**
+   * Relays the origin's body to the user with back-pressure. Not Vert.x's pipe: when the user goes away mid-body,
+   * the origin's remaining chunks must be dropped and its request reset, not written to a closed response.
+   */
+  private static void stream(HttpServerRequest req, HttpClientResponse res, HttpServerResponse out) {
+    boolean[] gone = {false};
+    out.closeHandler(v -> {
+      if (!out.ended()) {
+        gone[0] = true;
+        res.request().reset();
+      }
     });
+    res.handler(b -> {
+      if (gone[0] || out.ended()) {
+        return;
+      }
+      out.write(b);
+      if (out.writeQueueFull()) {
+        res.pause();
+        out.drainHandler(v -> res.resume());
+      }
+    });
+    res.exceptionHandler(e -> {
+      if (!gone[0] && !out.ended()) {
+        LOG.debug("relay of {} cut short: {}", req.uri(), e.toString());
+        req.connection().close();
+      }
+    });
+    res.endHandler(v -> {
+      if (!gone[0] && !out.ended()) {
+        out.end();
+      }
+    });
+    res.resume();
   }
 
   private void tunnel(HttpServerRequest req, ProxyConfig s) {
@@ -681,9 +714,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         out.end();
         return;
       }
-      res.handler(null);
-      res.endHandler(null);
-      res.pipeTo(out).onFailure(e -> req.connection().close());
+      stream(req, res, out);
     }
 
     private void finishIcap(boolean reusable) {
