@@ -43,7 +43,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
   }
 
   @Override
-  protected Future<Listener> bind(HostPort address) {
+  protected Future<Listener> bind(HostPort address, AdminConfig s) {
     return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
             .setMaxHeaderSize(16 * 1024).setIdleTimeout(120))
         .requestHandler(router())

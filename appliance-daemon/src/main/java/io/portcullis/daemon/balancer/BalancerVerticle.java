@@ -19,7 +19,7 @@ public final class BalancerVerticle extends ServiceVerticle<BalancerConfig> {
   }
 
   @Override
-  protected Future<Listener> bind(HostPort address) {
+  protected Future<Listener> bind(HostPort address, BalancerConfig s) {
     return Future.failedFuture(new IllegalStateException("the balancer has no listener of its own"));
   }
 }

@@ -69,6 +69,7 @@ public final class CommitManager implements AutoCloseable {
   private String candidate;
   private PendingConfirm pending;
   private ScheduledFuture<?> pendingTimer;
+  private boolean reverting;
 
   /**
    * Opens the commit model on a config that is already running: it becomes a new revision unless the newest revision
@@ -223,6 +224,9 @@ public final class CommitManager implements AutoCloseable {
     if (pending == null) {
       throw new IllegalStateException("no commit confirmed is pending");
     }
+    if (reverting) {
+      throw new IllegalStateException("too late: revision " + pending.revision() + " is being reverted");
+    }
     int rev = pending.revision();
     clearPending("confirmed");
     return currentRevision(rev);
@@ -336,6 +340,7 @@ public final class CommitManager implements AutoCloseable {
         if (pending == null || !pending.equals(p)) {
           return CompletableFuture.completedFuture(null); // confirmed meanwhile
         }
+        reverting = true; // from here a confirm is too late: it would race the revert
       }
       String text;
       Config previous;
@@ -344,6 +349,9 @@ public final class CommitManager implements AutoCloseable {
         previous = ConfigLoader.parse(text);
       } catch (IOException | ConfigException e) {
         LOG.error("commit confirmed: cannot revert revision {} to {}", p.revision(), p.previous(), e);
+        synchronized (this) {
+          reverting = false;
+        }
         return CompletableFuture.completedFuture(null);
       }
       Active before;
@@ -354,6 +362,10 @@ public final class CommitManager implements AutoCloseable {
           + ": commit confirmed of revision " + p.revision() + " was not confirmed in time")
           .handle((rev, err) -> {
             synchronized (this) {
+              reverting = false;
+              if (pending == null || !pending.equals(p)) {
+                return null; // a commit ended the pending state meanwhile
+              }
               if (err == null) {
                 clearPending("not confirmed in time: reverted to revision " + p.previous() + " as revision "
                     + rev.number());

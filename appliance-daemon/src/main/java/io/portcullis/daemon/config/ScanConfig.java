@@ -9,6 +9,8 @@ public record ScanConfig(
     @Default("10485760") long maxSize,
     @Doc("how long one scan may take") @Default("30s") Duration timeout,
     @Doc("threads that run scans (off the event loop)") @Default("4") int threads,
+    @Doc("scans that may wait for a thread; past it a scan fails at once and the rule's onError decides")
+    @Default("1024") int queue,
     @Doc("the built-in engine detects the EICAR test file, also inside zip archives") @Default("true") boolean eicar,
     @Doc("files of SHA-256 hashes of known-bad files, one per line (relative to the config's directory)")
     List<String> hashLists,
@@ -21,6 +23,9 @@ public record ScanConfig(
     }
     if (threads < 1 || threads > 256) {
       problems.add(path + ".threads", threads + " is not between 1 and 256");
+    }
+    if (queue < 1 || queue > 1_000_000) {
+      problems.add(path + ".queue", queue + " is not between 1 and 1000000");
     }
   }
 

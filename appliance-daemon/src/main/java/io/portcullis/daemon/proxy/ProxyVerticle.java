@@ -81,8 +81,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   }
 
   @Override
-  protected Future<Listener> bind(HostPort address) {
-    ProxyConfig s = settings().proxy();
+  protected Future<Listener> bind(HostPort address, ProxySettings next) {
+    ProxyConfig s = next.proxy();
     return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
             .setTcpNoDelay(true).setHandle100ContinueAutomatically(true).setDecompressionSupported(false)
             .setMaxInitialLineLength(s.maxRequestLine()).setMaxHeaderSize(s.maxHeaderBytes())

@@ -38,7 +38,6 @@ public final class Facts {
   public Facts(String method, String url, String clientIp, String user, List<String> groups, String requestMime,
       Instant time) {
     this.method = method;
-    this.url = url;
     this.clientIp = clientIp;
     this.user = user == null ? null : user.toLowerCase(Locale.ROOT);
     List<String> g = List.of();
@@ -55,6 +54,7 @@ public final class Facts {
     String h = "";
     int p = 80;
     String pa = "/";
+    boolean normalized = false;
     if (method.equals("CONNECT")) {
       s = "https";
       int colon = url.lastIndexOf(':');
@@ -84,6 +84,7 @@ public final class Facts {
       int at = authority.lastIndexOf('@');
       if (at >= 0) {
         authority = authority.substring(at + 1);
+        normalized = true;
       }
       int colon = authority.lastIndexOf(':');
       if (colon > authority.lastIndexOf(']')) {
@@ -94,13 +95,30 @@ public final class Facts {
         p = s.equals("https") ? 443 : 80;
       }
     }
-    if (h.startsWith("[") && h.endsWith("]")) {
+    boolean v6 = h.startsWith("[") && h.endsWith("]");
+    if (v6) {
       h = h.substring(1, h.length() - 1);
+    }
+    // "blocked.test." names the same host as "blocked.test": without this a trailing dot walks past host rules.
+    int hl = h.length();
+    while (hl > 0 && h.charAt(hl - 1) == '.') {
+      hl--;
+    }
+    if (hl < h.length()) {
+      h = h.substring(0, hl);
+      normalized = true;
     }
     this.scheme = s;
     this.host = h.toLowerCase(Locale.ROOT);
     this.port = p;
     this.path = pa;
+    // URL rules see the URL with the authority the rules judge (no user info, no trailing dot), so they cannot be
+    // walked past either.
+    if (normalized && !method.equals("CONNECT")) {
+      boolean defaultPort = p == (s.equals("https") ? 443 : 80);
+      url = s + "://" + (v6 ? "[" + host + "]" : host) + (defaultPort ? "" : ":" + p) + pa;
+    }
+    this.url = url;
   }
 
   /** The facts of an HTTP request head (URL from the absolute target, else Host + path). */

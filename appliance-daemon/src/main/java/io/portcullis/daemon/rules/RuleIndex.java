@@ -110,7 +110,7 @@ final class RuleIndex {
     int end = rest.length();
     for (int i = 0; i < rest.length(); i++) {
       char ch = rest.charAt(i);
-      if (ch == '/' || ch == ':' || ch == '?') {
+      if (ch == '/' || ch == ':') { // not '?': in a glob it matches one character, maybe of the host
         end = i;
         break;
       }
@@ -119,8 +119,9 @@ final class RuleIndex {
     if (end == rest.length() || host.isEmpty() || host.equals("*")) {
       return null; // "http://a.test*" could go on into the host: not a host bound
     }
-    if (host.indexOf('*', host.startsWith("*.") ? 2 : 0) >= 0 || host.indexOf('?') >= 0) {
-      return null;
+    if (host.indexOf('*', host.startsWith("*.") ? 2 : 0) >= 0 || host.indexOf('?') >= 0 || host.startsWith("[")
+        || host.indexOf('@') >= 0) {
+      return null; // wildcards inside, an IPv6 literal (its ':' are not a port) or user info: no plain host bound
     }
     return host;
   }

@@ -39,8 +39,11 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
   /** The address this verticle's settings ask for, or null if it listens nowhere. */
   protected abstract HostPort address(S settings);
 
-  /** Creates the server with its handlers and binds it to {@code address}. Runs on this verticle's context. */
-  protected abstract Future<Listener> bind(HostPort address);
+  /**
+   * Creates the server with its handlers and binds it to {@code address}, with the listener options of {@code s} (the
+   * settings about to come into effect, not {@link #settings()}). Runs on this verticle's context.
+   */
+  protected abstract Future<Listener> bind(HostPort address, S s);
 
   /** How long connections may finish when a listener stops (on a move or at shutdown). */
   public void grace(Duration grace) {
@@ -59,7 +62,7 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
     if (address == null) {
       return Future.succeededFuture();
     }
-    return bind(address).map(l -> {
+    return bind(address, settings).map(l -> {
       listener = l;
       boundAddress = address;
       return null;
@@ -89,9 +92,18 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
         });
         return;
       }
-      Future<Listener> bound = address == null ? Future.succeededFuture(null) : bind(address);
+      Future<Listener> bound = address == null ? Future.succeededFuture(null) : bind(address, next);
       bound.onComplete(ar -> {
         if (ar.failed()) {
+          HostPort was = boundAddress;
+          if (was != null && address != null && was.port() == address.port()) {
+            // The old address holds the port (e.g. 127.0.0.1:1344 -> 0.0.0.0:1344): the new one cannot be bound
+            // before the old one stops, and stopping first could lose the service. Say so; nothing changes.
+            promise.fail(new IllegalStateException("cannot move from " + was + " to " + address
+                + " while running: the old address holds the port; restart the daemon to apply it ("
+                + ar.cause().getMessage() + ")"));
+            return;
+          }
           promise.fail(ar.cause());
           return;
         }

@@ -39,11 +39,13 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
   private final Duration timeout;
   private final ConcurrentLinkedDeque<Session> idle = new ConcurrentLinkedDeque<>();
   private final java.util.concurrent.atomic.AtomicInteger opened = new java.util.concurrent.atomic.AtomicInteger();
+  private volatile boolean closed;
 
   /** One IDSESSION connection; {@code next} is the id clamd will give the next command's reply. */
   private static final class Session {
     final SocketChannel channel;
     int next = 1;
+    volatile boolean killed; // the watchdog closed it: the scan ran out of time
 
     Session(SocketChannel channel) {
       this.channel = channel;
@@ -65,6 +67,8 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
 
   @Override
   public ScanResult scan(byte[] data, int length) {
+    // One deadline for the whole scan: the wait for a slot, the connect, the I/O and any retry.
+    long deadline = System.nanoTime() + timeout.toNanos();
     boolean got;
     try {
       got = slots.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -76,19 +80,29 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
       return new ScanResult.Failed("every clamd connection stayed busy for " + timeout.toMillis() + " ms", name());
     }
     try {
+      if (System.nanoTime() >= deadline) {
+        return timedOut(); // the wait for a slot used the whole time: do not start on clamd
+      }
       Session pooled = idle.pollFirst();
       if (pooled != null) {
         try {
-          return scanOn(pooled, data, length);
+          return scanOn(pooled, data, length, deadline);
         } catch (IOException e) {
-          close(pooled); // clamd dropped an idle session (IdleTimeout): one retry on a fresh one
+          close(pooled);
+          if (pooled.killed || System.nanoTime() >= deadline) {
+            return timedOut();
+          }
+          // clamd dropped an idle session (IdleTimeout): one retry on a fresh one, within the same deadline
         }
       }
       Session fresh = open();
       try {
-        return scanOn(fresh, data, length);
+        return scanOn(fresh, data, length, deadline);
       } catch (IOException e) {
         close(fresh);
+        if (fresh.killed) {
+          return timedOut();
+        }
         throw e;
       }
     } catch (IOException e) {
@@ -98,8 +112,20 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
     }
   }
 
-  private ScanResult scanOn(Session s, byte[] data, int length) throws IOException {
-    ScheduledFuture<?> guard = WATCHDOG.schedule(() -> close(s), timeout.toMillis(), TimeUnit.MILLISECONDS);
+  private ScanResult timedOut() {
+    return new ScanResult.Failed("clamd at " + where() + " took longer than " + timeout.toMillis() + " ms", name());
+  }
+
+  private ScanResult scanOn(Session s, byte[] data, int length, long deadline) throws IOException {
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      s.killed = true;
+      throw new IOException("deadline passed");
+    }
+    ScheduledFuture<?> guard = WATCHDOG.schedule(() -> {
+      s.killed = true;
+      close(s);
+    }, left, TimeUnit.NANOSECONDS);
     try {
       SocketChannel ch = s.channel;
       writeFully(ch, ByteBuffer.wrap("zINSTREAM\0".getBytes(StandardCharsets.US_ASCII)));
@@ -128,6 +154,13 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
       }
       if (guard.cancel(false) && s.channel.isOpen()) {
         idle.addFirst(s);
+        if (closed) {
+          // close() ran while this scan was in flight (a commit replaced the engine): do not keep the session.
+          Session again;
+          while ((again = idle.pollFirst()) != null) {
+            close(again);
+          }
+        }
       }
       return result;
     } finally {
@@ -197,6 +230,7 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
   /** Ends the pooled sessions. */
   @Override
   public void close() {
+    closed = true;
     Session s;
     while ((s = idle.pollFirst()) != null) {
       try {

@@ -7,8 +7,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,20 +20,24 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Scanner implements AutoCloseable {
   private final List<ScanEngine> engines;
-  private final ExecutorService pool;
+  private final ThreadPoolExecutor pool;
   private final Duration timeout;
   private final long maxSize;
+  private final int queue;
 
-  public Scanner(List<ScanEngine> engines, int threads, Duration timeout, long maxSize) {
+  public Scanner(List<ScanEngine> engines, int threads, int queue, Duration timeout, long maxSize) {
     this.engines = List.copyOf(engines);
     this.timeout = timeout;
     this.maxSize = maxSize;
+    this.queue = queue;
     AtomicInteger n = new AtomicInteger();
-    this.pool = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "portcullis-scan-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    // Bounded: with a hung engine, waiting scans must fail fast rather than pile up without limit.
+    this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(queue),
+        r -> {
+          Thread t = new Thread(r, "portcullis-scan-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /** The engines of a {@code scan} config section; hash lists are read relative to {@code baseDir}. */
@@ -47,7 +52,7 @@ public final class Scanner implements AutoCloseable {
       engines.add(new ClamdEngine(clamd.address(), clamd.address() == null ? Path.of(clamd.socket()) : null,
           clamd.maxConnections(), clamd.connectTimeout(), c.timeout()));
     }
-    return new Scanner(engines, c.threads(), c.timeout(), c.maxSize());
+    return new Scanner(engines, c.threads(), c.queue(), c.timeout(), c.maxSize());
   }
 
   /** Bodies larger than this are not scanned (the default bypass). */
@@ -59,24 +64,39 @@ public final class Scanner implements AutoCloseable {
     return !engines.isEmpty();
   }
 
-  /** Scans {@code data[0..length)}; completes on a scan thread. */
+  /** Scans {@code data[0..length)}; completes on a scan thread, or at once with a failure when none can take it. */
   public CompletableFuture<ScanResult> scan(byte[] data, int length) {
     if (engines.isEmpty()) {
       return CompletableFuture.completedFuture(new ScanResult.Failed("no scan engine is configured", "none"));
     }
-    return CompletableFuture.supplyAsync(() -> {
-      ScanResult failure = null;
-      for (ScanEngine e : engines) {
-        ScanResult r = e.scan(data, length);
-        if (r instanceof ScanResult.Infected) {
-          return r;
+    long queued = System.nanoTime();
+    CompletableFuture<ScanResult> task;
+    try {
+      task = CompletableFuture.supplyAsync(() -> {
+        if (System.nanoTime() - queued >= timeout.toNanos()) {
+          // Its caller gave up on it already (orTimeout below): do not spend an engine on it.
+          return new ScanResult.Failed("waited longer than " + timeout.toMillis() + " ms for a scan thread",
+              "scanner");
         }
-        if (r instanceof ScanResult.Failed && failure == null) {
-          failure = r;
+        ScanResult failure = null;
+        for (ScanEngine e : engines) {
+          ScanResult r = e.scan(data, length);
+          if (r instanceof ScanResult.Infected) {
+            return r;
+          }
+          if (r instanceof ScanResult.Failed && failure == null) {
+            failure = r;
+          }
         }
-      }
-      return failure == null ? ScanResult.CLEAN : failure;
-    }, pool).orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).exceptionally(t -> {
+        return failure == null ? ScanResult.CLEAN : failure;
+      }, pool);
+    } catch (RejectedExecutionException e) {
+      // The queue is full, or this scanner was replaced by a commit and closed while the scan was on its way.
+      return CompletableFuture.completedFuture(new ScanResult.Failed(pool.isShutdown() ? "the scanner was replaced"
+          : queue + " scans are waiting already (scan.queue)",
+          "scanner"));
+    }
+    return task.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).exceptionally(t -> {
       Throwable c = t.getCause() != null ? t.getCause() : t;
       return new ScanResult.Failed(c instanceof TimeoutException ? "scan took longer than " + timeout.toMillis()
           + " ms" : String.valueOf(c), "scanner");

@@ -60,6 +60,35 @@ class PolicyTest {
   }
 
   @Test
+  void aTrailingDotOrUserInfoDoesNotWalkPastHostAndUrlRules() throws Exception {
+    Policy p = policy("""
+        access:
+          - { name: host, when: { hosts: [blocked.test] }, action: block }
+          - { name: url, when: { urls: ["http://paths.test/secret/*"] }, action: block }
+          - { name: connect, when: { hosts: [tunnel.test], methods: [CONNECT] }, action: block }
+        """);
+    assertEquals("host", rule(p, get("http://blocked.test./")));
+    assertEquals("host", rule(p, get("http://BLOCKED.TEST../x")));
+    assertEquals("url", rule(p, get("http://paths.test./secret/a")));
+    assertEquals("url", rule(p, get("http://someone@paths.test/secret/a")));
+    assertEquals("url", rule(p, get("http://paths.test.:80/secret/a")));
+    assertEquals("connect", rule(p, req("CONNECT", "tunnel.test.:443", null, null, List.of(), null, Instant.now())));
+    assertNull(rule(p, get("http://paths.test:8080/secret/a")));
+  }
+
+  @Test
+  void urlGlobsWithAQuestionMarkOrAnIpv6HostStillMatch() throws Exception {
+    Policy p = policy("""
+        access:
+          - { name: q, when: { urls: ["http://a?.test/x*"] }, action: block }
+          - { name: v6, when: { urls: ["http://[::1]:8080/admin*"] }, action: block }
+        """);
+    assertEquals("q", rule(p, get("http://ab.test/x1")));
+    assertEquals("v6", rule(p, get("http://[::1]:8080/admin/x")));
+    assertNull(rule(p, get("http://abc.test/x1")));
+  }
+
+  @Test
   void firstMatchingRuleWinsInListOrder() throws Exception {
     Policy p = policy("""
         access:

@@ -101,6 +101,113 @@ public class ClamdEngineTest {
     assertEquals(ScanResult.CLEAN, engine().scan(body, body.length));
   }
 
+  /**
+   * A clamd that answers the first scan of a session, then hangs (as a clamd stuck on a huge archive does). Real
+   * clamd cannot be made to hang on cue, so this one stands in for that failure only.
+   */
+  static final class HangingClamd implements AutoCloseable {
+    final java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+
+    HangingClamd() throws java.io.IOException {
+      Thread t = new Thread(() -> {
+        while (!server.isClosed()) {
+          try {
+            java.net.Socket s = server.accept();
+            accepted.incrementAndGet();
+            Thread w = new Thread(() -> serve(s));
+            w.setDaemon(true);
+            w.start();
+          } catch (java.io.IOException e) {
+            return;
+          }
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+    }
+
+    private static void serve(java.net.Socket s) {
+      try (s; var in = new java.io.DataInputStream(s.getInputStream())) {
+        in.readNBytes("zIDSESSION\0".length());
+        in.readNBytes("zINSTREAM\0".length());
+        for (int n = in.readInt(); n > 0; n = in.readInt()) {
+          in.readNBytes(n);
+        }
+        s.getOutputStream().write("1: stream: OK\0".getBytes(StandardCharsets.US_ASCII));
+        while (in.read() >= 0) {
+          // hang: read the next scan, never answer it
+        }
+      } catch (java.io.IOException e) {
+        // closed by the client's watchdog
+      }
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      server.close();
+    }
+  }
+
+  @Test
+  void aScanThatOutlivesTheTimeoutFailsWithoutARetryOnAFreshSession() throws Exception {
+    try (HangingClamd hung = new HangingClamd()) {
+      ClamdEngine e = new ClamdEngine(new HostPort("127.0.0.1", hung.server.getLocalPort()), null, 1,
+          Duration.ofSeconds(1), Duration.ofMillis(400));
+      assertEquals(ScanResult.CLEAN, e.scan(new byte[10], 10));
+      ScanResult r = e.scan(new byte[10], 10); // on the pooled session, which now hangs
+      assertInstanceOf(ScanResult.Failed.class, r);
+      assertTrue(((ScanResult.Failed) r).reason().contains("took longer than 400 ms"), r.toString());
+      assertEquals(1, hung.accepted.get(), "a timed-out scan must not be tried again on a new connection");
+      e.close();
+    }
+  }
+
+  @Test
+  void aScannerReplacedByACommitFailsLateScansInsteadOfThrowing() throws Exception {
+    Scanner s = new Scanner(java.util.List.of(engine()), 1, 4, Duration.ofSeconds(5), 1 << 20);
+    s.close();
+    ScanResult r = s.scan(new byte[10], 10).get(5, java.util.concurrent.TimeUnit.SECONDS);
+    assertInstanceOf(ScanResult.Failed.class, r);
+    assertTrue(((ScanResult.Failed) r).reason().contains("replaced"), r.toString());
+  }
+
+  @Test
+  void scansBeyondTheQueueFailAtOnceWhileTheEngineIsBusy() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    ScanEngine slow = new ScanEngine() {
+      public String name() {
+        return "slow";
+      }
+
+      public ScanResult scan(byte[] data, int length) {
+        try {
+          release.await();
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+        }
+        return ScanResult.CLEAN;
+      }
+    };
+    Scanner s = new Scanner(java.util.List.of(slow), 1, 2, Duration.ofSeconds(30), 1 << 20);
+    try {
+      var running = s.scan(new byte[1], 1);
+      java.util.List<java.util.concurrent.CompletableFuture<ScanResult>> queued = new java.util.ArrayList<>();
+      // One may still be on its way to the thread; with a queue of 2, the fourth cannot wait.
+      for (int i = 0; i < 4; i++) {
+        queued.add(s.scan(new byte[1], 1));
+      }
+      ScanResult last = queued.get(3).getNow(null);
+      assertInstanceOf(ScanResult.Failed.class, last);
+      assertTrue(((ScanResult.Failed) last).reason().contains("scan.queue"), last.toString());
+      release.countDown();
+      assertEquals(ScanResult.CLEAN, running.get(10, java.util.concurrent.TimeUnit.SECONDS));
+    } finally {
+      release.countDown();
+      s.close();
+    }
+  }
+
   @Test
   void anUnreachableClamdIsAFailureNotAnException() throws Exception {
     ClamdEngine none = new ClamdEngine(new HostPort("127.0.0.1", Peers.freePort()), null, 1, Duration.ofSeconds(1),

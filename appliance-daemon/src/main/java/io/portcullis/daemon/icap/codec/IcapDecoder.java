@@ -105,6 +105,9 @@ public final class IcapDecoder {
 
   /** After a {@link PreviewEnd} and a 100 Continue: the rest of the body follows. */
   public List<Event> continueBody() {
+    if (state == State.FAILED) {
+      return List.of(); // the Error was already given (the client sent too much while we decided)
+    }
     requirePause();
     state = State.CHUNK_SIZE;
     return drainPending();
@@ -112,6 +115,9 @@ public final class IcapDecoder {
 
   /** After a {@link PreviewEnd} answered with a final response: the client sends no more body; a new message follows. */
   public List<Event> skipBody() {
+    if (state == State.FAILED) {
+      return List.of();
+    }
     requirePause();
     reset();
     return drainPending();

@@ -353,6 +353,10 @@ final class IcapConnection {
         if (bodyLen + (long) data.remaining() > s.scanner().maxSize()) {
           // Past the scan limit (no Content-Length told us before): the default bypass; pass what we have and the rest.
           protection = new Protection(false, protection.rule() + " (over scan.maxSize)", false, null);
+          if (inPreview) {
+            plan = Plan.WAIT_204; // nothing went out yet: 204 at the preview's end, the client keeps its copy
+            return;
+          }
           plan = Plan.ECHO;
           if (!headSent) {
             writeEchoHead();
@@ -378,8 +382,8 @@ final class IcapConnection {
    * {@code HOLD_BACK} (or any body when the client allows 204) waits whole, and a threat gets the block page.
    */
   private void trickle() {
-    if (request.headers().hasToken("Allow", "204") || bodyLen <= HOLD_BACK) {
-      return;
+    if (inPreview || request.headers().hasToken("Allow", "204") || bodyLen <= HOLD_BACK) {
+      return; // in a preview the answer must wait for its end: a 200 now would put "100 Continue" inside its body
     }
     if (!headSent) {
       writeEchoHead();

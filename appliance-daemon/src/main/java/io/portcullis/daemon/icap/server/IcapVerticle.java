@@ -42,10 +42,10 @@ public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
   }
 
   @Override
-  protected Future<Listener> bind(HostPort address) {
+  protected Future<Listener> bind(HostPort address, IcapSettings s) {
     NetServerOptions options = new NetServerOptions().setHost(address.host()).setPort(address.port())
         .setTcpNoDelay(true).setReuseAddress(true)
-        .setIdleTimeout((int) settings().icap().idleTimeout().toSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS);
+        .setIdleTimeout((int) s.icap().idleTimeout().toSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS);
     return vertx.createNetServer(options).connectHandler(this::accept).listen().map(Listener::of);
   }
 

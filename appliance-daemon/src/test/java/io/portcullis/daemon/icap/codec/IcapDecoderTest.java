@@ -131,6 +131,19 @@ class IcapDecoderTest {
   }
 
   @Test
+  void aClientThatSendsTooMuchBeforeThePreviewIsAnsweredGetsAnErrorAndNoException() {
+    IcapDecoder d = new IcapDecoder(IcapDecoder.Mode.REQUEST, IcapDecoder.Limits.DEFAULTS);
+    List<IcapDecoder.Event> events = d.feed(ByteBuffer.wrap(resource("10-RESPMOD-echo-get-1m.bin.request.txt")));
+    assertTrue(events.get(events.size() - 1) instanceof IcapDecoder.PreviewEnd);
+    List<IcapDecoder.Event> more = d.feed(ByteBuffer.wrap(new byte[200 * 1024]));
+    assertTrue(more.get(more.size() - 1) instanceof IcapDecoder.Error, more.toString());
+    assertTrue(d.failed());
+    // The server answers the preview only after it decided; by then the Error is queued: both calls stay quiet.
+    assertTrue(d.continueBody().isEmpty());
+    assertTrue(d.skipBody().isEmpty());
+  }
+
+  @Test
   void responsesAfter100ContinueDecodeOneAfterAnother() {
     List<String> lines = whole(IcapDecoder.Mode.RESPONSE, resource("08-RESPMOD-echo-get-64k.bin.response.txt"));
     assertTrue(lines.get(0).contains("status=100"), lines.get(0));

@@ -214,6 +214,41 @@ class IcapServerTest {
   }
 
   @Test
+  void aPreviewLongerThanTheHoldBackGets100ContinueBeforeAnyAnswer() throws Exception {
+    // A client may send a preview longer than we advertise; the scan's hold-back must not start a 200 inside it,
+    // or the "100 Continue" would land in the middle of that 200's body.
+    byte[] body = new byte[2 * IcapConnection.HOLD_BACK + 4000];
+    for (int i = 0; i < body.length; i++) {
+      body[i] = (byte) ('a' + i % 26);
+    }
+    int preview = IcapConnection.HOLD_BACK + 2000;
+    String req = "GET http://scan.test/f HTTP/1.1\r\nHost: scan.test\r\n\r\n";
+    String res = "HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n";
+    String before = daemon.commits().active().text();
+    daemon.commits().setCandidate(before + "  protection:\n    - { name: scan-all, when: { hosts: [scan.test] },"
+        + " action: block }\n");
+    daemon.commits().commit("test", "scan scan.test", null).get(20, TimeUnit.SECONDS);
+    try (IcapTestClient c = new IcapTestClient(icap)) {
+      c.send("RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\nPreview: " + preview + "\r\n"
+          + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
+          + "\r\n\r\n" + req + res);
+      c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(body, 0, preview)));
+      c.send("0\r\n\r\n");
+      assertEquals(100, c.read().head().status());
+      c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(body, preview, body.length)));
+      c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
+      IcapTestClient.Answer a = c.read();
+      assertEquals(200, a.head().status());
+      assertTrue(Arrays.equals(body, a.body()), "the scanned body comes back whole");
+      c.send(reqmod("http://ok.test/", "ok.test", "204"));
+      assertEquals(204, c.read().head().status());
+    } finally {
+      daemon.commits().setCandidate(before);
+      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void pipelinedRequestsAreAnsweredInOrder() throws Exception {
     try (IcapTestClient c = new IcapTestClient(icap)) {
       c.send(reqmod("http://a.example.test/", "a.example.test", "204")
