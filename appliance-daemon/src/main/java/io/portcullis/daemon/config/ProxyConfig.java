@@ -20,6 +20,9 @@ public record ProxyConfig(
     @Doc("close a client connection idle this long") @Default("2m") Duration idleTimeout,
     @Doc("longest request line, bytes") @Default("8192") int maxRequestLine,
     @Doc("largest request header section, bytes") @Default("32768") int maxHeaderBytes,
+    @Doc("most header lines in one request") @Default("100") int maxHeaders,
+    @Doc("time a client has to send a whole request head once it begins (and a new connection its first); 408 after")
+    @Default("30s") Duration headerTimeout,
     @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
 
   /** The proxy as an ICAP client. */
@@ -68,6 +71,9 @@ public record ProxyConfig(
     }
     if (maxRequestLine < 256 || maxRequestLine > 1024 * 1024) {
       problems.add(path + ".maxRequestLine", maxRequestLine + " is not between 256 and 1048576");
+    }
+    if (maxHeaders < 8 || maxHeaders > 10_000) {
+      problems.add(path + ".maxHeaders", maxHeaders + " is not between 8 and 10000");
     }
     if (maxHeaderBytes < 1024 || maxHeaderBytes > 1024 * 1024) {
       problems.add(path + ".maxHeaderBytes", maxHeaderBytes + " is not between 1024 and 1048576");

@@ -83,18 +83,98 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   @Override
   protected Future<Listener> bind(HostPort address, ProxySettings next) {
     ProxyConfig s = next.proxy();
+    RequestFraming.Limits limits = new RequestFraming.Limits(s.maxRequestLine(), s.maxHeaderBytes(), s.maxHeaders());
     return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
             .setTcpNoDelay(true).setHandle100ContinueAutomatically(true).setDecompressionSupported(false)
-            .setMaxInitialLineLength(s.maxRequestLine()).setMaxHeaderSize(s.maxHeaderBytes())
+            .setHttp2ClearTextEnabled(false)
+            // The guard enforces our limits first, with our pages; the decoder's own are only a backstop.
+            .setMaxInitialLineLength(s.maxRequestLine() * 2 + 64).setMaxHeaderSize(s.maxHeaderBytes() * 2 + 64)
             .setIdleTimeout((int) s.idleTimeout().toSeconds()))
+        .connectionHandler(conn -> guard(conn, limits, s.headerTimeout()))
+        .invalidRequestHandler(this::invalid)
         .requestHandler(this::handle)
         .listen()
         .map(Listener::of);
   }
 
+  /** Puts a {@link RequestGuard} in front of the connection's HTTP decoder. */
+  private void guard(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits,
+      java.time.Duration headerTimeout) {
+    var pipeline = ((io.vertx.core.net.impl.ConnectionBase) conn).channelHandlerContext().pipeline();
+    if (pipeline.get("httpDecoder") != null) {
+      pipeline.addBefore("httpDecoder", "portcullisGuard", new RequestGuard(limits, headerTimeout));
+      io.netty.channel.Channel ch = pipeline.channel();
+      ch.attr(RequestGuard.BODY_REFUSED).set(r -> bodyRefused(ch, r));
+    } else {
+      LOG.error("no HTTP/1.1 decoder on a proxy connection from {}: closing it", conn.remoteAddress());
+      conn.close();
+    }
+  }
+
+  /** A request the guard or the decoder refused: our page with the status and reason, then close. */
+  private void invalid(HttpServerRequest req) {
+    RequestGuard.Refusal r = ((io.vertx.core.net.impl.ConnectionBase) req.connection()).channel()
+        .attr(RequestGuard.REFUSAL).get();
+    int status;
+    String reason;
+    if (r != null) {
+      status = r.status();
+      reason = r.reason();
+    } else {
+      Throwable cause = req.decoderResult().cause();
+      status = cause instanceof io.netty.handler.codec.TooLongFrameException ? 431 : 400;
+      reason = cause == null ? "malformed request" : cause.getMessage();
+    }
+    LOG.debug("refused a request from {}: {} {}", req.remoteAddress(), status, reason);
+    String title = switch (status) {
+      case 408 -> "Request timeout";
+      case 414 -> "URI too long";
+      case 431 -> "Request header fields too large";
+      case 505 -> "HTTP version not supported";
+      default -> "Bad request";
+    };
+    error(req, status, title, "The request was refused: " + reason + ".", true);
+  }
+
+  /** The request whose body the client is sending, and the origin request it feeds, if one was opened. */
+  private static final class InFlight {
+    final HttpServerRequest req;
+    HttpClientRequest up;
+
+    InFlight(HttpServerRequest req) {
+      this.req = req;
+    }
+  }
+
+  private static final io.netty.util.AttributeKey<InFlight> IN_FLIGHT =
+      io.netty.util.AttributeKey.valueOf("portcullis.inFlight");
+
+  private static io.netty.channel.Channel channel(HttpServerRequest req) {
+    return ((io.vertx.core.net.impl.ConnectionBase) req.connection()).channel();
+  }
+
+  /** The client's body broke its framing: the origin request is reset, the client gets a 400 (or a close). */
+  private void bodyRefused(io.netty.channel.Channel ch, RequestGuard.Refusal r) {
+    InFlight f = ch.attr(IN_FLIGHT).get();
+    if (f == null) {
+      ch.close();
+      return;
+    }
+    LOG.debug("refused the body of {} from {}: {}", f.req.uri(), f.req.remoteAddress(), r.reason());
+    if (!f.req.response().headWritten()) {
+      error(f.req, r.status(), "Bad request", "The request was refused: " + r.reason() + ".", true);
+    } else {
+      f.req.connection().close();
+    }
+    if (f.up != null) {
+      f.up.reset(); // after the answer: the reset's failure must find the response under way, not send a 502
+    }
+  }
+
   private void handle(HttpServerRequest req) {
     ProxySettings settings = settings();
     ProxyConfig s = settings.proxy();
+    channel(req).attr(IN_FLIGHT).set(new InFlight(req));
     if (!allowed(req, s)) {
       error(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
@@ -305,6 +385,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         return;
       }
       HttpClientRequest up = ar.result();
+      InFlight inFlight = channel(req).attr(IN_FLIGHT).get();
+      if (inFlight != null && inFlight.req == req) {
+        inFlight.up = up;
+      }
       if (changed != null) {
         for (Headers.Field f : changed.headers().fields()) {
           if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {

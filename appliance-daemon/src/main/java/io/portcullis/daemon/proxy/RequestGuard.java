@@ -1,0 +1,146 @@
+package io.portcullis.daemon.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sits in front of the HTTP decoder of each client connection and lets through only what {@link RequestFraming}
+ * finds sound: a head once it is whole, body bytes as they come. On a bad head (or one that takes longer than the
+ * header timeout) it passes on bytes the decoder must refuse, so that the server's invalid-request path answers
+ * with our error page, in order after any earlier pipelined request, and closes. On a bad body it tells the proxy
+ * ({@link #BODY_REFUSED}). Nothing after a violation goes on.
+ */
+final class RequestGuard extends ChannelInboundHandlerAdapter {
+  /** Why the guard refused a request: read by the invalid-request handler for its page and log. */
+  record Refusal(int status, String reason) {
+  }
+
+  static final AttributeKey<Refusal> REFUSAL = AttributeKey.valueOf("portcullis.refusal");
+  /**
+   * Told when a body's framing is bad: the request went on already, so the server's invalid-request path cannot
+   * answer it; the proxy resets the upstream request and answers (or closes) itself. Unset: the connection closes.
+   */
+  static final AttributeKey<java.util.function.Consumer<Refusal>> BODY_REFUSED =
+      AttributeKey.valueOf("portcullis.bodyRefused");
+  /**
+   * A head the decoder refuses (its Content-Length is not a number), which starts the server's invalid-request path;
+   * its request line is sound, so the answer is HTTP/1.1.
+   */
+  private static final byte[] BAD_HEAD = "GET / HTTP/1.1\r\nContent-Length: refused\r\n\r\n"
+      .getBytes(StandardCharsets.US_ASCII);
+
+  private final RequestFraming framing;
+  private final long headerTimeoutNanos;
+  private ByteBuf held; // examined, not yet passed on
+  private long passed;
+  private boolean stopped;
+  private ScheduledFuture<?> headTimer;
+
+  RequestGuard(RequestFraming.Limits limits, Duration headerTimeout) {
+    this.framing = new RequestFraming(limits);
+    this.headerTimeoutNanos = headerTimeout.toNanos();
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    armTimer(ctx); // a connection that never sends a whole head is cut off too
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof ByteBuf buf)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    if (stopped) {
+      buf.release();
+      return;
+    }
+    boolean wasInHead = framing.inHead();
+    long ok = framing.feed(buf.nioBuffer());
+    int n = (int) (ok - passed);
+    if (held == null && n == buf.readableBytes()) {
+      passed = ok; // the common case: all of it is sound, pass the buffer itself
+      ctx.fireChannelRead(buf);
+    } else {
+      held = held == null ? buf : Unpooled.wrappedBuffer(held, buf);
+      if (n > 0) {
+        passed = ok;
+        ctx.fireChannelRead(held.readRetainedSlice(n));
+      }
+      if (!held.isReadable()) {
+        held.release();
+        held = null;
+      }
+    }
+    if (framing.failed()) {
+      refuse(ctx, new Refusal(framing.status(), framing.reason()));
+      return;
+    }
+    if (framing.inHead() && !wasInHead) {
+      armTimer(ctx);
+    } else if (!framing.inHead()) {
+      cancelTimer();
+    }
+  }
+
+  private void armTimer(ChannelHandlerContext ctx) {
+    cancelTimer();
+    headTimer = ctx.executor().schedule(() -> {
+      if (!stopped && (framing.inHead() || passed == 0)) {
+        refuse(ctx, new Refusal(408, "the request head did not arrive within the header timeout"));
+      }
+    }, headerTimeoutNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void cancelTimer() {
+    if (headTimer != null) {
+      headTimer.cancel(false);
+      headTimer = null;
+    }
+  }
+
+  private void refuse(ChannelHandlerContext ctx, Refusal r) {
+    stopped = true;
+    cancelTimer();
+    boolean inBody = framing.failedInBody();
+    if (held != null) {
+      held.release();
+      held = null;
+    }
+    ctx.channel().attr(REFUSAL).set(r);
+    if (inBody) {
+      // Nothing more of the body goes on, so the request never ends by itself.
+      var hook = ctx.channel().attr(BODY_REFUSED).get();
+      if (hook != null) {
+        hook.accept(r);
+      } else {
+        ctx.close();
+      }
+      return;
+    }
+    ctx.fireChannelRead(Unpooled.wrappedBuffer(BAD_HEAD));
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    cancelTimer();
+    if (held != null) {
+      held.release();
+      held = null;
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    cancelTimer();
+    ctx.fireChannelInactive();
+  }
+}

@@ -1,0 +1,92 @@
+package io.portcullis.daemon.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The framing check alone: the same bytes split anywhere give the same verdict; what it lets through, and when. */
+class RequestFramingTest {
+  static final RequestFraming.Limits LIMITS = new RequestFraming.Limits(8192, 32768, 100);
+
+  /** Feeds {@code text} cut at {@code cuts}; returns [released, failed ? status : 0]. */
+  static long[] run(String text, int... cuts) {
+    byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
+    RequestFraming f = new RequestFraming(LIMITS);
+    long released = 0;
+    int from = 0;
+    for (int i = 0; i <= cuts.length; i++) {
+      int to = i < cuts.length ? cuts[i] : b.length;
+      released = f.feed(ByteBuffer.wrap(b, from, to - from));
+      from = to;
+    }
+    return new long[] {released, f.failed() ? f.status() : 0};
+  }
+
+  static final String PIPELINE = "\r\nGET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n"
+      + "POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nhello"
+      + "POST http://a.test/c HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+      + "5;name=\"quoted;value\"\r\nhello\r\n3 ; a=b\r\nxyz\r\n0\r\nX-Trailer: t\r\n\r\n"
+      + "GET http://a.test/10 HTTP/1.0\r\n\r\n";
+
+  @Test
+  void aSoundPipelineIsReleasedWholeWhereverItIsSplit() {
+    int n = PIPELINE.length();
+    for (int cut = 0; cut <= n; cut++) {
+      assertEquals(List.of((long) n, 0L), List.of(run(PIPELINE, cut)[0], run(PIPELINE, cut)[1]), "cut at " + cut);
+    }
+    for (int a = 0; a <= n; a += 7) {
+      for (int b = a; b <= n; b += 5) {
+        long[] r = run(PIPELINE, a, b);
+        assertEquals(n, r[0], "cuts at " + a + ", " + b);
+      }
+    }
+  }
+
+  @Test
+  void aHeadIsHeldBackUntilItIsWholeAndBodyBytesGoOnAsTheyCome() {
+    RequestFraming f = new RequestFraming(LIMITS);
+    String head = "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\n";
+    assertEquals(0, f.feed(ByteBuffer.wrap(head.substring(0, 20).getBytes(StandardCharsets.US_ASCII))));
+    assertTrue(f.inHead());
+    assertEquals(head.length(), f.feed(ByteBuffer.wrap(head.substring(20).getBytes(StandardCharsets.US_ASCII))));
+    assertFalse(f.inHead());
+    assertEquals(head.length() + 4, f.feed(ByteBuffer.wrap("abcd".getBytes(StandardCharsets.US_ASCII))));
+  }
+
+  @Test
+  void aViolationGivesTheSameStatusWhereverTheBytesAreSplit() {
+    String smuggle = "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 4\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    for (int cut = 0; cut <= smuggle.length(); cut++) {
+      long[] r = run(smuggle, cut);
+      assertEquals(0, r[0], "nothing of the bad message goes on; cut at " + cut);
+      assertEquals(400, r[1]);
+    }
+    String badChunk = "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "5\r\nhello\r\n-1\r\n";
+    int headAndFirstChunk = badChunk.indexOf("-1");
+    for (int cut = 0; cut <= badChunk.length(); cut++) {
+      long[] r = run(badChunk, cut);
+      assertEquals(headAndFirstChunk, r[0], "the sound part goes on, the bad size line not; cut at " + cut);
+      assertEquals(400, r[1]);
+    }
+  }
+
+  @Test
+  void limitsGiveTheirOwnStatuses() {
+    assertEquals(414, run("GET http://a.test/" + "a".repeat(9000) + " HTTP/1.1\r\n\r\n")[1]);
+    assertEquals(431, run("GET http://a.test/ HTTP/1.1\r\nHost: a\r\n" + "X: 1\r\n".repeat(101) + "\r\n")[1]);
+    assertEquals(505, run("GET http://a.test/ HTTP/3.0\r\nHost: a\r\n\r\n")[1]);
+  }
+
+  @Test
+  void afterConnectTheTunnelsBytesAreNotParsed() {
+    String text = "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n\u0016\u0003\u0001 any TLS bytes\n\r";
+    assertEquals(List.of((long) text.length(), 0L), List.of(run(text)[0], run(text)[1]));
+  }
+}
