@@ -114,7 +114,7 @@ public final class Daemon implements CommitManager.Applier {
         : Runtime.getRuntime().availableProcessors();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
     String node = config.node().name();
-    traffic.add(new Service<ProxySettings>("proxy", vertx, ProxySettings::of, p -> p.proxy().enabled(),
+    traffic.add(new Service<ProxySettings>("proxy", vertx, c -> ProxySettings.of(c, baseDir), p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),

@@ -23,7 +23,60 @@ public record ProxyConfig(
     @Doc("most header lines in one request") @Default("100") int maxHeaders,
     @Doc("time a client has to send a whole request head once it begins (and a new connection its first); 408 after")
     @Default("30s") Duration headerTimeout,
+    @Doc("Basic proxy authentication (RFC 7617) against users with password hashes") ProxyAuth auth,
+    @Doc("access log in Squid's native access.log format (SARG, Lightsquid and the like read it); empty: none")
+    @Default("") String accessLog,
     @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
+
+  /** Basic proxy authentication: the users, their password hashes and groups. */
+  public record ProxyAuth(
+      @Doc("ask clients for a user name and password before serving them (407 until they give a valid one)")
+      @Default("false") boolean enabled,
+      @Doc("the realm the browser's login prompt shows") @Default("Portcullis proxy") String realm,
+      @Doc("users: name, password as a crypt hash ($6$ or $5$ as `openssl passwd -6` makes, or htpasswd's $apr1$), "
+          + "groups") List<ProxyUser> users,
+      @Doc("an htpasswd file (name:hash per line, as Squid's basic_ncsa_auth reads), relative to the config's "
+          + "directory") @OptionalKey String htpasswd,
+      @Doc("how long a checked user name and password are remembered (checking a hash costs milliseconds)")
+      @Default("1h") Duration cacheTtl) implements Validatable {
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if (enabled && users.isEmpty() && htpasswd == null) {
+        problems.add(path + ".users", "authentication is enabled but no users and no htpasswd file are given");
+      }
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (int i = 0; i < users.size(); i++) {
+        ProxyUser u = users.get(i);
+        if (!seen.add(u.name())) {
+          problems.add(path + ".users[" + i + "].name", "user " + u.name() + " is given twice");
+        }
+      }
+    }
+  }
+
+  /** One proxy user. */
+  public record ProxyUser(
+      @Doc("the user name (what ICAP and the rules see)") String name,
+      @Doc("the password's crypt hash; plain text is refused") String password,
+      @Doc("groups the user belongs to (rules match them)") List<String> groups) implements Validatable {
+
+    /** The hash formats we check: SHA-512 and SHA-256 crypt, and Apache's MD5 (htpasswd -m). */
+    public static boolean supportedHash(String h) {
+      return h != null && (h.startsWith("$6$") || h.startsWith("$5$") || h.startsWith("$apr1$"));
+    }
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if (name.isEmpty() || name.indexOf(':') >= 0 || !name.chars().allMatch(c -> c > 0x20 && c != 0x7f)) {
+        problems.add(path + ".name", "\"" + name + "\" is not a user name (no spaces, controls or ':')");
+      }
+      if (!supportedHash(password)) {
+        problems.add(path + ".password", "is not a $6$, $5$ or $apr1$ hash (make one with `openssl passwd -6`); "
+            + "plain-text passwords are refused");
+      }
+    }
+  }
 
   /** The proxy as an ICAP client. */
   public record ProxyIcap(

@@ -7,12 +7,14 @@ import io.portcullis.daemon.icap.client.IcapService;
 import java.util.List;
 
 /**
- * What the proxy works from: its config section and the ICAP services it uses — those configured, or, when none
- * are, this node's own ICAP server (if it runs).
+ * What the proxy works from: its config section, the ICAP services it uses — those configured, or, when none are,
+ * this node's own ICAP server (if it runs) — its users (null: no authentication) and its access log (null: none).
  */
-public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node) {
+public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node,
+    BasicAuth auth, AccessLog accessLog) {
 
-  public static ProxySettings of(Config c) {
+  /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
+  public static ProxySettings of(Config c, java.nio.file.Path baseDir) {
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
@@ -27,6 +29,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     List<IcapService> res = p.icap().respmod().isEmpty()
         ? (own == null ? List.of() : List.of(IcapService.parse(own + "/av/respmod")))
         : p.icap().respmod().stream().map(IcapService::parse).toList();
-    return new ProxySettings(p, req, res, c.node().name());
+    return new ProxySettings(p, req, res, c.node().name(), BasicAuth.of(p.auth(), baseDir),
+        p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())));
   }
 }

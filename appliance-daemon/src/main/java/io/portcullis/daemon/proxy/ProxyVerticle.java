@@ -113,6 +113,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   /** A request the guard or the decoder refused: our page with the status and reason, then close. */
   private void invalid(HttpServerRequest req) {
+    begin(req, settings()).invalid = true;
     RequestGuard.Refusal r = ((io.vertx.core.net.impl.ConnectionBase) req.connection()).channel()
         .attr(RequestGuard.REFUSAL).get();
     int status;
@@ -139,11 +140,70 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   /** The request whose body the client is sending, and the origin request it feeds, if one was opened. */
   private static final class InFlight {
     final HttpServerRequest req;
+    final long start = System.currentTimeMillis();
     HttpClientRequest up;
+    BasicAuth.User user;
+    String code;        // Squid's result code for the access log, when not derived from the status
+    String peer;        // the origin contacted, if any
+    long tunnelled = -1; // bytes sent to the client through a CONNECT tunnel
+    boolean invalid;    // refused before it could be read as a request
+    boolean logged;
 
     InFlight(HttpServerRequest req) {
       this.req = req;
     }
+  }
+
+  /** Starts a request's bookkeeping: the in-flight record and, with an access log, its line when the answer ends. */
+  private InFlight begin(HttpServerRequest req, ProxySettings settings) {
+    InFlight f = new InFlight(req);
+    channel(req).attr(IN_FLIGHT).set(f);
+    AccessLog log = settings.accessLog();
+    if (log != null) {
+      req.response().endHandler(v -> accessLog(f, log));
+      req.response().closeHandler(v -> accessLog(f, log));
+    }
+    return f;
+  }
+
+  private static void accessLog(InFlight f, AccessLog log) {
+    if (f.logged) {
+      return;
+    }
+    f.logged = true;
+    HttpServerRequest req = f.req;
+    int status = req.response().getStatusCode();
+    String code = f.code != null ? f.code : f.invalid ? "NONE_NONE"
+        : status == 403 || status == 407 ? "TCP_DENIED" : "TCP_MISS";
+    String client = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+    long bytes = f.tunnelled >= 0 ? f.tunnelled : req.response().bytesWritten();
+    log.add(f.start, System.currentTimeMillis() - f.start, client, code, status, bytes,
+        f.invalid ? "NONE" : req.method().name(), f.invalid ? "error:invalid-request" : req.uri(),
+        f.user == null ? null : f.user.name(), f.peer, req.response().headers().get(HttpHeaders.CONTENT_TYPE));
+  }
+
+  /** The user went away before the answer ended: its access-log line now (this replaced begin's close handler). */
+  private void cutShort(HttpServerRequest req) {
+    InFlight f = channel(req).attr(IN_FLIGHT).get();
+    AccessLog log = settings().accessLog();
+    if (f != null && f.req == req && log != null) {
+      accessLog(f, log);
+    }
+  }
+
+  private static BasicAuth.User user(HttpServerRequest req) {
+    InFlight f = channel(req).attr(IN_FLIGHT).get();
+    return f == null || f.req != req ? null : f.user;
+  }
+
+  private static String userName(HttpServerRequest req) {
+    BasicAuth.User u = user(req);
+    return u == null ? null : u.name();
+  }
+
+  private static List<String> groups(HttpServerRequest req) {
+    BasicAuth.User u = user(req);
+    return u == null ? List.of() : u.groups();
   }
 
   private static final io.netty.util.AttributeKey<InFlight> IN_FLIGHT =
@@ -174,13 +234,50 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   private void handle(HttpServerRequest req) {
     ProxySettings settings = settings();
     ProxyConfig s = settings.proxy();
-    channel(req).attr(IN_FLIGHT).set(new InFlight(req));
+    InFlight f = begin(req, settings);
     if (!allowed(req, s)) {
       error(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
     }
+    BasicAuth auth = settings.auth();
+    if (auth == null) {
+      serve(req, settings);
+      return;
+    }
+    String credentials = req.getHeader("Proxy-Authorization");
+    BasicAuth.User known = auth.remembered(credentials);
+    if (known != null) {
+      f.user = known;
+      serve(req, settings);
+      return;
+    }
+    if (credentials == null) {
+      challenge(req, auth, false);
+      return;
+    }
+    req.pause();
+    // Checking a crypt hash takes milliseconds of CPU by design: a worker thread, not this event loop.
+    vertx.executeBlocking(() -> auth.check(credentials), false).onComplete(ar -> {
+      if (ar.succeeded() && ar.result() != null) {
+        f.user = ar.result();
+        serve(req, settings);
+      } else {
+        challenge(req, auth, true);
+      }
+    });
+  }
+
+  /** 407 with our page and the Basic challenge; the connection stays open unless a body would have to be read. */
+  private void challenge(HttpServerRequest req, BasicAuth auth, boolean wrong) {
+    req.response().putHeader("Proxy-Authenticate", auth.challenge());
+    error(req, 407, "Proxy authentication required", wrong ? "The user name or password is not right."
+        : "This proxy needs your user name and password.", hasBody(req) || req.method() == HttpMethod.CONNECT);
+  }
+
+  private void serve(HttpServerRequest req, ProxySettings settings) {
+    ProxyConfig s = settings.proxy();
     if (req.method() == HttpMethod.CONNECT) {
-      tunnel(req, s);
+      tunnel(req, settings);
       return;
     }
     String uri = req.uri();
@@ -252,7 +349,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     boolean body = hasBody(req);
     long max = s.proxy().icap().maxBufferedBody();
     return icap.acquire(s.reqmod()).compose(acq -> {
-      IcapRequest r = IcapClient.request("REQMOD", acq.conn().service(), client, null, head, null,
+      IcapRequest r = IcapClient.request("REQMOD", acq.conn().service(), client, userName(req), groups(req), head, null,
           body ? BodyKind.REQ_BODY : BodyKind.NULL_BODY, body ? 0 : -1, !body);
       byte[] bytes = IcapEncoder.encode(r);
       if (body) {
@@ -303,7 +400,11 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   }
 
   /** Sends the client an answer that the ICAP server made (e.g. a block page). */
-  private void respond(HttpServerRequest req, HttpHead head, Buffer body) {
+  private Future<Void> respond(HttpServerRequest req, HttpHead head, Buffer body) {
+    InFlight inFlight = channel(req).attr(IN_FLIGHT).get();
+    if (inFlight != null && inFlight.req == req) {
+      inFlight.code = head.status() >= 300 && head.status() < 400 ? "TCP_REDIRECT" : "TCP_DENIED"; // the rules answered
+    }
     HttpServerResponse out = req.response();
     out.setStatusCode(head.status());
     String line = head.startLine();
@@ -321,7 +422,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       out.headers().set(HttpHeaders.CONTENT_LENGTH, Integer.toString(body.length()));
     }
     req.resume();
-    out.end(body);
+    return out.end(body);
   }
 
   private static boolean allowed(HttpServerRequest req, ProxyConfig s) {
@@ -388,6 +489,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       InFlight inFlight = channel(req).attr(IN_FLIGHT).get();
       if (inFlight != null && inFlight.req == req) {
         inFlight.up = up;
+        inFlight.peer = finalTarget.host();
       }
       if (changed != null) {
         for (Headers.Field f : changed.headers().fields()) {
@@ -460,9 +562,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
    * Relays the origin's body to the user with back-pressure. Not Vert.x's pipe: when the user goes away mid-body,
    * the origin's remaining chunks must be dropped and its request reset, not written to a closed response.
    */
-  private static void stream(HttpServerRequest req, HttpClientResponse res, HttpServerResponse out) {
+  private void stream(HttpServerRequest req, HttpClientResponse res, HttpServerResponse out) {
     boolean[] gone = {false};
     out.closeHandler(v -> {
+      cutShort(req);
       if (!out.ended()) {
         gone[0] = true;
         res.request().reset();
@@ -492,8 +595,33 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     res.resume();
   }
 
-  private void tunnel(HttpServerRequest req, ProxyConfig s) {
-    tunnelChecked(req, s);
+  /** CONNECT: the rules see it through REQMOD first (as Squid sends it), then the tunnel opens. */
+  private void tunnel(HttpServerRequest req, ProxySettings settings) {
+    ProxyConfig s = settings.proxy();
+    HostPort target = origin(req.uri(), -1);
+    if (settings.reqmod().isEmpty() || target == null || target.port() <= 0
+        || !s.connectPorts().contains(target.port())) {
+      tunnelChecked(req, s); // refusals need no rules
+      return;
+    }
+    req.pause();
+    HttpHead head = requestHead(req, req.uri(), req.uri());
+    reqmod(req, settings, head).onComplete(ar -> {
+      if (ar.failed()) {
+        icapFailed(req, settings, ar.cause(), () -> tunnelChecked(req, s));
+        return;
+      }
+      IcapResponse r = ar.result() == null ? null : ar.result().head();
+      if (r == null || r.status() == 204 || (r.status() == 200 && r.httpResponse() == null)) {
+        tunnelChecked(req, s);
+      } else if (r.status() == 200) {
+        req.response().putHeader(HttpHeaders.CONNECTION, "close"); // no tunnel: nothing else on this connection
+        respond(req, r.httpResponse(), ar.result().body()).onComplete(v -> req.connection().close());
+      } else {
+        icapFailed(req, settings, new IllegalStateException("ICAP answered " + r.status() + " " + r.reason()),
+            () -> tunnelChecked(req, s));
+      }
+    });
   }
 
   private void tunnelChecked(HttpServerRequest req, ProxyConfig s) {
@@ -520,8 +648,30 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
           return;
         }
         var client = sock.result();
+        InFlight f = channel(req).attr(IN_FLIGHT).get();
+        AccessLog log = settings().accessLog();
+        if (f != null) {
+          f.code = "TCP_TUNNEL";
+          f.peer = target.host();
+          f.tunnelled = 0;
+          if (log != null) {
+            client.closeHandler(v -> accessLog(f, log));
+          }
+        }
         client.pipeTo(upstream);
-        upstream.pipeTo(client);
+        // Not pipeTo: the bytes the client gets are counted for the access log.
+        upstream.handler(b -> {
+          if (f != null) {
+            f.tunnelled += b.length();
+          }
+          client.write(b);
+          if (client.writeQueueFull()) {
+            upstream.pause();
+            client.drainHandler(v -> upstream.resume());
+          }
+        });
+        upstream.endHandler(v -> client.end());
+        upstream.exceptionHandler(e -> client.close());
       });
     });
   }
@@ -634,7 +784,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         }
         offered204 = noBody || (length >= 0 && length <= s.proxy().icap().maxBufferedBody());
         String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-        IcapRequest r = IcapClient.request("RESPMOD", conn.service(), client, null, reqHead, resHead,
+        IcapRequest r = IcapClient.request("RESPMOD", conn.service(), client, userName(req), groups(req), reqHead, resHead,
             noBody ? BodyKind.NULL_BODY : BodyKind.RES_BODY, noBody ? -1 : preview, offered204);
         if (noBody) {
           originEnded = true;

@@ -1,0 +1,143 @@
+package io.portcullis.daemon.proxy;
+
+import io.portcullis.daemon.config.ProxyConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.commons.codec.digest.Md5Crypt;
+import org.apache.commons.codec.digest.Sha2Crypt;
+
+/**
+ * Basic proxy authentication (RFC 7617): {@code Proxy-Authorization: Basic base64(name:password)} checked against
+ * crypt hashes from the config and an htpasswd file. Checking a hash costs milliseconds (thousands of rounds, on
+ * purpose), so a header checked once is remembered for {@code cacheTtl}; {@link #check} runs off the event loop.
+ * Immutable but for the cache; one per settings, so a commit that changes a password forgets the old one.
+ */
+final class BasicAuth {
+  /** An authenticated user. */
+  record User(String name, List<String> groups) {
+  }
+
+  private record Known(String hash, List<String> groups) {
+  }
+
+  private record Remembered(User user, long until) {
+  }
+
+  private static final int MAX_REMEMBERED = 10_000;
+  private final Map<String, Known> users;
+  private final String realm;
+  private final long ttlNanos;
+  private final ConcurrentHashMap<String, Remembered> remembered = new ConcurrentHashMap<>();
+
+  private BasicAuth(Map<String, Known> users, String realm, Duration ttl) {
+    this.users = users;
+    this.realm = realm;
+    this.ttlNanos = ttl.toNanos();
+  }
+
+  /** The users of {@code c} (the config's list, then the htpasswd file's); null if authentication is off. */
+  static BasicAuth of(ProxyConfig.ProxyAuth c, Path baseDir) {
+    if (!c.enabled()) {
+      return null;
+    }
+    Map<String, Known> users = new HashMap<>();
+    if (c.htpasswd() != null) {
+      Path file = baseDir.resolve(c.htpasswd());
+      try {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+          String l = line.strip();
+          int colon = l.indexOf(':');
+          if (l.isEmpty() || l.startsWith("#") || colon <= 0) {
+            continue;
+          }
+          String hash = l.substring(colon + 1);
+          if (ProxyConfig.ProxyUser.supportedHash(hash)) {
+            users.put(l.substring(0, colon), new Known(hash, List.of()));
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read proxy.auth.htpasswd " + file + ": " + e.getMessage(), e);
+      }
+    }
+    for (ProxyConfig.ProxyUser u : c.users()) {
+      users.put(u.name(), new Known(u.password(), List.copyOf(u.groups())));
+    }
+    return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl());
+  }
+
+  /** The value of the 407's {@code Proxy-Authenticate}. */
+  String challenge() {
+    return "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"";
+  }
+
+  /** The user a {@code Proxy-Authorization} value proves, if checked recently; null if it needs {@link #check}. */
+  User remembered(String header) {
+    Remembered r = header == null ? null : remembered.get(header);
+    if (r == null) {
+      return null;
+    }
+    if (System.nanoTime() - r.until() > 0) {
+      remembered.remove(header, r);
+      return null;
+    }
+    return r.user();
+  }
+
+  /** Checks a {@code Proxy-Authorization} value against the hashes (slow: not on an event loop); null if wrong. */
+  User check(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return null;
+    }
+    String pair;
+    try {
+      pair = new String(Base64.getDecoder().decode(header.substring(6).strip()), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    int colon = pair.indexOf(':');
+    if (colon <= 0) {
+      return null;
+    }
+    Known k = users.get(pair.substring(0, colon));
+    if (k == null || !matches(pair.substring(colon + 1), k.hash())) {
+      return null;
+    }
+    User u = new User(pair.substring(0, colon), k.groups());
+    if (remembered.size() >= MAX_REMEMBERED) {
+      remembered.clear(); // crude but bounded: a flood of distinct credentials cannot grow memory
+    }
+    remembered.put(header, new Remembered(u, System.nanoTime() + ttlNanos));
+    return u;
+  }
+
+  /** True if {@code password} hashes to {@code hash} ($6$, $5$ or $apr1$; the salt comes from the hash). */
+  static boolean matches(String password, String hash) {
+    byte[] key = password.getBytes(StandardCharsets.UTF_8);
+    String computed;
+    try {
+      if (hash.startsWith("$6$")) {
+        computed = Sha2Crypt.sha512Crypt(key, hash);
+      } else if (hash.startsWith("$5$")) {
+        computed = Sha2Crypt.sha256Crypt(key, hash);
+      } else if (hash.startsWith("$apr1$")) {
+        computed = Md5Crypt.apr1Crypt(key, hash);
+      } else {
+        return false;
+      }
+    } catch (IllegalArgumentException e) {
+      return false; // a malformed salt
+    }
+    return MessageDigest.isEqual(computed.getBytes(StandardCharsets.US_ASCII),
+        hash.getBytes(StandardCharsets.US_ASCII));
+  }
+}

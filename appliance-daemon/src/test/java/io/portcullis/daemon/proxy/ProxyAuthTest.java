@@ -1,0 +1,177 @@
+package io.portcullis.daemon.proxy;
+
+import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.daemon.peers.Peers.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ConfigException;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Basic proxy authentication with hashes made by openssl (config users and an htpasswd file), the user name reaching
+ * the rules through ICAP, and the access log in Squid's format, read by the real SARG.
+ */
+class ProxyAuthTest {
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static Process nginx;
+  static int origin;
+  static int proxy;
+  static Path accessLog;
+
+  static String openssl(String... args) throws Exception {
+    String[] cmd = new String[args.length + 1];
+    cmd[0] = "openssl";
+    System.arraycopy(args, 0, cmd, 1, args.length);
+    Peers.Run r = run(dir, cmd);
+    assertEquals(0, r.exit(), r.output());
+    return r.output().strip();
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    Peers.require("curl", "curl");
+    Path www = dir.resolve("www");
+    Files.createDirectories(www);
+    Files.writeString(www.resolve("index.html"), "hello\n");
+    Files.writeString(www.resolve("secret.html"), "secret\n");
+    origin = freePort();
+    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    String aliceHash = openssl("passwd", "-6", "alice-pw");
+    Files.writeString(dir.resolve("htpasswd"), "# made by openssl, as htpasswd -m would\nbob:"
+        + openssl("passwd", "-apr1", "bob pw:with colon") + "\n");
+    proxy = freePort();
+    accessLog = dir.resolve("logs/access.log");
+    String text = """
+        admin: { listen: "127.0.0.1:%d" }
+        icap: { listen: "127.0.0.1:%d" }
+        proxy:
+          listen: "127.0.0.1:%d"
+          connectPorts: [443, 8443]
+          accessLog: logs/access.log
+          auth:
+            enabled: true
+            realm: Test "realm"
+            htpasswd: htpasswd
+            users:
+              - { name: alice, password: '%s', groups: [staff] }
+        rules:
+          access:
+            - { name: no-secrets-for-bob, when: { users: [bob], urls: ["http://127.0.0.1:*/secret*"] }, action: block }
+            - { name: staff-only, when: { urls: ["http://127.0.0.1:*/staff*"], unless: [ { groups: [staff] } ] }, action: block }
+            - { name: no-tunnels-for-bob, when: { users: [bob], methods: [CONNECT] }, action: block }
+        """.formatted(freePort(), freePort(), proxy, aliceHash);
+    Path config = dir.resolve("portcullis.yaml");
+    Files.writeString(config, text);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config), text, ConfigLoader.parse(text), "test");
+  }
+
+  @AfterAll
+  static void stop() {
+    Peers.stop(nginx);
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  /** curl through the proxy; returns "status\nheaders+body". */
+  static String curl(String user, String url, String... extra) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-i", "--max-time", "20", "-x",
+        "http://127.0.0.1:" + proxy));
+    if (user != null) {
+      cmd.addAll(List.of("--proxy-user", user));
+    }
+    cmd.addAll(List.of(extra));
+    cmd.add(url);
+    Peers.Run r = run(dir, cmd.toArray(new String[0]));
+    return r.output();
+  }
+
+  @Test
+  void withoutValidCredentialsTheProxyAnswers407WithTheBasicChallenge() throws Exception {
+    String none = curl(null, "http://127.0.0.1:" + origin + "/index.html");
+    assertTrue(none.startsWith("HTTP/1.1 407 "), none);
+    assertTrue(none.contains("Proxy-Authenticate: Basic realm=\"Test \\\"realm\\\"\", charset=\"UTF-8\""), none);
+    String wrong = curl("alice:wrong", "http://127.0.0.1:" + origin + "/index.html");
+    assertTrue(wrong.startsWith("HTTP/1.1 407 "), wrong);
+    assertTrue(wrong.contains("not right"), wrong);
+    String unknown = curl("mallory:alice-pw", "http://127.0.0.1:" + origin + "/index.html");
+    assertTrue(unknown.startsWith("HTTP/1.1 407 "), unknown);
+  }
+
+  @Test
+  void configUsersAndHtpasswdUsersAreServedAndTheRulesSeeTheirNamesAndGroups() throws Exception {
+    String alice = curl("alice:alice-pw", "http://127.0.0.1:" + origin + "/index.html");
+    assertTrue(alice.startsWith("HTTP/1.1 200 ") && alice.endsWith("hello\n"), alice);
+    // twice: the second answer comes from the remembered check
+    assertTrue(curl("alice:alice-pw", "http://127.0.0.1:" + origin + "/secret.html").startsWith("HTTP/1.1 200 "));
+    String bob = curl("bob:bob pw:with colon", "http://127.0.0.1:" + origin + "/index.html");
+    assertTrue(bob.startsWith("HTTP/1.1 200 "), bob);
+    String bobSecret = curl("bob:bob pw:with colon", "http://127.0.0.1:" + origin + "/secret.html");
+    assertTrue(bobSecret.startsWith("HTTP/1.1 403 ") && bobSecret.contains("no-secrets-for-bob"), bobSecret);
+    // groups reach the rules too: alice is staff, bob is not
+    assertTrue(curl("alice:alice-pw", "http://127.0.0.1:" + origin + "/staff.html").startsWith("HTTP/1.1 404 "));
+    assertTrue(curl("bob:bob pw:with colon", "http://127.0.0.1:" + origin + "/staff.html")
+        .startsWith("HTTP/1.1 403 "));
+    // CONNECT goes through the rules as well (REQMOD), before any tunnel is opened
+    String tunnel = curl("bob:bob pw:with colon", "https://127.0.0.1:8443/", "-p");
+    assertTrue(tunnel.startsWith("HTTP/1.1 403 "), tunnel);
+  }
+
+  @Test
+  void theAccessLogIsInSquidsFormatAndSargReportsIt() throws Exception {
+    curl("alice:alice-pw", "http://127.0.0.1:" + origin + "/index.html?log=1");
+    curl(null, "http://127.0.0.1:" + origin + "/index.html?log=2");
+    String log = "";
+    for (int i = 0; i < 100 && !(log.contains("log=1") && log.contains("log=2")); i++) {
+      Thread.sleep(50); // the log is written in batches off the traffic threads
+      log = Files.exists(accessLog) ? Files.readString(accessLog) : "";
+    }
+    Pattern served = Pattern.compile("(?m)^\\d{10}\\.\\d{3} +\\d+ 127\\.0\\.0\\.1 TCP_MISS/200 6 GET "
+        + "http://127\\.0\\.0\\.1:" + origin + "/index\\.html\\?log=1 alice HIER_DIRECT/127\\.0\\.0\\.1 text/html$");
+    assertTrue(served.matcher(log).find(), log);
+    Pattern denied = Pattern.compile("(?m)^\\d{10}\\.\\d{3} +\\d+ 127\\.0\\.0\\.1 TCP_DENIED/407 \\d+ GET "
+        + "http://127\\.0\\.0\\.1:" + origin + "/index\\.html\\?log=2 - HIER_NONE/- text/html$");
+    assertTrue(denied.matcher(log).find(), log);
+    Peers.require("sarg", "sarg");
+    Path out = dir.resolve("sarg");
+    Path tmp = dir.resolve("sarg-tmp");
+    Files.createDirectories(out);
+    Files.createDirectories(tmp);
+    Path conf = dir.resolve("sarg.conf");
+    Files.writeString(conf, "access_log " + accessLog + "\noutput_dir " + out + "\ntemporary_dir " + tmp
+        + "\nresolve_ip no\noverwrite_report yes\ndate_format e\n");
+    Peers.Run r = run(dir, "sarg", "-f", conf.toString());
+    assertEquals(0, r.exit(), r.output());
+    try (var files = Files.walk(out)) {
+      String reports = files.filter(Files::isRegularFile).map(p -> {
+        try {
+          return Files.readString(p, java.nio.charset.StandardCharsets.ISO_8859_1);
+        } catch (java.io.IOException e) {
+          return "";
+        }
+      }).reduce("", String::concat);
+      assertTrue(reports.contains("alice"), "SARG's report names the user");
+      assertTrue(reports.contains("127.0.0.1"), "SARG's report names the site");
+    }
+  }
+
+  @Test
+  void plainTextPasswordsAreRefusedByValidation() {
+    ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+        "proxy: { auth: { enabled: true, users: [ { name: eve, password: hunter2 } ] } }\n"));
+    assertTrue(e.getMessage().contains("proxy.auth.users[0].password"), e.getMessage());
+  }
+}
