@@ -11,7 +11,7 @@ import java.util.List;
  * this node's own ICAP server (if it runs) — its users (null: no authentication) and its access log (null: none).
  */
 public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node,
-    BasicAuth auth, AccessLog accessLog) {
+    BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
   public static ProxySettings of(Config c, java.nio.file.Path baseDir) {
@@ -30,6 +30,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         ? (own == null ? List.of() : List.of(IcapService.parse(own + "/av/respmod")))
         : p.icap().respmod().stream().map(IcapService::parse).toList();
     return new ProxySettings(p, req, res, c.node().name(), BasicAuth.of(p.auth(), baseDir),
-        p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())));
+        p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())),
+        p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList());
   }
 }

@@ -235,7 +235,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     ProxySettings settings = settings();
     ProxyConfig s = settings.proxy();
     InFlight f = begin(req, settings);
-    if (!allowed(req, s)) {
+    if (!allowed(req, settings)) {
       error(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
     }
@@ -413,7 +413,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       out.setStatusMessage(line.substring(sp + 1));
     }
     for (Headers.Field f : head.headers().fields()) {
-      if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {
+      if (!hopByHop(f.name())) {
         out.headers().add(f.name(), f.value());
       }
     }
@@ -425,11 +425,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     return out.end(body);
   }
 
-  private static boolean allowed(HttpServerRequest req, ProxyConfig s) {
-    // (compiled per request: the list is short; the rules engine holds the big network sets)
+  private static boolean allowed(HttpServerRequest req, ProxySettings s) {
     byte[] client = CidrMatcher.literal(req.remoteAddress() == null ? null : req.remoteAddress().hostAddress());
-    for (Cidr c : s.allowedClients()) {
-      if (new CidrMatcher(c).matches(client)) {
+    for (CidrMatcher m : s.allowedClients()) {
+      if (m.matches(client)) {
         return true;
       }
     }
@@ -493,7 +492,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       }
       if (changed != null) {
         for (Headers.Field f : changed.headers().fields()) {
-          if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {
+          if (!hopByHop(f.name())) {
             up.headers().add(f.name(), f.value());
           }
         }
@@ -712,22 +711,35 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   /** Copies end-to-end headers: drops hop-by-hop ones and those named in Connection (RFC 9110 7.6.1). */
   static void copyHeaders(MultiMap from, MultiMap to) {
-    Set<String> named = new HashSet<>();
+    Set<String> named = null;
     for (String c : from.getAll(HttpHeaders.CONNECTION)) {
       for (String token : c.split(",")) {
+        if (named == null) {
+          named = new HashSet<>();
+        }
         named.add(token.strip().toLowerCase(Locale.ROOT));
       }
     }
-    List<Map.Entry<String, String>> keep = new ArrayList<>();
     for (Map.Entry<String, String> e : from) {
-      String n = e.getKey().toLowerCase(Locale.ROOT);
-      if (!HOP_BY_HOP.contains(n) && !named.contains(n)) {
-        keep.add(e);
+      String n = e.getKey();
+      if (!hopByHop(n) && (named == null || !named.contains(n.toLowerCase(Locale.ROOT)))) {
+        to.add(n, e.getValue());
       }
     }
-    for (Map.Entry<String, String> e : keep) {
-      to.add(e.getKey(), e.getValue());
-    }
+  }
+
+  /** True for the hop-by-hop headers of {@link #HOP_BY_HOP}, in any case, without allocating (runs per header). */
+  static boolean hopByHop(String n) {
+    return switch (n.length()) {
+      case 2 -> n.equalsIgnoreCase("te");
+      case 7 -> n.equalsIgnoreCase("trailer") || n.equalsIgnoreCase("upgrade");
+      case 10 -> n.equalsIgnoreCase("connection") || n.equalsIgnoreCase("keep-alive");
+      case 16 -> n.equalsIgnoreCase("proxy-connection");
+      case 17 -> n.equalsIgnoreCase("transfer-encoding");
+      case 18 -> n.equalsIgnoreCase("proxy-authenticate");
+      case 19 -> n.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
   }
 
   /**
@@ -913,7 +925,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       HttpServerResponse out = req.response();
       out.setStatusCode(head.status());
       for (Headers.Field f : head.headers().fields()) {
-        if (!HOP_BY_HOP.contains(f.name().toLowerCase(Locale.ROOT))) {
+        if (!hopByHop(f.name())) {
           out.headers().add(f.name(), f.value());
         }
       }

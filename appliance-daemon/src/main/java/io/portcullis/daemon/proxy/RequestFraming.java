@@ -319,7 +319,7 @@ public final class RequestFraming {
     String value = new String(line, colon + 1, lineLen - colon - 1, StandardCharsets.ISO_8859_1).strip();
     if (name.equalsIgnoreCase("Content-Length")) {
       contentLengths++;
-      if (!value.matches("[0-9]{1,18}")) {
+      if (!digits(value, 18)) {
         fail(400, "Content-Length is not a byte count");
         return;
       }
@@ -332,7 +332,7 @@ public final class RequestFraming {
       }
     } else if (name.equalsIgnoreCase("Host")) {
       hosts++;
-      if (!value.matches("[A-Za-z0-9._~%!$&'()*+,;=:\\[\\]-]*")) {
+      if (!hostChars(value)) {
         fail(400, "invalid Host");
       }
     }
@@ -475,6 +475,32 @@ public final class RequestFraming {
       }
     }
     return -1;
+  }
+
+  private static boolean digits(String v, int max) {
+    if (v.isEmpty() || v.length() > max) {
+      return false;
+    }
+    for (int k = 0; k < v.length(); k++) {
+      char c = v.charAt(k);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** RFC 3986 host[:port] characters: unreserved, sub-delims, pct-encoded, ':' and the brackets of IPv6. */
+  private static boolean hostChars(String v) {
+    for (int k = 0; k < v.length(); k++) {
+      char c = v.charAt(k);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || "._~%!$&'()*+,;=:[]-".indexOf(c) >= 0;
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean tchar(byte b) {

@@ -49,9 +49,19 @@ public final class CidrMatcher {
     if (!(Character.digit(c, 16) >= 0 || c == ':' || c == '[')) {
       return null; // a name: never resolved here
     }
+    byte[] quad = dottedQuad(text);
+    if (quad != null) {
+      return quad; // the common case, without InetAddress (this runs for every request)
+    }
     try {
       String t = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
-      if (!t.matches("[0-9A-Fa-f:.]+")) {
+      for (int i = 0; i < t.length(); i++) {
+        char ch = t.charAt(i);
+        if (!(Character.digit(ch, 16) >= 0 || ch == ':' || ch == '.')) {
+          return null; // not an address literal: never resolved here
+        }
+      }
+      if (t.isEmpty()) {
         return null;
       }
       byte[] b = InetAddress.getByName(t).getAddress();
@@ -64,6 +74,32 @@ public final class CidrMatcher {
     } catch (UnknownHostException e) {
       return null;
     }
+  }
+
+  /** a.b.c.d with each part 0..255 in decimal, or null. */
+  private static byte[] dottedQuad(String t) {
+    byte[] out = new byte[4];
+    int part = 0;
+    int value = -1;
+    for (int i = 0; i < t.length(); i++) {
+      char ch = t.charAt(i);
+      if (ch >= '0' && ch <= '9') {
+        value = value < 0 ? ch - '0' : value * 10 + (ch - '0');
+        if (value > 255) {
+          return null;
+        }
+      } else if (ch == '.' && value >= 0 && part < 3) {
+        out[part++] = (byte) value;
+        value = -1;
+      } else {
+        return null;
+      }
+    }
+    if (part != 3 || value < 0) {
+      return null;
+    }
+    out[3] = (byte) value;
+    return out;
   }
 
   private static boolean isV4Mapped(byte[] b) {
