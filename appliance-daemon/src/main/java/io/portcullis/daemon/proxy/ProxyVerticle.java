@@ -764,6 +764,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     private boolean done;
     private IcapResponse answer;
     private long timer = -1;
+    private byte[] head; // the RESPMOD head, until the preview goes with it
 
     Respmod(HttpServerRequest req, HttpClientResponse res, HttpHead reqHead, ProxySettings s) {
       this.req = req;
@@ -804,7 +805,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
           res.resume();
           return;
         }
-        conn.socket().write(Buffer.buffer(IcapEncoder.encode(r)));
+        head = IcapEncoder.encode(r); // sent with the preview, in one write (one segment, one wake-up)
         res.handler(this::onPreviewData);
         res.endHandler(v -> {
           originEnded = true;
@@ -830,11 +831,16 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         res.endHandler(v -> originEnded = true);
       }
       int n = Math.min(preview, read.length());
-      if (n > 0) {
-        conn.socket().write(Buffer.buffer(IcapEncoder.chunk(read.getBytes(0, n))));
-      }
       boolean all = originEnded && read.length() <= preview;
-      conn.socket().write(Buffer.buffer(all ? IcapEncoder.LAST_CHUNK_IEOF : IcapEncoder.LAST_CHUNK));
+      byte[] last = all ? IcapEncoder.LAST_CHUNK_IEOF : IcapEncoder.LAST_CHUNK;
+      Buffer out = Buffer.buffer(head.length + n + 32 + last.length).appendBytes(head);
+      if (n > 0) {
+        out.appendString(Integer.toHexString(n)).appendBytes(IcapEncoder.CRLF).appendBuffer(read, 0, n)
+            .appendBytes(IcapEncoder.CRLF);
+      }
+      out.appendBytes(last);
+      head = null;
+      conn.socket().write(out);
     }
 
     private void onIcap(IcapDecoder.Event e) {

@@ -36,7 +36,7 @@ public final class FileTypes {
     if (starts(b, n, 'R', 'a', 'r', '!', 0x1a, 0x07)) {
       return "rar";
     }
-    if (indexOf(b, Math.min(n, 1024), "%PDF-") >= 0) {
+    if (indexOf(b, Math.min(n, 1024), PDF) >= 0) {
       return "pdf";
     }
     if (starts(b, n, 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n')) {
@@ -83,12 +83,12 @@ public final class FileTypes {
     // Office Open XML: a zip whose first entries are [Content_Types].xml, _rels/ or docProps/ / word/ / xl/ / ppt/.
     int nameLen = n >= 28 ? (b[26] & 0xff) | ((b[27] & 0xff) << 8) : 0;
     if (n < 30 + nameLen || nameLen == 0) {
-      return indexOf(b, n, "[Content_Types].xml") >= 0;
+      return indexOf(b, n, OOXML) >= 0;
     }
     String first = new String(b, 30, nameLen, StandardCharsets.ISO_8859_1);
     return first.equals("[Content_Types].xml") || first.startsWith("_rels/") || first.startsWith("word/")
         || first.startsWith("xl/") || first.startsWith("ppt/") || first.startsWith("docProps/")
-        || indexOf(b, n, "[Content_Types].xml") >= 0;
+        || indexOf(b, n, OOXML) >= 0;
   }
 
   private static boolean starts(byte[] b, int n, int... magic) {
@@ -103,11 +103,17 @@ public final class FileTypes {
     return true;
   }
 
-  private static int indexOf(byte[] b, int n, String s) {
-    byte[] p = s.getBytes(StandardCharsets.ISO_8859_1);
+  private static final byte[] PDF = "%PDF-".getBytes(StandardCharsets.ISO_8859_1);
+  private static final byte[] OOXML = "[Content_Types].xml".getBytes(StandardCharsets.ISO_8859_1);
+
+  private static int indexOf(byte[] b, int n, byte[] p) {
+    byte first = p[0];
     outer:
     for (int i = 0; i + p.length <= n; i++) {
-      for (int j = 0; j < p.length; j++) {
+      if (b[i] != first) {
+        continue;
+      }
+      for (int j = 1; j < p.length; j++) {
         if (b[i + j] != p[j]) {
           continue outer;
         }
