@@ -79,24 +79,15 @@ public final class RequestFraming {
           released = examined;
           return released;
         }
-        case BODY -> {
+        case BODY, CHUNK_DATA -> {
+          // Body bytes are not examined, only counted: they go on as they come.
           int n = (int) Math.min(remaining, to - i);
           i += n;
           examined += n;
           remaining -= n;
           released = examined;
           if (remaining == 0) {
-            endOfMessage();
-          }
-        }
-        case CHUNK_DATA -> {
-          int n = (int) Math.min(remaining, to - i);
-          i += n;
-          examined += n;
-          remaining -= n;
-          released = examined;
-          if (remaining == 0) {
-            state = State.CHUNK_CR;
+            state = state == State.BODY ? State.LINE : State.CHUNK_CR;
           }
         }
         case CHUNK_CR, CHUNK_LF -> {
@@ -111,7 +102,7 @@ public final class RequestFraming {
             fail(400, "chunk data is not followed by CRLF");
           }
         }
-        default -> i = lineByte(b, i, to);
+        default -> i = lineByte(b, i);
       }
     }
     return released;
@@ -147,7 +138,7 @@ public final class RequestFraming {
   }
 
   /** Reads one byte of a CRLF-ended line; returns the next index. */
-  private int lineByte(ByteBuffer b, int i, int to) {
+  private int lineByte(ByteBuffer b, int i) {
     byte x = b.get(i);
     examined++;
     if (state == State.LINE && lineLen == 0 && !sawCr && x == '\n') {
