@@ -23,6 +23,9 @@ public record ProxyConfig(
     @Doc("most header lines in one request") @Default("100") int maxHeaders,
     @Doc("time a client has to send a whole request head once it begins (and a new connection its first); 408 after")
     @Default("30s") Duration headerTimeout,
+    @Doc("longest time from a request's head to the end of its answer: 504 if the answer has not begun, else the "
+        + "connection closes; CONNECT tunnels are not limited (the idle timeout closes them); 0s: no limit")
+    @Default("1h") Duration requestTimeout,
     @Doc("Basic proxy authentication (RFC 7617) against users with password hashes") ProxyAuth auth,
     @Doc("access log in Squid's native access.log format (SARG, Lightsquid and the like read it); empty: none")
     @Default("") String accessLog,

@@ -148,6 +148,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     long tunnelled = -1; // bytes sent to the client through a CONNECT tunnel
     boolean invalid;    // refused before it could be read as a request
     boolean logged;
+    long timer = -1;    // proxy.requestTimeout, until the answer ends or a tunnel opens
+    Respmod respmod;    // the RESPMOD under way, if any
 
     InFlight(HttpServerRequest req) {
       this.req = req;
@@ -159,11 +161,58 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     InFlight f = new InFlight(req);
     channel(req).attr(IN_FLIGHT).set(f);
     AccessLog log = settings.accessLog();
-    if (log != null) {
-      req.response().endHandler(v -> accessLog(f, log));
-      req.response().closeHandler(v -> accessLog(f, log));
+    long limit = settings.proxy().requestTimeout().toMillis();
+    if (limit > 0) {
+      f.timer = vertx.setTimer(limit, t -> expired(f));
+    }
+    if (log != null || limit > 0) {
+      req.response().endHandler(v -> finished(f, log));
+      req.response().closeHandler(v -> finished(f, log));
     }
     return f;
+  }
+
+  /** The answer ended or the user went away: the request's timer stops and its access-log line is written. */
+  private void finished(InFlight f, AccessLog log) {
+    stopTimer(f);
+    if (log != null) {
+      accessLog(f, log);
+    }
+  }
+
+  private void stopTimer(InFlight f) {
+    if (f.timer >= 0) {
+      vertx.cancelTimer(f.timer);
+      f.timer = -1;
+    }
+  }
+
+  /** proxy.requestTimeout passed: whatever is under way stops; a 504 page if the answer has not begun, else a close. */
+  private void expired(InFlight f) {
+    f.timer = -1;
+    HttpServerRequest req = f.req;
+    if (req.response().ended() || req.response().closed()) {
+      return;
+    }
+    LOG.info("{} from {} took longer than proxy.requestTimeout", req.uri(),
+        req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress());
+    f.code = "TCP_MISS_TIMEDOUT";
+    if (f.respmod != null) {
+      f.respmod.abandon();
+    }
+    if (!req.response().headWritten()) {
+      error(req, 504, "Gateway timeout", "The request took longer than this proxy allows.", true);
+    } else {
+      req.connection().close();
+    }
+    if (f.up != null) {
+      f.up.reset(); // after the answer: the reset's failure must find the response ended, not send a 502
+    }
+  }
+
+  /** True when the user's answer is over (sent, timed out, or the user went away): late work must not touch it. */
+  private static boolean over(HttpServerRequest req) {
+    return req.response().ended() || req.response().closed();
   }
 
   private static void accessLog(InFlight f, AccessLog log) {
@@ -185,9 +234,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   /** The user went away before the answer ended: its access-log line now (this replaced begin's close handler). */
   private void cutShort(HttpServerRequest req) {
     InFlight f = channel(req).attr(IN_FLIGHT).get();
-    AccessLog log = settings().accessLog();
-    if (f != null && f.req == req && log != null) {
-      accessLog(f, log);
+    if (f != null && f.req == req) {
+      finished(f, settings().accessLog());
     }
   }
 
@@ -258,6 +306,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     req.pause();
     // Checking a crypt hash takes milliseconds of CPU by design: a worker thread, not this event loop.
     vertx.executeBlocking(() -> auth.check(credentials), false).onComplete(ar -> {
+      if (over(req)) {
+        return;
+      }
       if (ar.succeeded() && ar.result() != null) {
         f.user = ar.result();
         serve(req, settings);
@@ -302,6 +353,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       return;
     }
     reqmod(req, settings, head).onComplete(ar -> {
+      if (over(req)) {
+        return; // timed out or gone while ICAP answered
+      }
       if (ar.failed()) {
         icapFailed(req, settings, ar.cause(), () -> forward(req, settings, target, authority, path, head, null, null));
         return;
@@ -485,6 +539,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         return;
       }
       HttpClientRequest up = ar.result();
+      if (over(req)) {
+        up.reset(); // timed out or gone while the connection was being found
+        return;
+      }
       InFlight inFlight = channel(req).attr(IN_FLIGHT).get();
       if (inFlight != null && inFlight.req == req) {
         inFlight.up = up;
@@ -528,6 +586,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       sent.onComplete(res -> {
         if (res.failed()) {
           upstreamFailed(req, res.cause(), finalTarget);
+          return;
+        }
+        if (over(req)) {
+          res.result().request().reset();
           return;
         }
         if (settings.respmod().isEmpty()) {
@@ -606,6 +668,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     req.pause();
     HttpHead head = requestHead(req, req.uri(), req.uri());
     reqmod(req, settings, head).onComplete(ar -> {
+      if (over(req)) {
+        return; // timed out or gone while ICAP answered
+      }
       if (ar.failed()) {
         icapFailed(req, settings, ar.cause(), () -> tunnelChecked(req, s));
         return;
@@ -635,6 +700,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     }
     req.pause();
     tunnels.connect(target.port(), target.host()).onComplete(ar -> {
+      if (ar.succeeded() && over(req)) {
+        ar.result().close();
+        return;
+      }
       if (ar.failed()) {
         req.resume();
         upstreamFailed(req, ar.cause(), target);
@@ -650,6 +719,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         InFlight f = channel(req).attr(IN_FLIGHT).get();
         AccessLog log = settings().accessLog();
         if (f != null) {
+          stopTimer(f); // a tunnel lives until idle; proxy.requestTimeout does not cut it
           f.code = "TCP_TUNNEL";
           f.peer = target.host();
           f.tunnelled = 0;
@@ -679,6 +749,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     boolean timeout = cause instanceof TimeoutException || String.valueOf(cause.getMessage()).contains("timeout")
         || String.valueOf(cause.getMessage()).contains("timed out");
     LOG.debug("upstream {} failed: {}", target, cause.toString());
+    if (over(req)) {
+      return;
+    }
     if (req.response().headWritten()) {
       req.connection().close();
       return;
@@ -775,9 +848,17 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
     void start() {
       res.pause();
+      InFlight f = channel(req).attr(IN_FLIGHT).get();
+      if (f != null && f.req == req) {
+        f.respmod = this;
+      }
       icap.acquire(s.respmod()).onComplete(ar -> {
         if (ar.failed()) {
           fail(ar.cause());
+          return;
+        }
+        if (done) {
+          icap.pool().release(ar.result().conn(), true); // abandoned while waiting: unused, as good as new
           return;
         }
         conn = ar.result().conn();
@@ -991,6 +1072,19 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         }
         upstreamFailed(req, t, new HostPort("origin", 1));
       }
+    }
+
+    /** The user's answer is over (proxy.requestTimeout): the ICAP exchange and the origin's response stop here. */
+    void abandon() {
+      if (done) {
+        return;
+      }
+      done = true;
+      cancelTimer();
+      if (conn != null) {
+        icap.pool().discard(conn); // mid-exchange: its remaining bytes would confuse the next user
+      }
+      res.request().reset();
     }
 
     private void fail(Throwable cause) {
