@@ -6,7 +6,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.portcullis.daemon.admin.AdminToken;
 import io.portcullis.daemon.admin.AdminVerticle;
 import io.portcullis.daemon.balancer.BalancerVerticle;
-import io.portcullis.daemon.config.BalancerConfig;
+import io.portcullis.daemon.balancer.Balancer;
+import io.portcullis.daemon.balancer.BalancerStats;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ProxyConfig;
@@ -61,6 +62,8 @@ public final class Daemon implements CommitManager.Applier {
   private final Instant startedAt = Instant.now();
   private final Path baseDir;
   private Compiled compiled;
+  private final BalancerStats balancerStats;
+  private final Service<Balancer> balancer;
   private volatile Config config;
   private volatile CommitManager commits;
   private boolean stopped;
@@ -126,8 +129,9 @@ public final class Daemon implements CommitManager.Applier {
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
         compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));
-    traffic.add(new Service<BalancerConfig>("balancer", vertx, Config::balancer, BalancerConfig::enabled,
-        BalancerVerticle::new, 1));
+    this.balancerStats = new BalancerStats(registry);
+    traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(c.balancer(), c.node().name(),
+        vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
     this.readiness = HealthChecks.create(vertx);
     for (Service<?> s : all()) {
@@ -254,6 +258,13 @@ public final class Daemon implements CommitManager.Applier {
   }
 
   /** The node's state for {@code show status}. */
+  /** The balancer's frontends and servers as they are now (state, connections, checks). */
+  public JsonObject balancerStatus() {
+    ServiceVerticle<Balancer> v = balancer.verticle();
+    return v == null ? new JsonObject().put("enabled", false).put("frontends", new io.vertx.core.json.JsonArray())
+        : v.settings().status();
+  }
+
   public JsonObject status() {
     JsonObject services = new JsonObject();
     for (Service<?> s : all()) {

@@ -59,6 +59,16 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     r.get("/metrics").handler(PrometheusScrapingHandler.create(daemon.meterRegistry()));
     r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false));
     r.get("/api/v1/status").handler(ctx -> json(ctx, 200, daemon.status()));
+    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, daemon.balancerStatus()));
+    r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
+      try {
+        String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(daemon.config().balancer(),
+            ctx.queryParam("frontend"), daemon.config().node().name(), daemon.commits().active().revision());
+        ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8").end(cfg);
+      } catch (IllegalArgumentException e) {
+        error(ctx, 404, e.getMessage(), List.of());
+      }
+    });
     r.get("/api/v1/config").handler(ctx -> {
       CommitManager.Active a = daemon.commits().active();
       json(ctx, 200, new JsonObject().put("revision", a.revision()).put("yaml", a.text()));

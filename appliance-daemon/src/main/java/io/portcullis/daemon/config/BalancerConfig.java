@@ -1,6 +1,167 @@
 package io.portcullis.daemon.config;
 
-/** The balancer verticle. */
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The balancer verticle: frontends, each spreading its traffic over its servers by one method. */
 public record BalancerConfig(
-    @Doc("run the balancer") @Default("false") boolean enabled) {
+    @Doc("run the balancer") @Default("false") boolean enabled,
+    @Doc("the frontends: each listens on its own address and spreads what comes in over its servers")
+    List<Frontend> frontends) implements Validatable {
+
+  /** What a frontend balances: whole TCP connections, or HTTP requests (proxy traffic). */
+  public enum Mode { HTTP, TCP }
+
+  /** The balancing methods, as HAProxy names them. */
+  public enum Method { ROUNDROBIN, LEASTCONN, SOURCE, FIRST, RANDOM }
+
+  /** One frontend: a listening address and the servers behind it. */
+  public record Frontend(
+      @Doc("the frontend's name (in stats, metrics, logs and the HAProxy export)") String name,
+      @Doc("address the frontend listens on") HostPort listen,
+      @Doc("http: request by request (keep-alive on both sides, CONNECT tunnels); tcp: connection by connection, "
+          + "byte for byte (ICAP)") @Default("http") Mode mode,
+      @Doc("roundrobin (smooth, weighted), leastconn, source (consistent hash of the client address), first, "
+          + "random (power of two choices)") @Default("roundrobin") Method method,
+      @Doc("health checks of the servers") Check check,
+      @Doc("the servers: name, address, weight, backup, state") List<Server> servers,
+      @Doc("times a failed connection to a server is retried on another one") @Default("3") int retries,
+      @Doc("time to connect to a server") @Default("5s") Duration connectTimeout,
+      @Doc("close a client or server connection silent this long") @Default("5m") Duration idleTimeout,
+      @Doc("client connections at once at most; beyond that new ones are closed") @Default("10000")
+      int maxConnections,
+      @Doc("http mode: pooled connections to one server at most") @Default("256") int maxConnectionsPerServer,
+      @Doc("http mode: add X-Forwarded-For with the client's address") @Default("false") boolean xForwardedFor,
+      @Doc("http mode: longest request line, bytes (longer: 414 and close)") @Default("8192") int maxRequestLine,
+      @Doc("http mode: largest request header section, bytes (larger: 431 and close)") @Default("32768")
+      int maxHeaderBytes,
+      @Doc("http mode: most header lines in one request (more: 431 and close)") @Default("100") int maxHeaders,
+      @Doc("http mode: time a client has to send a whole request head (408 after)") @Default("30s")
+      Duration headerTimeout)
+      implements Validatable {
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if (servers.isEmpty()) {
+        problems.add(path + ".servers", "a frontend needs at least one server");
+      }
+      if (retries < 0 || retries > 100) {
+        problems.add(path + ".retries", retries + " is not between 0 and 100");
+      }
+      if (maxConnections < 1 || maxConnections > 1_000_000) {
+        problems.add(path + ".maxConnections", maxConnections + " is not between 1 and 1000000");
+      }
+      if (maxConnectionsPerServer < 1 || maxConnectionsPerServer > 100_000) {
+        problems.add(path + ".maxConnectionsPerServer", maxConnectionsPerServer + " is not between 1 and 100000");
+      }
+      if (maxRequestLine < 256 || maxRequestLine > 1024 * 1024) {
+        problems.add(path + ".maxRequestLine", maxRequestLine + " is not between 256 and 1048576");
+      }
+      if (maxHeaders < 8 || maxHeaders > 10_000) {
+        problems.add(path + ".maxHeaders", maxHeaders + " is not between 8 and 10000");
+      }
+      if (maxHeaderBytes < 1024 || maxHeaderBytes > 1024 * 1024) {
+        problems.add(path + ".maxHeaderBytes", maxHeaderBytes + " is not between 1024 and 1048576");
+      }
+      if (connectTimeout.isZero() || idleTimeout.isZero()) {
+        problems.add(path + (connectTimeout.isZero() ? ".connectTimeout" : ".idleTimeout"), "must be more than 0s");
+      }
+    }
+  }
+
+  /** How a frontend checks its servers, apart from the traffic. */
+  public record Check(
+      @Doc("tcp (connect), http (GET path, expect a status), icap (OPTIONS, expect ICAP/1.0 200), or none")
+      @Default("tcp") CheckType type,
+      @Doc("http: the path to GET; icap: the service to ask for OPTIONS (default /av/reqmod)") @OptionalKey
+      String path,
+      @Doc("http: the statuses that mean up, e.g. [200, 204]; empty: any status below 500 (a forward proxy answers "
+          + "a plain GET / with 400, and that still proves it serves)") List<Integer> expect,
+      @Doc("check this port instead of the server's (e.g. a node's admin port for /health/ready); 0: the server's")
+      @Default("0") int port,
+      @Doc("time between two checks of a server") @Default("2s") Duration interval,
+      @Doc("time a check may take") @Default("1s") Duration timeout,
+      @Doc("consecutive passed checks that bring a down server up") @Default("2") int rise,
+      @Doc("consecutive failed checks that take an up server down") @Default("3") int fall) implements Validatable {
+
+    /** The path or service the check asks for. */
+    public String target() {
+      return path != null ? path : type == CheckType.ICAP ? "/av/reqmod" : "/";
+    }
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if (this.path != null && !this.path.startsWith("/")) {
+        problems.add(path + ".path", "\"" + this.path + "\" must start with /");
+      }
+      if (this.path != null && !this.path.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+        problems.add(path + ".path", "must not hold spaces or control characters");
+      }
+      for (int i = 0; i < expect.size(); i++) {
+        if (expect.get(i) < 100 || expect.get(i) > 599) {
+          problems.add(path + ".expect[" + i + "]", expect.get(i) + " is not an HTTP status");
+        }
+      }
+      if (port < 0 || port > 65535) {
+        problems.add(path + ".port", port + " is not a port");
+      }
+      if (interval.toMillis() < 10) {
+        problems.add(path + ".interval", "must be at least 10ms");
+      }
+      if (timeout.isZero()) {
+        problems.add(path + ".timeout", "must be more than 0s");
+      }
+      if (rise < 1 || rise > 100) {
+        problems.add(path + ".rise", rise + " is not between 1 and 100");
+      }
+      if (fall < 1 || fall > 100) {
+        problems.add(path + ".fall", fall + " is not between 1 and 100");
+      }
+    }
+  }
+
+  /** The kinds of health check. */
+  public enum CheckType { TCP, HTTP, ICAP, NONE }
+
+  /** A server's administrative state: enabled, drain (no new traffic, checks go on), or disabled (maintenance). */
+  public enum AdminState { ENABLED, DRAIN, DISABLED }
+
+  /** One server of a frontend. */
+  public record Server(
+      @Doc("the server's name") String name,
+      @Doc("the server's host:port") HostPort address,
+      @Doc("its share of the traffic relative to the others (0 to 256; 0: none)") @Default("1") int weight,
+      @Doc("used only when no other server is up") @Default("false") boolean backup,
+      @Doc("enabled, drain (no new connections; open ones finish), or disabled (maintenance: no traffic, no checks)")
+      @Default("enabled") AdminState state,
+      @Doc("connections at once to this server at most (first fills a server up to it before the next); 0: no limit")
+      @Default("0") int maxConnections) implements Validatable {
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if (weight < 0 || weight > 256) {
+        problems.add(path + ".weight", weight + " is not between 0 and 256");
+      }
+      if (maxConnections < 0) {
+        problems.add(path + ".maxConnections", "must not be negative");
+      }
+    }
+  }
+
+  @Override
+  public void validate(String path, Problems problems) {
+    Map<HostPort, String> listens = new HashMap<>();
+    for (int i = 0; i < frontends.size(); i++) {
+      Frontend f = frontends.get(i);
+      String first = listens.putIfAbsent(f.listen(), f.name());
+      if (first != null) {
+        problems.add(path + ".frontends[" + i + "].listen", f.listen() + " is already the listen of frontend " + first);
+      }
+    }
+    if (enabled && frontends.isEmpty()) {
+      problems.add(path + ".frontends", "the balancer is enabled but has no frontends");
+    }
+  }
 }

@@ -100,22 +100,16 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   /** Puts a {@link RequestGuard} in front of the connection's HTTP decoder. */
   private void guard(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits,
       java.time.Duration headerTimeout) {
-    var pipeline = ((io.vertx.core.net.impl.ConnectionBase) conn).channelHandlerContext().pipeline();
-    if (pipeline.get("httpDecoder") != null) {
-      pipeline.addBefore("httpDecoder", "portcullisGuard", new RequestGuard(limits, headerTimeout));
-      io.netty.channel.Channel ch = pipeline.channel();
-      ch.attr(RequestGuard.BODY_REFUSED).set(r -> bodyRefused(ch, r));
-    } else {
-      LOG.error("no HTTP/1.1 decoder on a proxy connection from {}: closing it", conn.remoteAddress());
-      conn.close();
+    io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
+    if (!RequestGuard.install(conn, limits, headerTimeout, r -> bodyRefused(ch, r))) {
+      LOG.error("no HTTP/1.1 decoder on a proxy connection from {}: closed it", conn.remoteAddress());
     }
   }
 
   /** A request the guard or the decoder refused: our page with the status and reason, then close. */
   private void invalid(HttpServerRequest req) {
     begin(req, settings()).invalid = true;
-    RequestGuard.Refusal r = ((io.vertx.core.net.impl.ConnectionBase) req.connection()).channel()
-        .attr(RequestGuard.REFUSAL).get();
+    RequestGuard.Refusal r = RequestGuard.refusal(req.connection());
     int status;
     String reason;
     if (r != null) {

@@ -17,9 +17,9 @@ import java.util.concurrent.TimeUnit;
  * with our error page, in order after any earlier pipelined request, and closes. On a bad body it tells the proxy
  * ({@link #BODY_REFUSED}). Nothing after a violation goes on.
  */
-final class RequestGuard extends ChannelInboundHandlerAdapter {
+public final class RequestGuard extends ChannelInboundHandlerAdapter {
   /** Why the guard refused a request: read by the invalid-request handler for its page and log. */
-  record Refusal(int status, String reason) {
+  public record Refusal(int status, String reason) {
   }
 
   static final AttributeKey<Refusal> REFUSAL = AttributeKey.valueOf("portcullis.refusal");
@@ -46,6 +46,27 @@ final class RequestGuard extends ChannelInboundHandlerAdapter {
   RequestGuard(RequestFraming.Limits limits, Duration headerTimeout) {
     this.framing = new RequestFraming(limits);
     this.headerTimeoutNanos = headerTimeout.toNanos();
+  }
+
+  /**
+   * Puts a guard in front of the HTTP/1.1 decoder of {@code conn}; {@code bodyRefused} is told of a body whose framing
+   * broke. Returns false (and closes the connection) when it has no such decoder.
+   */
+  public static boolean install(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits,
+      Duration headerTimeout, java.util.function.Consumer<Refusal> bodyRefused) {
+    var pipeline = ((io.vertx.core.net.impl.ConnectionBase) conn).channelHandlerContext().pipeline();
+    if (pipeline.get("httpDecoder") == null) {
+      conn.close();
+      return false;
+    }
+    pipeline.addBefore("httpDecoder", "portcullisGuard", new RequestGuard(limits, headerTimeout));
+    pipeline.channel().attr(BODY_REFUSED).set(bodyRefused);
+    return true;
+  }
+
+  /** Why the guard refused the request on {@code conn}, or null if it was the decoder's own refusal. */
+  public static Refusal refusal(io.vertx.core.http.HttpConnection conn) {
+    return ((io.vertx.core.net.impl.ConnectionBase) conn).channel().attr(REFUSAL).get();
   }
 
   @Override

@@ -36,6 +36,16 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
     return settings;
   }
 
+  /** Puts {@code next} into effect, for verticles that prepare their own changes. */
+  protected void settings(S next) {
+    this.settings = Objects.requireNonNull(next);
+  }
+
+  /** How long connections may finish when a listener stops. */
+  protected Duration grace() {
+    return grace;
+  }
+
   /** The address this verticle's settings ask for, or null if it listens nowhere. */
   protected abstract HostPort address(S settings);
 

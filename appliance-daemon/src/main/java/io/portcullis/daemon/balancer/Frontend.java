@@ -1,0 +1,54 @@
+package io.portcullis.daemon.balancer;
+
+import io.portcullis.daemon.config.BalancerConfig;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** One frontend as one commit configured it: its servers, the active and backup groups, and their method. */
+public final class Frontend {
+  private final BalancerConfig.Frontend config;
+  private final List<Server> servers;
+  private final Method active;
+  private final Method backup;
+  private final AtomicInteger clients;
+
+  Frontend(BalancerConfig.Frontend config, List<Server> servers, AtomicInteger clients) {
+    this.config = config;
+    this.servers = List.copyOf(servers);
+    this.active = Method.of(config.method(), servers.stream().filter(s -> !s.backup()).toList());
+    this.backup = Method.of(config.method(), servers.stream().filter(Server::backup).toList());
+    this.clients = clients;
+  }
+
+  public BalancerConfig.Frontend config() {
+    return config;
+  }
+
+  public String name() {
+    return config.name();
+  }
+
+  public List<Server> servers() {
+    return servers;
+  }
+
+  /** Client connections open now (shared with earlier commits of the same listen address). */
+  public AtomicInteger clients() {
+    return clients;
+  }
+
+  /**
+   * The server for a new connection or request from a client whose address hashes to {@code client}, skipping
+   * {@code tried} (servers that already failed it): an active one if any is usable, else a backup; null if none.
+   */
+  public Server pick(int client, Set<Server> tried) {
+    Server s = active.pick(x -> x.usable() && (tried == null || !tried.contains(x)), client);
+    return s != null ? s : backup.pick(x -> x.usable() && (tried == null || !tried.contains(x)), client);
+  }
+
+  /** The hash of a client address for {@link #pick}. */
+  public static int clientHash(String address) {
+    return address == null ? 0 : SourceHash.hash(address);
+  }
+}
