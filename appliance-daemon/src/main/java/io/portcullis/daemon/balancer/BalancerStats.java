@@ -37,7 +37,7 @@ public final class BalancerStats {
     return servers.computeIfAbsent(key, k -> {
       ServerStats s = new ServerStats();
       if (registry != null) {
-        Tags tags = Tags.of("frontend", frontend, "server", server);
+        Tags tags = Tags.of("frontend", frontend, "server", server, "address", address.toString());
         List<Meter> m = new ArrayList<>();
         m.add(Gauge.builder("portcullis_balancer_server_up", s, x -> x.up() ? 1 : 0).tags(tags)
             .description("1 when the server's checks pass, 0 when it is down").register(registry));

@@ -332,8 +332,12 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     if (s == null) {
       LOG.warn("balancer {}: no server available for {}{}", f.name(), req.uri(),
           tried == null ? "" : " (" + tried.size() + " failed)");
-      page(req, 503, "Service unavailable", "No server is available to take the request; try again later.",
-          hasBody(req));
+      if (tried == null) {
+        page(req, 503, "Service unavailable", "No server is available to take the request; try again later.",
+            hasBody(req));
+      } else {
+        page(req, 502, "Bad gateway", "No server could be reached (" + tried.size() + " tried).", true);
+      }
       return;
     }
     s.stats().opened();

@@ -195,4 +195,42 @@ public final class Peers {
     waitForPort(port, p, dir.resolve("server.log"));
     return p;
   }
+
+  /**
+   * A Portcullis node in its own JVM (so that a test can kill it outright), on {@code yaml}, with its data in
+   * {@code dir}; returns once {@code port} listens. One event loop and a small heap: several share the 2 cores.
+   */
+  public static Process portcullis(Path dir, String yaml, int port) throws Exception {
+    Files.createDirectories(dir);
+    Path conf = dir.resolve("portcullis.yaml");
+    Files.writeString(conf, yaml);
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+        "io.portcullis.daemon.Main", "--config", conf.toString(), "--data-dir", dir.resolve("data").toString())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile()))
+        .start();
+    waitForPort(port, p, dir.resolve("daemon.log"));
+    return p;
+  }
+
+  /** Kills a process outright (SIGKILL), as a crash or a pulled plug would. */
+  public static void kill(Process p) throws InterruptedException {
+    if (p != null) {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The SHA-256 of a file, in hex. */
+  public static String sha256(Path p) throws Exception {
+    java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+    try (java.io.InputStream in = Files.newInputStream(p)) {
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        md.update(buf, 0, n);
+      }
+    }
+    return java.util.HexFormat.of().formatHex(md.digest());
+  }
 }

@@ -110,16 +110,9 @@ class ProxyInteropTest {
   }
 
   static String sha256(Path p) throws Exception {
-    MessageDigest md = MessageDigest.getInstance("SHA-256");
-    try (InputStream in = Files.newInputStream(p)) {
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
+    return Peers.sha256(p);
   }
+
 
   Peers.Run curl(String... args) throws Exception {
     String[] cmd = new String[args.length + 6];

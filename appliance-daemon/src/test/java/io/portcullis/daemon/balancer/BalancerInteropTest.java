@@ -1,0 +1,382 @@
+package io.portcullis.daemon.balancer;
+
+import static io.portcullis.daemon.peers.Peers.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Our balancer in front of real nginx servers: methods, checks, failover, tcp mode, commits under wrk load. */
+class BalancerInteropTest {
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static Process nginx;
+  static Process nginxD; // a server of its own, to stop and start
+  static int origin;
+  static int pa;
+  static int pb;
+  static int pc;
+  static int pd;
+  static int admin;
+  static int web;
+  static int tcp;
+  static Path www;
+  static String token;
+
+  @BeforeAll
+  static void start() throws Exception {
+    www = dir.resolve("www");
+    Files.createDirectories(www);
+    byte[] data = new byte[5 << 20];
+    new Random(3).nextBytes(data);
+    Files.write(www.resolve("5m.bin"), data);
+    origin = freePort();
+    pa = freePort();
+    pb = freePort();
+    pc = freePort();
+    pd = freePort();
+    StringBuilder servers = new StringBuilder();
+    for (Object[] s : new Object[][] {{"a", pa}, {"b", pb}, {"c", pc}}) {
+      servers.append("  server { listen 127.0.0.1:%d; default_type text/plain; location / { return 200 \"%s\\n\"; } }\n"
+          .formatted(s[1], s[0]));
+    }
+    nginx = Peers.nginx(dir.resolve("nginx"), www, origin, servers.toString());
+    for (int p : List.of(pa, pb, pc)) {
+      Peers.waitForPort(p, nginx, dir.resolve("nginx/error.log"));
+    }
+    nginxD = startD();
+    admin = freePort();
+    web = freePort();
+    tcp = freePort();
+    String text = config("""
+        - { name: web, listen: 127.0.0.1:%d, servers: [%s] }
+        """.formatted(web, servers("a", "b", "c")));
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    token = Files.readString(dir.resolve("data/admin.token")).strip();
+  }
+
+  static Process startD() throws Exception {
+    Path root = dir.resolve("www-d");
+    Files.createDirectories(root);
+    Files.writeString(root.resolve("index.html"), "d\n");
+    return Peers.nginx(dir.resolve("nginx-d"), root, pd);
+  }
+
+  static String config(String frontends) {
+    return """
+        node: { name: lb, shutdownGrace: 2s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { enabled: false }
+        icap: { enabled: false }
+        balancer:
+          enabled: true
+          frontends:
+        %s""".formatted(admin, frontends.indent(4));
+  }
+
+  /** Server entries for names a..d, as YAML flow items. */
+  static String servers(String... names) {
+    StringBuilder b = new StringBuilder();
+    for (String n : names) {
+      int port = switch (n) {
+        case "a" -> pa;
+        case "b" -> pb;
+        case "c" -> pc;
+        default -> pd;
+      };
+      b.append(b.length() == 0 ? "" : ", ").append("{ name: ").append(n).append(", address: 127.0.0.1:").append(port)
+          .append(" }");
+    }
+    return b.toString();
+  }
+
+  static void commit(String frontends) throws Exception {
+    List<?> problems = daemon.commits().setCandidate(config(frontends));
+    assertTrue(problems.isEmpty(), problems.toString());
+    daemon.commits().commit("test", "balancer", null).get(20, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() {
+    Peers.stop(nginx);
+    Peers.stop(nginxD);
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  /** One GET over a fresh connection from {@code from} (a loopback address); the answer's status line and body. */
+  static String get(int port, String from, String path) throws Exception {
+    try (Socket s = new Socket(InetAddress.getByName("127.0.0.1"), port, InetAddress.getByName(from), 0)) {
+      s.setSoTimeout(20_000);
+      OutputStream out = s.getOutputStream();
+      out.write(("GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      in.transferTo(got);
+      String text = got.toString(StandardCharsets.ISO_8859_1);
+      int end = text.indexOf("\r\n\r\n");
+      return text.substring(0, text.indexOf("\r\n")) + "|" + (end < 0 ? "" : text.substring(end + 4).strip());
+    }
+  }
+
+  /** Which server answered each of {@code n} requests through the web frontend. */
+  static Map<String, Integer> spread(int n, String from) throws Exception {
+    Map<String, Integer> counts = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      String r = get(web, from, "/");
+      assertTrue(r.startsWith("HTTP/1.1 200"), r);
+      counts.merge(r.substring(r.indexOf('|') + 1), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  static JsonObject status() throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + admin + "/api/v1/balancer")).header("Authorization", "Bearer " + token).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+    return new JsonObject(r.body());
+  }
+
+  static JsonObject server(String frontend, String name) throws Exception {
+    for (Object f : status().getJsonArray("frontends")) {
+      JsonObject fo = (JsonObject) f;
+      if (fo.getString("name").equals(frontend)) {
+        for (Object s : fo.getJsonArray("servers")) {
+          if (((JsonObject) s).getString("name").equals(name)) {
+            return (JsonObject) s;
+          }
+        }
+      }
+    }
+    throw new AssertionError("no server " + frontend + "/" + name + " in " + status());
+  }
+
+  /** Polls the admin API until the server's state passes {@code test}; returns the milliseconds it took. */
+  static long awaitState(String frontend, String name, Predicate<String> test) throws Exception {
+    return awaitState(frontend, name, test, System.nanoTime());
+  }
+
+  /** As above, the milliseconds counted from {@code t0} ({@link System#nanoTime}). */
+  static long awaitState(String frontend, String name, Predicate<String> test, long t0) throws Exception {
+    while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30)) {
+      if (test.test(server(frontend, name).getString("state"))) {
+        return (System.nanoTime() - t0) / 1_000_000;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError(frontend + "/" + name + " never reached the state: " + server(frontend, name));
+  }
+
+  @Test
+  void eachMethodSpreadsRequestsOverThreeNginxServersAsItPromises() throws Exception {
+    String weighted = "[{ name: a, address: 127.0.0.1:%d }, { name: b, address: 127.0.0.1:%d }, { name: c, address: 127.0.0.1:%d, weight: 2 }]"
+        .formatted(pa, pb, pc);
+    commit("- { name: web, listen: 127.0.0.1:%d, method: roundrobin, servers: %s }".formatted(web, weighted));
+    assertEquals(Map.of("a", 100, "b", 100, "c", 200), spread(400, "127.0.0.1"));
+
+    commit("- { name: web, listen: 127.0.0.1:%d, method: leastconn, servers: [%s] }".formatted(web,
+        servers("a", "b", "c")));
+    Map<String, Integer> lc = spread(300, "127.0.0.1");
+    assertEquals(3, lc.size(), "leastconn shares idle servers: " + lc);
+    lc.values().forEach(v -> assertTrue(v >= 80 && v <= 120, "leastconn, one request at a time: " + lc));
+
+    commit("- { name: web, listen: 127.0.0.1:%d, method: random, servers: [%s] }".formatted(web,
+        servers("a", "b", "c")));
+    Map<String, Integer> rnd = spread(300, "127.0.0.1");
+    assertEquals(3, rnd.size(), "random: " + rnd);
+    rnd.values().forEach(v -> assertTrue(v >= 45, "random, each about a third: " + rnd));
+
+    commit("- { name: web, listen: 127.0.0.1:%d, method: first, servers: [%s] }".formatted(web,
+        servers("a", "b", "c")));
+    assertEquals(Map.of("a", 50), spread(50, "127.0.0.1"));
+
+    commit("- { name: web, listen: 127.0.0.1:%d, method: source, servers: [%s] }".formatted(web,
+        servers("a", "b", "c")));
+    Map<String, String> home = new HashMap<>();
+    for (int i = 10; i < 40; i++) {
+      Map<String, Integer> one = spread(5, "127.0.0." + i);
+      assertEquals(1, one.size(), "source: client 127.0.0." + i + " sticks to one server: " + one);
+      home.put("127.0.0." + i, one.keySet().iterator().next());
+    }
+    assertTrue(new HashSet<>(home.values()).size() >= 2, "source hashing spreads clients: " + home);
+    // b drained: only b's clients move; the others stay where they were
+    commit("- { name: web, listen: 127.0.0.1:%d, method: source, servers: [%s, %s, %s] }".formatted(web,
+        servers("a"), "{ name: b, address: 127.0.0.1:" + pb + ", state: drain }", servers("c")));
+    for (Map.Entry<String, String> e : home.entrySet()) {
+      String now = spread(1, e.getKey()).keySet().iterator().next();
+      if (e.getValue().equals("b")) {
+        assertTrue(!now.equals("b"), "drained b gets no new connection");
+      } else {
+        assertEquals(e.getValue(), now, "client " + e.getKey() + " stays on its server");
+      }
+    }
+  }
+
+  @Test
+  void aServerThatStopsIsTakenOutByItsChecksAndComesBackAfterRise() throws Exception {
+    commit("""
+        - name: web
+          listen: 127.0.0.1:%d
+          check: { type: http, path: /, interval: 200ms, timeout: 500ms, rise: 2, fall: 2 }
+          servers: [%s]
+        """.formatted(web, servers("a", "d")));
+    awaitState("web", "d", "up"::equals);
+    assertEquals(Set.of("a", "d"), spread(20, "127.0.0.1").keySet());
+    long stopped = System.nanoTime();
+    Peers.stop(nginxD);
+    // Until the checks see it, requests that pick d are refused there and go to a: the users see no error.
+    Map<String, Integer> during = spread(20, "127.0.0.1");
+    long ms = awaitState("web", "d", "down"::equals, stopped);
+    System.out.printf("balancer: d detected down %d ms after it stopped (fall 2 x interval 200 ms + timeout 500 ms"
+        + " = 900 ms)%n", ms);
+    assertEquals(Map.of("a", 20), spread(20, "127.0.0.1"), "all to a; during detection: " + during);
+    JsonObject d = server("web", "d");
+    assertTrue(d.getLong("errors") > 0 || during.equals(Map.of("a", 20)), d.toString());
+    assertTrue(d.getJsonObject("check").getString("last").startsWith("failed"), d.toString());
+    nginxD = startD();
+    awaitState("web", "d", "up"::equals);
+    assertTrue(spread(20, "127.0.0.1").size() == 2, "d takes requests again");
+  }
+
+  @Test
+  void noServerUpGivesA503PageInHttpModeAndACloseInTcpMode() throws Exception {
+    int dead = freePort();
+    commit("""
+        - { name: web, listen: 127.0.0.1:%d, check: { type: none }, retries: 2, servers: [{ name: x, address: 127.0.0.1:%d }] }
+        - { name: raw, listen: 127.0.0.1:%d, mode: tcp, check: { type: none }, servers: [{ name: x, address: 127.0.0.1:%d }] }
+        """.formatted(web, dead, tcp, dead));
+    String r = get(web, "127.0.0.1", "/");
+    assertTrue(r.startsWith("HTTP/1.1 502"), r);
+    commit("""
+        - { name: web, listen: 127.0.0.1:%d, servers: [{ name: x, address: 127.0.0.1:%d, state: disabled }] }
+        - { name: raw, listen: 127.0.0.1:%d, mode: tcp, servers: [{ name: x, address: 127.0.0.1:%d, state: disabled }] }
+        """.formatted(web, pa, tcp, pa));
+    r = get(web, "127.0.0.1", "/");
+    assertTrue(r.startsWith("HTTP/1.1 503") && r.contains("No server is available"), r);
+    assertEquals("", getRaw(tcp), "tcp: closed without a byte");
+  }
+
+  static String getRaw(int port) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(20_000);
+      s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    } catch (java.net.SocketException e) {
+      return ""; // reset: closed as well
+    }
+  }
+
+  @Test
+  void tcpModeRelaysByteExactAndRedispatchesWhatADeadServerRefuses() throws Exception {
+    int dead = freePort();
+    commit("""
+        - name: raw
+          listen: 127.0.0.1:%d
+          mode: tcp
+          check: { type: none }
+          servers: [{ name: dead, address: 127.0.0.1:%d }, { name: live, address: 127.0.0.1:%d }]
+        """.formatted(tcp, dead, origin));
+    Path got = dir.resolve("tcp-5m.bin");
+    for (int i = 0; i < 4; i++) {
+      Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
+          "http://127.0.0.1:" + tcp + "/5m.bin");
+      assertEquals("200", r.output().strip(), r.output());
+      assertEquals(Peers.sha256(www.resolve("5m.bin")), Peers.sha256(got));
+    }
+    assertTrue(server("raw", "dead").getLong("errors") >= 1, "round robin sent some to dead, refused: "
+        + server("raw", "dead"));
+    assertEquals(4, server("raw", "live").getLong("total"));
+  }
+
+  @Test
+  void aCommitThatChangesServersUnderLoadFailsNoRequest() throws Exception {
+    Peers.require("wrk", "wrk");
+    commit("- { name: web, listen: 127.0.0.1:%d, check: { interval: 200ms }, servers: [%s] }".formatted(web,
+        servers("a", "b", "c")));
+    Peers.Run[] result = new Peers.Run[1];
+    Thread load = new Thread(() -> {
+      try {
+        result[0] = Peers.run(dir, "wrk", "-t1", "-c16", "-d6s", "http://127.0.0.1:" + web + "/");
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    load.start();
+    Thread.sleep(1000);
+    commit("- { name: web, listen: 127.0.0.1:%d, check: { interval: 200ms }, servers: [%s] }".formatted(web,
+        servers("a", "b")));
+    Thread.sleep(700);
+    commit("- { name: web, listen: 127.0.0.1:%d, method: leastconn, check: { interval: 200ms }, servers: [%s, %s] }"
+        .formatted(web, servers("a", "b"), "{ name: c, address: 127.0.0.1:" + pc + ", weight: 3 }"));
+    Thread.sleep(700);
+    commit("- { name: web, listen: 127.0.0.1:%d, check: { interval: 200ms }, servers: [%s, %s] }".formatted(web,
+        "{ name: a, address: 127.0.0.1:" + pa + ", state: drain }", servers("b", "c")));
+    Thread.sleep(700);
+    commit("- { name: web, listen: 127.0.0.1:%d, method: source, servers: [%s] }".formatted(web, servers("c")));
+    load.join(30_000);
+    Wrk w = Wrk.parse(result[0].output());
+    System.out.println("balancer commit under load: " + w);
+    assertTrue(w.requests() > 1000, result[0].output());
+    assertEquals(0, w.failed(), result[0].output());
+  }
+
+  /** What wrk printed: requests, non-2xx/3xx answers and socket errors. */
+  record Wrk(long requests, long non2xx, long socketErrors, double rps) {
+    long failed() {
+      return non2xx + socketErrors;
+    }
+
+    static Wrk parse(String out) {
+      long requests = find(out, "(\\d+) requests in");
+      long non = find(out, "Non-2xx or 3xx responses: (\\d+)");
+      long errors = 0;
+      var m = java.util.regex.Pattern.compile("Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)")
+          .matcher(out);
+      if (m.find()) {
+        for (int i = 1; i <= 4; i++) {
+          errors += Long.parseLong(m.group(i));
+        }
+      }
+      var r = java.util.regex.Pattern.compile("Requests/sec:\\s+([\\d.]+)").matcher(out);
+      return new Wrk(requests, non, errors, r.find() ? Double.parseDouble(r.group(1)) : 0);
+    }
+
+    private static long find(String out, String regex) {
+      var m = java.util.regex.Pattern.compile(regex).matcher(out);
+      return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+  }
+}
