@@ -1,0 +1,250 @@
+package io.portcullis.daemon.balancer;
+
+import static io.portcullis.daemon.peers.Peers.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Our balancer in front of Portcullis nodes that run in their own JVMs and are killed outright (SIGKILL): Squid using
+ * two ICAP servers through the tcp frontend, and wrk loading three proxies through the http frontend.
+ */
+class BalancerNodesTest {
+  @TempDir
+  static Path dir;
+  static Daemon balancer;
+  static Process nginx;
+  static int origin;
+  static int admin;
+  static int icapFront;
+  static int webFront;
+  static final int[] nodeAdmin = new int[3];
+  static final int[] nodeIcap = new int[3];
+  static final int[] nodeProxy = new int[3];
+  static final Process[] nodes = new Process[3];
+  static Process squid;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path www = dir.resolve("www");
+    Files.createDirectories(www);
+    Files.write(www.resolve("1k.bin"), new byte[1024]);
+    origin = freePort();
+    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    for (int i = 0; i < 3; i++) {
+      nodeAdmin[i] = freePort();
+      nodeIcap[i] = freePort();
+      nodeProxy[i] = freePort();
+    }
+    admin = freePort();
+    icapFront = freePort();
+    webFront = freePort();
+    String text = """
+        node: { name: lb, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { enabled: false }
+        icap: { enabled: false }
+        balancer:
+          enabled: true
+          frontends:
+            - name: icap
+              listen: 127.0.0.1:%d
+              mode: tcp
+              check: { type: icap, interval: 300ms, timeout: 500ms, rise: 2, fall: 2 }
+              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
+            - name: web
+              listen: 127.0.0.1:%d
+              check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
+              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }, { name: n2, address: 127.0.0.1:%d }]
+        """.formatted(admin, icapFront, nodeIcap[0], nodeIcap[1], webFront, nodeProxy[0], nodeProxy[1],
+        nodeProxy[2]);
+    balancer = Daemon.start(new Daemon.Options(dir.resolve("lb"), null), text, ConfigLoader.parse(text), "test");
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    Peers.stop(squid);
+    for (Process p : nodes) {
+      Peers.kill(p);
+    }
+    Peers.stop(nginx);
+    if (balancer != null) {
+      balancer.stop();
+    }
+  }
+
+  @AfterEach
+  void killNodes() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      Peers.kill(nodes[i]);
+      nodes[i] = null;
+    }
+  }
+
+  /** Node {@code i} in its own JVM: its proxy (without ICAP) when {@code proxy}, else its ICAP server alone. */
+  static Process node(int i, boolean proxy) throws Exception {
+    String yaml = "node: { name: n%d, eventLoops: 1, shutdownGrace: 1s }\nadmin: { listen: 127.0.0.1:%d }\n"
+        .formatted(i, nodeAdmin[i]) + (proxy
+        ? "proxy: { listen: 127.0.0.1:%d }\nicap: { enabled: false }\n".formatted(nodeProxy[i])
+        : "proxy: { enabled: false }\nicap: { listen: 127.0.0.1:%d }\n".formatted(nodeIcap[i]));
+    nodes[i] = Peers.portcullis(dir.resolve("node" + i + (proxy ? "p" : "i")), yaml, proxy ? nodeProxy[i] : nodeIcap[i]);
+    return nodes[i];
+  }
+
+  static JsonObject server(String frontend, String name) throws Exception {
+    String token = Files.readString(dir.resolve("lb/admin.token")).strip();
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + admin + "/api/v1/balancer")).header("Authorization", "Bearer " + token).build(),
+        HttpResponse.BodyHandlers.ofString());
+    for (Object f : new JsonObject(r.body()).getJsonArray("frontends")) {
+      if (((JsonObject) f).getString("name").equals(frontend)) {
+        for (Object s : ((JsonObject) f).getJsonArray("servers")) {
+          if (((JsonObject) s).getString("name").equals(name)) {
+            return (JsonObject) s;
+          }
+        }
+      }
+    }
+    throw new AssertionError("no " + frontend + "/" + name);
+  }
+
+  static long awaitState(String frontend, String name, String state, long t0) throws Exception {
+    while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60)) {
+      if (server(frontend, name).getString("state").equals(state)) {
+        return (System.nanoTime() - t0) / 1_000_000;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError(frontend + "/" + name + " never " + state + ": " + server(frontend, name));
+  }
+
+  /** The ICAP transactions node {@code i} counted (its /metrics). */
+  static long transactions(int i) throws Exception {
+    String token = Files.readString(dir.resolve("node" + i + "i/data/admin.token")).strip();
+    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + nodeAdmin[i] + "/metrics")).header("Authorization", "Bearer " + token).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    long sum = 0;
+    Matcher m = Pattern.compile("(?m)^portcullis_icap_transactions_total\\{[^}]*method=\"(REQMOD|RESPMOD)\"[^}]*} ([0-9.E]+)$")
+        .matcher(metrics);
+    while (m.find()) {
+      sum += (long) Double.parseDouble(m.group(2));
+    }
+    return sum;
+  }
+
+  /** {@code n} GETs through Squid, 8 at a time; the status of each. */
+  static List<String> throughSquid(int squidPort, int n) throws Exception {
+    StringBuilder cfg = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      cfg.append("url = \"http://127.0.0.1:").append(origin).append("/1k.bin?").append(i).append("\"\n")
+          .append("output = \"/dev/null\"\n");
+    }
+    Path k = dir.resolve("curl-" + System.nanoTime() + ".cfg");
+    Files.writeString(k, cfg);
+    Peers.Run r = Peers.run(dir, "curl", "-sS", "-Z", "--parallel-max", "8", "--max-time", "30", "-x",
+        "http://127.0.0.1:" + squidPort, "-w", "%{http_code}\\n", "-K", k.toString());
+    return r.output().lines().map(String::strip).filter(s -> !s.isEmpty()).toList();
+  }
+
+  @Test
+  void squidThroughOurTcpFrontendUsesBothIcapServersAndOnlyTheLiveOneOnceTheOtherIsKilled() throws Exception {
+    node(0, false);
+    node(1, false);
+    awaitState("icap", "n0", "up", System.nanoTime());
+    awaitState("icap", "n1", "up", System.nanoTime());
+    int squidPort = freePort();
+    squid = Peers.squid(dir.resolve("squid"), squidPort, "icap://127.0.0.1:" + icapFront + "/av/reqmod",
+        "icap://127.0.0.1:" + icapFront + "/av/respmod", List.of());
+    try {
+      List<String> codes = throughSquid(squidPort, 60);
+      assertEquals(60, codes.stream().filter("200"::equals).count(), codes.toString());
+      long t0 = transactions(0);
+      long t1 = transactions(1);
+      assertTrue(t0 > 0 && t1 > 0, "both ICAP servers got transactions: " + t0 + ", " + t1);
+
+      long killed = System.nanoTime();
+      Peers.kill(nodes[0]);
+      long ms = awaitState("icap", "n0", "down", killed);
+      System.out.printf("balancer (tcp, icap check): n0 detected down %d ms after SIGKILL (bound: 2 x 300 + 500 ="
+          + " 1100 ms)%n", ms);
+      String cacheLogBefore = Peers.read(dir.resolve("squid/cache.log"));
+      codes = throughSquid(squidPort, 60);
+      assertEquals(60, codes.stream().filter("200"::equals).count(), "Squid sees no ICAP error: " + codes);
+      String newLog = Peers.read(dir.resolve("squid/cache.log")).substring(cacheLogBefore.length());
+      assertTrue(!newLog.contains("ICAP") || !newLog.toLowerCase().contains("fail"), newLog);
+      assertTrue(transactions(1) >= t1 + 60, "the live server took them all");
+    } finally {
+      Peers.stop(squid);
+      squid = null;
+    }
+  }
+
+  @Test
+  void aProxyNodeKilledUnderWrkLoadCostsAtMostATenthOfAPercentAndComesBackAfterRise() throws Exception {
+    Peers.require("wrk", "wrk");
+    for (int i = 0; i < 3; i++) {
+      node(i, true);
+    }
+    for (String n : List.of("n0", "n1", "n2")) {
+      awaitState("web", n, "up", System.nanoTime());
+    }
+    Path lua = dir.resolve("proxy.lua");
+    Files.writeString(lua, """
+        wrk.path = "http://127.0.0.1:%d/1k.bin"
+        wrk.headers["Host"] = "127.0.0.1:%d"
+        """.formatted(origin, origin));
+    Peers.Run[] result = new Peers.Run[1];
+    Thread load = new Thread(() -> {
+      try {
+        result[0] = Peers.run(dir, "wrk", "-t1", "-c8", "-d10s", "-s", lua.toString(),
+            "http://127.0.0.1:" + webFront + "/");
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    load.start();
+    Thread.sleep(3000);
+    long killed = System.nanoTime();
+    Peers.kill(nodes[1]);
+    long ms = awaitState("web", "n1", "down", killed);
+    load.join(60_000);
+    BalancerInteropTest.Wrk w = BalancerInteropTest.Wrk.parse(result[0].output());
+    System.out.printf("balancer (http, 3 proxies, one killed under wrk): %s; n1 detected down %d ms after SIGKILL"
+        + " (bound: 2 x 300 + 300 = 900 ms)%n", w, ms);
+    assertTrue(w.requests() > 1000, result[0].output());
+    assertTrue(w.failed() * 1000 <= w.requests(), "failed " + w.failed() + " of " + w.requests());
+    assertTrue(ms <= 900 + 5000, "detected within fall x interval + timeout (and scheduling slack): " + ms + " ms");
+
+    long before = server("web", "n1").getLong("total");
+    long restarted = System.nanoTime();
+    node(1, true);
+    long back = awaitState("web", "n1", "up", restarted);
+    System.out.printf("balancer: n1 up again %d ms after its restart began (JVM start, then rise 2 x 300 ms)%n", back);
+    for (int i = 0; i < 30; i++) {
+      Peers.Run r = Peers.run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x",
+          "http://127.0.0.1:" + webFront, "http://127.0.0.1:" + origin + "/1k.bin");
+      assertEquals("200", r.output().strip());
+    }
+    assertTrue(server("web", "n1").getLong("total") > before, "n1 takes requests again");
+  }
+}
