@@ -35,7 +35,8 @@ public final class HaproxyExport {
         .append(", revision ").append(revision).append(".\n")
         .append("# Check it with: haproxy -c -f haproxy.cfg\n\n")
         .append("global\n")
-        .append("    maxconn ").append(chosen.stream().mapToLong(Frontend::maxConnections).sum()).append('\n')
+        // No global maxconn: HAProxy then derives it from the file-descriptor limit it is given (LimitNOFILE),
+        // where a fixed figure could exceed that limit and stop it from starting.
         .append("    log stdout format raw local0\n\n")
         .append("defaults\n")
         .append("    log global\n")

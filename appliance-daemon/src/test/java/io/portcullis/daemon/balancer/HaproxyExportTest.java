@@ -1,0 +1,167 @@
+package io.portcullis.daemon.balancer;
+
+import static io.portcullis.daemon.peers.Peers.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The haproxy.cfg our admin API exports, run by the real HAProxy 2.6 in front of two Portcullis nodes: both forms
+ * pass {@code haproxy -c}; proxy and ICAP traffic flow through it; a stopped node fails over.
+ */
+class HaproxyExportTest {
+  @TempDir
+  static Path dir;
+  static Daemon exporter;
+  static Process nginx;
+  static Process haproxy;
+  static final Process[] nodes = new Process[2];
+  static final int[] proxyPort = new int[2];
+  static final int[] icapPort = new int[2];
+  static int origin;
+  static int admin;
+  static int web;
+  static int icap;
+  static String token;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Peers.require("haproxy", "haproxy");
+    Path www = dir.resolve("www");
+    Files.createDirectories(www);
+    Files.write(www.resolve("1k.bin"), new byte[1024]);
+    origin = freePort();
+    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    for (int i = 0; i < 2; i++) {
+      proxyPort[i] = freePort();
+      icapPort[i] = freePort();
+      String yaml = """
+          node: { name: n%d, eventLoops: 1, shutdownGrace: 1s }
+          admin: { listen: 127.0.0.1:%d }
+          proxy: { listen: 127.0.0.1:%d }
+          icap: { listen: 127.0.0.1:%d }
+          """.formatted(i, freePort(), proxyPort[i], icapPort[i]);
+      nodes[i] = Peers.portcullis(dir.resolve("n" + i), yaml, proxyPort[i]);
+      Peers.waitForPort(icapPort[i], nodes[i], dir.resolve("n" + i + "/daemon.log"));
+    }
+    admin = freePort();
+    web = freePort();
+    icap = freePort();
+    // The layout, written once in our config; this node's own balancer stays off: HAProxy runs it.
+    String text = """
+        node: { name: exporter }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { enabled: false }
+        icap: { enabled: false }
+        balancer:
+          enabled: false
+          frontends:
+            - name: web
+              listen: 127.0.0.1:%d
+              method: leastconn
+              check: { type: http, path: /, interval: 500ms, timeout: 500ms, rise: 2, fall: 2 }
+              servers: [{ name: n0, address: 127.0.0.1:%d, weight: 2 }, { name: n1, address: 127.0.0.1:%d }]
+            - name: icap
+              listen: 127.0.0.1:%d
+              mode: tcp
+              method: source
+              check: { type: icap, interval: 500ms, timeout: 500ms, rise: 2, fall: 2 }
+              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
+        """.formatted(admin, web, proxyPort[0], proxyPort[1], icap, icapPort[0], icapPort[1]);
+    exporter = Daemon.start(new Daemon.Options(dir.resolve("exporter"), null), text, ConfigLoader.parse(text), "test");
+    token = Files.readString(dir.resolve("exporter/admin.token")).strip();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    Peers.stop(haproxy);
+    for (Process p : nodes) {
+      Peers.kill(p);
+    }
+    Peers.stop(nginx);
+    if (exporter != null) {
+      exporter.stop();
+    }
+  }
+
+  static String export(String query) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + admin + "/api/v1/balancer/haproxy.cfg" + query)).header("Authorization", "Bearer " + token).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+    return r.body();
+  }
+
+  static Path checked(String name, String cfg) throws Exception {
+    Path file = dir.resolve(name);
+    Files.writeString(file, cfg);
+    Peers.Run r = Peers.run(dir, "haproxy", "-c", "-f", file.toString());
+    assertEquals(0, r.exit(), "haproxy -c on " + name + ":\n" + r.output() + "\n" + cfg);
+    return file;
+  }
+
+  static String viaHaproxy() throws Exception {
+    return Peers.run(dir, "curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "-x",
+        "http://127.0.0.1:" + web, "http://127.0.0.1:" + origin + "/1k.bin").output().strip();
+  }
+
+  @Test
+  void theExportedConfigRunsInRealHaproxyAndFailsOverWhenANodeStops() throws Exception {
+    String all = export("");
+    assertTrue(all.contains("balance leastconn") && all.contains("balance source") && all.contains("weight 2")
+        && all.contains("tcp-check expect string ICAP/1.0\\ 200"), all);
+    Path one = checked("haproxy-one.cfg", all);
+    // The two-balancer form: one HAProxy for HTTP, another for ICAP.
+    String webOnly = checked("haproxy-web.cfg", export("?frontend=web")).toString();
+    assertTrue(!Files.readString(Path.of(webOnly)).contains("mode tcp"));
+    assertTrue(Files.readString(checked("haproxy-icap.cfg", export("?frontend=icap"))).contains("mode tcp"));
+
+    haproxy = new ProcessBuilder("haproxy", "-db", "-f", one.toString()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+    Peers.waitForPort(web, haproxy, dir.resolve("haproxy.log"));
+    Peers.waitForPort(icap, haproxy, dir.resolve("haproxy.log"));
+    Thread.sleep(2500); // longer than fall x interval: a failing check would have taken the servers down by now
+    for (int i = 0; i < 10; i++) {
+      assertEquals("200", viaHaproxy(), Peers.read(dir.resolve("haproxy.log")));
+    }
+    Peers.Run options = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
+        "av/reqmod", "-v");
+    assertTrue(options.output().contains("200 OK"), "OPTIONS through HAProxy: " + options.output());
+    String log = Peers.read(dir.resolve("haproxy.log"));
+    assertTrue(!log.contains(" is DOWN"), "HAProxy's checks pass on our nodes: " + log);
+
+    Peers.kill(nodes[0]);
+    Thread.sleep(1500); // HAProxy's checks: fall 2 x 500 ms
+    for (int i = 0; i < 10; i++) {
+      assertEquals("200", viaHaproxy(), "failover to n1: " + Peers.read(dir.resolve("haproxy.log")));
+    }
+    Peers.Run after = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
+        "av/reqmod", "-v");
+    assertTrue(after.output().contains("200 OK"), "ICAP fails over too: " + after.output());
+    assertTrue(Peers.read(dir.resolve("haproxy.log")).contains("n0 is DOWN"), Peers.read(dir.resolve("haproxy.log")));
+  }
+
+  @Test
+  void anUnknownFrontendIsA404NotAnEmptyConfig() throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + admin + "/api/v1/balancer/haproxy.cfg?frontend=nope")).header("Authorization", "Bearer " + token).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(404, r.statusCode());
+    assertTrue(r.body().contains("web, icap"), r.body());
+    assertTrue(List.of(r.body()).get(0).contains("nope"));
+  }
+}
