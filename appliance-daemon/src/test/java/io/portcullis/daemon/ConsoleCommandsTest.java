@@ -115,4 +115,29 @@ class ConsoleCommandsTest {
     assertEquals(1, code);
     assertTrue(e.toString(StandardCharsets.UTF_8).contains("bearer token is required"));
   }
+
+  @Test
+  void showBalancerListsServersAndExportsHaproxyCfgPerFrontend() throws Exception {
+    admin = freePort();
+    int web = freePort();
+    int icap = freePort();
+    int up = freePort(); // the admin port itself answers: a server that is up
+    String text = config(admin, freePort(), freePort()) + """
+        balancer:
+          enabled: true
+          frontends:
+            - { name: web, listen: 127.0.0.1:%d, check: { interval: 100ms }, servers: [{ name: s1, address: 127.0.0.1:%d, weight: 3 }] }
+            - { name: icap, listen: 127.0.0.1:%d, mode: tcp, check: { type: icap }, servers: [{ name: s2, address: 127.0.0.1:%d, backup: true }] }
+        """.formatted(web, admin, icap, up);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    assertEquals(0, console("show", "balancer"));
+    assertTrue(out.contains("frontend web  127.0.0.1:" + web + "  http  roundrobin"), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches("\\s+s1\\s+127\\.0\\.0\\.1:" + admin + "\\s+up\\s+3\\s.*")), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches("\\s+s2\\s+\\S+\\s+\\S+\\s+1b\\s.*")), out);
+    assertEquals(0, console("show", "balancer", "haproxy", "icap"));
+    assertTrue(out.contains("backend icap") && !out.contains("backend web") && out.contains("server s2 127.0.0.1:"
+        + up + " weight 1 check backup"), out);
+    assertEquals(1, console("show", "balancer", "haproxy", "nope"));
+    assertTrue(err.contains("no frontend named nope"), err);
+  }
 }

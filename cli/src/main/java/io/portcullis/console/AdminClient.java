@@ -36,6 +36,13 @@ public final class AdminClient {
     return send("GET", path, null);
   }
 
+  /** A GET whose body is text (e.g. an exported haproxy.cfg); an error's JSON comes back as its text. */
+  public HttpResponse<String> text(String path) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofMinutes(1))
+        .header("Authorization", "Bearer " + token).header("X-Portcullis-User", user).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   public Answer send(String method, String path, ObjectNode body) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofMinutes(5))
         .header("Authorization", "Bearer " + token)

@@ -26,6 +26,10 @@ public final class Main {
         show candidate                  the candidate config (YAML)
         show revisions                  the revisions kept, newest last
         show revision N                 the config of revision N
+        show balancer                   the balancer's frontends and servers: state, connections, checks
+        show balancer haproxy [FRONTEND ...]
+                                        the balancer's layout as a haproxy.cfg (all frontends: one HAProxy;
+                                        one frontend per file: HTTP and ICAP on separate HAProxies)
         load FILE                       make FILE's content the candidate (checked, not applied)
         compare [N]                     diff from revision N (default: active) to the candidate
         commit check                    validate the candidate
@@ -197,8 +201,46 @@ public final class Main {
           return usage("show revision needs a number");
         }
         return print(c.get("api/v1/revisions/" + number(rest.get(1))), a -> out.print(a.body().path("yaml").asText()));
+      case "balancer":
+        if (rest.size() >= 2 && rest.get(1).equals("haproxy")) {
+          StringBuilder q = new StringBuilder("api/v1/balancer/haproxy.cfg");
+          for (int i = 2; i < rest.size(); i++) {
+            q.append(i == 2 ? '?' : '&').append("frontend=")
+                .append(java.net.URLEncoder.encode(rest.get(i), StandardCharsets.UTF_8));
+          }
+          java.net.http.HttpResponse<String> r = c.text(q.toString());
+          if (r.statusCode() / 100 == 2) {
+            out.print(r.body());
+            return 0;
+          }
+          err.println("error: " + AdminClient.JSON.readTree(r.body()).path("error").asText("HTTP " + r.statusCode()));
+          return 1;
+        }
+        if (rest.size() != 1) {
+          return usage("show balancer [haproxy [FRONTEND ...]]");
+        }
+        return print(c.get("api/v1/balancer"), a -> balancer(a.body()));
       default:
-        return usage("show what? status, config, candidate, revisions, revision N");
+        return usage("show what? status, config, candidate, revisions, revision N, balancer");
+    }
+  }
+
+  private void balancer(JsonNode b) {
+    if (!b.path("enabled").asBoolean()) {
+      out.println("the balancer is disabled");
+      return;
+    }
+    for (JsonNode f : b.path("frontends")) {
+      out.printf("frontend %s  %s  %s  %s  %d client connections%n", f.path("name").asText(),
+          f.path("listen").asText(), f.path("mode").asText(), f.path("method").asText(), f.path("clients").asInt());
+      out.printf("  %-12s %-22s %-6s %6s %6s %10s %8s  %s%n", "server", "address", "state", "weight", "active",
+          "total", "errors", "last check");
+      for (JsonNode s : f.path("servers")) {
+        out.printf("  %-12s %-22s %-6s %6s %6d %10d %8d  %s%n", s.path("name").asText(),
+            s.path("address").asText(), s.path("state").asText(),
+            s.path("weight").asInt() + (s.path("backup").asBoolean() ? "b" : ""), s.path("active").asInt(),
+            s.path("total").asLong(), s.path("errors").asLong(), s.path("check").path("last").asText());
+      }
     }
   }
 
