@@ -370,6 +370,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
         }
         sent = up.send(req);
       } else {
+        req.resume(); // nothing to stream: a request left paused holds back the connection's next one
         sent = up.send();
       }
       sent.onComplete(res -> {
