@@ -187,7 +187,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       client.close();
       return;
     }
-    client.pause();
+    Splice.hold(client);
     boolean[] gone = {false};
     client.closeHandler(v -> gone[0] = true);
     int hash = Frontend.clientHash(client.remoteAddress() == null ? null : client.remoteAddress().hostAddress());
@@ -231,10 +231,23 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
         return;
       }
       NetSocket up = ar.result();
-      splice(client, up, gone[0], () -> {
+      if (gone[0]) {
+        up.close();
         s.stats().closed();
         f.clients().decrementAndGet();
-      });
+        return;
+      }
+      boolean[] finished = {false};
+      Runnable finish = () -> {
+        if (!finished[0]) {
+          finished[0] = true;
+          s.stats().closed();
+          f.clients().decrementAndGet();
+        }
+      };
+      client.closeHandler(v -> finish.run());
+      up.closeHandler(v -> finish.run());
+      Splice.join(client, up);
     });
   }
 
