@@ -108,7 +108,7 @@ public final class Daemon implements CommitManager.Applier {
     this.token = AdminToken.loadOrCreate(options.dataDir());
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.vertx = Vertx.builder()
-        .with(new VertxOptions().setEventLoopPoolSize(Math.max(2, (config.node().eventLoops() > 0
+        .with(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(Math.max(2, (config.node().eventLoops() > 0
             ? config.node().eventLoops() : Runtime.getRuntime().availableProcessors()) + 1)).setMetricsOptions(
             // Vert.x's per-connection and per-request HTTP/TCP meters cost a registry lookup each (a sixth of the
             // proxy's CPU for small objects) and label by remote address, which for a proxy is every origin on the
@@ -120,6 +120,8 @@ public final class Daemon implements CommitManager.Applier {
                 .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.NET_CLIENT)))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
+    LOG.info("network transport: {}", vertx.isNativeTransportEnabled() ? "epoll (native)"
+        : "NIO (epoll unavailable: " + vertx.unavailableNativeTransportCause() + ")");
     int loops = config.node().eventLoops() > 0 ? config.node().eventLoops()
         : Runtime.getRuntime().availableProcessors();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
