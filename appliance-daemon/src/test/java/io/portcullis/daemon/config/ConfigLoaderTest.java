@@ -218,7 +218,16 @@ class ConfigLoaderTest {
         admin: { listen: "[::1]:9191" }
         proxy: { enabled: false, listen: 10.1.2.3:8080 }
         icap: { listen: 127.0.0.1:11344 }
-        balancer: { enabled: true }
+        balancer:
+          enabled: true
+          frontends:
+            - name: icap
+              listen: 127.0.0.1:1345
+              mode: tcp
+              method: source
+              check: { type: icap, path: /av/respmod, interval: 500ms, rise: 3 }
+              servers: [{ name: a, address: 10.0.0.1:1344, weight: 2 }, { name: b, address: "[::1]:1344", backup: true, state: drain }]
+            - { name: web, listen: 127.0.0.1:8080, check: { type: http, expect: [200, 204] }, servers: [{ name: a, address: 10.0.0.1:3128 }] }
         rules:
           categories: [ { name: news, file: news.txt } ]
           access:
