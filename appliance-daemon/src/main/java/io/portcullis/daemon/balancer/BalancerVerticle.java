@@ -175,7 +175,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
   private Future<Listener> bindTcp(BalancerConfig.Frontend f) {
     HostPort listen = f.listen();
     return vertx.createNetServer(new NetServerOptions().setHost(listen.host()).setPort(listen.port())
-            .setTcpNoDelay(true).setIdleTimeout((int) f.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS))
+            .setTcpNoDelay(true)) // idle: the splice's own (Splice), not Netty's per-write idle handler
         .connectHandler(sock -> onTcp(listen, sock))
         .listen()
         .map(Listener::of);
@@ -247,7 +247,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       };
       client.closeHandler(v -> finish.run());
       up.closeHandler(v -> finish.run());
-      Splice.join(client, up);
+      Splice.join(client, up, f.config().idleTimeout());
     });
   }
 
@@ -289,8 +289,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
 
   private NetClient netClient(BalancerConfig.Frontend f) {
     return netClients.computeIfAbsent(ClientKey.of(f), k -> vertx.createNetClient(new NetClientOptions()
-        .setConnectTimeout((int) k.connectTimeout().toMillis()).setTcpNoDelay(true)
-        .setIdleTimeout((int) k.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)));
+        .setConnectTimeout((int) k.connectTimeout().toMillis()).setTcpNoDelay(true)));
   }
 
   // ---- http ----

@@ -12,14 +12,22 @@ import io.vertx.core.net.NetSocket;
  * Joins two connections below Vert.x: bytes read on one are written to the other as Netty buffers, flushed once per
  * read burst, with back-pressure by auto-read (a side whose peer cannot take more stops reading until it can). No
  * Vert.x buffer, future or context hop per chunk: this is the whole of a tcp frontend's work. When either side
- * closes, the other closes once its pending bytes are out; Vert.x still sees both closes (its close handlers run)
- * and the idle timeouts in each pipeline still apply.
+ * closes, the other closes once its pending bytes are out; Vert.x still sees both closes (its close handlers run).
+ * The idle timeout is the splice's own (no byte either way for that long): Netty's idle handler would cost a promise
+ * and a listener per write, and would see one side of a download as idle.
  */
 final class Splice extends ChannelInboundHandlerAdapter {
   private final Channel peer;
+  private final Activity activity;
 
-  private Splice(Channel peer) {
+  /** When the last bytes went either way, shared by both halves. */
+  private static final class Activity {
+    volatile long last = System.nanoTime();
+  }
+
+  private Splice(Channel peer, Activity activity) {
     this.peer = peer;
+    this.activity = activity;
   }
 
   /** Stops {@code s} reading until {@link #join} (bytes must not reach Vert.x before the relay is in place). */
@@ -27,14 +35,32 @@ final class Splice extends ChannelInboundHandlerAdapter {
     channel(s).config().setAutoRead(false);
   }
 
-  /** Relays {@code a} and {@code b} to each other from now on; both must be on the same event loop. */
-  static void join(NetSocket a, NetSocket b) {
+  /** Relays {@code a} and {@code b} to each other from now on; both close after {@code idle} without a byte. */
+  static void join(NetSocket a, NetSocket b, java.time.Duration idle) {
     Channel ca = channel(a);
     Channel cb = channel(b);
-    install(a, new Splice(cb));
-    install(b, new Splice(ca));
+    Activity activity = new Activity();
+    install(a, new Splice(cb, activity));
+    install(b, new Splice(ca, activity));
     ca.config().setAutoRead(true);
     cb.config().setAutoRead(true);
+    watch(ca, cb, activity, idle.toNanos(), idle.toNanos());
+  }
+
+  /** Checks in {@code delay} whether the splice was silent for {@code idle}; closes both if so, else looks again. */
+  private static void watch(Channel a, Channel b, Activity activity, long idle, long delay) {
+    a.eventLoop().schedule(() -> {
+      if (!a.isActive() && !b.isActive()) {
+        return;
+      }
+      long silent = System.nanoTime() - activity.last;
+      if (silent >= idle) {
+        a.close();
+        b.close();
+      } else {
+        watch(a, b, activity, idle, idle - silent);
+      }
+    }, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   private static void install(NetSocket s, Splice relay) {
@@ -48,6 +74,7 @@ final class Splice extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    activity.last = System.nanoTime();
     if (peer.isActive()) {
       peer.write(msg, peer.voidPromise());
     } else {

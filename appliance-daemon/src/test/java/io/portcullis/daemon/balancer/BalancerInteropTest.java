@@ -353,6 +353,60 @@ class BalancerInteropTest {
     assertEquals(0, w.failed(), result[0].output());
   }
 
+  @Test
+  void aTcpConnectionOutlivesACommitThatRemovesItsServerAndClosesWhenIdle() throws Exception {
+    commit("""
+        - { name: raw, listen: 127.0.0.1:%d, mode: tcp, idleTimeout: 1500ms, servers: [{ name: a, address: 127.0.0.1:%d }] }
+        """.formatted(tcp, pa));
+    try (Socket s = new Socket("127.0.0.1", tcp)) {
+      s.setSoTimeout(20_000);
+      var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+      OutputStream out = s.getOutputStream();
+      out.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertEquals("a", body(in));
+      // a is replaced by b: new connections go to b; this one stays on a, byte for byte
+      commit("""
+          - { name: raw, listen: 127.0.0.1:%d, mode: tcp, idleTimeout: 1500ms, servers: [{ name: b, address: 127.0.0.1:%d }] }
+          """.formatted(tcp, pb));
+      out.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertEquals("a", body(in));
+      assertEquals("HTTP/1.1 200 OK|b", get(tcp, "127.0.0.1", "/"));
+      long t0 = System.nanoTime();
+      assertEquals(-1, s.getInputStream().read(), "the balancer closes a connection silent for its idleTimeout");
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms >= 1000, "not before the idle timeout: " + ms + " ms");
+    }
+  }
+
+  /** Reads one nginx answer (Content-Length framed) and returns its body. */
+  static String body(java.io.BufferedReader in) throws Exception {
+    int length = -1;
+    for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+      if (line.toLowerCase().startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).strip());
+      }
+    }
+    char[] b = new char[length];
+    int n = 0;
+    while (n < length) {
+      n += in.read(b, n, length - n);
+    }
+    return new String(b).strip();
+  }
+
+  @Test
+  void metricsShowEachServersStateAndCounts() throws Exception {
+    commit("- { name: web, listen: 127.0.0.1:%d, servers: [%s] }".formatted(web, servers("a", "b")));
+    spread(4, "127.0.0.1");
+    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + admin + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+    String m = r.body();
+    assertTrue(m.matches("(?s).*portcullis_balancer_server_up\\{address=\"127.0.0.1:" + pa
+        + "\",frontend=\"web\",server=\"a\",?} 1\\.0.*"), m);
+    assertTrue(m.matches("(?s).*portcullis_balancer_server_requests_total\\{address=\"127.0.0.1:" + pb
+        + "\",frontend=\"web\",server=\"b\",?} [1-9].*"), m);
+  }
+
   /** What wrk printed: requests, non-2xx/3xx answers and socket errors. */
   record Wrk(long requests, long non2xx, long socketErrors, double rps) {
     long failed() {
