@@ -344,12 +344,8 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     if (s == null) {
       LOG.warn("balancer {}: no server available for {}{}", f.name(), req.uri(),
           tried == null ? "" : " (" + tried.size() + " failed)");
-      if (tried == null) {
-        page(req, 503, "Service unavailable", "No server is available to take the request; try again later.",
-            hasBody(req));
-      } else {
-        page(req, 502, "Bad gateway", "No server could be reached (" + tried.size() + " tried).", true);
-      }
+      page(req, 503, "Service unavailable", "No server is available to take the request; try again later.",
+          hasBody(req));
       return;
     }
     s.stats().opened();

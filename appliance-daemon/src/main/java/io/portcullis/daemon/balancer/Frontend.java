@@ -39,12 +39,19 @@ public final class Frontend {
   }
 
   /**
-   * The server for a new connection or request from a client whose address hashes to {@code client}, skipping
-   * {@code tried} (servers that already failed it): an active one if any is usable, else a backup; null if none.
+   * The server for a new connection or request from a client whose address hashes to {@code client}, preferring
+   * servers not in {@code tried} (those that already failed it): an active one if any is usable, else a backup; null
+   * if none is usable.
    */
   public Server pick(int client, Set<Server> tried) {
     Server s = active.pick(x -> x.usable() && (tried == null || !tried.contains(x)), client);
-    return s != null ? s : backup.pick(x -> x.usable() && (tried == null || !tried.contains(x)), client);
+    s = s != null ? s : backup.pick(x -> x.usable() && (tried == null || !tried.contains(x)), client);
+    if (s == null && tried != null && !tried.isEmpty()) {
+      // Every usable server failed this one already: try them again (a stale pooled connection, a restart), as
+      // HAProxy retries the same server when there is no other.
+      s = pick(client, null);
+    }
+    return s;
   }
 
   /** The hash of a client address for {@link #pick}. */
