@@ -35,11 +35,24 @@ final class Splice extends ChannelInboundHandlerAdapter {
     channel(s).config().setAutoRead(false);
   }
 
+  /**
+   * Level-triggered epoll for a spliced channel: edge-triggered mode reads until the socket says EAGAIN, one more
+   * read() per burst than needed when each burst is a whole message.
+   */
+  private static void levelTriggered(Channel c) {
+    if (c instanceof io.netty.channel.epoll.EpollSocketChannel) {
+      c.config().setOption(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE,
+          io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED);
+    }
+  }
+
   /** Relays {@code a} and {@code b} to each other from now on; both close after {@code idle} without a byte. */
   static void join(NetSocket a, NetSocket b, java.time.Duration idle) {
     Channel ca = channel(a);
     Channel cb = channel(b);
     Activity activity = new Activity();
+    levelTriggered(ca);
+    levelTriggered(cb);
     install(a, new Splice(cb, activity));
     install(b, new Splice(ca, activity));
     ca.config().setAutoRead(true);
