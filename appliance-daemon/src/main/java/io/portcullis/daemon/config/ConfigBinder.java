@@ -212,7 +212,7 @@ final class ConfigBinder {
     return type.isRecord() && type != HostPort.class && type != Cidr.class;
   }
 
-  private static boolean hasName(Class<?> type) {
+  static boolean hasName(Class<?> type) {
     for (RecordComponent c : type.getRecordComponents()) {
       if (c.getName().equals("name") && c.getType() == String.class) {
         return true;
