@@ -66,6 +66,7 @@ public final class Daemon implements CommitManager.Applier {
   private final Service<Balancer> balancer;
   private volatile Config config;
   private volatile CommitManager commits;
+  private volatile io.portcullis.daemon.config.EditSessions sessions;
   private boolean stopped;
 
   /** The policy and scanner of one config; compiled once per commit, shared by the services. */
@@ -163,6 +164,7 @@ public final class Daemon implements CommitManager.Applier {
       d.await(Future.join(d.traffic.stream().map(s -> s.start(config)).toList()).recover(e -> Future.succeededFuture()));
       d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
           options.configFile(), text, config, source);
+      d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
       d.await(d.admin.start(config));
     } catch (Exception e) {
       d.vertx.close();
@@ -313,6 +315,11 @@ public final class Daemon implements CommitManager.Applier {
 
   public Config config() {
     return config;
+  }
+
+  /** The console's configuration sessions. */
+  public io.portcullis.daemon.config.EditSessions sessions() {
+    return sessions;
   }
 
   public CommitManager commits() {

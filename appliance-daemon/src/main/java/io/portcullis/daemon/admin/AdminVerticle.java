@@ -71,7 +71,11 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     });
     r.get("/api/v1/config").handler(ctx -> {
       CommitManager.Active a = daemon.commits().active();
-      json(ctx, 200, new JsonObject().put("revision", a.revision()).put("yaml", a.text()));
+      JsonObject out = new JsonObject().put("revision", a.revision()).put("yaml", a.text());
+      if ("set".equals(ctx.queryParams().get("format"))) {
+        out.put("set", new JsonArray(io.portcullis.daemon.config.ConfigEditor.displaySet(a.text())));
+      }
+      json(ctx, 200, out);
     });
     r.get("/api/v1/candidate").handler(ctx -> json(ctx, 200, new JsonObject()
         .put("yaml", daemon.commits().candidate()).put("changed", daemon.commits().candidateChanged())));
@@ -139,6 +143,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
       String n = ctx.queryParams().get("revision");
       return new JsonObject().put("diff", daemon.commits().compare(n == null ? null : Integer.parseInt(n)));
     }));
+    SessionRoutes.add(r, daemon);
     r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path(), List.of()));
     return r;
   }
@@ -196,6 +201,18 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
         error(ctx, 500, String.valueOf(ar.cause().getMessage()), List.of());
       }
     });
+  }
+
+  static JsonObject bodyOf(RoutingContext ctx) {
+    return body(ctx);
+  }
+
+  static void jsonOf(RoutingContext ctx, int status, JsonObject body) {
+    json(ctx, status, body);
+  }
+
+  static void errorOf(RoutingContext ctx, int status, String message, List<Problem> problems) {
+    error(ctx, status, message, problems);
   }
 
   private static JsonObject body(RoutingContext ctx) {

@@ -46,6 +46,27 @@ public final class CommitManager implements AutoCloseable {
   }
 
   /** A commit that was refused: the candidate is invalid ({@link #problems}) or could not be applied. */
+  /** A session's candidate started from a revision no longer in effect. */
+  public static final class StaleException extends RuntimeException {
+    private final int base;
+    private final int active;
+
+    public StaleException(int base, int active) {
+      super("the config changed since this session started from revision " + base + " (revision " + active
+          + " is in effect now); review what changed, then update and commit again");
+      this.base = base;
+      this.active = active;
+    }
+
+    public int base() {
+      return base;
+    }
+
+    public int active() {
+      return active;
+    }
+  }
+
   public static final class CommitException extends RuntimeException {
     private final transient List<Problem> problems;
 
@@ -182,16 +203,31 @@ public final class CommitManager implements AutoCloseable {
    * also confirms a pending commit confirmed, as on Junos.
    */
   public CompletableFuture<Revision> commit(String author, String message, Duration confirmWithin) {
+    return commitText(null, -1, author, message, confirmWithin);
+  }
+
+  /**
+   * As {@link #commit}, with {@code text} (a console session's own candidate) instead of the shared candidate,
+   * refused with a {@link StaleException} unless revision {@code base} (what the session started from) is still in
+   * effect: what changed meanwhile would otherwise be silently undone.
+   */
+  public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
+      Duration confirmWithin) {
     return serial(() -> {
       String text;
       Active before;
       synchronized (this) {
-        text = candidate();
+        text = sessionText != null ? sessionText : candidate();
         before = active;
+      }
+      if (sessionText != null && base != before.revision()) {
+        return CompletableFuture.failedFuture(new StaleException(base, before.revision()));
       }
       if (text.equals(before.text()) && confirmWithin == null) {
         synchronized (this) {
-          candidate = null;
+          if (sessionText == null) {
+            candidate = null;
+          }
           if (pending != null) {
             clearPending("confirmed by commit");
           }
@@ -206,7 +242,9 @@ public final class CommitManager implements AutoCloseable {
       }
       return applyAndRecord(before, text, next, author, message).thenApply(rev -> {
         synchronized (this) {
-          candidate = null;
+          if (sessionText == null) {
+            candidate = null;
+          }
           if (pending != null) {
             clearPending("confirmed by commit");
           }

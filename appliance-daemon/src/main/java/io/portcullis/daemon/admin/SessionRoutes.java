@@ -1,0 +1,184 @@
+package io.portcullis.daemon.admin;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.CommitManager;
+import io.portcullis.daemon.config.ConfigEditor;
+import io.portcullis.daemon.config.ConfigSchema;
+import io.portcullis.daemon.config.Durations;
+import io.portcullis.daemon.config.EditSessions;
+import io.portcullis.daemon.config.Problem;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The console's configuration sessions on the admin API ({@code /api/v1/sessions}) and the schema it builds its
+ * command tree and completion from ({@code /api/v1/schema}).
+ */
+final class SessionRoutes {
+  private SessionRoutes() {
+  }
+
+  static void add(Router r, Daemon daemon) {
+    r.get("/api/v1/schema").handler(ctx -> {
+      JsonArray keys = new JsonArray();
+      for (ConfigSchema.Key k : ConfigSchema.keys()) {
+        JsonObject o = new JsonObject().put("path", k.path()).put("type", k.type()).put("doc", k.doc());
+        if (k.defaultValue() != null) {
+          o.put("default", k.defaultValue());
+        }
+        if (k.type().contains(", ") && !k.type().startsWith("list")) {
+          o.put("values", new JsonArray(List.of(k.type().split(", "))));
+        }
+        keys.add(o);
+      }
+      AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("keys", keys));
+    });
+    r.post("/api/v1/sessions").handler(ctx -> {
+      EditSessions.Session s = daemon.sessions().open(user(ctx), source(ctx));
+      AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("session", s.id()).put("base", s.base()));
+    });
+    r.get("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
+      EditSessions.Session s = daemon.sessions().get(ctx.pathParam("id"));
+      return new JsonObject().put("base", s.base()).put("changed", s.changed()).put("yaml", s.candidate())
+          .put("active", daemon.commits().active().revision());
+    }));
+    r.delete("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
+      daemon.sessions().close(ctx.pathParam("id"));
+      return new JsonObject().put("closed", true);
+    }));
+    for (String op : List.of("set", "delete")) {
+      r.post("/api/v1/sessions/:id/" + op).handler(ctx -> {
+        JsonObject body = AdminVerticle.bodyOf(ctx);
+        if (body == null) {
+          return;
+        }
+        run(ctx, () -> problems(daemon.sessions().edit(ctx.pathParam("id"), op.equals("set"), words(body, "path"))));
+      });
+    }
+    r.post("/api/v1/sessions/:id/insert").handler(ctx -> {
+      JsonObject body = AdminVerticle.bodyOf(ctx);
+      if (body == null) {
+        return;
+      }
+      run(ctx, () -> problems(daemon.sessions().insert(ctx.pathParam("id"), words(body, "list"),
+          body.getString("item"), "before".equals(body.getString("position")), body.getString("ref"))));
+    });
+    r.get("/api/v1/sessions/:id/compare").handler(ctx -> run(ctx, () -> new JsonObject()
+        .put("diff", daemon.sessions().compare(ctx.pathParam("id")))));
+    r.get("/api/v1/sessions/:id/set").handler(ctx -> run(ctx, () -> new JsonObject()
+        .put("set", new JsonArray(ConfigEditor.displaySet(daemon.sessions().get(ctx.pathParam("id")).candidate())))));
+    r.post("/api/v1/sessions/:id/check").handler(ctx -> run(ctx, () -> problems(
+        daemon.sessions().check(ctx.pathParam("id")))));
+    r.post("/api/v1/sessions/:id/discard").handler(ctx -> run(ctx, () -> {
+      daemon.sessions().discard(ctx.pathParam("id"));
+      return new JsonObject().put("discarded", true);
+    }));
+    r.post("/api/v1/sessions/:id/rollback").handler(ctx -> {
+      JsonObject body = AdminVerticle.bodyOf(ctx);
+      if (body == null) {
+        return;
+      }
+      ctx.vertx().executeBlocking(() -> {
+        daemon.sessions().rollback(ctx.pathParam("id"), body.getInteger("revision", -1));
+        return problems(daemon.sessions().check(ctx.pathParam("id")));
+      }, false).onComplete(ar -> {
+        if (ar.succeeded()) {
+          AdminVerticle.jsonOf(ctx, 200, ar.result());
+        } else {
+          fail(ctx, ar.cause());
+        }
+      });
+    });
+    r.post("/api/v1/sessions/:id/commit").handler(ctx -> commit(ctx, daemon));
+  }
+
+  private static void commit(RoutingContext ctx, Daemon daemon) {
+    JsonObject body = ctx.body().isEmpty() ? new JsonObject() : AdminVerticle.bodyOf(ctx);
+    if (body == null) {
+      return;
+    }
+    Duration confirm;
+    try {
+      confirm = body.getString("confirm") == null ? null : Durations.parse(body.getString("confirm"));
+    } catch (IllegalArgumentException e) {
+      AdminVerticle.errorOf(ctx, 400, "confirm: " + e.getMessage(), List.of());
+      return;
+    }
+    String id = ctx.pathParam("id");
+    try {
+      daemon.sessions().commit(id, body.getString("message", ""), confirm)
+          .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
+            if (err == null) {
+              JsonObject out = new JsonObject().put("revision", rev.number());
+              daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+              AdminVerticle.jsonOf(ctx, 200, out);
+              return;
+            }
+            Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+            if (cause instanceof CommitManager.StaleException) {
+              AdminVerticle.jsonOf(ctx, 409, new JsonObject().put("error", cause.getMessage())
+                  .put("changed", daemon.sessions().changedMeanwhile(id)));
+            } else if (cause instanceof CommitManager.CommitException ce) {
+              AdminVerticle.errorOf(ctx, ce.problems().isEmpty() ? 409 : 422, ce.getMessage(), ce.problems());
+            } else {
+              fail(ctx, cause);
+            }
+          }));
+    } catch (RuntimeException e) {
+      fail(ctx, e);
+    }
+  }
+
+  private interface Work {
+    JsonObject get() throws Exception;
+  }
+
+  private static void run(RoutingContext ctx, Work work) {
+    try {
+      AdminVerticle.jsonOf(ctx, 200, work.get());
+    } catch (Exception e) {
+      fail(ctx, e);
+    }
+  }
+
+  private static void fail(RoutingContext ctx, Throwable e) {
+    if (e instanceof EditSessions.NoSuchSession) {
+      AdminVerticle.errorOf(ctx, 404, e.getMessage(), List.of());
+    } else if (e instanceof ConfigEditor.EditException || e instanceof IllegalArgumentException) {
+      AdminVerticle.errorOf(ctx, 400, e.getMessage(), List.of());
+    } else if (e instanceof IllegalStateException) {
+      AdminVerticle.errorOf(ctx, 409, e.getMessage(), List.of());
+    } else {
+      AdminVerticle.errorOf(ctx, 500, String.valueOf(e.getMessage()), List.of());
+    }
+  }
+
+  private static JsonObject problems(List<Problem> problems) {
+    return new JsonObject().put("valid", problems.isEmpty()).put("problems", AdminVerticle.problems(problems));
+  }
+
+  private static List<String> words(JsonObject body, String key) {
+    JsonArray a = body.getJsonArray(key);
+    if (a == null || a.isEmpty()) {
+      throw new IllegalArgumentException("body must be {\"" + key + "\": [\"word\", ...]}");
+    }
+    return a.stream().map(String::valueOf).toList();
+  }
+
+  private static String user(RoutingContext ctx) {
+    String u = ctx.request().getHeader("X-Portcullis-User");
+    return u == null || u.isBlank() ? "api" : u;
+  }
+
+  /** Where the user is: the SSH client's address when the console runs in the daemon's SSH server, else the caller. */
+  private static String source(RoutingContext ctx) {
+    String s = ctx.request().getHeader("X-Portcullis-Source");
+    return s != null && !s.isBlank() ? s : ctx.request().remoteAddress() == null ? "-"
+        : ctx.request().remoteAddress().hostAddress();
+  }
+}
