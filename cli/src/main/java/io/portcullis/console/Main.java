@@ -20,7 +20,9 @@ import java.util.List;
  */
 public final class Main {
   static final String USAGE = """
-      usage: portcullis-console [--admin URL] [--token-file FILE | --data-dir DIR] COMMAND
+      usage: portcullis-console [--admin URL] [--token-file FILE | --data-dir DIR] [COMMAND | -c "LINE"]
+        (no command: the interactive shell on a terminal, else one command per line from stdin;
+         configure, set, delete, insert, commit ... work there as in the shell: `help` lists them)
         show status                     node, revision, services and their ports
         show config                     the active config (YAML)
         show candidate                  the candidate config (YAML)
@@ -64,8 +66,15 @@ public final class Main {
     Path tokenFile = null;
     Path dataDir = null;
     List<String> words = new ArrayList<>();
+    String line = null;
     for (int i = 0; i < argv.length; i++) {
       switch (argv[i]) {
+        case "-c" -> {
+          if (++i >= argv.length) {
+            return usage("-c needs a command line");
+          }
+          line = argv[i];
+        }
         case "--admin" -> {
           if (++i >= argv.length) {
             return usage("--admin needs a URL");
@@ -91,9 +100,6 @@ public final class Main {
         default -> words.add(argv[i]);
       }
     }
-    if (words.isEmpty()) {
-      return usage("no command given");
-    }
     if (tokenFile == null) {
       tokenFile = defaultDataDir(dataDir).resolve("admin.token");
     }
@@ -107,6 +113,19 @@ public final class Main {
     }
     AdminClient client = new AdminClient(admin, token, System.getProperty("user.name", "console"));
     try {
+      if (line != null) {
+        return lines(client, List.of(line));
+      }
+      if (words.isEmpty()) {
+        if (System.console() != null) {
+          try (org.jline.terminal.Terminal t = org.jline.terminal.TerminalBuilder.builder().system(true).build()) {
+            return new Interactive(client, t, Path.of(System.getProperty("user.home"), ".portcullis_history"),
+                System.getProperty("user.name", "admin")).run();
+          }
+        }
+        return lines(client, new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+            StandardCharsets.UTF_8)).lines().toList());
+      }
       return execute(client, words);
     } catch (IllegalArgumentException e) {
       return usage(e.getMessage());
@@ -119,6 +138,40 @@ public final class Main {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return 1;
+    }
+  }
+
+  /**
+   * Runs command lines in one shell (so {@code configure} … {@code commit} work in a script); stops at the first that
+   * fails and returns its exit code. Blank lines and lines starting with # are skipped.
+   */
+  int lines(AdminClient client, List<String> lines) throws IOException, InterruptedException {
+    Shell shell = new Shell(client, out, err);
+    org.jline.reader.impl.DefaultParser parser = new org.jline.reader.impl.DefaultParser();
+    parser.setEscapeChars(new char[0]);
+    try {
+      for (String l : lines) {
+        if (l.isBlank() || l.strip().startsWith("#")) {
+          continue;
+        }
+        List<String> w;
+        try {
+          w = parser.parse(l, l.length()).words().stream().filter(x -> !x.isEmpty()).toList();
+        } catch (org.jline.reader.EOFError e) {
+          err.println("error: unbalanced quotes in: " + l);
+          return 2;
+        }
+        int code = shell.execute(w);
+        if (code == Shell.EXIT) {
+          break;
+        }
+        if (code != 0) {
+          return code;
+        }
+      }
+      return 0;
+    } finally {
+      shell.close();
     }
   }
 
@@ -140,7 +193,7 @@ public final class Main {
     return 2;
   }
 
-  private int execute(AdminClient c, List<String> w) throws IOException, InterruptedException {
+  int execute(AdminClient c, List<String> w) throws IOException, InterruptedException {
     String cmd = w.get(0);
     List<String> rest = w.subList(1, w.size());
     switch (cmd) {

@@ -1,0 +1,199 @@
+package io.portcullis.daemon;
+
+import static io.portcullis.daemon.TestNodes.config;
+import static io.portcullis.daemon.TestNodes.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The console shell against a real daemon: configuration mode from a script (the proxy's behaviour changes), one
+ * candidate per session (a stale commit is refused with what changed), and the interactive shell on a real
+ * pseudo-terminal (tmux) for Tab completion and {@code ?}.
+ */
+class ConsoleShellTest {
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static int admin;
+  static int proxy;
+  static String out;
+  static String err;
+
+  @BeforeAll
+  static void start() throws Exception {
+    admin = freePort();
+    proxy = freePort();
+    String text = config(admin, proxy, freePort());
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  /** The console with {@code args}, stdin {@code input}; its exit code (out and err kept). */
+  static int console(String input, String... args) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    String[] all = new String[args.length + 4];
+    all[0] = "--admin";
+    all[1] = "http://127.0.0.1:" + admin;
+    all[2] = "--data-dir";
+    all[3] = dir.resolve("data").toString();
+    System.arraycopy(args, 0, all, 4, args.length);
+    InputStream stdin = System.in;
+    System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
+    try {
+      int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
+          new PrintStream(e, true, StandardCharsets.UTF_8)).run(all);
+      out = o.toString(StandardCharsets.UTF_8);
+      err = e.toString(StandardCharsets.UTF_8);
+      return code;
+    } finally {
+      System.setIn(stdin);
+    }
+  }
+
+  String throughProxy(String url) throws Exception {
+    return Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-x",
+        "http://127.0.0.1:" + proxy, url).output().strip();
+  }
+
+  @Test
+  void aScriptedSessionAddsABlockRuleAndTheProxyBlocks() throws Exception {
+    String before = throughProxy("http://www.casino.test/");
+    assertTrue(!before.equals("403"), "not blocked yet: " + before);
+    assertEquals(0, console("""
+        configure
+        set rules access no-casino when hosts "*.casino.test"
+        set rules access no-casino action block
+        show | compare
+        commit comment block casinos
+        exit
+        """), err);
+    assertTrue(out.contains("+      - \"*.casino.test\"") || out.contains("*.casino.test"), out);
+    assertTrue(out.contains("commit complete: revision"), out);
+    assertEquals("403", throughProxy("http://www.casino.test/"));
+    assertEquals(0, console("", "-c", "show config rules access"));
+    assertTrue(out.contains("set rules access no-casino when hosts *.casino.test"), out);
+    assertTrue(out.contains("set rules access no-casino action block"), out);
+    // Scripts stop at the first error, with its exit code.
+    assertEquals(1, console("configure\nset rules access x colour red\ncommit\n"));
+    assertTrue(err.contains("no key \"colour\" here"), err);
+    assertEquals(2, console("", "-c", "frobnicate"));
+  }
+
+  @Test
+  void aCommitOnAStaleCandidateIsRefusedWithWhatChangedMeanwhile() throws Exception {
+    // Two sessions, interleaved, through the API the console uses.
+    String token = TestNodes.token(dir.resolve("data"));
+    String api = "http://127.0.0.1:" + admin + "/api/v1/sessions";
+    String a = TestNodes.call("POST", api, token, null).json().getString("session");
+    String b = TestNodes.call("POST", api, token, null).json().getString("session");
+    assertEquals(200, TestNodes.call("POST", api + "/" + a + "/set", token,
+        "{\"path\": [\"proxy\", \"maxHeaders\", \"90\"]}").status());
+    assertEquals(200, TestNodes.call("POST", api + "/" + b + "/set", token,
+        "{\"path\": [\"proxy\", \"maxHeaders\", \"70\"]}").status());
+    assertEquals(200, TestNodes.call("POST", api + "/" + a + "/commit", token, "{}").status());
+    TestNodes.Answer stale = TestNodes.call("POST", api + "/" + b + "/commit", token, "{}");
+    assertEquals(409, stale.status(), stale.body());
+    assertTrue(stale.json().getString("error").contains("changed since this session started"), stale.body());
+    assertTrue(stale.json().getString("changed").contains("maxHeaders: 90"), stale.body());
+    assertEquals(90, daemon.commits().active().config().proxy().maxHeaders(), "b's change did not undo a's");
+  }
+
+  @Test
+  void theInteractiveShellCompletesPathsAndExplainsChoicesOnARealTerminal() throws Exception {
+    Peers.require("tmux", "tmux");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String cmd = String.join(" ", List.of(java, "-cp", System.getProperty("java.class.path"),
+        "io.portcullis.console.Main", "--admin", "http://127.0.0.1:" + admin, "--data-dir",
+        dir.resolve("data").toString()));
+    String name = "pc" + ProcessHandle.current().pid();
+    Peers.Run started = Peers.run(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "50", cmd);
+    assertEquals(0, started.exit(), started.output());
+    try {
+      // (tmux trims trailing spaces from the screen it captures)
+      String screen = awaitScreen(name, "@test-node>");
+      assertTrue(screen.contains("Portcullis console"), screen);
+      keys(name, "configure", "Enter");
+      awaitScreen(name, "@test-node#");
+      keys(name, "set rules acc", "Tab");
+      awaitScreen(name, "set rules access");
+      keys(name, "?");
+      screen = awaitScreen(name, "a new item's name");
+      assertTrue(screen.contains("Possible completions:"), screen);
+      keys(name, "web ac", "Tab");
+      awaitScreen(name, "set rules access web action");
+      keys(name, "?");
+      screen = awaitScreen(name, "redirect");
+      assertTrue(screen.contains("allow") && screen.contains("block"), screen);
+      keys(name, "block", "Enter");
+      keys(name, "show | compare", "Enter");
+      awaitScreen(name, "action: block");
+      // Ctrl-C drops the line being typed, not the shell
+      int prompts = count(awaitScreen(name, "@test-node#"), "@test-node#");
+      keys(name, "garbage");
+      awaitScreen(name, "garbage");
+      keys(name, "C-c");
+      for (int i = 0; i < 100 && count(screen(name), "@test-node#") <= prompts; i++) {
+        Thread.sleep(100);
+      }
+      keys(name, "exit", "Enter");
+      awaitScreen(name, "uncommitted changes");
+      assertTrue(!screen(name).contains("unknown command garbage"), screen(name));
+      keys(name, "exit", "Enter");
+      awaitScreen(name, "Exiting configuration mode");
+      keys(name, "exit", "Enter");
+    } finally {
+      Peers.run(dir, "tmux", "kill-session", "-t", name);
+    }
+  }
+
+  static void keys(String session, String... keys) throws Exception {
+    for (String k : keys) {
+      boolean literal = !k.equals("Enter") && !k.equals("Tab") && !k.startsWith("C-");
+      Peers.Run r = literal ? Peers.run(dir, "tmux", "send-keys", "-t", session, "-l", k)
+          : Peers.run(dir, "tmux", "send-keys", "-t", session, k);
+      assertEquals(0, r.exit(), r.output());
+    }
+  }
+
+  static int count(String s, String part) {
+    return s.split(java.util.regex.Pattern.quote(part), -1).length - 1;
+  }
+
+  static String screen(String session) throws Exception {
+    return Peers.run(dir, "tmux", "capture-pane", "-p", "-t", session).output();
+  }
+
+  static String awaitScreen(String session, String text) throws Exception {
+    String screen = "";
+    for (int i = 0; i < 300; i++) {
+      screen = Peers.run(dir, "tmux", "capture-pane", "-p", "-t", session).output();
+      if (screen.contains(text)) {
+        return screen;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("the screen never showed \"" + text + "\":\n" + screen);
+  }
+}

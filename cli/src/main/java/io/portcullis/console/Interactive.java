@@ -1,0 +1,233 @@
+package io.portcullis.console;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jline.reader.Candidate;
+import org.jline.reader.Completer;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.ParsedLine;
+import org.jline.reader.Reference;
+import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
+import org.jline.terminal.Terminal;
+
+/**
+ * The shell on a terminal (local, or an SSH channel's): line editing, history, Tab completion of commands, config
+ * paths, item names and enum values from the daemon's schema; {@code ?} lists the choices with one line of help each;
+ * Ctrl-C cancels the line, not the shell; Ctrl-D or {@code exit} leaves.
+ */
+public final class Interactive {
+  private final Shell shell;
+  private final Terminal terminal;
+  private final Path history;
+  private final String user;
+
+  /** A shell for {@code user} on {@code terminal}; {@code history} is a file, or null to keep it in memory. */
+  public Interactive(AdminClient client, Terminal terminal, Path history, String user) {
+    PrintStream out = new PrintStream(terminal.output(), true, java.nio.charset.StandardCharsets.UTF_8);
+    this.shell = new Shell(client, out, out);
+    this.terminal = terminal;
+    this.history = history;
+    this.user = user;
+  }
+
+  /** Runs until exit; returns the last command's exit code. */
+  public int run() {
+    DefaultParser parser = new DefaultParser();
+    parser.setEscapeChars(new char[0]); // a backslash is a character in URLs and patterns, not an escape
+    LineReaderBuilder b = LineReaderBuilder.builder().terminal(terminal).parser(parser).completer(new Choices())
+        .appName("portcullis");
+    if (history != null) {
+      b.variable(LineReader.HISTORY_FILE, history);
+    }
+    LineReader reader = b.build();
+    reader.getWidgets().put("portcullis-help", () -> {
+      help(reader);
+      return true;
+    });
+    reader.getKeyMaps().get(LineReader.MAIN).bind(new Reference("portcullis-help"), "?");
+    terminal.writer().println("Portcullis console. `help` or `?` lists the commands; Tab completes.");
+    int last = 0;
+    String node = nodeName();
+    while (true) {
+      String line;
+      try {
+        if (shell.configuring()) {
+          terminal.writer().println(shell.editPath().isEmpty() ? "[edit]" : "[edit " + String.join(" ",
+              shell.editPath()) + "]");
+        }
+        line = reader.readLine(user + "@" + node + (shell.configuring() ? "# " : "> "));
+      } catch (UserInterruptException e) {
+        continue; // Ctrl-C: the line is dropped, the shell stays
+      } catch (EndOfFileException e) {
+        break;
+      }
+      try {
+        int code = shell.execute(reader.getParsedLine().words().stream().filter(w -> !w.isEmpty()).toList());
+        if (code == Shell.EXIT) {
+          break;
+        }
+        last = code;
+      } catch (java.net.ConnectException e) {
+        terminal.writer().println("error: the daemon's admin API is not reachable");
+        last = 1;
+      } catch (IOException e) {
+        terminal.writer().println("error: " + e.getMessage());
+        last = 1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      terminal.writer().flush();
+    }
+    try {
+      shell.close();
+    } catch (IOException | InterruptedException e) {
+      // the daemon drops idle sessions itself
+    }
+    return last;
+  }
+
+  private String nodeName() {
+    try {
+      return shell.client().get("api/v1/status").body().path("node").asText("portcullis");
+    } catch (IOException | InterruptedException e) {
+      return "portcullis";
+    }
+  }
+
+  /** {@code ?}: the choices for the word under the cursor, each with its help, printed above the line. */
+  private void help(LineReader reader) {
+    ParsedLine pl = reader.getParser().parse(reader.getBuffer().toString(), reader.getBuffer().cursor());
+    Map<String, String> choices = choices(pl.words().subList(0, pl.wordIndex()), pl.word());
+    StringBuilder b = new StringBuilder("Possible completions:\n");
+    if (choices.isEmpty()) {
+      b.append("  (none)\n");
+    }
+    int width = choices.keySet().stream().mapToInt(String::length).max().orElse(0);
+    choices.forEach((k, v) -> b.append("  ").append(k).append(" ".repeat(Math.max(1, width - k.length() + 2)))
+        .append(v).append('\n'));
+    reader.printAbove(b.toString().stripTrailing());
+  }
+
+  private final class Choices implements Completer {
+    @Override
+    public void complete(LineReader reader, ParsedLine line, List<Candidate> candidates) {
+      choices(line.words().subList(0, line.wordIndex()), line.word()).forEach((k, v) ->
+          candidates.add(new Candidate(k, k, null, v.isEmpty() ? null : v, null, null, !k.startsWith("<"))));
+    }
+  }
+
+  private static final Map<String, String> OPERATIONAL = ordered(
+      "configure", "enter configuration mode", "show", "show the node's state and config", "exit", "leave the console",
+      "help", "list the commands");
+  private static final Map<String, String> SHOW = ordered(
+      "status", "node, revision, services", "config", "the active config", "rules", "the traffic processing rules",
+      "balancer", "frontends and servers", "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
+      "the node's metrics", "revisions", "revisions kept", "revision", "one revision's config");
+  private static final Map<String, String> CONFIGURATION = ordered(
+      "set", "set a key or add values", "delete", "delete a key, item or values", "insert", "move a named item",
+      "edit", "work under a path", "up", "one level up", "top", "back to the top", "show", "the candidate",
+      "compare", "what this session changes", "commit", "validate and apply", "confirm", "keep a commit confirmed",
+      "rollback", "a revision becomes the candidate", "discard", "drop this session's changes", "run",
+      "an operational command", "exit", "leave configuration mode");
+
+  private static Map<String, String> ordered(String... kv) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put(kv[i], kv[i + 1]);
+    }
+    return m;
+  }
+
+  /** The choices (with help) for the next word after {@code before}, starting with {@code prefix}. */
+  Map<String, String> choices(List<String> before, String prefix) {
+    Map<String, String> all = new LinkedHashMap<>();
+    try {
+      List<String> w = new ArrayList<>(before);
+      boolean config = shell.configuring();
+      if (config && !w.isEmpty() && w.get(0).equals("run")) {
+        w = w.subList(1, w.size());
+        config = false;
+      }
+      if (w.isEmpty()) {
+        all.putAll(config ? CONFIGURATION : OPERATIONAL);
+      } else if (!config && w.get(0).equals("show") && w.size() == 1) {
+        all.putAll(SHOW);
+      } else if (config && List.of("set", "delete", "edit", "insert").contains(w.get(0))) {
+        List<String> path = new ArrayList<>(shell.editPath());
+        path.addAll(w.subList(1, w.size()));
+        pathChoices(path, all, w.get(0).equals("set"));
+      } else if (!config && w.get(0).equals("show") && w.get(1).equals("config")) {
+        pathChoices(w.subList(2, w.size()), all, false);
+      } else if (config && w.get(0).equals("commit") && w.size() == 1) {
+        all.putAll(ordered("check", "validate only", "confirmed", "revert unless confirmed in MINUTES", "comment",
+            "a comment for the revision"));
+      }
+    } catch (IOException | InterruptedException e) {
+      return Map.of();
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    all.forEach((k, v) -> {
+      if (k.startsWith(prefix) || k.startsWith("<")) {
+        out.put(k, v);
+      }
+    });
+    return out;
+  }
+
+  private void pathChoices(List<String> path, Map<String, String> out, boolean set)
+      throws IOException, InterruptedException {
+    Schema.Position p = shell.schema().walk(path);
+    if (p == null) {
+      return;
+    }
+    if (p.inValues()) {
+      for (String v : p.node().values) {
+        out.put(v, "");
+      }
+      if (p.node().values.isEmpty() && set) {
+        out.put("<" + p.node().type + ">", p.node().doc);
+      }
+      return;
+    }
+    if (p.atItemName()) {
+      for (String name : itemNames(path)) {
+        out.put(name, "");
+      }
+      if (set) {
+        out.put("<name>", "a new item's name");
+      }
+      return;
+    }
+    p.node().children.forEach((k, n) -> out.put(k, n.leaf() ? n.doc : n.namedList ? "list of named items"
+        : "section"));
+  }
+
+  /** Names of the items under {@code path} (a named list) in this session's candidate. */
+  private List<String> itemNames(List<String> path) throws IOException, InterruptedException {
+    AdminClient.Answer a = shell.configuring() ? shell.client().get("api/v1/sessions/" + shell.session() + "/set")
+        : shell.client().get("api/v1/config?format=set");
+    List<String> names = new ArrayList<>();
+    String prefix = "set " + String.join(" ", path) + " ";
+    for (JsonNode l : a.body().path("set")) {
+      String s = l.asText();
+      if (s.startsWith(prefix)) {
+        String rest = s.substring(prefix.length());
+        String name = rest.startsWith("\"") ? rest.substring(0, rest.indexOf('"', 1) + 1) : rest.split(" ")[0];
+        if (!names.contains(name)) {
+          names.add(name);
+        }
+      }
+    }
+    return names;
+  }
+}

@@ -1,0 +1,412 @@
+package io.portcullis.console;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The console's commands in two modes, as on Junos: operational ({@code show …}, {@code configure}) and
+ * configuration ({@code set}, {@code delete}, {@code insert}, {@code edit}/{@code up}/{@code top}, {@code show},
+ * {@code compare}, {@code commit [check | confirmed N] [comment TEXT]}, {@code confirm}, {@code rollback N},
+ * {@code discard}, {@code run …}, {@code exit}). Configuration mode has a session of its own on the daemon (its own
+ * candidate). Everything goes through the admin API.
+ */
+final class Shell {
+  /** What {@link #execute} returns to end the shell. */
+  static final int EXIT = -1;
+
+  static final String OPERATIONAL_HELP = """
+      configure                        enter configuration mode (a candidate of your own)
+      show status                      node, revision, services and their ports, pending commit confirmed
+      show config [PATH ...] [| display set]
+                                       the active config (YAML), or as set commands (PATH: only that part)
+      show rules                       the traffic processing rules, as set commands
+      show balancer                    frontends and servers: state, connections, checks
+      show haproxy-config [FRONTEND]   the balancer's layout as a haproxy.cfg
+      show metrics                     the node's portcullis_* metrics
+      show revisions | show revision N the revisions kept | one revision's YAML
+      exit                             leave the console""";
+
+  static final String CONFIGURATION_HELP = """
+      set PATH VALUE...                set a key (a named item is created: set rules access NAME action block)
+      delete PATH [VALUE...]           delete a key, an item, or values of a list
+      insert PATH ITEM before|after REF
+                                       move a named item (rules are evaluated in order)
+      edit PATH | up | top             work under PATH (prefixed to set/delete) | one level up | back to the top
+      show [| display set]             the candidate (YAML, or as set commands)
+      show | compare, compare          what this session changes
+      commit check                     validate the candidate
+      commit [confirmed MINUTES] [comment TEXT]
+                                       apply it; with confirmed, it reverts unless `confirm` follows in time
+      confirm                          keep a commit confirmed
+      rollback N                       revision N becomes the candidate
+      discard                          drop this session's changes
+      run COMMAND                      an operational command (run show status)
+      exit                             leave configuration mode (warns once about uncommitted changes)""";
+
+  private final AdminClient client;
+  private final Main ops;
+  private final PrintStream out;
+  private final PrintStream err;
+  private String session;
+  private final List<String> edit = new ArrayList<>();
+  private Schema schema;
+  private boolean warnedExit;
+
+  Shell(AdminClient client, PrintStream out, PrintStream err) {
+    this.client = client;
+    this.out = out;
+    this.err = err;
+    this.ops = new Main(out, err);
+  }
+
+  boolean configuring() {
+    return session != null;
+  }
+
+  List<String> editPath() {
+    return List.copyOf(edit);
+  }
+
+  String session() {
+    return session;
+  }
+
+  AdminClient client() {
+    return client;
+  }
+
+  /** The config's key tree, fetched once. */
+  Schema schema() throws IOException, InterruptedException {
+    if (schema == null) {
+      AdminClient.Answer a = client.get("api/v1/schema");
+      if (!a.ok()) {
+        throw new IOException("the daemon gave no schema: HTTP " + a.status());
+      }
+      schema = new Schema(a.body());
+    }
+    return schema;
+  }
+
+  /** Runs one command line; 0 done, 1 refused or failed, 2 bad usage, {@link #EXIT} to leave the shell. */
+  int execute(List<String> words) throws IOException, InterruptedException {
+    if (words.isEmpty()) {
+      return 0;
+    }
+    return configuring() ? configuration(words) : operational(words);
+  }
+
+  /** Leaves configuration mode, closing the session (the daemon drops its candidate). */
+  void close() throws IOException, InterruptedException {
+    if (session != null) {
+      client.send("DELETE", "api/v1/sessions/" + session, null);
+      session = null;
+      edit.clear();
+    }
+  }
+
+  private int operational(List<String> w) throws IOException, InterruptedException {
+    String cmd = w.get(0);
+    switch (cmd) {
+      case "configure":
+        return configure();
+      case "exit":
+      case "quit":
+        return EXIT;
+      case "help":
+      case "?":
+        out.println(OPERATIONAL_HELP);
+        return 0;
+      case "show":
+        if (w.size() >= 2) {
+          switch (w.get(1)) {
+            case "config":
+              if (w.size() > 2) {
+                return showSet(client.get("api/v1/config?format=set"), w.subList(2, w.size()));
+              }
+              break;
+            case "rules":
+              return showSet(client.get("api/v1/config?format=set"), List.of("rules"));
+            case "haproxy-config":
+              List<String> args = new ArrayList<>(List.of("show", "balancer", "haproxy"));
+              args.addAll(w.subList(2, w.size()));
+              return ops.execute(client, args);
+            case "metrics":
+              var r = client.text("metrics");
+              if (r.statusCode() != 200) {
+                err.println("error: HTTP " + r.statusCode());
+                return 1;
+              }
+              r.body().lines().filter(l -> l.startsWith("portcullis_")).forEach(out::println);
+              return 0;
+            default:
+              break;
+          }
+        }
+        return ops.execute(client, w);
+      default:
+        return ops.execute(client, w);
+    }
+  }
+
+  /** {@code show config [PATH] [| display set]}: the set commands, those under PATH only when given. */
+  private int showSet(AdminClient.Answer a, List<String> args) {
+    if (!a.ok()) {
+      err.println("error: " + a.body().path("error").asText("HTTP " + a.status()));
+      return 1;
+    }
+    List<String> path = new ArrayList<>();
+    for (String s : args) {
+      if (s.equals("|")) {
+        break;
+      }
+      path.add(s);
+    }
+    if (path.isEmpty() && !args.contains("set")) {
+      out.print(a.body().path("yaml").asText());
+      return 0;
+    }
+    String prefix = path.isEmpty() ? "set " : "set " + String.join(" ", path) + " ";
+    int n = 0;
+    for (JsonNode line : a.body().path("set")) {
+      String l = line.asText();
+      if (l.startsWith(prefix) || (l + " ").equals(prefix)) {
+        out.println(l);
+        n++;
+      }
+    }
+    if (n == 0 && !path.isEmpty()) {
+      out.println("(nothing set under " + String.join(" ", path) + ")");
+    }
+    return 0;
+  }
+
+  private int configure() throws IOException, InterruptedException {
+    AdminClient.Answer a = client.send("POST", "api/v1/sessions", null);
+    if (!a.ok()) {
+      err.println("error: " + a.body().path("error").asText("HTTP " + a.status()));
+      return 1;
+    }
+    session = a.body().path("session").asText();
+    edit.clear();
+    warnedExit = false;
+    out.println("Entering configuration mode (your own candidate, from revision " + a.body().path("base").asInt()
+        + ")");
+    return 0;
+  }
+
+  private int configuration(List<String> w) throws IOException, InterruptedException {
+    String cmd = w.get(0);
+    List<String> rest = w.subList(1, w.size());
+    String base = "api/v1/sessions/" + session;
+    switch (cmd) {
+      case "set":
+      case "delete": {
+        List<String> path = new ArrayList<>(edit);
+        path.addAll(rest);
+        if (path.isEmpty()) {
+          return usage(cmd + " needs a path");
+        }
+        return edited(client.send("POST", base + "/" + cmd, words("path", path)));
+      }
+      case "insert": {
+        if (rest.size() < 4 || !(rest.get(rest.size() - 2).equals("before") || rest.get(rest.size() - 2)
+            .equals("after"))) {
+          return usage("insert PATH ITEM before|after REF");
+        }
+        List<String> list = new ArrayList<>(edit);
+        list.addAll(rest.subList(0, rest.size() - 3));
+        ObjectNode body = words("list", list);
+        body.put("item", rest.get(rest.size() - 3)).put("position", rest.get(rest.size() - 2))
+            .put("ref", rest.get(rest.size() - 1));
+        return edited(client.send("POST", base + "/insert", body));
+      }
+      case "edit":
+        if (rest.isEmpty()) {
+          return usage("edit PATH");
+        }
+        List<String> next = new ArrayList<>(edit);
+        next.addAll(rest);
+        if (schema().walk(next) == null) {
+          err.println("error: " + String.join(" ", next) + ": no such part of the config");
+          return 1;
+        }
+        edit.clear();
+        edit.addAll(next);
+        return 0;
+      case "up":
+        if (!edit.isEmpty()) {
+          edit.remove(edit.size() - 1);
+        }
+        return 0;
+      case "top":
+        edit.clear();
+        return 0;
+      case "show": {
+        if (rest.contains("compare")) {
+          return diff(client.get(base + "/compare"));
+        }
+        if (rest.contains("set")) {
+          return showSet(client.get(base + "/set"), edit.isEmpty() ? List.of("|", "set") : withSet(edit));
+        }
+        AdminClient.Answer a = client.get(base);
+        if (!a.ok()) {
+          return failed(a);
+        }
+        out.print(a.body().path("yaml").asText());
+        return 0;
+      }
+      case "compare":
+        return diff(client.get(base + "/compare"));
+      case "commit":
+        return commit(rest);
+      case "confirm":
+        return ops.execute(client, List.of("confirm"));
+      case "rollback": {
+        if (rest.size() != 1 || !rest.get(0).matches("\\d+")) {
+          return usage("rollback N");
+        }
+        AdminClient.Answer a = client.send("POST", base + "/rollback",
+            AdminClient.JSON.createObjectNode().put("revision", Integer.parseInt(rest.get(0))));
+        if (!a.ok()) {
+          return failed(a);
+        }
+        out.println("load complete: revision " + rest.get(0) + " is the candidate; `commit` to put it into effect");
+        problems(a.body());
+        return 0;
+      }
+      case "discard": {
+        AdminClient.Answer a = client.send("POST", base + "/discard", null);
+        if (!a.ok()) {
+          return failed(a);
+        }
+        out.println("changes discarded");
+        return 0;
+      }
+      case "run":
+        return rest.isEmpty() ? usage("run COMMAND") : operational(rest);
+      case "exit":
+      case "quit": {
+        AdminClient.Answer a = client.get(base);
+        if (a.ok() && a.body().path("changed").asBoolean() && !warnedExit && !rest.contains("discard")) {
+          warnedExit = true;
+          out.println("The candidate has uncommitted changes: `exit` again (or `exit discard`) drops them,"
+              + " `commit` applies them");
+          return 0;
+        }
+        close();
+        out.println("Exiting configuration mode");
+        return 0;
+      }
+      case "help":
+      case "?":
+        out.println(CONFIGURATION_HELP);
+        return 0;
+      default:
+        return usage("unknown command " + cmd + " in configuration mode (help lists them)");
+    }
+  }
+
+  private static List<String> withSet(List<String> path) {
+    List<String> l = new ArrayList<>(path);
+    l.add("|");
+    l.add("set");
+    return l;
+  }
+
+  private int commit(List<String> rest) throws IOException, InterruptedException {
+    String base = "api/v1/sessions/" + session;
+    if (rest.size() == 1 && rest.get(0).equals("check")) {
+      AdminClient.Answer a = client.send("POST", base + "/check", null);
+      if (a.ok() && a.body().path("valid").asBoolean()) {
+        out.println("configuration check succeeds");
+        return 0;
+      }
+      err.println("configuration check fails:");
+      problems(a.body());
+      return 1;
+    }
+    ObjectNode body = AdminClient.JSON.createObjectNode();
+    for (int i = 0; i < rest.size(); i++) {
+      String word = rest.get(i);
+      if (word.equals("confirmed") && i + 1 < rest.size() && rest.get(i + 1).matches("\\d+")) {
+        body.put("confirm", rest.get(++i) + "m");
+      } else if (word.equals("comment") && i + 1 < rest.size()) {
+        body.put("message", String.join(" ", rest.subList(i + 1, rest.size())));
+        break;
+      } else {
+        return usage("commit [check | confirmed MINUTES] [comment TEXT]");
+      }
+    }
+    AdminClient.Answer a = client.send("POST", base + "/commit", body);
+    if (a.status() == 409 && a.body().has("changed")) {
+      err.println("error: " + a.body().path("error").asText());
+      err.print(a.body().path("changed").asText());
+      return 1;
+    }
+    if (!a.ok()) {
+      return failed(a);
+    }
+    out.println("commit complete: revision " + a.body().path("revision").asInt());
+    warnedExit = false;
+    if (a.body().has("confirmBy")) {
+      out.println("commit confirmed will be rolled back at " + a.body().path("confirmBy").asText()
+          + " unless `confirm` comes first");
+    }
+    return 0;
+  }
+
+  private int edited(AdminClient.Answer a) {
+    if (!a.ok()) {
+      return failed(a);
+    }
+    warnedExit = false;
+    if (!a.body().path("valid").asBoolean(true)) {
+      // Not an error: a candidate may be incomplete while it is edited; commit refuses it until it is whole.
+      out.println("(the candidate would not commit yet:)");
+      problems(a.body());
+    }
+    return 0;
+  }
+
+  private int diff(AdminClient.Answer a) {
+    if (!a.ok()) {
+      return failed(a);
+    }
+    String d = a.body().path("diff").asText();
+    out.print(d.isEmpty() ? "no changes\n" : d);
+    return 0;
+  }
+
+  private int failed(AdminClient.Answer a) {
+    err.println("error: " + a.body().path("error").asText("HTTP " + a.status()));
+    problems(a.body());
+    if (a.status() == 404 && session != null && a.body().path("error").asText().contains("no configuration session")) {
+      session = null;
+      edit.clear();
+    }
+    return 1;
+  }
+
+  private void problems(JsonNode body) {
+    for (JsonNode p : body.path("problems")) {
+      err.println("  " + p.path("text").asText());
+    }
+  }
+
+  private int usage(String why) {
+    err.println("error: " + why);
+    return 2;
+  }
+
+  private static ObjectNode words(String key, List<String> words) {
+    ObjectNode body = AdminClient.JSON.createObjectNode();
+    ArrayNode a = body.putArray(key);
+    words.forEach(a::add);
+    return body;
+  }
+}
