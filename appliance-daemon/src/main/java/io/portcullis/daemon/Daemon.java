@@ -135,6 +135,10 @@ public final class Daemon implements CommitManager.Applier {
     this.balancerStats = new BalancerStats(registry);
     traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(c.balancer(), c.node().name(),
         vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
+    Path dataDir = options.dataDir();
+    traffic.add(new Service<io.portcullis.daemon.console.ConsoleSettings>("console", vertx,
+        c -> io.portcullis.daemon.console.ConsoleSettings.of(c, token.value(), dataDir),
+        s -> s.config().ssh().enabled(), io.portcullis.daemon.console.ConsoleVerticle::new, 1));
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
     this.readiness = HealthChecks.create(vertx);
     for (Service<?> s : all()) {

@@ -18,6 +18,7 @@ public final class AdminClient {
   private final URI base;
   private final String token;
   private final String user;
+  private final String source;
 
   /** An answer of the admin API: its status and JSON body. */
   public record Answer(int status, JsonNode body) {
@@ -27,9 +28,15 @@ public final class AdminClient {
   }
 
   public AdminClient(URI base, String token, String user) {
+    this(base, token, user, null);
+  }
+
+  /** As above, for a console the daemon serves over SSH: {@code source} is the SSH client's address, for the audit. */
+  public AdminClient(URI base, String token, String user, String source) {
     this.base = base;
     this.token = token;
     this.user = user;
+    this.source = source;
   }
 
   public Answer get(String path) throws IOException, InterruptedException {
@@ -47,6 +54,7 @@ public final class AdminClient {
     HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofMinutes(5))
         .header("Authorization", "Bearer " + token)
         .header("X-Portcullis-User", user)
+        .header("X-Portcullis-Source", source == null ? "" : source)
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
     if (body != null) {

@@ -42,6 +42,8 @@ public final class Main {
         confirm                         keep a commit confirmed
         rollback N                      make revision N the candidate (then commit)
         discard                         drop the candidate's changes
+        passwd USER                     set a console user's password (asked twice on a terminal, else one line
+                                        from stdin), stored as a PBKDF2 hash and committed
       options:
         --admin URL        the admin API (default http://127.0.0.1:9090)
         --token-file FILE  the admin token (default: DATA_DIR/admin.token)
@@ -145,7 +147,7 @@ public final class Main {
    * Runs command lines in one shell (so {@code configure} … {@code commit} work in a script); stops at the first that
    * fails and returns its exit code. Blank lines and lines starting with # are skipped.
    */
-  int lines(AdminClient client, List<String> lines) throws IOException, InterruptedException {
+  public int lines(AdminClient client, List<String> lines) throws IOException, InterruptedException {
     Shell shell = new Shell(client, out, err);
     org.jline.reader.impl.DefaultParser parser = new org.jline.reader.impl.DefaultParser();
     parser.setEscapeChars(new char[0]);
@@ -228,6 +230,11 @@ public final class Main {
             });
       case "discard":
         return print(c.send("DELETE", "api/v1/candidate", null), a -> out.println("candidate discarded"));
+      case "passwd":
+        if (rest.size() != 1) {
+          return usage("passwd USER");
+        }
+        return passwd(c, rest.get(0));
       default:
         return usage("unknown command " + cmd);
     }
@@ -310,6 +317,32 @@ public final class Main {
       out.printf("commit confirmed pending: revision %d reverts to %d at %s unless confirmed%n",
           p.path("revision").asInt(), p.path("revertsTo").asInt(), p.path("deadline").asText());
     }
+  }
+
+  /** Sets USER's console password: the hash is made here, so the password never reaches the daemon or a log. */
+  private int passwd(AdminClient c, String user) throws IOException, InterruptedException {
+    char[] password;
+    java.io.Console tty = System.console();
+    if (tty != null) {
+      password = tty.readPassword("New password for %s: ", user);
+      char[] again = tty.readPassword("Again: ");
+      if (password == null || again == null || !java.util.Arrays.equals(password, again)) {
+        err.println("error: the passwords differ");
+        return 1;
+      }
+    } else {
+      String line = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8))
+          .readLine();
+      password = line == null ? new char[0] : line.toCharArray();
+    }
+    if (password.length < 8) {
+      err.println("error: a console password needs at least 8 characters");
+      return 1;
+    }
+    String hash = PasswordHash.make(password);
+    java.util.Arrays.fill(password, ' ');
+    return lines(c, List.of("configure", "set console users " + user + " passwordHash " + hash,
+        "commit comment password of console user " + user, "exit"));
   }
 
   private int load(AdminClient c, Path file) throws IOException, InterruptedException {

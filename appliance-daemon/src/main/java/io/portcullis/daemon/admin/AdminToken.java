@@ -37,6 +37,11 @@ public final class AdminToken {
     return new AdminToken(t);
   }
 
+  /** The token itself, for a console the daemon hosts (it calls this API like any other client). */
+  public String value() {
+    return new String(token, StandardCharsets.US_ASCII);
+  }
+
   /** True when {@code header} is {@code Bearer <token>}; compares in constant time. */
   public boolean accepts(String header) {
     if (header == null || !header.startsWith("Bearer ")) {

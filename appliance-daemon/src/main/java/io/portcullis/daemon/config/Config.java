@@ -11,7 +11,8 @@ public record Config(
     @Doc("the ICAP server") IcapConfig icap,
     @Doc("the load balancer") BalancerConfig balancer,
     @Doc("traffic processing rules") RulesConfig rules,
-    @Doc("scan engines for protection rules") ScanConfig scan) {
+    @Doc("scan engines for protection rules") ScanConfig scan,
+    @Doc("the console over SSH and its users") ConsoleConfig console) {
 
   /** The embedded defaults: what an empty document means. */
   public static Config defaults() {

@@ -1,0 +1,252 @@
+package io.portcullis.daemon.console;
+
+import io.portcullis.console.AdminClient;
+import io.portcullis.console.Interactive;
+import io.portcullis.console.Main;
+import io.portcullis.daemon.config.ConsoleConfig;
+import io.portcullis.daemon.config.HostPort;
+import io.portcullis.console.PasswordHash;
+import io.portcullis.daemon.runtime.Listener;
+import io.portcullis.daemon.runtime.ServiceVerticle;
+import io.vertx.core.Future;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.util.List;
+import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.core.CoreModuleProperties;
+import org.apache.sshd.server.Environment;
+import org.apache.sshd.server.ExitCallback;
+import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
+import org.apache.sshd.server.forward.RejectAllForwardingFilter;
+import org.apache.sshd.server.keyprovider.SimpleGeneratorHostKeyProvider;
+import org.apache.sshd.server.session.ServerSession;
+import org.jline.terminal.Size;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The console over SSH (Apache MINA SSHD): a shell request gets the interactive console (or, without a terminal, runs
+ * the lines it is sent as a script), an exec request runs one console command ({@code ssh admin@node 'show status'});
+ * nothing else: no system shell, no SCP or SFTP, no forwarding. Users and their keys are read per login, so a commit
+ * applies to the next one. The host key is generated once in the data dir.
+ */
+public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
+  private static final Logger LOG = LoggerFactory.getLogger(ConsoleVerticle.class);
+  private static final Logger AUDIT = LoggerFactory.getLogger("portcullis.audit");
+
+  public ConsoleVerticle(ConsoleSettings initial) {
+    super(initial);
+  }
+
+  @Override
+  protected HostPort address(ConsoleSettings s) {
+    return s.config().ssh().enabled() ? s.config().ssh().listen() : null;
+  }
+
+  @Override
+  protected Future<Listener> bind(HostPort address, ConsoleSettings s) {
+    return vertx.executeBlocking(() -> {
+      SshServer server = SshServer.setUpDefaultServer();
+      server.setHost(address.host());
+      server.setPort(address.port());
+      SimpleGeneratorHostKeyProvider keys = new SimpleGeneratorHostKeyProvider(s.dataDir().resolve("ssh_host_key"));
+      keys.setAlgorithm(KeyUtils.EC_ALGORITHM);
+      keys.setKeySize(256);
+      server.setKeyPairProvider(keys);
+      ConsoleConfig.Ssh ssh = s.config().ssh();
+      CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, ssh.maxAuthAttempts());
+      CoreModuleProperties.AUTH_TIMEOUT.set(server, ssh.authTimeout());
+      CoreModuleProperties.IDLE_TIMEOUT.set(server, ssh.idleTimeout());
+      server.setPasswordAuthenticator(ssh.passwordAuth() ? this::password : null);
+      server.setKeyboardInteractiveAuthenticator(null);
+      server.setPublickeyAuthenticator(this::publicKey);
+      server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
+      server.setAgentFactory(null);
+      server.setSubsystemFactories(List.of()); // no SFTP
+      server.setShellFactory(channel -> new Session(null));
+      server.setCommandFactory((channel, command) -> new Session(command));
+      server.start();
+      LOG.info("console: SSH on {} (password logins {})", address, ssh.passwordAuth() ? "on" : "off");
+      return (Listener) new Listener() {
+        public int port() {
+          return server.getPort();
+        }
+
+        public Future<Void> shutdown(Duration grace) {
+          return vertx.executeBlocking(() -> {
+            server.stop(grace.isZero());
+            return null;
+          });
+        }
+      };
+    });
+  }
+
+  private ConsoleConfig.ConsoleUser user(String name) {
+    for (ConsoleConfig.ConsoleUser u : settings().config().users()) {
+      if (u.name().equals(name)) {
+        return u;
+      }
+    }
+    return null;
+  }
+
+  private boolean password(String name, String password, ServerSession session) {
+    ConsoleConfig.ConsoleUser u = user(name);
+    // No such user and no hash are checked as long as a real one, so that timing tells nothing.
+    boolean ok = u != null && u.passwordHash() != null
+        ? PasswordHash.check(password.toCharArray(), u.passwordHash())
+        : PasswordHash.check(password.toCharArray(), DUMMY) && false;
+    if (!ok) {
+      AUDIT.warn("user={} source={} ssh password refused", name, session.getClientAddress());
+    }
+    return ok;
+  }
+
+  private static final String DUMMY = PasswordHash.make("not a password".toCharArray());
+
+  private boolean publicKey(String name, PublicKey key, ServerSession session) {
+    ConsoleConfig.ConsoleUser u = user(name);
+    if (u == null) {
+      return false;
+    }
+    for (String line : u.authorizedKeys()) {
+      try {
+        PublicKey allowed = AuthorizedKeyEntry.parseAuthorizedKeyEntry(line.strip()).resolvePublicKey(null, null);
+        if (KeyUtils.compareKeys(allowed, key)) {
+          return true;
+        }
+      } catch (Exception e) {
+        LOG.warn("console user {}: an authorized key cannot be read: {}", name, e.toString());
+      }
+    }
+    return false;
+  }
+
+  /** One shell or exec request: the console, never a system shell. */
+  private final class Session implements Command {
+    private final String command;
+    private InputStream in;
+    private OutputStream out;
+    private OutputStream err;
+    private ExitCallback exit;
+    private Thread thread;
+
+    Session(String command) {
+      this.command = command;
+    }
+
+    public void setInputStream(InputStream in) {
+      this.in = in;
+    }
+
+    public void setOutputStream(OutputStream out) {
+      this.out = out;
+    }
+
+    public void setErrorStream(OutputStream err) {
+      this.err = err;
+    }
+
+    public void setExitCallback(ExitCallback callback) {
+      this.exit = callback;
+    }
+
+    public void start(ChannelSession channel, Environment env) {
+      ServerSession session = channel.getServerSession();
+      String user = session.getUsername();
+      String source = String.valueOf(session.getClientAddress()).replaceFirst("^/", "");
+      ConsoleSettings s = settings();
+      AdminClient client = new AdminClient(s.admin(), s.token(), user, source);
+      AUDIT.info("user={} source={} ssh {}", user, source, command == null ? "shell" : "exec: " + command);
+      thread = new Thread(() -> {
+        int code = 1;
+        try {
+          code = run(client, env, user);
+        } catch (Exception e) {
+          LOG.warn("console session of {} from {} failed: {}", user, source, e.toString());
+        } finally {
+          try {
+            out.flush();
+          } catch (java.io.IOException e) {
+            // the client went away
+          }
+          exit.onExit(code);
+        }
+      }, "console-" + user);
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private int run(AdminClient client, Environment env, String user) throws Exception {
+      PrintStream o = new PrintStream(new CrLf(out), true, StandardCharsets.UTF_8);
+      PrintStream e = new PrintStream(new CrLf(err), true, StandardCharsets.UTF_8);
+      if (command != null) {
+        return new Main(o, e).lines(client, List.of(command));
+      }
+      String term = env.getEnv().get(Environment.ENV_TERM);
+      if (term == null) {
+        // No terminal (ssh -T < script): the lines sent are a script, as on a local stdin.
+        List<String> lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList();
+        return new Main(o, e).lines(client, lines);
+      }
+      try (Terminal t = TerminalBuilder.builder().system(false).streams(in, out).type(term)
+          .encoding(StandardCharsets.UTF_8).size(new Size(cols(env), rows(env))).build()) {
+        env.addSignalListener((channel, signal) -> t.setSize(new Size(cols(env), rows(env))),
+            org.apache.sshd.server.Signal.WINCH);
+        return new Interactive(client, t, null, user).run();
+      }
+    }
+
+    private int cols(Environment env) {
+      return number(env.getEnv().get(Environment.ENV_COLUMNS), 80);
+    }
+
+    private int rows(Environment env) {
+      return number(env.getEnv().get(Environment.ENV_LINES), 24);
+    }
+
+    private int number(String s, int dflt) {
+      try {
+        return s == null ? dflt : Integer.parseInt(s);
+      } catch (NumberFormatException x) {
+        return dflt;
+      }
+    }
+
+    public void destroy(ChannelSession channel) {
+      if (thread != null) {
+        thread.interrupt();
+      }
+    }
+  }
+
+  /** Turns \n into \r\n: without a terminal, the SSH client's own terminal is raw. */
+  private static final class CrLf extends java.io.FilterOutputStream {
+    private int last = -1;
+
+    CrLf(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws java.io.IOException {
+      if (b == '\n' && last != '\r') {
+        out.write('\r');
+      }
+      out.write(b);
+      last = b;
+    }
+  }
+}
