@@ -68,7 +68,7 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, ssh.maxAuthAttempts());
       CoreModuleProperties.AUTH_TIMEOUT.set(server, ssh.authTimeout());
       CoreModuleProperties.IDLE_TIMEOUT.set(server, ssh.idleTimeout());
-      server.setPasswordAuthenticator(ssh.passwordAuth() ? this::password : null);
+      server.setPasswordAuthenticator(this::password); // refuses all when passwordAuth is off (read per login)
       server.setKeyboardInteractiveAuthenticator(null);
       server.setPublickeyAuthenticator(this::publicKey);
       server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
@@ -103,6 +103,10 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
   }
 
   private boolean password(String name, String password, ServerSession session) {
+    if (!settings().config().ssh().passwordAuth()) {
+      AUDIT.warn("user={} source={} ssh password refused: key-only mode", name, session.getClientAddress());
+      return false;
+    }
     ConsoleConfig.ConsoleUser u = user(name);
     // No such user and no hash are checked as long as a real one, so that timing tells nothing.
     boolean ok = u != null && u.passwordHash() != null

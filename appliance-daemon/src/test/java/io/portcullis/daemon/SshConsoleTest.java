@@ -1,0 +1,178 @@
+package io.portcullis.daemon;
+
+import static io.portcullis.daemon.TestNodes.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.console.PasswordHash;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The console over SSH, driven by the real OpenSSH client (and sshpass for passwords). */
+class SshConsoleTest {
+  static final String PASSWORD = "correct horse battery";
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static int admin;
+  static int proxy;
+  static int ssh;
+  static Path key;
+  static String base;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Peers.require("ssh", "openssh-client");
+    key = dir.resolve("id_ed25519");
+    Peers.Run gen = Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test@portcullis", "-f",
+        key.toString());
+    assertEquals(0, gen.exit(), gen.output());
+    String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
+    admin = freePort();
+    proxy = freePort();
+    ssh = freePort();
+    base = """
+        node: { name: ssh-node, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { listen: 127.0.0.1:%d }
+        icap: { listen: 127.0.0.1:%d }
+        console:
+          ssh: { enabled: true, listen: 127.0.0.1:%d, maxAuthAttempts: 3 }
+          users:
+            - name: admin
+              passwordHash: "%s"
+              authorizedKeys: ["%s"]
+        """.formatted(admin, proxy, freePort(), ssh, PasswordHash.make(PASSWORD.toCharArray()), pub);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), base, ConfigLoader.parse(base), "test");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  static List<String> sshArgs(String... extra) {
+    List<String> a = new ArrayList<>(List.of("ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"));
+    a.addAll(List.of(extra));
+    return a;
+  }
+
+  static Peers.Run withKey(String... command) throws Exception {
+    List<String> a = sshArgs("-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes");
+    a.add("admin@127.0.0.1");
+    a.addAll(List.of(command));
+    return Peers.run(dir, a.toArray(String[]::new));
+  }
+
+  static Peers.Run withPassword(String password, String... command) throws Exception {
+    Peers.require("sshpass", "sshpass");
+    List<String> a = new ArrayList<>(List.of("sshpass", "-p", password));
+    a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+        "-o", "NumberOfPasswordPrompts=5"));
+    a.add("admin@127.0.0.1");
+    a.addAll(List.of(command));
+    return Peers.run(dir, a.toArray(String[]::new));
+  }
+
+  @Test
+  void execRunsOneConsoleCommandAndNeverASystemCommand() throws Exception {
+    Peers.Run status = withKey("show status");
+    assertEquals(0, status.exit(), status.output());
+    assertTrue(status.output().contains("node ssh-node"), status.output());
+    Peers.Run id = withKey("id");
+    assertNotEquals(0, id.exit(), id.output());
+    assertTrue(id.output().contains("unknown command id"), id.output());
+    assertTrue(!id.output().contains("uid="), id.output());
+    Peers.Run pw = withPassword(PASSWORD, "show status");
+    assertEquals(0, pw.exit(), pw.output());
+  }
+
+  @Test
+  void aScriptOverSshChangesARuleAndTheProxyBlocks() throws Exception {
+    Path script = dir.resolve("block.txt");
+    Files.writeString(script, """
+        configure
+        set rules access no-gambling when hosts "*.gambling.test"
+        set rules access no-gambling action block
+        commit comment over ssh
+        exit
+        """);
+    List<String> a = sshArgs("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        "admin@127.0.0.1");
+    Process p = new ProcessBuilder(a).redirectInput(script.toFile()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("ssh-script.out").toFile()).start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    String out = Files.readString(dir.resolve("ssh-script.out"));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.contains("commit complete"), out);
+    String code = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:"
+        + proxy, "http://www.gambling.test/").output().strip();
+    assertEquals("403", code);
+    assertTrue(daemon.commits().revisions().stream().anyMatch(r -> r.author().equals("admin")
+        && r.message().equals("over ssh")), "the revision records the SSH user");
+  }
+
+  @Test
+  void wrongPasswordsDisconnectAndNothingButTheConsoleIsServed() throws Exception {
+    Peers.Run wrong = withPassword("not the password", "show status");
+    assertNotEquals(0, wrong.exit(), wrong.output());
+    assertTrue(wrong.output().contains("Permission denied") || wrong.output().contains("Too many")
+        || wrong.output().contains("isconnect"), wrong.output());
+    // Remote forwarding refused at once; local forwarding refused when used.
+    Peers.Run remote = withKey("-o", "ExitOnForwardFailure=yes", "-R", freePort() + ":127.0.0.1:" + admin,
+        "show status");
+    assertNotEquals(0, remote.exit(), remote.output());
+    int local = freePort();
+    List<String> fwd = sshArgs("-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-N",
+        "-L", local + ":127.0.0.1:" + admin, "admin@127.0.0.1");
+    Process tunnel = new ProcessBuilder(fwd).redirectErrorStream(true).redirectOutput(dir.resolve("fwd.out")
+        .toFile()).start();
+    try {
+      Peers.waitForPort(local, tunnel, dir.resolve("fwd.out"));
+      Peers.Run through = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+          "http://127.0.0.1:" + local + "/health/live");
+      assertNotEquals("200", through.output().strip(), "the forwarded connection is refused");
+    } finally {
+      tunnel.destroyForcibly();
+    }
+    Path file = dir.resolve("file.txt");
+    Files.writeString(file, "x");
+    Peers.Run sftp = Peers.run(dir, "sftp", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+        "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), "-b", "/dev/null",
+        "admin@127.0.0.1");
+    assertNotEquals(0, sftp.exit(), sftp.output());
+    Peers.Run scp = Peers.run(dir, "scp", "-O", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+        "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), file.toString(),
+        "admin@127.0.0.1:/tmp/portcullis-scp-test");
+    assertNotEquals(0, scp.exit(), scp.output());
+    assertTrue(!Files.exists(Path.of("/tmp/portcullis-scp-test")));
+  }
+
+  @Test
+  void keyOnlyModeRefusesPasswords() throws Exception {
+    String keyOnly = base.replace("maxAuthAttempts: 3 }", "maxAuthAttempts: 3, passwordAuth: false }");
+    daemon.commits().setCandidate(keyOnly);
+    daemon.commits().commit("test", "key only", null).get(20, TimeUnit.SECONDS);
+    try {
+      Peers.Run pw = withPassword(PASSWORD, "show status");
+      assertNotEquals(0, pw.exit(), pw.output());
+      assertEquals(0, withKey("show status").exit());
+    } finally {
+      daemon.commits().setCandidate(base);
+      daemon.commits().commit("test", "passwords again", null).get(20, TimeUnit.SECONDS);
+    }
+  }
+}
