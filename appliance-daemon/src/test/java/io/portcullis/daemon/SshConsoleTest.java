@@ -175,4 +175,30 @@ class SshConsoleTest {
       daemon.commits().commit("test", "passwords again", null).get(20, TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void commitConfirmedRevertsAfterItsTimerEvenThoughTheSshSessionClosed() throws Exception {
+    Path script = dir.resolve("confirmed.txt");
+    Files.writeString(script, """
+        configure
+        set proxy maxHeaders 77
+        commit confirmed 1 comment try it
+        exit
+        """);
+    List<String> a = sshArgs("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        "admin@127.0.0.1");
+    Process p = new ProcessBuilder(a).redirectInput(script.toFile()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("confirmed.out").toFile()).start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), Files.readString(dir.resolve("confirmed.out")));
+    assertEquals(77, daemon.commits().active().config().proxy().maxHeaders());
+    int tried = daemon.commits().active().revision();
+    // The session is gone; the daemon's own timer puts the previous revision back after a minute.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (daemon.commits().active().config().proxy().maxHeaders() == 77 && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+    }
+    assertNotEquals(77, daemon.commits().active().config().proxy().maxHeaders(), "reverted");
+    assertTrue(daemon.commits().active().revision() > tried, "the revert is a revision of its own");
+  }
 }
