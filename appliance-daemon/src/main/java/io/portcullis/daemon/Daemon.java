@@ -321,6 +321,11 @@ public final class Daemon implements CommitManager.Applier {
     return config;
   }
 
+  /** The rules in effect, compiled. */
+  public synchronized io.portcullis.daemon.rules.Policy policy() {
+    return compiled == null ? io.portcullis.daemon.rules.Policy.EMPTY : compiled.policy();
+  }
+
   /** The console's configuration sessions. */
   public io.portcullis.daemon.config.EditSessions sessions() {
     return sessions;

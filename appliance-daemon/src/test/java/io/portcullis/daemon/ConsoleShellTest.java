@@ -95,6 +95,11 @@ class ConsoleShellTest {
     assertEquals(0, console("", "-c", "show config rules access"));
     assertTrue(out.contains("set rules access no-casino when hosts *.casino.test"), out);
     assertTrue(out.contains("set rules access no-casino action block"), out);
+    assertEquals(0, console("", "-c", "test url http://www.casino.test/spin client 10.1.2.3"));
+    assertTrue(out.contains("block by rule no-casino"), out);
+    assertTrue(out.contains("set rules access no-casino when hosts *.casino.test"), out);
+    assertEquals(0, console("", "-c", "test url http://example.org/"));
+    assertTrue(out.contains("allowed (no access rule matches)"), out);
     // Scripts stop at the first error, with its exit code.
     assertEquals(1, console("configure\nset rules access x colour red\ncommit\n"));
     assertTrue(err.contains("no key \"colour\" here"), err);

@@ -201,4 +201,28 @@ class SshConsoleTest {
     assertNotEquals(77, daemon.commits().active().config().proxy().maxHeaders(), "reverted");
     assertTrue(daemon.commits().active().revision() > tried, "the revert is a revision of its own");
   }
+
+  @Test
+  void passwdSetsANewUsersPasswordLocallyAndItLogsInOverSsh() throws Exception {
+    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+    java.io.InputStream stdin = System.in;
+    System.setIn(new java.io.ByteArrayInputStream("a long enough secret\n".getBytes()));
+    int code;
+    try {
+      code = new io.portcullis.console.Main(new java.io.PrintStream(o, true), new java.io.PrintStream(o, true))
+          .run(new String[] {"--admin", "http://127.0.0.1:" + admin, "--data-dir", dir.resolve("data").toString(),
+              "passwd", "operator"});
+    } finally {
+      System.setIn(stdin);
+    }
+    assertEquals(0, code, o.toString());
+    String hash = daemon.commits().active().config().console().users().stream()
+        .filter(u -> u.name().equals("operator")).findFirst().orElseThrow().passwordHash();
+    assertTrue(hash.startsWith("$pbkdf2-sha256$") && !daemon.commits().active().text().contains("long enough"));
+    List<String> a = new ArrayList<>(List.of("sshpass", "-p", "a long enough secret"));
+    a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
+    a.addAll(List.of("operator@127.0.0.1", "show status"));
+    Peers.Run r = Peers.run(dir, a.toArray(String[]::new));
+    assertEquals(0, r.exit(), r.output());
+  }
 }

@@ -29,6 +29,8 @@ final class Shell {
       show haproxy-config [FRONTEND]   the balancer's layout as a haproxy.cfg
       show metrics                     the node's portcullis_* metrics
       show revisions | show revision N the revisions kept | one revision's YAML
+      test url URL [client IP] [user NAME]
+                                       dry-run a request through the rules: which rule matches, and why
       exit                             leave the console""";
 
   static final String CONFIGURATION_HELP = """
@@ -121,6 +123,8 @@ final class Shell {
       case "?":
         out.println(OPERATIONAL_HELP);
         return 0;
+      case "test":
+        return testUrl(w);
       case "show":
         if (w.size() >= 2) {
           switch (w.get(1)) {
@@ -151,6 +155,54 @@ final class Shell {
       default:
         return ops.execute(client, w);
     }
+  }
+
+  /** {@code test url URL [client IP] [user NAME]}: the rules' verdict, and the matching rule's conditions. */
+  private int testUrl(List<String> w) throws IOException, InterruptedException {
+    if (w.size() < 3 || !w.get(1).equals("url") || w.size() % 2 == 0) {
+      return usage("test url URL [client IP] [user NAME]");
+    }
+    ObjectNode body = AdminClient.JSON.createObjectNode().put("url", w.get(2));
+    for (int i = 3; i + 1 < w.size(); i += 2) {
+      switch (w.get(i)) {
+        case "client" -> body.put("client", w.get(i + 1));
+        case "user" -> body.put("user", w.get(i + 1));
+        default -> {
+          return usage("test url URL [client IP] [user NAME]: unexpected " + w.get(i));
+        }
+      }
+    }
+    AdminClient.Answer a = client.send("POST", "api/v1/test-url", body);
+    if (!a.ok()) {
+      return failed(a);
+    }
+    JsonNode r = a.body();
+    out.println(r.path("verdict").asText());
+    out.printf("  request: %s %s from %s%s (host %s)%n", r.path("method").asText(), r.path("url").asText(),
+        r.path("client").asText(), r.has("user") ? " as " + r.path("user").asText() : "", r.path("host").asText());
+    if (r.has("access")) {
+      JsonNode acc = r.path("access");
+      if (acc.has("location")) {
+        out.println("  redirect to: " + acc.path("location").asText());
+      }
+      if (acc.has("category")) {
+        out.println("  category: " + acc.path("category").asText());
+      }
+      JsonNode p = r.path("protection");
+      out.println("  protection: " + (p.path("scan").asBoolean() ? "scanned (rule " + p.path("rule").asText() + ")"
+          : "not scanned"));
+      if (!acc.path("rule").isNull() && !acc.path("rule").asText().isEmpty()) {
+        out.println("  why (the rule's conditions):");
+        AdminClient.Answer cfg = client.get("api/v1/config?format=set");
+        String prefix = "set rules access " + acc.path("rule").asText() + " ";
+        for (JsonNode l : cfg.body().path("set")) {
+          if (l.asText().startsWith(prefix)) {
+            out.println("    " + l.asText());
+          }
+        }
+      }
+    }
+    return 0;
   }
 
   /** {@code show config [PATH] [| display set]}: the set commands, those under PATH only when given. */

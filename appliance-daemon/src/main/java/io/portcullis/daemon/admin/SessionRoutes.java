@@ -38,6 +38,13 @@ final class SessionRoutes {
       }
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("keys", keys));
     });
+    r.post("/api/v1/test-url").handler(ctx -> {
+      JsonObject body = AdminVerticle.bodyOf(ctx);
+      if (body == null) {
+        return;
+      }
+      run(ctx, () -> testUrl(daemon, body));
+    });
     r.post("/api/v1/sessions").handler(ctx -> {
       EditSessions.Session s = daemon.sessions().open(user(ctx), source(ctx));
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("session", s.id()).put("base", s.base()));
@@ -95,6 +102,54 @@ final class SessionRoutes {
       });
     });
     r.post("/api/v1/sessions/:id/commit").handler(ctx -> commit(ctx, daemon));
+  }
+
+  /** A dry run of a request through the rules in effect: which bypass, access and protection rule match. */
+  private static JsonObject testUrl(Daemon daemon, JsonObject body) {
+    String url = body.getString("url");
+    if (url == null || !url.matches("(?i)https?://\\S+")) {
+      throw new IllegalArgumentException("url must be an absolute http:// or https:// URL");
+    }
+    String method = body.getString("method", "GET");
+    String client = body.getString("client", "127.0.0.1");
+    String user = body.getString("user");
+    JsonArray g = body.getJsonArray("groups", new JsonArray());
+    List<String> groups = g.stream().map(String::valueOf).toList();
+    boolean tls = url.regionMatches(true, 0, "https://", 0, 8);
+    String target = url;
+    if (tls) {
+      // An https URL reaches the rules as its CONNECT (host:port), as the proxy sees it without TLS interception.
+      String rest = url.substring(8);
+      int slash = rest.indexOf('/');
+      String authority = slash < 0 ? rest : rest.substring(0, slash);
+      target = authority.contains(":") ? authority : authority + ":443";
+      method = "CONNECT";
+    }
+    io.portcullis.daemon.rules.Policy policy = daemon.policy();
+    io.portcullis.daemon.rules.Facts facts = new io.portcullis.daemon.rules.Facts(method, target, client, user, groups,
+        null, java.time.Instant.now());
+    JsonObject out = new JsonObject().put("url", url).put("method", method).put("client", client)
+        .put("host", facts.host());
+    if (user != null) {
+      out.put("user", user);
+    }
+    String bypass = policy.bypass(facts);
+    if (bypass != null) {
+      return out.put("bypass", bypass).put("verdict", "bypass (no access or protection processing)");
+    }
+    io.portcullis.daemon.rules.Decision d = policy.access(facts);
+    JsonObject access = new JsonObject().put("action", d.actionName()).put("rule", d.rule());
+    if (d.location() != null) {
+      access.put("location", d.location());
+    }
+    if (d.category() != null) {
+      access.put("category", d.category());
+    }
+    out.put("access", access);
+    io.portcullis.daemon.rules.Protection p = policy.protection(facts);
+    out.put("protection", new JsonObject().put("scan", p.scan()).put("rule", p.rule()));
+    return out.put("verdict", d.rule() == null ? "allowed (no access rule matches)" : d.actionName() + " by rule "
+        + d.rule());
   }
 
   private static void commit(RoutingContext ctx, Daemon daemon) {
