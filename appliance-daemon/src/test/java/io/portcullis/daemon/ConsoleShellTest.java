@@ -133,7 +133,7 @@ class ConsoleShellTest {
         "io.portcullis.console.Main", "--admin", "http://127.0.0.1:" + admin, "--data-dir",
         dir.resolve("data").toString()));
     String name = "pc" + ProcessHandle.current().pid();
-    Peers.Run started = Peers.run(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "50", cmd);
+    Peers.Run started = Peers.run(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "80", cmd);
     assertEquals(0, started.exit(), started.output());
     try {
       // (tmux trims trailing spaces from the screen it captures)

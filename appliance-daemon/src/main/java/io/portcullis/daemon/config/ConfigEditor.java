@@ -70,6 +70,15 @@ public final class ConfigEditor {
     return dump(root);
   }
 
+  /** The YAML as the editor writes it: so that a diff against an edited candidate shows only what was edited. */
+  public static String normalize(String yaml) {
+    try {
+      return dump(load(yaml));
+    } catch (RuntimeException e) {
+      return yaml;
+    }
+  }
+
   /** The config as {@code set} commands, one per leaf value (Junos's {@code display set}). */
   public static List<String> displaySet(String yaml) {
     List<String> out = new ArrayList<>();

@@ -137,7 +137,8 @@ public final class EditSessions {
   public String compare(String id) {
     Session s = get(id);
     synchronized (s) {
-      return CommitManager.diff(s.baseText, "revision " + s.base, s.candidate, "candidate");
+      return CommitManager.diff(ConfigEditor.normalize(s.baseText), "revision " + s.base,
+          ConfigEditor.normalize(s.candidate), "candidate");
     }
   }
 
@@ -173,8 +174,8 @@ public final class EditSessions {
     Session s = get(id);
     CommitManager.Active a = commits.active();
     synchronized (s) {
-      return a.revision() == s.base ? "" : CommitManager.diff(s.baseText, "revision " + s.base, a.text(),
-          "revision " + a.revision() + " (in effect)");
+      return a.revision() == s.base ? "" : CommitManager.diff(ConfigEditor.normalize(s.baseText),
+          "revision " + s.base, ConfigEditor.normalize(a.text()), "revision " + a.revision() + " (in effect)");
     }
   }
 
