@@ -92,6 +92,11 @@ class ConsoleShellTest {
     assertTrue(out.contains("+      - \"*.casino.test\"") || out.contains("*.casino.test"), out);
     assertTrue(out.contains("commit complete: revision"), out);
     assertEquals("403", throughProxy("http://www.casino.test/"));
+    // The ICAP server's decision is among the recent events (written out every 50 ms).
+    for (int i = 0; i < 50 && !(console("", "-c", "show events 100") == 0 && out.contains("no-casino")); i++) {
+      Thread.sleep(100);
+    }
+    assertTrue(out.contains("www.casino.test") && out.contains("no-casino"), out);
     assertEquals(0, console("", "-c", "show config rules access"));
     assertTrue(out.contains("set rules access no-casino when hosts *.casino.test"), out);
     assertTrue(out.contains("set rules access no-casino action block"), out);
@@ -140,7 +145,7 @@ class ConsoleShellTest {
       String screen = awaitScreen(name, "@test-node>");
       assertTrue(screen.contains("Portcullis console"), screen);
       keys(name, "configure", "Enter");
-      awaitScreen(name, "@test-node#");
+      awaitPrompt(name, "@test-node#");
       keys(name, "set rules acc", "Tab");
       awaitScreen(name, "set rules access");
       keys(name, "?");
@@ -152,16 +157,19 @@ class ConsoleShellTest {
       screen = awaitScreen(name, "redirect");
       assertTrue(screen.contains("allow") && screen.contains("block"), screen);
       keys(name, "block", "Enter");
+      awaitPrompt(name, "@test-node#");
       keys(name, "show | compare", "Enter");
       awaitScreen(name, "action: block");
       // Ctrl-C drops the line being typed, not the shell
-      int prompts = count(awaitScreen(name, "@test-node#"), "@test-node#");
+      awaitPrompt(name, "@test-node#");
+      int prompts = count(screen(name), "@test-node#");
       keys(name, "garbage");
       awaitScreen(name, "garbage");
       keys(name, "C-c");
       for (int i = 0; i < 100 && count(screen(name), "@test-node#") <= prompts; i++) {
         Thread.sleep(100);
       }
+      awaitPrompt(name, "@test-node#");
       keys(name, "exit", "Enter");
       awaitScreen(name, "uncommitted changes");
       assertTrue(!screen(name).contains("unknown command garbage"), screen(name));
@@ -180,6 +188,18 @@ class ConsoleShellTest {
           : Peers.run(dir, "tmux", "send-keys", "-t", session, k);
       assertEquals(0, r.exit(), r.output());
     }
+  }
+
+  /** Waits until the shell waits for a line: the screen's last non-blank line is the prompt. */
+  static void awaitPrompt(String session, String prompt) throws Exception {
+    for (int i = 0; i < 300; i++) {
+      List<String> lines = screen(session).lines().filter(l -> !l.isBlank()).toList();
+      if (!lines.isEmpty() && lines.get(lines.size() - 1).strip().endsWith(prompt)) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("no prompt: " + screen(session));
   }
 
   static int count(String s, String part) {

@@ -54,6 +54,8 @@ public final class Interactive {
       return true;
     });
     reader.getKeyMaps().get(LineReader.MAIN).bind(new Reference("portcullis-help"), "?");
+    // Ctrl-C while a command runs (between lines, where the terminal is not raw) ends that command, not the shell.
+    terminal.handle(Terminal.Signal.INT, signal -> shell.interrupt());
     terminal.writer().println("Portcullis console. `help` or `?` lists the commands; Tab completes.");
     int last = 0;
     String node = nodeName();
@@ -71,6 +73,7 @@ public final class Interactive {
         break;
       }
       try {
+        shell.clearInterrupt();
         int code = shell.execute(reader.getParsedLine().words().stream().filter(w -> !w.isEmpty()).toList());
         if (code == Shell.EXIT) {
           break;
@@ -128,10 +131,10 @@ public final class Interactive {
 
   private static final Map<String, String> OPERATIONAL = ordered(
       "configure", "enter configuration mode", "show", "show the node's state and config", "exit", "leave the console",
-      "help", "list the commands");
+      "test", "test url URL: a dry run through the rules", "help", "list the commands");
   private static final Map<String, String> SHOW = ordered(
       "status", "node, revision, services", "config", "the active config", "rules", "the traffic processing rules",
-      "balancer", "frontends and servers", "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
+      "balancer", "frontends and servers", "events", "recent traffic decisions (follow: live)", "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
       "the node's metrics", "revisions", "revisions kept", "revision", "one revision's config");
   private static final Map<String, String> CONFIGURATION = ordered(
       "set", "set a key or add values", "delete", "delete a key, item or values", "insert", "move a named item",

@@ -28,6 +28,7 @@ final class Shell {
       show balancer                    frontends and servers: state, connections, checks
       show haproxy-config [FRONTEND]   the balancer's layout as a haproxy.cfg
       show metrics                     the node's portcullis_* metrics
+      show events [follow] [N]         the last N (20) traffic decisions; follow: new ones as they come (Ctrl-C ends)
       show revisions | show revision N the revisions kept | one revision's YAML
       test url URL [client IP] [user NAME]
                                        dry-run a request through the rules: which rule matches, and why
@@ -58,12 +59,26 @@ final class Shell {
   private final List<String> edit = new ArrayList<>();
   private Schema schema;
   private boolean warnedExit;
+  private volatile boolean interrupted;
 
   Shell(AdminClient client, PrintStream out, PrintStream err) {
     this.client = client;
     this.out = out;
     this.err = err;
     this.ops = new Main(out, err);
+  }
+
+  /** Ctrl-C while a command runs: a long command (show events follow) stops at its next step. */
+  void interrupt() {
+    interrupted = true;
+  }
+
+  void clearInterrupt() {
+    interrupted = false;
+  }
+
+  boolean interrupted() {
+    return interrupted;
   }
 
   boolean configuring() {
@@ -139,6 +154,8 @@ final class Shell {
               List<String> args = new ArrayList<>(List.of("show", "balancer", "haproxy"));
               args.addAll(w.subList(2, w.size()));
               return ops.execute(client, args);
+            case "events":
+              return events(w.subList(2, w.size()));
             case "metrics":
               var r = client.text("metrics");
               if (r.statusCode() != 200) {
@@ -155,6 +172,38 @@ final class Shell {
       default:
         return ops.execute(client, w);
     }
+  }
+
+  /** {@code show events [follow] [N]}: the last N events; with follow, new ones every half second until Ctrl-C. */
+  private int events(List<String> args) throws IOException, InterruptedException {
+    boolean follow = args.contains("follow");
+    int n = 20;
+    for (String a : args) {
+      if (a.matches("\\d+")) {
+        n = Math.min(1000, Integer.parseInt(a));
+      } else if (!a.equals("follow")) {
+        return usage("show events [follow] [N]");
+      }
+    }
+    AdminClient.Answer a = client.get("api/v1/events?limit=" + n);
+    if (!a.ok()) {
+      return failed(a);
+    }
+    a.body().path("events").forEach(e -> out.println(e.asText()));
+    long last = a.body().path("last").asLong();
+    while (follow && !interrupted) {
+      Thread.sleep(500);
+      a = client.get("api/v1/events?limit=1000&after=" + last);
+      if (!a.ok()) {
+        return failed(a);
+      }
+      if (a.body().path("missed").asLong() > 0) {
+        out.println("(" + a.body().path("missed").asLong() + " events missed)");
+      }
+      a.body().path("events").forEach(e -> out.println(e.asText()));
+      last = a.body().path("last").asLong();
+    }
+    return 0;
   }
 
   /** {@code test url URL [client IP] [user NAME]}: the rules' verdict, and the matching rule's conditions. */

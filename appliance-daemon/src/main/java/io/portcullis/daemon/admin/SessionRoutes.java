@@ -38,6 +38,13 @@ final class SessionRoutes {
       }
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("keys", keys));
     });
+    r.get("/api/v1/events").handler(ctx -> run(ctx, () -> {
+      String after = ctx.queryParams().get("after");
+      String limit = ctx.queryParams().get("limit");
+      io.portcullis.daemon.events.EventLog.Page p = io.portcullis.daemon.events.EventLog.RECENT.after(
+          after == null ? -1 : Long.parseLong(after), limit == null ? 20 : Math.min(1000, Integer.parseInt(limit)));
+      return new JsonObject().put("events", new JsonArray(p.lines())).put("last", p.last()).put("missed", p.missed());
+    }));
     r.post("/api/v1/test-url").handler(ctx -> {
       JsonObject body = AdminVerticle.bodyOf(ctx);
       if (body == null) {

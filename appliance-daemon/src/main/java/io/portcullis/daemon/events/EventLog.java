@@ -13,6 +13,40 @@ import org.slf4j.LoggerFactory;
  * counted — a slow disk never slows traffic.
  */
 public final class EventLog {
+  /** The latest events of every event log, numbered, for {@code show events} (the writer threads fill it). */
+  public static final Recent RECENT = new Recent(10_000);
+
+  /** A ring of the last lines written, each with its number (1, 2, ...). */
+  public static final class Recent {
+    private final String[] ring;
+    private long next = 1; // the number the next line gets
+
+    Recent(int size) {
+      this.ring = new String[size];
+    }
+
+    synchronized void add(String line) {
+      ring[(int) (next % ring.length)] = line;
+      next++;
+    }
+
+    /** Lines numbered after {@code after} (at most {@code limit}, the oldest kept first); -1: the last {@code limit}. */
+    public synchronized Page after(long after, int limit) {
+      long oldest = Math.max(1, next - ring.length);
+      long from = after < 0 ? Math.max(oldest, next - limit) : Math.max(oldest, after + 1);
+      long to = Math.min(next, from + limit);
+      java.util.List<String> lines = new java.util.ArrayList<>();
+      for (long n = from; n < to; n++) {
+        lines.add(ring[(int) (n % ring.length)]);
+      }
+      return new Page(lines, to - 1, after >= 0 && from > after + 1 ? from - after - 1 : 0);
+    }
+  }
+
+  /** Some event lines, the number of the last one, and how many were missed (overwritten before they were read). */
+  public record Page(java.util.List<String> lines, long last, long missed) {
+  }
+
   private final Logger log;
   private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();
@@ -55,6 +89,7 @@ public final class EventLog {
       int n = 0;
       while ((line = queue.poll()) != null) {
         size.decrementAndGet();
+        RECENT.add(line);
         if (n++ > 0) {
           batch.append('\n');
         }
