@@ -96,6 +96,14 @@ class SshConsoleTest {
     assertNotEquals(0, id.exit(), id.output());
     assertTrue(id.output().contains("unknown command id"), id.output());
     assertTrue(!id.output().contains("uid="), id.output());
+    // Nothing reads the node's files for an SSH user: not load, not commit file, not passwd.
+    Peers.Run load = withKey("load " + dir.resolve("data/admin.token"));
+    assertNotEquals(0, load.exit(), load.output());
+    assertTrue(load.output().contains("not available over SSH"), load.output());
+    assertNotEquals(0, withKey("commit file /etc/passwd").exit());
+    assertNotEquals(0, withKey("passwd admin").exit());
+    String token = Files.readString(dir.resolve("data/admin.token")).strip();
+    assertTrue(!withKey("show candidate").output().contains(token), "the token never shows");
     Peers.Run pw = withPassword(PASSWORD, "show status");
     assertEquals(0, pw.exit(), pw.output());
   }

@@ -32,8 +32,13 @@ public final class Interactive {
 
   /** A shell for {@code user} on {@code terminal}; {@code history} is a file, or null to keep it in memory. */
   public Interactive(AdminClient client, Terminal terminal, Path history, String user) {
+    this(client, terminal, history, user, false);
+  }
+
+  /** As above; {@code remote}: served over SSH (no command reads the node's files). */
+  public Interactive(AdminClient client, Terminal terminal, Path history, String user, boolean remote) {
     PrintStream out = new PrintStream(terminal.output(), true, java.nio.charset.StandardCharsets.UTF_8);
-    this.shell = new Shell(client, out, out);
+    this.shell = new Shell(client, out, out, remote);
     this.terminal = terminal;
     this.history = history;
     this.user = user;
@@ -85,6 +90,10 @@ public final class Interactive {
       } catch (IOException e) {
         terminal.writer().println("error: " + e.getMessage());
         last = 1;
+      } catch (RuntimeException e) {
+        // A bad word (a number that is not one, say) is an error line, never the end of the shell.
+        terminal.writer().println("error: " + e.getMessage());
+        last = 2;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;

@@ -52,10 +52,21 @@ public final class Main {
 
   private final PrintStream out;
   private final PrintStream err;
+  private boolean remote;
 
   public Main(PrintStream out, PrintStream err) {
     this.out = out;
     this.err = err;
+  }
+
+  /**
+   * Marks a console the daemon serves over SSH: commands that read files or stdin in the daemon's process
+   * ({@code load}, {@code commit file}, {@code passwd}) are refused there, so a console user cannot read the
+   * daemon's files (its token, its host key).
+   */
+  public Main remote(boolean remote) {
+    this.remote = remote;
+    return this;
   }
 
   public static void main(String[] args) {
@@ -148,7 +159,7 @@ public final class Main {
    * fails and returns its exit code. Blank lines and lines starting with # are skipped.
    */
   public int lines(AdminClient client, List<String> lines) throws IOException, InterruptedException {
-    Shell shell = new Shell(client, out, err);
+    Shell shell = new Shell(client, out, err, remote);
     org.jline.reader.impl.DefaultParser parser = new org.jline.reader.impl.DefaultParser();
     parser.setEscapeChars(new char[0]);
     try {
@@ -198,6 +209,11 @@ public final class Main {
   int execute(AdminClient c, List<String> w) throws IOException, InterruptedException {
     String cmd = w.get(0);
     List<String> rest = w.subList(1, w.size());
+    if (remote && (cmd.equals("load") || cmd.equals("passwd") || (cmd.equals("commit") && rest.contains("file")))) {
+      err.println("error: " + cmd + (cmd.equals("commit") ? " file" : "") + " is not available over SSH (it would "
+          + "read the node's files); use configure, set and commit");
+      return 1;
+    }
     switch (cmd) {
       case "show":
         return show(c, rest);

@@ -61,11 +61,11 @@ final class Shell {
   private boolean warnedExit;
   private volatile boolean interrupted;
 
-  Shell(AdminClient client, PrintStream out, PrintStream err) {
+  Shell(AdminClient client, PrintStream out, PrintStream err, boolean remote) {
     this.client = client;
     this.out = out;
     this.err = err;
-    this.ops = new Main(out, err);
+    this.ops = new Main(out, err).remote(remote);
   }
 
   /** Ctrl-C while a command runs: a long command (show events follow) stops at its next step. */

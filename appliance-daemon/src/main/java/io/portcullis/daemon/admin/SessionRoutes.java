@@ -52,10 +52,10 @@ final class SessionRoutes {
       }
       run(ctx, () -> testUrl(daemon, body));
     });
-    r.post("/api/v1/sessions").handler(ctx -> {
+    r.post("/api/v1/sessions").handler(ctx -> run(ctx, () -> {
       EditSessions.Session s = daemon.sessions().open(user(ctx), source(ctx));
-      AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("session", s.id()).put("base", s.base()));
-    });
+      return new JsonObject().put("session", s.id()).put("base", s.base());
+    }));
     r.get("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
       EditSessions.Session s = daemon.sessions().get(ctx.pathParam("id"));
       return new JsonObject().put("base", s.base()).put("changed", s.changed()).put("yaml", s.candidate())

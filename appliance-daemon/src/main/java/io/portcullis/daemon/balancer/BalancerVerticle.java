@@ -206,7 +206,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
   }
 
   private void connectTcp(Frontend f, NetSocket client, boolean[] gone, int hash, Set<Server> tried, int attempt) {
-    Server s = f.pick(hash, tried);
+    Server s = f.open(hash, tried);
     if (s == null) {
       LOG.warn("balancer {}: no server available{}; closed a client connection", f.name(),
           tried == null ? "" : " (" + tried.size() + " failed)");
@@ -214,7 +214,6 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       client.close();
       return;
     }
-    s.stats().opened();
     netClient(f.config()).connect(s.address().port(), s.address().host()).onComplete(ar -> {
       if (ar.failed()) {
         s.stats().closed();
@@ -340,7 +339,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
   }
 
   private void forward(Frontend f, HttpServerRequest req, int hash, Set<Server> tried, int attempt) {
-    Server s = f.pick(hash, tried);
+    Server s = f.open(hash, tried);
     if (s == null) {
       LOG.warn("balancer {}: no server available for {}{}", f.name(), req.uri(),
           tried == null ? "" : " (" + tried.size() + " failed)");
@@ -348,7 +347,6 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
           hasBody(req));
       return;
     }
-    s.stats().opened();
     boolean connect = req.method() == HttpMethod.CONNECT;
     RequestOptions options = new RequestOptions().setMethod(req.method()).setHost(s.address().host())
         .setPort(s.address().port()).setURI(req.uri());
@@ -363,6 +361,8 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
         up.reset();
         return;
       }
+      // The client may leave before the answer: the request to the server goes too (relay takes over the handler).
+      req.response().closeHandler(v -> up.reset());
       copyHeaders(req.headers(), up.headers());
       if (f.config().xForwardedFor() && req.remoteAddress() != null) {
         String prior = req.headers().get("X-Forwarded-For");
@@ -383,8 +383,10 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       }
       sent.onComplete(res -> {
         if (res.failed()) {
-          if (!body && !req.response().headWritten()) {
-            retry(f, req, hash, tried, attempt, s, res.cause()); // nothing of it was consumed: safe to send again
+          if (!body && safe(req.method()) && !req.response().headWritten()) {
+            // A safe method without body: sending it again cannot do anything twice (a stale pooled connection, a
+            // server killed mid-request). Anything else may have been processed: 502.
+            retry(f, req, hash, tried, attempt, s, res.cause());
           } else {
             s.stats().failed();
             s.stats().closed();
@@ -420,6 +422,9 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
   }
 
   private void upstreamFailed(HttpServerRequest req, Server s, Throwable cause) {
+    if (req.response().closed()) {
+      return; // the client is gone
+    }
     if (req.response().headWritten()) {
       req.connection().close();
       return;
@@ -429,6 +434,11 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
 
   private void relay(HttpServerRequest req, HttpClientResponse res, Server s) {
     HttpServerResponse out = req.response();
+    if (out.closed()) {
+      s.stats().closed(); // the client left while the server answered
+      res.request().reset();
+      return;
+    }
     out.setStatusCode(res.statusCode());
     out.setStatusMessage(res.statusMessage());
     copyHeaders(res.headers(), out.headers());
@@ -500,6 +510,10 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       client.pause();
       splice(client, up, false, () -> s.stats().closed());
     });
+  }
+
+  private static boolean safe(HttpMethod m) {
+    return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE;
   }
 
   private static boolean hasBody(HttpServerRequest req) {

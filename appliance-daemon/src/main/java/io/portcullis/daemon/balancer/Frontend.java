@@ -54,6 +54,20 @@ public final class Frontend {
     return s;
   }
 
+  /**
+   * As {@link #pick}, and counts the connection in on the server picked, atomically against its maxConnections (the
+   * event loops pick at once: a check then an increment could overfill it).
+   */
+  public Server open(int client, Set<Server> tried) {
+    for (int i = 0; i <= servers.size(); i++) {
+      Server s = pick(client, tried);
+      if (s == null || s.stats().tryOpen(s.config().maxConnections())) {
+        return s;
+      }
+    }
+    return null;
+  }
+
   /** The hash of a client address for {@link #pick}. */
   public static int clientHash(String address) {
     return address == null ? 0 : SourceHash.hash(address);

@@ -88,14 +88,14 @@ final class HealthChecker {
         return "connected";
       });
       case HTTP -> http.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(host).setPort(port)
-              .setURI(c.target()))
+              .setURI(c.target()).setIdleTimeout(Math.max(1, c.timeout().toMillis()))) // a hung server: no pile-up
           .compose(req -> req.send())
           .compose(res -> res.body().map(b -> res.statusCode()))
           .compose(status -> c.expect().isEmpty() ? (status < 500 ? Future.succeededFuture("HTTP " + status)
               : Future.failedFuture("HTTP " + status)) : c.expect().contains(status)
               ? Future.succeededFuture("HTTP " + status) : Future.failedFuture("HTTP " + status + ", expected "
               + c.expect()));
-      case ICAP -> icap(net, host, port, c.target());
+      case ICAP -> icap(net, host, port, c.target(), result.future());
       case NONE -> Future.succeededFuture("not checked");
     };
     attempt.onComplete(ar -> {
@@ -118,8 +118,9 @@ final class HealthChecker {
   }
 
   /** OPTIONS for the service; passes on an {@code ICAP/1.0 200} status line. */
-  private static Future<String> icap(NetClient net, String host, int port, String service) {
+  private static Future<String> icap(NetClient net, String host, int port, String service, Future<String> done) {
     return net.connect(port, host).compose(sock -> {
+      done.onComplete(x -> sock.close()); // also when the check timed out: no socket left per interval
       Promise<String> p = Promise.promise();
       Buffer got = Buffer.buffer();
       sock.handler(b -> {

@@ -16,6 +16,9 @@ final class LeastConn implements Method {
   @Override
   public Server pick(Predicate<Server> ok, int client) {
     int n = group.size();
+    if (n == 0) {
+      return null;
+    }
     int from = Math.floorMod(start.getAndIncrement(), n);
     Server best = null;
     long bestActive = 0;

@@ -56,6 +56,20 @@ public final class ServerStats {
     total.increment();
   }
 
+  /** Counts a new connection in unless {@code max} (0: none) are open already; false leaves nothing counted. */
+  boolean tryOpen(int max) {
+    while (true) {
+      int now = active.get();
+      if (max > 0 && now >= max) {
+        return false;
+      }
+      if (active.compareAndSet(now, now + 1)) {
+        total.increment();
+        return true;
+      }
+    }
+  }
+
   void closed() {
     active.decrementAndGet();
   }

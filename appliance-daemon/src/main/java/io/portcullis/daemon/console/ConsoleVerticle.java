@@ -197,19 +197,19 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       PrintStream o = new PrintStream(new CrLf(out), true, StandardCharsets.UTF_8);
       PrintStream e = new PrintStream(new CrLf(err), true, StandardCharsets.UTF_8);
       if (command != null) {
-        return new Main(o, e).lines(client, List.of(command));
+        return new Main(o, e).remote(true).lines(client, List.of(command));
       }
       String term = env.getEnv().get(Environment.ENV_TERM);
       if (term == null) {
         // No terminal (ssh -T < script): the lines sent are a script, as on a local stdin.
         List<String> lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList();
-        return new Main(o, e).lines(client, lines);
+        return new Main(o, e).remote(true).lines(client, lines);
       }
       try (Terminal t = TerminalBuilder.builder().system(false).streams(in, out).type(term)
           .encoding(StandardCharsets.UTF_8).size(new Size(cols(env), rows(env))).build()) {
         env.addSignalListener((channel, signal) -> t.setSize(new Size(cols(env), rows(env))),
             org.apache.sshd.server.Signal.WINCH);
-        return new Interactive(client, t, null, user).run();
+        return new Interactive(client, t, null, user, true).run();
       }
     }
 

@@ -162,4 +162,26 @@ class MethodTest {
     all.get(0).stats().checked(true, "up", 1, 1, 1);
     assertEquals("a", fe.pick(0, null).name(), "back as soon as an active server is");
   }
+
+  @Test
+  void everyMethodOverAnEmptyGroupPicksNobodyInsteadOfThrowing() {
+    for (BalancerConfig.Method m : BalancerConfig.Method.values()) {
+      assertNull(Method.of(m, List.of()).pick(s -> true, 0), m.name());
+    }
+  }
+
+  @Test
+  void openNeverFillsAServerBeyondItsMaxConnections() {
+    List<Server> g = List.of(new Server(new BalancerConfig.Server("only", new HostPort("127.0.0.1", 9200), 1, false,
+        AdminState.ENABLED, 2), new ServerStats()));
+    BalancerConfig.Frontend f = new BalancerConfig.Frontend("web", new HostPort("127.0.0.1", 8080),
+        BalancerConfig.Mode.TCP, BalancerConfig.Method.LEASTCONN, null, g.stream().map(Server::config).toList(),
+        3, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5), 100, 10, false, 8192, 32768, 100,
+        java.time.Duration.ofSeconds(30));
+    Frontend fe = new Frontend(f, g, new java.util.concurrent.atomic.AtomicInteger());
+    assertSame(g.get(0), fe.open(0, null));
+    assertSame(g.get(0), fe.open(0, Set.of(g.get(0))), "the only server, failed once, is tried again");
+    assertNull(fe.open(0, null), "full: its two connections are open");
+    assertEquals(2, g.get(0).stats().active());
+  }
 }
