@@ -206,6 +206,7 @@ public final class Daemon implements CommitManager.Applier {
   @Override
   public CompletableFuture<Void> apply(Config next) {
     Compiled before = compiled;
+    progress("compiling rules (" + next.rules().categories().size() + " category lists)", 0, 0);
     try {
       compile(next);
     } catch (Policy.PolicyException e) {
@@ -213,6 +214,9 @@ public final class Daemon implements CommitManager.Applier {
     }
     List<Service<?>> services = all();
     List<Future<ServiceVerticle.Prepared>> prepared = services.stream().map(s -> s.prepare(next)).toList();
+    java.util.concurrent.atomic.AtomicInteger ready = new java.util.concurrent.atomic.AtomicInteger();
+    progress("preparing services", 0, prepared.size());
+    prepared.forEach(p -> p.onComplete(x -> progress("preparing services", ready.incrementAndGet(), prepared.size())));
     return Future.join(prepared).transform(ar -> {
       if (ar.succeeded()) {
         prepared.forEach(p -> p.result().activate());
@@ -238,6 +242,13 @@ public final class Daemon implements CommitManager.Applier {
       }
       return Future.<Void>failedFuture(String.join("; ", reasons));
     }).toCompletionStage().toCompletableFuture();
+  }
+
+  private void progress(String phase, int done, int total) {
+    CommitManager c = commits;
+    if (c != null) {
+      c.progress(phase, done, total);
+    }
   }
 
   /** Stops accepting, lets in-flight work finish within {@code node.shutdownGrace}, then stops Vert.x. Idempotent. */

@@ -131,6 +131,46 @@ class ConsoleShellTest {
   }
 
   @Test
+  void aLongCommitReportsItsProgressForTheConsolesBar() throws Exception {
+    // A million-entry category list takes the rules a noticeable time to compile.
+    Path list = dir.resolve("big-category.txt");
+    StringBuilder b = new StringBuilder(20 << 20);
+    for (int i = 0; i < 1_000_000; i++) {
+      b.append("host").append(i).append(".big.test\n");
+    }
+    Files.writeString(list, b);
+    String token = TestNodes.token(dir.resolve("data"));
+    String api = "http://127.0.0.1:" + admin + "/api/v1/";
+    String id = TestNodes.call("POST", api + "sessions", token, null).json().getString("session");
+    TestNodes.call("POST", api + "sessions/" + id + "/set", token,
+        "{\"path\": [\"rules\", \"categories\", \"big\", \"file\", \"" + list + "\"]}");
+    java.util.concurrent.CompletableFuture<TestNodes.Answer> commit = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> {
+          try {
+            return TestNodes.call("POST", api + "sessions/" + id + "/commit", token, "{}");
+          } catch (Exception e) {
+            throw new RuntimeException(e);
+          }
+        });
+    java.util.Set<String> phases = new java.util.LinkedHashSet<>();
+    while (!commit.isDone()) {
+      io.vertx.core.json.JsonObject p = TestNodes.call("GET", api + "commit/progress", token, null).json();
+      if (p.getBoolean("running")) {
+        phases.add(p.getString("phase").replaceAll(" \\(.*", ""));
+      }
+      Thread.sleep(5);
+    }
+    assertEquals(200, commit.get().status(), commit.get().body());
+    assertTrue(phases.contains("compiling rules"), "phases seen: " + phases);
+    io.vertx.core.json.JsonObject end = TestNodes.call("GET", api + "commit/progress", token, null).json();
+    assertEquals(false, end.getBoolean("running"));
+    assertEquals("done", end.getString("phase"));
+    // The list goes again: the other tests' configs stay small.
+    TestNodes.call("POST", api + "sessions/" + id + "/delete", token, "{\"path\": [\"rules\", \"categories\"]}");
+    assertEquals(200, TestNodes.call("POST", api + "sessions/" + id + "/commit", token, "{}").status());
+  }
+
+  @Test
   void theInteractiveShellCompletesPathsAndExplainsChoicesOnARealTerminal() throws Exception {
     Peers.require("tmux", "tmux");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

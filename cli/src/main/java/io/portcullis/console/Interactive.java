@@ -39,6 +39,7 @@ public final class Interactive {
   public Interactive(AdminClient client, Terminal terminal, Path history, String user, boolean remote) {
     PrintStream out = new PrintStream(terminal.output(), true, java.nio.charset.StandardCharsets.UTF_8);
     this.shell = new Shell(client, out, out, remote);
+    this.shell.progressBar(true);
     this.terminal = terminal;
     this.history = history;
     this.user = user;

@@ -60,12 +60,18 @@ final class Shell {
   private Schema schema;
   private boolean warnedExit;
   private volatile boolean interrupted;
+  private boolean progressBar;
 
   Shell(AdminClient client, PrintStream out, PrintStream err, boolean remote) {
     this.client = client;
     this.out = out;
     this.err = err;
     this.ops = new Main(out, err).remote(remote);
+  }
+
+  /** On a terminal: long commands (commit) draw a progress bar from the daemon's own progress reports. */
+  void progressBar(boolean on) {
+    this.progressBar = on;
   }
 
   /** Ctrl-C while a command runs: a long command (show events follow) stops at its next step. */
@@ -443,7 +449,7 @@ final class Shell {
         return usage("commit [check | confirmed MINUTES] [comment TEXT]");
       }
     }
-    AdminClient.Answer a = client.send("POST", base + "/commit", body);
+    AdminClient.Answer a = withProgress(() -> client.send("POST", base + "/commit", body));
     if (a.status() == 409 && a.body().has("changed")) {
       err.println("error: " + a.body().path("error").asText());
       err.print(a.body().path("changed").asText());
@@ -459,6 +465,59 @@ final class Shell {
           + " unless `confirm` comes first");
     }
     return 0;
+  }
+
+  private interface Call {
+    AdminClient.Answer call() throws IOException, InterruptedException;
+  }
+
+  /**
+   * Runs {@code call}; on a terminal, while it runs, draws the commit's progress as the daemon reports it
+   * ({@code GET /api/v1/commit/progress}: compiling rules, preparing services k/n, recording) on one line.
+   */
+  private AdminClient.Answer withProgress(Call call) throws IOException, InterruptedException {
+    if (!progressBar) {
+      return call.call();
+    }
+    java.util.concurrent.CompletableFuture<AdminClient.Answer> done = new java.util.concurrent.CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try {
+        done.complete(call.call());
+      } catch (Exception e) {
+        done.completeExceptionally(e);
+      }
+    }, "console-commit");
+    t.setDaemon(true);
+    t.start();
+    boolean drawn = false;
+    while (true) {
+      try {
+        return done.get(250, java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        AdminClient.Answer p = client.get("api/v1/commit/progress");
+        JsonNode b = p.body();
+        if (b.path("running").asBoolean()) {
+          int total = b.path("total").asInt();
+          int k = b.path("done").asInt();
+          int filled = total > 0 ? 20 * k / total : (int) (b.path("elapsedMs").asLong() / 250 % 21);
+          String bar = "[" + "#".repeat(filled) + ".".repeat(20 - filled) + "] " + b.path("phase").asText()
+              + (total > 0 ? " " + k + "/" + total : "") + String.format(" %.1f s", b.path("elapsedMs").asLong() / 1e3);
+          out.print("\r" + bar + "\u001b[K");
+          out.flush();
+          drawn = true;
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (e.getCause() instanceof IOException io) {
+          throw io;
+        }
+        throw new IOException(e.getCause());
+      } finally {
+        if (done.isDone() && drawn) {
+          out.print("\r\u001b[K");
+          out.flush();
+        }
+      }
+    }
   }
 
   private int edited(AdminClient.Answer a) {

@@ -38,6 +38,12 @@ final class SessionRoutes {
       }
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("keys", keys));
     });
+    r.get("/api/v1/commit/progress").handler(ctx -> {
+      CommitManager.Progress p = daemon.commits().progress();
+      AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("running", p.running()).put("phase", p.phase())
+          .put("done", p.done()).put("total", p.total())
+          .put("elapsedMs", p.startedMillis() == 0 ? 0 : System.currentTimeMillis() - p.startedMillis()));
+    });
     r.get("/api/v1/events").handler(ctx -> run(ctx, () -> {
       String after = ctx.queryParams().get("after");
       String limit = ctx.queryParams().get("limit");

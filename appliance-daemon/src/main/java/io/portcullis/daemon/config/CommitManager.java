@@ -37,6 +37,25 @@ public final class CommitManager implements AutoCloseable {
     CompletableFuture<Void> apply(Config next);
   }
 
+  /** Where the commit under way is (for the console's progress bar): its phase, a count when it has one. */
+  public record Progress(boolean running, String phase, int done, int total, long startedMillis) {
+  }
+
+  private volatile Progress progress = new Progress(false, "idle", 0, 0, 0);
+
+  /** The commit under way, or the last one's end ({@code running} false). */
+  public Progress progress() {
+    return progress;
+  }
+
+  /** Reports a step of the commit under way (called by the applier as it goes). */
+  public void progress(String phase, int done, int total) {
+    Progress p = progress;
+    if (p.running()) {
+      progress = new Progress(true, phase, done, total, p.startedMillis());
+    }
+  }
+
   /** The config in effect: its revision, its exact text, and what it means. */
   public record Active(int revision, String text, Config config) {
   }
@@ -214,46 +233,53 @@ public final class CommitManager implements AutoCloseable {
   public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
       Duration confirmWithin) {
     return serial(() -> {
-      String text;
-      Active before;
+      progress = new Progress(true, "checking the candidate", 0, 0, System.currentTimeMillis());
+      return commitStep(sessionText, base, author, message, confirmWithin).whenComplete((r, e) ->
+          progress = new Progress(false, e == null ? "done" : "failed", 0, 0, progress.startedMillis()));
+    });
+  }
+
+  private CompletableFuture<Revision> commitStep(String sessionText, int base, String author, String message,
+      Duration confirmWithin) {
+    String text;
+    Active before;
+    synchronized (this) {
+      text = sessionText != null ? sessionText : candidate();
+      before = active;
+    }
+    if (sessionText != null && base != before.revision()) {
+      return CompletableFuture.failedFuture(new StaleException(base, before.revision()));
+    }
+    if (text.equals(before.text()) && confirmWithin == null) {
       synchronized (this) {
-        text = sessionText != null ? sessionText : candidate();
-        before = active;
-      }
-      if (sessionText != null && base != before.revision()) {
-        return CompletableFuture.failedFuture(new StaleException(base, before.revision()));
-      }
-      if (text.equals(before.text()) && confirmWithin == null) {
-        synchronized (this) {
-          if (sessionText == null) {
-            candidate = null;
-          }
-          if (pending != null) {
-            clearPending("confirmed by commit");
-          }
+        if (sessionText == null) {
+          candidate = null;
         }
-        return CompletableFuture.completedFuture(currentRevision(before.revision()));
-      }
-      Config next;
-      try {
-        next = ConfigLoader.parse(text);
-      } catch (ConfigException e) {
-        return CompletableFuture.failedFuture(new CommitException("candidate is invalid", e.problems()));
-      }
-      return applyAndRecord(before, text, next, author, message).thenApply(rev -> {
-        synchronized (this) {
-          if (sessionText == null) {
-            candidate = null;
-          }
-          if (pending != null) {
-            clearPending("confirmed by commit");
-          }
-          if (confirmWithin != null) {
-            startPending(new PendingConfirm(rev.number(), before.revision(), Instant.now().plus(confirmWithin)));
-          }
+        if (pending != null) {
+          clearPending("confirmed by commit");
         }
-        return rev;
-      });
+      }
+      return CompletableFuture.completedFuture(currentRevision(before.revision()));
+    }
+    Config next;
+    try {
+      next = ConfigLoader.parse(text);
+    } catch (ConfigException e) {
+      return CompletableFuture.failedFuture(new CommitException("candidate is invalid", e.problems()));
+    }
+    return applyAndRecord(before, text, next, author, message).thenApply(rev -> {
+      synchronized (this) {
+        if (sessionText == null) {
+          candidate = null;
+        }
+        if (pending != null) {
+          clearPending("confirmed by commit");
+        }
+        if (confirmWithin != null) {
+          startPending(new PendingConfirm(rev.number(), before.revision(), Instant.now().plus(confirmWithin)));
+        }
+      }
+      return rev;
     });
   }
 
@@ -280,6 +306,7 @@ public final class CommitManager implements AutoCloseable {
         throw new CommitException("could not apply: " + cause.getMessage() + " (revision " + before.revision()
             + " stays in effect)", List.of());
       }
+      progress("recording the revision", 0, 0);
       try {
         if (configFile != null) {
           // The config file first: a crash before the revision is written leaves a file that the next start
@@ -312,7 +339,9 @@ public final class CommitManager implements AutoCloseable {
   }
 
   private synchronized <T> CompletableFuture<T> serial(Supplier<CompletableFuture<T>> step) {
-    CompletableFuture<T> result = tail.handle((x, e) -> null).thenCompose(x -> step.get());
+    // On the commit thread, never the caller's: parsing and compiling a large config (category lists) must not hold
+    // the admin API's event loop, which also answers progress and health while a commit runs.
+    CompletableFuture<T> result = tail.handleAsync((x, e) -> null, timer).thenCompose(x -> step.get());
     tail = result;
     return result;
   }
