@@ -103,8 +103,15 @@ class ConsoleShellTest {
     assertEquals(0, console("", "-c", "test url http://www.casino.test/spin client 10.1.2.3"));
     assertTrue(out.contains("block by rule no-casino"), out);
     assertTrue(out.contains("set rules access no-casino when hosts *.casino.test"), out);
+    assertEquals(0, console("", "-c", "ping"));
+    assertTrue(out.contains("node test-node answers: revision"), out);
     assertEquals(0, console("", "-c", "test url http://example.org/"));
     assertTrue(out.contains("allowed (no access rule matches)"), out);
+    assertEquals(0, console("configure\nset rules access first-allow action allow\ninsert rule first-allow before "
+        + "no-casino\ncommit\n"));
+    assertEquals(0, console("", "-c", "test url http://www.casino.test/spin"));
+    assertTrue(out.contains("allow by rule first-allow"), "insert rule moved it first: " + out);
+    assertEquals(0, console("configure\ndelete rules access first-allow\ncommit\n"));
     // Scripts stop at the first error, with its exit code.
     assertEquals(1, console("configure\nset rules access x colour red\ncommit\n"));
     assertTrue(err.contains("no key \"colour\" here"), err);

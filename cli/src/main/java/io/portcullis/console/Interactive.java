@@ -141,7 +141,8 @@ public final class Interactive {
 
   private static final Map<String, String> OPERATIONAL = ordered(
       "configure", "enter configuration mode", "show", "show the node's state and config", "exit", "leave the console",
-      "test", "test url URL: a dry run through the rules", "help", "list the commands");
+      "test", "test url URL: a dry run through the rules", "ping", "is the daemon there", "help",
+      "list the commands");
   private static final Map<String, String> SHOW = ordered(
       "status", "node, revision, services", "config", "the active config", "rules", "the traffic processing rules",
       "balancer", "frontends and servers", "events", "recent traffic decisions (follow: live)", "haproxy-config", "the balancer as a haproxy.cfg", "metrics",

@@ -30,6 +30,7 @@ final class Shell {
       show metrics                     the node's portcullis_* metrics
       show events [follow] [N]         the last N (20) traffic decisions; follow: new ones as they come (Ctrl-C ends)
       show revisions | show revision N the revisions kept | one revision's YAML
+      ping                             is the daemon there (its node, revision, answer time)
       test url URL [client IP] [user NAME]
                                        dry-run a request through the rules: which rule matches, and why
       exit                             leave the console""";
@@ -38,7 +39,8 @@ final class Shell {
       set PATH VALUE...                set a key (a named item is created: set rules access NAME action block)
       delete PATH [VALUE...]           delete a key, an item, or values of a list
       insert PATH ITEM before|after REF
-                                       move a named item (rules are evaluated in order)
+                                       move a named item (rules are evaluated in order);
+                                       insert rule NAME before|after REF: an access rule
       edit PATH | up | top             work under PATH (prefixed to set/delete) | one level up | back to the top
       show [| display set]             the candidate (YAML, or as set commands)
       show | compare, compare          what this session changes
@@ -146,6 +148,16 @@ final class Shell {
         return 0;
       case "test":
         return testUrl(w);
+      case "ping": {
+        long t0 = System.nanoTime();
+        AdminClient.Answer a = client.get("api/v1/status");
+        if (!a.ok()) {
+          return failed(a);
+        }
+        out.printf("node %s answers: revision %d, %.1f ms%n", a.body().path("node").asText(),
+            a.body().path("revision").asInt(), (System.nanoTime() - t0) / 1e6);
+        return 0;
+      }
       case "show":
         if (w.size() >= 2) {
           switch (w.get(1)) {
@@ -321,6 +333,10 @@ final class Shell {
         return edited(client.send("POST", base + "/" + cmd, words("path", path)));
       }
       case "insert": {
+        if (rest.size() == 4 && rest.get(0).equals("rule")) {
+          // insert rule NAME before|after REF: the access rules, the list one reorders most
+          rest = List.of("rules", "access", rest.get(1), rest.get(2), rest.get(3));
+        }
         if (rest.size() < 4 || !(rest.get(rest.size() - 2).equals("before") || rest.get(rest.size() - 2)
             .equals("after"))) {
           return usage("insert PATH ITEM before|after REF");

@@ -65,7 +65,8 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       keys.setKeySize(256);
       server.setKeyPairProvider(keys);
       ConsoleConfig.Ssh ssh = s.config().ssh();
-      CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, ssh.maxAuthAttempts());
+      // SSHD lets one request past its maximum before it disconnects: this is the number of failed attempts allowed.
+      CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, ssh.maxAuthAttempts() - 1);
       CoreModuleProperties.AUTH_TIMEOUT.set(server, ssh.authTimeout());
       CoreModuleProperties.IDLE_TIMEOUT.set(server, ssh.idleTimeout());
       server.setPasswordAuthenticator(this::password); // refuses all when passwordAuth is off (read per login)
