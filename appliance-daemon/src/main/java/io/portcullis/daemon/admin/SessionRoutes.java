@@ -42,7 +42,8 @@ final class SessionRoutes {
       CommitManager.Progress p = daemon.commits().progress();
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("running", p.running()).put("phase", p.phase())
           .put("done", p.done()).put("total", p.total())
-          .put("elapsedMs", p.startedMillis() == 0 ? 0 : System.currentTimeMillis() - p.startedMillis()));
+          .put("elapsedMs", p.startedMillis() == 0 ? 0 : System.currentTimeMillis() - p.startedMillis())
+          .put("steps", new JsonArray(daemon.commits().steps())));
     });
     r.get("/api/v1/events").handler(ctx -> run(ctx, () -> {
       String after = ctx.queryParams().get("after");

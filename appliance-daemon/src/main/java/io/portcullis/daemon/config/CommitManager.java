@@ -42,10 +42,16 @@ public final class CommitManager implements AutoCloseable {
   }
 
   private volatile Progress progress = new Progress(false, "idle", 0, 0, 0);
+  private final List<String> steps = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** The commit under way, or the last one's end ({@code running} false). */
   public Progress progress() {
     return progress;
+  }
+
+  /** The steps the last (or current) commit reported, in order. */
+  public List<String> steps() {
+    return List.copyOf(steps);
   }
 
   /** Reports a step of the commit under way (called by the applier as it goes). */
@@ -53,6 +59,7 @@ public final class CommitManager implements AutoCloseable {
     Progress p = progress;
     if (p.running()) {
       progress = new Progress(true, phase, done, total, p.startedMillis());
+      steps.add(total > 0 ? phase + " " + done + "/" + total : phase);
     }
   }
 
@@ -233,7 +240,9 @@ public final class CommitManager implements AutoCloseable {
   public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
       Duration confirmWithin) {
     return serial(() -> {
+      steps.clear();
       progress = new Progress(true, "checking the candidate", 0, 0, System.currentTimeMillis());
+      steps.add("checking the candidate");
       return commitStep(sessionText, base, author, message, confirmWithin).whenComplete((r, e) ->
           progress = new Progress(false, e == null ? "done" : "failed", 0, 0, progress.startedMillis()));
     });
