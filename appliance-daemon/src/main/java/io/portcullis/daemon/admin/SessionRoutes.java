@@ -207,12 +207,15 @@ final class SessionRoutes {
     JsonObject get() throws Exception;
   }
 
+  /** Runs {@code work} on a worker: YAML edits and validation of a large config must not hold the event loop. */
   private static void run(RoutingContext ctx, Work work) {
-    try {
-      AdminVerticle.jsonOf(ctx, 200, work.get());
-    } catch (Exception e) {
-      fail(ctx, e);
-    }
+    ctx.vertx().executeBlocking(work::get, false).onComplete(ar -> {
+      if (ar.succeeded()) {
+        AdminVerticle.jsonOf(ctx, 200, ar.result());
+      } else {
+        fail(ctx, ar.cause());
+      }
+    });
   }
 
   private static void fail(RoutingContext ctx, Throwable e) {

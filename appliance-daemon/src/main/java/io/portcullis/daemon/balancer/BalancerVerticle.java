@@ -522,21 +522,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
 
   /** Copies the headers, less those that belong to one connection (the balancer runs its own on each side). */
   private static void copyHeaders(MultiMap from, MultiMap to) {
-    Set<String> named = null;
-    for (String c : from.getAll(HttpHeaders.CONNECTION)) {
-      for (String token : c.split(",")) {
-        if (named == null) {
-          named = new HashSet<>();
-        }
-        named.add(token.strip().toLowerCase(java.util.Locale.ROOT));
-      }
-    }
-    for (Map.Entry<String, String> e : from) {
-      String n = e.getKey();
-      if (!connectionHeader(n) && (named == null || !named.contains(n.toLowerCase(java.util.Locale.ROOT)))) {
-        to.add(n, e.getValue());
-      }
-    }
+    io.portcullis.daemon.proxy.ProxyVerticle.copyHeaders(from, to, BalancerVerticle::connectionHeader);
   }
 
   /** Connection management, hop by hop: Proxy-Authorization is not among them, the proxy behind needs it. */

@@ -51,11 +51,6 @@ public final class ServerStats {
     return lastChange;
   }
 
-  void opened() {
-    active.incrementAndGet();
-    total.increment();
-  }
-
   /** Counts a new connection in unless {@code max} (0: none) are open already; false leaves nothing counted. */
   boolean tryOpen(int max) {
     while (true) {

@@ -47,24 +47,12 @@ public record BalancerConfig(
       if (servers.isEmpty()) {
         problems.add(path + ".servers", "a frontend needs at least one server");
       }
-      if (retries < 0 || retries > 100) {
-        problems.add(path + ".retries", retries + " is not between 0 and 100");
-      }
-      if (maxConnections < 1 || maxConnections > 1_000_000) {
-        problems.add(path + ".maxConnections", maxConnections + " is not between 1 and 1000000");
-      }
-      if (maxConnectionsPerServer < 1 || maxConnectionsPerServer > 100_000) {
-        problems.add(path + ".maxConnectionsPerServer", maxConnectionsPerServer + " is not between 1 and 100000");
-      }
-      if (maxRequestLine < 256 || maxRequestLine > 1024 * 1024) {
-        problems.add(path + ".maxRequestLine", maxRequestLine + " is not between 256 and 1048576");
-      }
-      if (maxHeaders < 8 || maxHeaders > 10_000) {
-        problems.add(path + ".maxHeaders", maxHeaders + " is not between 8 and 10000");
-      }
-      if (maxHeaderBytes < 1024 || maxHeaderBytes > 1024 * 1024) {
-        problems.add(path + ".maxHeaderBytes", maxHeaderBytes + " is not between 1024 and 1048576");
-      }
+      problems.between(path + ".retries", retries, 0, 100);
+      problems.between(path + ".maxConnections", maxConnections, 1, 1_000_000);
+      problems.between(path + ".maxConnectionsPerServer", maxConnectionsPerServer, 1, 100_000);
+      problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
+      problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
+      problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);
       if (connectTimeout.isZero() || idleTimeout.isZero()) {
         problems.add(path + (connectTimeout.isZero() ? ".connectTimeout" : ".idleTimeout"), "must be more than 0s");
       }
@@ -113,12 +101,8 @@ public record BalancerConfig(
       if (timeout.isZero()) {
         problems.add(path + ".timeout", "must be more than 0s");
       }
-      if (rise < 1 || rise > 100) {
-        problems.add(path + ".rise", rise + " is not between 1 and 100");
-      }
-      if (fall < 1 || fall > 100) {
-        problems.add(path + ".fall", fall + " is not between 1 and 100");
-      }
+      problems.between(path + ".rise", rise, 1, 100);
+      problems.between(path + ".fall", fall, 1, 100);
     }
   }
 
@@ -141,9 +125,7 @@ public record BalancerConfig(
 
     @Override
     public void validate(String path, Problems problems) {
-      if (weight < 0 || weight > 256) {
-        problems.add(path + ".weight", weight + " is not between 0 and 256");
-      }
+      problems.between(path + ".weight", weight, 0, 256);
       if (maxConnections < 0) {
         problems.add(path + ".maxConnections", "must not be negative");
       }

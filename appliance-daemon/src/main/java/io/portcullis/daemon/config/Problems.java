@@ -25,6 +25,13 @@ public final class Problems {
     list.add(new Problem(path, message, pos == null ? 0 : pos[0], pos == null ? 0 : pos[1]));
   }
 
+  /** Records "{@code value} is not between {@code min} and {@code max}" at {@code path} when it is not. */
+  public void between(String path, long value, long min, long max) {
+    if (value < min || value > max) {
+      add(path, value + " is not between " + min + " and " + max);
+    }
+  }
+
   static String parent(String path) {
     if (path.isEmpty()) {
       return null;

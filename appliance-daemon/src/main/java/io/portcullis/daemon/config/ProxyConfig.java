@@ -106,9 +106,7 @@ public record ProxyConfig(
           }
         }
       }
-      if (maxConnections < 1 || maxConnections > 10_000) {
-        problems.add(path + ".maxConnections", maxConnections + " is not between 1 and 10000");
-      }
+      problems.between(path + ".maxConnections", maxConnections, 1, 10_000);
     }
   }
 
@@ -119,20 +117,10 @@ public record ProxyConfig(
         problems.add(path + ".connectPorts[" + i + "]", connectPorts.get(i) + " is not a port");
       }
     }
-    if (maxConnectionsPerOrigin < 1 || maxConnectionsPerOrigin > 100_000) {
-      problems.add(path + ".maxConnectionsPerOrigin", maxConnectionsPerOrigin + " is not between 1 and 100000");
-    }
-    if (maxWaitQueue < 0 || maxWaitQueue > 1_000_000) {
-      problems.add(path + ".maxWaitQueue", maxWaitQueue + " is not between 0 and 1000000");
-    }
-    if (maxRequestLine < 256 || maxRequestLine > 1024 * 1024) {
-      problems.add(path + ".maxRequestLine", maxRequestLine + " is not between 256 and 1048576");
-    }
-    if (maxHeaders < 8 || maxHeaders > 10_000) {
-      problems.add(path + ".maxHeaders", maxHeaders + " is not between 8 and 10000");
-    }
-    if (maxHeaderBytes < 1024 || maxHeaderBytes > 1024 * 1024) {
-      problems.add(path + ".maxHeaderBytes", maxHeaderBytes + " is not between 1024 and 1048576");
-    }
+    problems.between(path + ".maxConnectionsPerOrigin", maxConnectionsPerOrigin, 1, 100_000);
+    problems.between(path + ".maxWaitQueue", maxWaitQueue, 0, 1_000_000);
+    problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
+    problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
+    problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);
   }
 }

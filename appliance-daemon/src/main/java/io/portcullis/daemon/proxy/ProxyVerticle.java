@@ -778,6 +778,11 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   /** Copies end-to-end headers: drops hop-by-hop ones and those named in Connection (RFC 9110 7.6.1). */
   static void copyHeaders(MultiMap from, MultiMap to) {
+    copyHeaders(from, to, ProxyVerticle::hopByHop);
+  }
+
+  /** Copies headers less those {@code hopByHop} names and those named in Connection (the balancer's set differs). */
+  public static void copyHeaders(MultiMap from, MultiMap to, java.util.function.Predicate<String> hopByHop) {
     Set<String> named = null;
     for (String c : from.getAll(HttpHeaders.CONNECTION)) {
       for (String token : c.split(",")) {
@@ -789,7 +794,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     }
     for (Map.Entry<String, String> e : from) {
       String n = e.getKey();
-      if (!hopByHop(n) && (named == null || !named.contains(n.toLowerCase(Locale.ROOT)))) {
+      if (!hopByHop.test(n) && (named == null || !named.contains(n.toLowerCase(Locale.ROOT)))) {
         to.add(n, e.getValue());
       }
     }

@@ -62,16 +62,16 @@ class MethodTest {
   void leastConnPicksTheServerWithFewestActiveConnectionsForItsWeight() {
     List<Server> g = servers(1, 1, 2);
     Method m = Method.of(BalancerConfig.Method.LEASTCONN, g);
-    g.get(0).stats().opened();
-    g.get(0).stats().opened();
-    g.get(1).stats().opened();
-    g.get(2).stats().opened();
-    g.get(2).stats().opened();
+    g.get(0).stats().tryOpen(0);
+    g.get(0).stats().tryOpen(0);
+    g.get(1).stats().tryOpen(0);
+    g.get(2).stats().tryOpen(0);
+    g.get(2).stats().tryOpen(0);
     // a: 2/1, b: 1/1, c: 2/2 -> b and c tie at 1 per weight; a never
     for (int i = 0; i < 10; i++) {
       assertNotEquals("a", m.pick(s -> true, 0).name());
     }
-    g.get(1).stats().opened(); // b: 2/1 now
+    g.get(1).stats().tryOpen(0); // b: 2/1 now
     assertEquals("c", m.pick(s -> true, 0).name());
   }
 
@@ -121,7 +121,7 @@ class MethodTest {
     List<String> got = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       Server s = m.pick(Server::usable, 0);
-      s.stats().opened();
+      s.stats().tryOpen(0);
       got.add(s.name());
     }
     assertEquals(List.of("s0", "s0", "s1", "s1", "s2"), got);
@@ -136,7 +136,7 @@ class MethodTest {
     Map<String, Integer> c = count(m, 4000, s -> true);
     assertTrue(c.get("a") > 400 && c.get("b") > 400 && c.get("c") > 1000, "all get a share, c more: " + c);
     for (int i = 0; i < 50; i++) {
-      g.get(0).stats().opened(); // a is very busy: it only wins a draw against itself
+      g.get(0).stats().tryOpen(0); // a is very busy: it only wins a draw against itself
     }
     Map<String, Integer> busy = count(m, 4000, s -> true);
     assertTrue(busy.getOrDefault("a", 0) < 400, "the busy server is mostly avoided: " + busy);
