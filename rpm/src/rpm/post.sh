@@ -1,7 +1,5 @@
 #!/bin/sh
-install -d -o portcullis -g portcullis -m 0750 /var/lib/portcullis /var/log/portcullis
-chown portcullis:portcullis /etc/portcullis /etc/portcullis/portcullis.yaml
-chmod 0750 /etc/portcullis
+/usr/share/portcullis/setup
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null 2>&1 || :
   if [ "$1" -eq 1 ]; then

@@ -29,7 +29,7 @@ public final class Main {
   }
 
   /** Parsed command line. */
-  record Args(Path config, Path dataDir, Path logDir, boolean check) {
+  record Args(Path config, Path dataDir, Path logDir, Path seed, boolean check) {
     Path effectiveDataDir() {
       if (dataDir != null) {
         return dataDir;
@@ -58,12 +58,14 @@ public final class Main {
 
   static String usage() {
     return """
-        usage: java -jar portcullis-daemon.jar [--config FILE] [--data-dir DIR] [--log-dir DIR] [--check]
+        usage: java -jar portcullis-daemon.jar [--config FILE] [--data-dir DIR] [--log-dir DIR] [--seed FILE] [--check]
           --config FILE   the node's portcullis.yaml (default: the newest revision in the data dir, else the
                           embedded defaults)
           --data-dir DIR  revisions, admin token, state (default: portcullis-data beside the config file, or in the
                           working directory without --config)
           --log-dir DIR   also log to DIR/portcullis.log, rolled daily and at 100 MB
+          --seed FILE     unattended-install answers (KEY=value lines; PORTCULLIS_* environment variables too),
+                          applied to the config once, at the first start that sees them (README: unattended install)
           --check         validate the config, print every problem, and exit (0 valid, 2 invalid)
           --version       print the version""";
   }
@@ -72,6 +74,7 @@ public final class Main {
     Path config = null;
     Path dataDir = null;
     Path logDir = null;
+    Path seed = null;
     boolean check = false;
     for (int i = 0; i < argv.length; i++) {
       String a = argv[i];
@@ -79,6 +82,7 @@ public final class Main {
         case "--config", "-c" -> config = Path.of(value(argv, ++i, a));
         case "--data-dir" -> dataDir = Path.of(value(argv, ++i, a));
         case "--log-dir" -> logDir = Path.of(value(argv, ++i, a));
+        case "--seed" -> seed = Path.of(value(argv, ++i, a));
         case "--check" -> check = true;
         case "--help", "-h" -> {
           return null;
@@ -90,7 +94,7 @@ public final class Main {
         default -> throw new IllegalArgumentException("unknown argument " + a);
       }
     }
-    return new Args(config, dataDir, logDir, check);
+    return new Args(config, dataDir, logDir, seed, check);
   }
 
   private static String value(String[] argv, int i, String flag) {
@@ -123,6 +127,19 @@ public final class Main {
       err.println("portcullisd: cannot read config: " + e);
       return EXIT_INVALID;
     }
+    Seed seed;
+    try {
+      seed = Seed.read(System.getenv(), args.seed());
+      if (!seed.isEmpty() && !seed.appliedIn(args.effectiveDataDir())) {
+        text = seed.applyTo(text);
+        source = source + " with the unattended-install answers from " + seed.origin();
+      } else {
+        seed = null;
+      }
+    } catch (IOException | Seed.SeedException e) {
+      err.println("portcullisd: unattended-install answers unusable, nothing started: " + e.getMessage());
+      return EXIT_INVALID;
+    }
     Config config;
     try {
       config = ConfigLoader.parse(text);
@@ -136,6 +153,19 @@ public final class Main {
       return EXIT_OK;
     }
 
+    if (seed != null) {
+      // The answers become the config file (so a restart and `portcullis-console` see them) and are marked done, so
+      // that a later restart does not undo what the admin changed since.
+      try {
+        if (args.config() != null) {
+          io.portcullis.daemon.config.AtomicFiles.write(args.config(), text.getBytes(StandardCharsets.UTF_8), null);
+        }
+        seed.markApplied(args.effectiveDataDir());
+      } catch (IOException e) {
+        err.println("portcullisd: cannot record the unattended-install answers: " + e);
+        return EXIT_FAILED;
+      }
+    }
     Logger log = LoggerFactory.getLogger(Main.class);
     log.info("starting portcullis {} (node {}, config {}, data dir {})", Daemon.version(), config.node().name(),
         source, args.effectiveDataDir().toAbsolutePath());

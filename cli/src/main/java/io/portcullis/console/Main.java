@@ -44,6 +44,8 @@ public final class Main {
         discard                         drop the candidate's changes
         passwd USER                     set a console user's password (asked twice on a terminal, else one line
                                         from stdin), stored as a PBKDF2 hash and committed
+        hash-password                   print the PBKDF2 hash of a password (read as for passwd), for the
+                                        unattended-install answer PORTCULLIS_ADMIN_PASSWORD_HASH; needs no daemon
       options:
         --admin URL        the admin API (default http://127.0.0.1:9090)
         --token-file FILE  the admin token (default: DATA_DIR/admin.token)
@@ -111,6 +113,14 @@ public final class Main {
           return 0;
         }
         default -> words.add(argv[i]);
+      }
+    }
+    if (words.equals(List.of("hash-password"))) {
+      try {
+        return hashPassword();
+      } catch (IOException e) {
+        err.println("portcullis-console: " + e.getMessage());
+        return 1;
       }
     }
     if (tokenFile == null) {
@@ -337,14 +347,37 @@ public final class Main {
 
   /** Sets USER's console password: the hash is made here, so the password never reaches the daemon or a log. */
   private int passwd(AdminClient c, String user) throws IOException, InterruptedException {
+    char[] password = readNewPassword("New password for " + user + ": ");
+    if (password == null) {
+      return 1;
+    }
+    String hash = PasswordHash.make(password);
+    java.util.Arrays.fill(password, ' ');
+    return lines(c, List.of("configure", "set console users " + user + " passwordHash " + hash,
+        "commit comment password of console user " + user, "exit"));
+  }
+
+  /** Prints the hash of a new password, for unattended-install answers (PORTCULLIS_ADMIN_PASSWORD_HASH). */
+  private int hashPassword() throws IOException {
+    char[] password = readNewPassword("Password: ");
+    if (password == null) {
+      return 1;
+    }
+    out.println(PasswordHash.make(password));
+    java.util.Arrays.fill(password, ' ');
+    return 0;
+  }
+
+  /** A new password: asked twice on a terminal, else one line of stdin; null (reported) when unusable. */
+  private char[] readNewPassword(String prompt) throws IOException {
     char[] password;
     java.io.Console tty = System.console();
     if (tty != null) {
-      password = tty.readPassword("New password for %s: ", user);
+      password = tty.readPassword("%s", prompt);
       char[] again = tty.readPassword("Again: ");
       if (password == null || again == null || !java.util.Arrays.equals(password, again)) {
         err.println("error: the passwords differ");
-        return 1;
+        return null;
       }
     } else {
       String line = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8))
@@ -353,12 +386,9 @@ public final class Main {
     }
     if (password.length < 8) {
       err.println("error: a console password needs at least 8 characters");
-      return 1;
+      return null;
     }
-    String hash = PasswordHash.make(password);
-    java.util.Arrays.fill(password, ' ');
-    return lines(c, List.of("configure", "set console users " + user + " passwordHash " + hash,
-        "commit comment password of console user " + user, "exit"));
+    return password;
   }
 
   private int load(AdminClient c, Path file) throws IOException, InterruptedException {

@@ -43,7 +43,11 @@ class DebInstallTest {
     try (var files = Files.list(Path.of("target"))) {
       deb = files.filter(p -> p.getFileName().toString().endsWith("_all.deb")).findFirst().orElseThrow();
     }
-    run("dpkg", "--purge", "portcullis"); // a leftover of an interrupted run
+  }
+
+  @org.junit.jupiter.api.BeforeEach
+  void purgeLeftovers() throws Exception {
+    run("dpkg", "--purge", "portcullis"); // of an interrupted run or an earlier test
   }
 
   @AfterAll
@@ -75,6 +79,115 @@ class DebInstallTest {
 
   static PosixFileAttributes attrs(String path) throws IOException {
     return Files.readAttributes(Path.of(path), PosixFileAttributes.class);
+  }
+
+  /** The unit's ExecStart as the service user (no systemd here), once /health/ready on {@code admin} says 200. */
+  static Process startInstalled(int admin, String log) throws Exception {
+    Process daemon = new ProcessBuilder("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd")
+        .redirectErrorStream(true).redirectOutput(new File(log)).start();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    int status = 0;
+    for (int i = 0; i < 150 && status != 200 && daemon.isAlive(); i++) {
+      try {
+        status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/health/ready"))
+            .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+      } catch (IOException e) {
+        Thread.sleep(200);
+      }
+    }
+    if (status != 200) {
+      daemon.destroy();
+      daemon.waitFor(30, TimeUnit.SECONDS);
+    }
+    assertEquals(200, status, Files.readString(Path.of(log)));
+    return daemon;
+  }
+
+  static void stop(Process daemon) throws InterruptedException {
+    daemon.destroy();
+    daemon.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  static boolean listening(int port) {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Fleet install: the answers given to dpkg as PORTCULLIS_* variables reach the daemon's first start (kept in
+   * seed.env, 0600, for the service), which makes the admin (password hash and SSH key, SSH console on), names the
+   * node and sets its role (icap: the ICAP server only); the real OpenSSH client logs in both ways; a restart does
+   * not apply the answers again over a later change.
+   */
+  @Test
+  void unattendedInstallSetsTheAdminTheNameAndTheRole() throws Exception {
+    Path dir = Files.createTempDirectory("deb-seed");
+    Run gen = run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet@test", "-f",
+        dir.resolve("key").toString());
+    assertEquals(0, gen.exit(), gen.output());
+    String pub = Files.readString(dir.resolve("key.pub")).strip();
+    String hash = io.portcullis.console.PasswordHash.make("fleet-secret-1".toCharArray());
+    ProcessBuilder dpkg = new ProcessBuilder("dpkg", "-i", deb.toString()).redirectErrorStream(true);
+    dpkg.environment().put("PORTCULLIS_ADMIN_PASSWORD_HASH", hash);
+    dpkg.environment().put("PORTCULLIS_ADMIN_SSH_KEY", pub);
+    dpkg.environment().put("PORTCULLIS_NODE_NAME", "fleet-7");
+    dpkg.environment().put("PORTCULLIS_ROLE", "icap");
+    Process p = dpkg.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+    Path seed = Path.of("/etc/portcullis/seed.env");
+    assertEquals("rw-------", PosixFilePermissions.toString(attrs(seed.toString()).permissions()));
+    assertEquals("portcullis", attrs(seed.toString()).owner().getName());
+
+    int admin = freePort();
+    int proxy = freePort();
+    int icap = freePort();
+    int ssh = freePort();
+    Path conf = Path.of("/etc/portcullis/portcullis.yaml");
+    Files.writeString(conf, """
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { listen: 127.0.0.1:%d }
+        icap: { listen: 127.0.0.1:%d }
+        console: { ssh: { listen: 127.0.0.1:%d } }
+        """.formatted(admin, proxy, icap, ssh));
+    Run check = run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
+    assertEquals(0, check.exit(), check.output());
+    assertFalse(Files.exists(Path.of("/var/lib/portcullis/seed.applied")), "--check applies nothing");
+
+    Process daemon = startInstalled(admin, "target/seeded-daemon.log");
+    try {
+      String yaml = Files.readString(conf);
+      assertTrue(yaml.contains(hash) && yaml.contains(pub.split(" ")[1]) && yaml.contains("fleet-7"), yaml);
+      assertTrue(listening(icap), "role icap: the ICAP server runs");
+      assertFalse(listening(proxy), "role icap: no proxy");
+      List<String> opts = List.of("-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+          "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10");
+      List<String> withKey = new java.util.ArrayList<>(List.of("ssh", "-i", dir.resolve("key").toString(), "-o",
+          "BatchMode=yes", "-o", "IdentitiesOnly=yes"));
+      withKey.addAll(opts);
+      withKey.addAll(List.of("admin@127.0.0.1", "show status"));
+      Run byKey = run(withKey.toArray(String[]::new));
+      assertEquals(0, byKey.exit(), byKey.output());
+      assertTrue(byKey.output().contains("fleet-7"), byKey.output());
+      List<String> withPassword = new java.util.ArrayList<>(List.of("sshpass", "-p", "fleet-secret-1", "ssh", "-o",
+          "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
+      withPassword.addAll(opts);
+      withPassword.addAll(List.of("admin@127.0.0.1", "show status"));
+      Run byPassword = run(withPassword.toArray(String[]::new));
+      assertEquals(0, byPassword.exit(), byPassword.output());
+    } finally {
+      stop(daemon);
+    }
+    // The admin renames the node; a restart keeps the admin's name (the answers were applied once).
+    Files.writeString(conf, Files.readString(conf).replace("fleet-7", "renamed-by-admin"));
+    daemon = startInstalled(admin, "target/seeded-daemon-2.log");
+    stop(daemon);
+    assertTrue(Files.readString(conf).contains("renamed-by-admin"), Files.readString(conf));
+    assertEquals(0, run("dpkg", "--purge", "portcullis").exit());
   }
 
   @Test
@@ -117,20 +230,8 @@ class DebInstallTest {
       x.close();
     });
     origin.start();
-    Process daemon = new ProcessBuilder("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd")
-        .redirectErrorStream(true).redirectOutput(new File("target/installed-daemon.log")).start();
+    Process daemon = startInstalled(admin, "target/installed-daemon.log");
     try {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      int status = 0;
-      for (int i = 0; i < 150 && status != 200; i++) {
-        try {
-          status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/health/ready"))
-              .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-          Thread.sleep(200);
-        }
-      }
-      assertEquals(200, status, Files.readString(Path.of("target/installed-daemon.log")));
       HttpClient viaProxy = HttpClient.newBuilder().proxy(java.net.ProxySelector.of(
           new InetSocketAddress("127.0.0.1", proxy))).build();
       HttpResponse<String> r = viaProxy.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
@@ -139,8 +240,7 @@ class DebInstallTest {
       assertEquals("hello from the origin", r.body());
       assertTrue(Files.exists(Path.of("/var/lib/portcullis/admin.token")), "state in the data dir");
     } finally {
-      daemon.destroy();
-      daemon.waitFor(30, TimeUnit.SECONDS);
+      stop(daemon);
       origin.stop(0);
     }
 
