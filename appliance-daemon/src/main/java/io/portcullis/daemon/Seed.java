@@ -23,12 +23,13 @@ import java.util.Set;
  * over the admin's later changes.
  */
 public record Seed(Map<String, String> answers, String origin) {
-  /** Every key the answers may hold; any other {@code PORTCULLIS_} key is refused so a typo is not silently lost. */
+  /**
+   * Every key the answers may hold. Another key in the answers file is refused, so a typo is not silently lost; in
+   * the environment it is ignored, since orchestrators add their own (Kubernetes sets PORTCULLIS_SERVICE_HOST and
+   * PORTCULLIS_PORT_* for a service named portcullis).
+   */
   static final Set<String> KEYS = Set.of("PORTCULLIS_ADMIN_USER", "PORTCULLIS_ADMIN_PASSWORD_HASH",
       "PORTCULLIS_ADMIN_PASSWORD", "PORTCULLIS_ADMIN_SSH_KEY", "PORTCULLIS_NODE_NAME", "PORTCULLIS_ROLE");
-  /** Environment variables that belong to the launchers, not to the answers. */
-  private static final Set<String> NOT_ANSWERS = Set.of("PORTCULLIS_JAVA_OPTS", "PORTCULLIS_DATA_DIR",
-      "PORTCULLIS_SEED", "PORTCULLIS_ADMIN_URL");
   static final String MARKER = "seed.applied";
 
   /** A role: which traffic services the node runs. */
@@ -61,7 +62,7 @@ public record Seed(Map<String, String> answers, String origin) {
     Map<String, String> answers = new LinkedHashMap<>();
     List<String> origins = new ArrayList<>();
     env.forEach((k, v) -> {
-      if (k.startsWith("PORTCULLIS_") && !NOT_ANSWERS.contains(k)) {
+      if (KEYS.contains(k)) {
         answers.put(k, v);
       }
     });
