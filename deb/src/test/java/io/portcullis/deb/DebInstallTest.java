@@ -190,6 +190,16 @@ class DebInstallTest {
     assertEquals(0, run("dpkg", "--purge", "portcullis").exit());
   }
 
+  /** Debian's package checker finds no error and no warning (overrides, each with its reason, in the package). */
+  @Test
+  void lintianFindsNoErrorOrWarning() throws Exception {
+    assertTrue(new File("/usr/bin/lintian").canExecute(), "lintian is not installed: apt-get install lintian (or run "
+        + ".ci/run as root, which installs every package in .ci/packages.txt)");
+    Run lint = run("lintian", "--tag-display-limit", "0", "--fail-on", "error,warning", deb.toString());
+    assertEquals(0, lint.exit(), lint.output());
+    assertFalse(lint.output().contains("W: ") || lint.output().contains("E: "), lint.output());
+  }
+
   @Test
   void installRunRemoveReinstallPurge() throws Exception {
     Run install = run("dpkg", "-i", deb.toString());
@@ -206,6 +216,12 @@ class DebInstallTest {
       assertEquals("portcullis", attrs(dir).owner().getName(), dir);
     }
     assertTrue(Files.exists(Path.of("/lib/systemd/system/portcullis.service")));
+    assertTrue(Files.isSymbolicLink(Path.of("/etc/systemd/system/multi-user.target.wants/portcullis.service")),
+        "enabled on first install (deb-systemd-helper)");
+    // systemd's own checker on the installed unit: syntax, and that ExecStartPre/ExecStart/ExecReload exist.
+    Run verify = run("systemd-analyze", "verify", "/lib/systemd/system/portcullis.service");
+    assertEquals(0, verify.exit(), verify.output());
+    assertEquals("", verify.output().strip(), "no complaint from systemd-analyze");
 
     // The admin edits the conffile (free ports here, so that this test never collides with a running service).
     int admin = freePort();
@@ -255,7 +271,8 @@ class DebInstallTest {
     // purge: nothing left
     assertEquals(0, run("dpkg", "--purge", "portcullis").exit());
     for (String p : List.of("/etc/portcullis", "/var/lib/portcullis", "/var/log/portcullis", "/usr/share/portcullis",
-        "/usr/bin/portcullisd", "/lib/systemd/system/portcullis.service")) {
+        "/usr/bin/portcullisd", "/lib/systemd/system/portcullis.service",
+        "/etc/systemd/system/multi-user.target.wants/portcullis.service")) {
       assertFalse(Files.exists(Path.of(p)), p + " is gone");
     }
     assertTrue(run("getent", "passwd", "portcullis").exit() != 0, "the user is gone");
