@@ -108,7 +108,9 @@ public final class Main {
     if (args.logDir() != null) {
       // Must be set before the first logger is made: logback reads it when it configures itself.
       System.setProperty("portcullis.logDir", args.logDir().toAbsolutePath().toString());
-      System.setProperty("logback.configurationFile", "logback-file.xml");
+      if (System.getProperty("logback.configurationFile") == null) { // the packages pass /etc/portcullis/logback.xml
+        System.setProperty("logback.configurationFile", "logback-file.xml");
+      }
     }
     System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
 

@@ -255,6 +255,8 @@ class DebInstallTest {
       assertEquals(200, r.statusCode());
       assertEquals("hello from the origin", r.body());
       assertTrue(Files.exists(Path.of("/var/lib/portcullis/admin.token")), "state in the data dir");
+      assertTrue(Files.size(Path.of("/var/log/portcullis/portcullis.log")) > 0,
+          "the daemon logs where /etc/portcullis/logback.xml says");
     } finally {
       stop(daemon);
       origin.stop(0);

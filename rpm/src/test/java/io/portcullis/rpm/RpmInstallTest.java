@@ -90,7 +90,11 @@ class RpmInstallTest {
         "/usr/lib/systemd/system/portcullis.service", "/usr/share/portcullis/portcullis-daemon.jar")) {
       assertTrue(list.output().contains(p), p + " in " + list.output());
     }
-    assertEquals("/etc/portcullis/portcullis.yaml", run("rpm", "-qpc", f).output().strip());
+    assertEquals("/etc/portcullis/logback.xml\n/etc/portcullis/portcullis.yaml", run("rpm", "-qpc", f).output().strip());
+    Run flags = run("rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", f);
+    for (String conf : List.of("/etc/portcullis/portcullis.yaml", "/etc/portcullis/logback.xml")) {
+      assertTrue(flags.output().contains("cn " + conf + "\n"), "%config(noreplace) " + conf + ": " + flags.output());
+    }
     Run scripts = run("rpm", "-qp", "--scripts", f);
     assertTrue(scripts.output().contains("useradd -r") && scripts.output().contains("systemctl enable --now")
         && scripts.output().contains("\"$1\" -eq 0"), scripts.output());
