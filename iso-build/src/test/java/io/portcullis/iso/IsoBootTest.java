@@ -1,0 +1,225 @@
+package io.portcullis.iso;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import io.portcullis.console.PasswordHash;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ISO booted in qemu (TCG: no KVM here), as an admin would: first with a seed disk (SSH key and password hash)
+ * and an empty data disk by BIOS, serving a page from the host through its proxy, taking a block rule committed over
+ * SSH; then by UEFI with the data disk only, still blocking and still accepting the key; then with no disk at all,
+ * asking for the admin password on the serial console.
+ */
+class IsoBootTest {
+  static final Path ISO = Path.of("target/portcullis.iso").toAbsolutePath();
+  static final Path DIR = Path.of("target/boot-test").toAbsolutePath();
+  static HttpServer origin;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "the ISO is built as root (CI)");
+    assertTrue(Files.exists(ISO), "the build made " + ISO);
+    run("rm", "-rf", DIR.toString());
+    Files.createDirectories(DIR);
+    origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    origin.createContext("/", x -> {
+      byte[] b = "hello from the host".getBytes(StandardCharsets.UTF_8);
+      x.sendResponseHeaders(200, b.length);
+      x.getResponseBody().write(b);
+      x.close();
+    });
+    origin.start();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (origin != null) {
+      origin.stop(0);
+    }
+  }
+
+  record Run(int exit, String output) {
+  }
+
+  static Run run(String... cmd) throws Exception {
+    return runIn(null, cmd);
+  }
+
+  static Run runIn(Path stdin, String... cmd) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    if (stdin != null) {
+      pb.redirectInput(stdin.toFile());
+    }
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
+    return new Run(p.exitValue(), out);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** One VM: qemu in TCG with user networking forwarding SSH (22) and the proxy (3128) to loopback. */
+  record Vm(Process qemu, Path serial, int ssh, int proxy, long startedNanos) implements AutoCloseable {
+    static Vm boot(String name, boolean uefi, List<Path> disks) throws Exception {
+      int ssh = freePort();
+      int proxy = freePort();
+      Path serial = DIR.resolve(name + "-serial.log");
+      List<String> cmd = new ArrayList<>(List.of("timeout", "900", "qemu-system-x86_64", "-accel", "tcg", "-m",
+          "1024", "-smp", "2", "-machine", uefi ? "q35" : "pc", "-display", "none", "-monitor", "none",
+          "-no-reboot", "-serial", "file:" + serial, "-cdrom", ISO.toString(),
+          "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:" + ssh + "-:22,hostfwd=tcp:127.0.0.1:" + proxy + "-:3128",
+          "-device", "virtio-net-pci,netdev=n0"));
+      if (uefi) {
+        Path vars = DIR.resolve(name + "-vars.fd");
+        Files.copy(Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), vars);
+        cmd.addAll(List.of("-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "-drive", "if=pflash,format=raw,file=" + vars));
+      }
+      for (Path d : disks) {
+        cmd.addAll(List.of("-drive", "file=" + d + ",format=raw,if=virtio"));
+      }
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(DIR.resolve(name + "-qemu.log").toFile()).start();
+      return new Vm(p, serial, ssh, proxy, System.nanoTime());
+    }
+
+    String serialLog() throws IOException {
+      return Files.exists(serial) ? Files.readString(serial, StandardCharsets.ISO_8859_1) : "";
+    }
+
+    /** Waits until the serial console shows {@code text}; returns the seconds since the VM started. */
+    double await(String text, int seconds) throws Exception {
+      for (int i = 0; i < seconds * 2; i++) {
+        if (serialLog().contains(text)) {
+          return (System.nanoTime() - startedNanos) / 1e9;
+        }
+        assertTrue(qemu.isAlive(), "qemu ended: " + serialLog());
+        Thread.sleep(500);
+      }
+      throw new AssertionError("no \"" + text + "\" on the serial console in " + seconds + " s:\n" + serialLog());
+    }
+
+    HttpResponse<String> viaProxy(String url) throws Exception {
+      HttpClient c = HttpClient.newBuilder().proxy(java.net.ProxySelector.of(new InetSocketAddress("127.0.0.1",
+          proxy))).connectTimeout(Duration.ofSeconds(10)).build();
+      return c.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
+
+    List<String> ssh(String... extra) {
+      List<String> a = new ArrayList<>(List.of("ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no",
+          "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20"));
+      a.addAll(List.of(extra));
+      return a;
+    }
+
+    Run sshKey(Path key, Path stdin, String... command) throws Exception {
+      List<String> a = ssh("-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes");
+      if (stdin != null) {
+        a.add("-T");
+      }
+      a.add("admin@127.0.0.1");
+      a.addAll(List.of(command));
+      return runIn(stdin, a.toArray(String[]::new));
+    }
+
+    @Override
+    public void close() throws Exception {
+      qemu.destroy(); // power off: what was committed is on the data disk already (fsync)
+      if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
+        qemu.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
+  void bootsServesKeepsItsConfigOnTheDataDiskAndAsksForThePasswordWithoutASeed() throws Exception {
+    // The seed disk (as fleets and tests attach it) and an empty data disk.
+    Run gen = run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "iso@test", "-f", DIR.resolve("key").toString());
+    assertEquals(0, gen.exit(), gen.output());
+    Path key = DIR.resolve("key");
+    Path seedDir = Files.createDirectories(DIR.resolve("seed"));
+    Files.writeString(seedDir.resolve("seed.env"), "PORTCULLIS_ADMIN_SSH_KEY=" + Files.readString(
+        DIR.resolve("key.pub")).strip() + "\nPORTCULLIS_ADMIN_PASSWORD_HASH=" + PasswordHash.make(
+        "iso-secret-1".toCharArray()) + "\nPORTCULLIS_NODE_NAME=iso-node\n");
+    Path seed = DIR.resolve("seed.img");
+    Path data = DIR.resolve("data.img");
+    Run mk = run("mkfs.ext4", "-q", "-L", "portcullis-seed", "-d", seedDir.toString(), seed.toString(), "8M");
+    assertEquals(0, mk.exit(), mk.output());
+    mk = run("mkfs.ext4", "-q", "-L", "portcullis-data", data.toString(), "64M");
+    assertEquals(0, mk.exit(), mk.output());
+    String page = "http://10.0.2.2:" + origin.getAddress().getPort() + "/page"; // the host, seen from the guest
+
+    try (Vm vm = Vm.boot("bios", false, List.of(seed, data))) {
+      double ready = vm.await("health: ready", 420);
+      System.out.printf("ISO boot to ready (BIOS, TCG): %.1f s%n", ready);
+      HttpResponse<String> r = vm.viaProxy(page);
+      assertEquals(200, r.statusCode());
+      assertEquals("hello from the host", r.body());
+      Run status = vm.sshKey(key, null, "show status");
+      assertEquals(0, status.exit(), status.output() + vm.serialLog());
+      assertTrue(status.output().contains("iso-node"), status.output());
+      List<String> pw = new ArrayList<>(List.of("sshpass", "-p", "iso-secret-1"));
+      pw.addAll(vm.ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+          "admin@127.0.0.1", "show status"));
+      Run byPassword = run(pw.toArray(String[]::new));
+      assertEquals(0, byPassword.exit(), byPassword.output());
+      Path script = DIR.resolve("commit.txt");
+      Files.writeString(script, """
+          configure
+          set rules access no-blocked when hosts "*.blocked.test"
+          set rules access no-blocked action block
+          commit comment over ssh on the appliance
+          exit
+          """);
+      Run commit = vm.sshKey(key, script);
+      assertEquals(0, commit.exit(), commit.output());
+      assertTrue(commit.output().contains("commit complete"), commit.output());
+      HttpResponse<String> blocked = vm.viaProxy("http://www.blocked.test/");
+      assertEquals(403, blocked.statusCode());
+      assertTrue(blocked.body().contains("Access to this page is denied"), blocked.body());
+    }
+
+    try (Vm vm = Vm.boot("uefi", true, List.of(data))) {
+      double ready = vm.await("health: ready", 420);
+      System.out.printf("ISO boot to ready (UEFI, TCG): %.1f s%n", ready);
+      assertEquals(403, vm.viaProxy("http://www.blocked.test/").statusCode(), "the rule survived the reboot");
+      Run status = vm.sshKey(key, null, "show status");
+      assertEquals(0, status.exit(), status.output());
+      assertFalse(vm.serialLog().contains("No console user yet"), "the admin is on the data disk");
+    }
+
+    try (Vm vm = Vm.boot("bare", false, List.of())) {
+      vm.await("No console user yet: set the admin password", 420);
+      String log = vm.serialLog();
+      assertTrue(log.contains("New password for admin"), log);
+      assertTrue(log.contains("configuration changes are lost on reboot"), log);
+    }
+  }
+}
