@@ -14,7 +14,7 @@ deb=$(readlink -f "$1")
 out=$(readlink -m "$2")
 cache=${3:-/var/cache/portcullis-iso}
 suite=bookworm
-include=systemd,systemd-sysv,systemd-resolved,dbus,udev,kmod,linux-image-amd64,openjdk-17-jre-headless,iproute2,adduser,init-system-helpers
+include=systemd,systemd-sysv,systemd-resolved,systemd-timesyncd,dbus,udev,kmod,linux-image-amd64,openjdk-17-jre-headless,iproute2,adduser,init-system-helpers
 started=$(date +%s)
 
 # The Debian mirror the build machine uses (read from its apt sources now; never written into the repository).
@@ -52,8 +52,8 @@ rm "$root/tmp/portcullis.deb"
 cp -a "$here/overlay/." "$root/"
 chroot "$root" chown portcullis:portcullis /etc/portcullis/portcullis.yaml
 chmod 0640 "$root/etc/portcullis/portcullis.yaml"
-chroot "$root" systemctl enable systemd-networkd systemd-resolved portcullis-local-console@tty1.service \
-  portcullis-local-console@ttyS0.service
+chroot "$root" systemctl enable systemd-networkd systemd-resolved systemd-timesyncd portcullis-network.service \
+  portcullis-network.path portcullis-local-console@tty1.service portcullis-local-console@ttyS0.service
 chroot "$root" systemctl mask getty@tty1.service serial-getty@ttyS0.service
 ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 : > "$root/etc/machine-id"

@@ -61,6 +61,7 @@ public final class Daemon implements CommitManager.Applier {
   private final HealthChecks readiness;
   private final Instant startedAt = Instant.now();
   private final Path baseDir;
+  private final Path dataDir;
   private Compiled compiled;
   private final BalancerStats balancerStats;
   private final Service<Balancer> balancer;
@@ -106,6 +107,7 @@ public final class Daemon implements CommitManager.Applier {
     this.baseDir = options.configFile() != null ? options.configFile().toAbsolutePath().getParent()
         : Path.of("").toAbsolutePath();
     Files.createDirectories(options.dataDir());
+    this.dataDir = options.dataDir();
     this.token = AdminToken.loadOrCreate(options.dataDir());
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.vertx = Vertx.builder()
@@ -135,7 +137,6 @@ public final class Daemon implements CommitManager.Applier {
     this.balancerStats = new BalancerStats(registry);
     traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(c.balancer(), c.node().name(),
         vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
-    Path dataDir = options.dataDir();
     traffic.add(new Service<io.portcullis.daemon.console.ConsoleSettings>("console", vertx,
         c -> io.portcullis.daemon.console.ConsoleSettings.of(c, token.value(), dataDir),
         s -> s.config().ssh().enabled(), io.portcullis.daemon.console.ConsoleVerticle::new, 1));
@@ -170,6 +171,7 @@ public final class Daemon implements CommitManager.Applier {
           options.configFile(), text, config, source);
       d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
       d.await(d.admin.start(config));
+      d.writeNetwork(config);
     } catch (Exception e) {
       d.vertx.close();
       throw e;
@@ -224,7 +226,10 @@ public final class Daemon implements CommitManager.Applier {
         if (before != null && before.scanner() != compiled.scanner()) {
           before.scanner().close(); // scans in flight finish; no new ones start on it
         }
-        return Future.<Void>succeededFuture();
+        return vertx.<Void>executeBlocking(() -> {
+          writeNetwork(next);
+          return null;
+        });
       }
       synchronized (this) {
         if (compiled.scanner() != before.scanner()) {
@@ -242,6 +247,17 @@ public final class Daemon implements CommitManager.Applier {
       }
       return Future.<Void>failedFuture(String.join("; ", reasons));
     }).toCompletionStage().toCompletableFuture();
+  }
+
+  /** With network.manage, the settings as systemd files for the appliance's root helper; a failure is logged. */
+  private void writeNetwork(Config c) {
+    try {
+      if (io.portcullis.daemon.system.NetworkFiles.write(c.network(), dataDir.resolve("network"))) {
+        LOG.info("network settings written to {} for the system to apply", dataDir.resolve("network"));
+      }
+    } catch (IOException e) {
+      LOG.error("network settings could not be written to {}: {}", dataDir.resolve("network"), e.toString());
+    }
   }
 
   private void progress(String phase, int done, int total) {

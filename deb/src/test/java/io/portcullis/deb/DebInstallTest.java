@@ -5,22 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Host.Run;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -47,34 +42,14 @@ class DebInstallTest {
 
   @org.junit.jupiter.api.BeforeEach
   void purgeLeftovers() throws Exception {
-    run("dpkg", "--purge", "portcullis"); // of an interrupted run or an earlier test
+    Host.run("dpkg", "--purge", "portcullis"); // of an interrupted run or an earlier test
   }
 
   @AfterAll
   static void purge() throws Exception {
     if (deb != null) {
-      run("dpkg", "--purge", "portcullis");
+      Host.run("dpkg", "--purge", "portcullis");
     }
-  }
-
-  record Run(int exit, String output) {
-  }
-
-  static Run run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
-    return new Run(p.exitValue(), out);
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  static String sha256(Path p) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
   }
 
   static PosixFileAttributes attrs(String path) throws IOException {
@@ -85,21 +60,7 @@ class DebInstallTest {
   static Process startInstalled(int admin, String log) throws Exception {
     Process daemon = new ProcessBuilder("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd")
         .redirectErrorStream(true).redirectOutput(new File(log)).start();
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    int status = 0;
-    for (int i = 0; i < 150 && status != 200 && daemon.isAlive(); i++) {
-      try {
-        status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/health/ready"))
-            .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-      } catch (IOException e) {
-        Thread.sleep(200);
-      }
-    }
-    if (status != 200) {
-      daemon.destroy();
-      daemon.waitFor(30, TimeUnit.SECONDS);
-    }
-    assertEquals(200, status, Files.readString(Path.of(log)));
+    Host.awaitReady(daemon, admin, Path.of(log));
     return daemon;
   }
 
@@ -126,7 +87,7 @@ class DebInstallTest {
   @Test
   void unattendedInstallSetsTheAdminTheNameAndTheRole() throws Exception {
     Path dir = Files.createTempDirectory("deb-seed");
-    Run gen = run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet@test", "-f",
+    Run gen = Host.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet@test", "-f",
         dir.resolve("key").toString());
     assertEquals(0, gen.exit(), gen.output());
     String pub = Files.readString(dir.resolve("key.pub")).strip();
@@ -143,10 +104,10 @@ class DebInstallTest {
     assertEquals("rw-------", PosixFilePermissions.toString(attrs(seed.toString()).permissions()));
     assertEquals("portcullis", attrs(seed.toString()).owner().getName());
 
-    int admin = freePort();
-    int proxy = freePort();
-    int icap = freePort();
-    int ssh = freePort();
+    int admin = Host.freePort();
+    int proxy = Host.freePort();
+    int icap = Host.freePort();
+    int ssh = Host.freePort();
     Path conf = Path.of("/etc/portcullis/portcullis.yaml");
     Files.writeString(conf, """
         admin: { listen: 127.0.0.1:%d }
@@ -154,7 +115,7 @@ class DebInstallTest {
         icap: { listen: 127.0.0.1:%d }
         console: { ssh: { listen: 127.0.0.1:%d } }
         """.formatted(admin, proxy, icap, ssh));
-    Run check = run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
+    Run check = Host.run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
     assertEquals(0, check.exit(), check.output());
     assertFalse(Files.exists(Path.of("/var/lib/portcullis/seed.applied")), "--check applies nothing");
 
@@ -170,14 +131,14 @@ class DebInstallTest {
           "BatchMode=yes", "-o", "IdentitiesOnly=yes"));
       withKey.addAll(opts);
       withKey.addAll(List.of("admin@127.0.0.1", "show status"));
-      Run byKey = run(withKey.toArray(String[]::new));
+      Run byKey = Host.run(withKey.toArray(String[]::new));
       assertEquals(0, byKey.exit(), byKey.output());
       assertTrue(byKey.output().contains("fleet-7"), byKey.output());
       List<String> withPassword = new java.util.ArrayList<>(List.of("sshpass", "-p", "fleet-secret-1", "ssh", "-o",
           "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
       withPassword.addAll(opts);
       withPassword.addAll(List.of("admin@127.0.0.1", "show status"));
-      Run byPassword = run(withPassword.toArray(String[]::new));
+      Run byPassword = Host.run(withPassword.toArray(String[]::new));
       assertEquals(0, byPassword.exit(), byPassword.output());
     } finally {
       stop(daemon);
@@ -187,7 +148,7 @@ class DebInstallTest {
     daemon = startInstalled(admin, "target/seeded-daemon-2.log");
     stop(daemon);
     assertTrue(Files.readString(conf).contains("renamed-by-admin"), Files.readString(conf));
-    assertEquals(0, run("dpkg", "--purge", "portcullis").exit());
+    assertEquals(0, Host.run("dpkg", "--purge", "portcullis").exit());
   }
 
   /** Debian's package checker finds no error and no warning (overrides, each with its reason, in the package). */
@@ -195,20 +156,20 @@ class DebInstallTest {
   void lintianFindsNoErrorOrWarning() throws Exception {
     assertTrue(new File("/usr/bin/lintian").canExecute(), "lintian is not installed: apt-get install lintian (or run "
         + ".ci/run as root, which installs every package in .ci/packages.txt)");
-    Run lint = run("lintian", "--tag-display-limit", "0", "--fail-on", "error,warning", deb.toString());
+    Run lint = Host.run("lintian", "--tag-display-limit", "0", "--fail-on", "error,warning", deb.toString());
     assertEquals(0, lint.exit(), lint.output());
     assertFalse(lint.output().contains("W: ") || lint.output().contains("E: "), lint.output());
   }
 
   @Test
   void installRunRemoveReinstallPurge() throws Exception {
-    Run install = run("dpkg", "-i", deb.toString());
+    Run install = Host.run("dpkg", "-i", deb.toString());
     assertEquals(0, install.exit(), install.output());
-    assertEquals(0, run("getent", "passwd", "portcullis").exit(), "the service user exists");
-    assertEquals(sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
-        sha256(Path.of("/usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(sha256(Path.of("../cli/target/portcullis-console.jar")),
-        sha256(Path.of("/usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    assertEquals(0, Host.run("getent", "passwd", "portcullis").exit(), "the service user exists");
+    assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
+        Host.sha256(Path.of("/usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
+    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
+        Host.sha256(Path.of("/usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
     assertEquals("rwxr-xr-x", PosixFilePermissions.toString(attrs("/usr/bin/portcullisd").permissions()));
     assertEquals("portcullis", attrs("/etc/portcullis/portcullis.yaml").owner().getName());
     assertEquals("rw-r-----", PosixFilePermissions.toString(attrs("/etc/portcullis/portcullis.yaml").permissions()));
@@ -219,41 +180,31 @@ class DebInstallTest {
     assertTrue(Files.isSymbolicLink(Path.of("/etc/systemd/system/multi-user.target.wants/portcullis.service")),
         "enabled on first install (deb-systemd-helper)");
     // systemd's own checker on the installed unit: syntax, and that ExecStartPre/ExecStart/ExecReload exist.
-    Run verify = run("systemd-analyze", "verify", "/lib/systemd/system/portcullis.service");
+    Run verify = Host.run("systemd-analyze", "verify", "/lib/systemd/system/portcullis.service");
     assertEquals(0, verify.exit(), verify.output());
     assertEquals("", verify.output().strip(), "no complaint from systemd-analyze");
 
     // The admin edits the conffile (free ports here, so that this test never collides with a running service).
-    int admin = freePort();
-    int proxy = freePort();
+    int admin = Host.freePort();
+    int proxy = Host.freePort();
     String edited = """
         # edited by the admin
         node: { name: deb-test }
         admin: { listen: 127.0.0.1:%d }
         proxy: { listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, proxy, freePort());
+        """.formatted(admin, proxy, Host.freePort());
     Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);
 
     // No systemd here: the unit's ExecStartPre and ExecStart, as the service user.
-    Run check = run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
+    Run check = Host.run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
     assertEquals(0, check.exit(), check.output());
-    HttpServer origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    origin.createContext("/", x -> {
-      byte[] b = "hello from the origin".getBytes(StandardCharsets.UTF_8);
-      x.sendResponseHeaders(200, b.length);
-      x.getResponseBody().write(b);
-      x.close();
-    });
-    origin.start();
+    HttpServer origin = Host.origin();
     Process daemon = startInstalled(admin, "target/installed-daemon.log");
     try {
-      HttpClient viaProxy = HttpClient.newBuilder().proxy(java.net.ProxySelector.of(
-          new InetSocketAddress("127.0.0.1", proxy))).build();
-      HttpResponse<String> r = viaProxy.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + origin.getAddress().getPort() + "/page")).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = Host.viaProxy(proxy, "http://127.0.0.1:" + origin.getAddress().getPort() + "/page");
       assertEquals(200, r.statusCode());
-      assertEquals("hello from the origin", r.body());
+      assertEquals(Host.PAGE, r.body());
       assertTrue(Files.exists(Path.of("/var/lib/portcullis/admin.token")), "state in the data dir");
       assertTrue(Files.size(Path.of("/var/log/portcullis/portcullis.log")) > 0,
           "the daemon logs where /etc/portcullis/logback.xml says");
@@ -263,20 +214,20 @@ class DebInstallTest {
     }
 
     // remove keeps the conffile (with the admin's edits); a reinstall does not overwrite it
-    assertEquals(0, run("dpkg", "-r", "portcullis").exit());
+    assertEquals(0, Host.run("dpkg", "-r", "portcullis").exit());
     assertFalse(Files.exists(Path.of("/usr/share/portcullis/portcullis-daemon.jar")));
     assertEquals(edited, Files.readString(Path.of("/etc/portcullis/portcullis.yaml")));
-    Run again = run("dpkg", "-i", deb.toString());
+    Run again = Host.run("dpkg", "-i", deb.toString());
     assertEquals(0, again.exit(), again.output());
     assertEquals(edited, Files.readString(Path.of("/etc/portcullis/portcullis.yaml")));
 
     // purge: nothing left
-    assertEquals(0, run("dpkg", "--purge", "portcullis").exit());
+    assertEquals(0, Host.run("dpkg", "--purge", "portcullis").exit());
     for (String p : List.of("/etc/portcullis", "/var/lib/portcullis", "/var/log/portcullis", "/usr/share/portcullis",
         "/usr/bin/portcullisd", "/lib/systemd/system/portcullis.service",
         "/etc/systemd/system/multi-user.target.wants/portcullis.service")) {
       assertFalse(Files.exists(Path.of(p)), p + " is gone");
     }
-    assertTrue(run("getent", "passwd", "portcullis").exit() != 0, "the user is gone");
+    assertTrue(Host.run("getent", "passwd", "portcullis").exit() != 0, "the user is gone");
   }
 }

@@ -6,18 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.portcullis.console.PasswordHash;
-import java.io.File;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Host.Run;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -41,16 +36,9 @@ class IsoBootTest {
   static void setUp() throws Exception {
     Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "the ISO is built as root (CI)");
     assertTrue(Files.exists(ISO), "the build made " + ISO);
-    run("rm", "-rf", DIR.toString());
+    Host.run("rm", "-rf", DIR.toString());
     Files.createDirectories(DIR);
-    origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    origin.createContext("/", x -> {
-      byte[] b = "hello from the host".getBytes(StandardCharsets.UTF_8);
-      x.sendResponseHeaders(200, b.length);
-      x.getResponseBody().write(b);
-      x.close();
-    });
-    origin.start();
+    origin = Host.origin();
   }
 
   @AfterAll
@@ -60,40 +48,19 @@ class IsoBootTest {
     }
   }
 
-  record Run(int exit, String output) {
-  }
-
-  static Run run(String... cmd) throws Exception {
-    return runIn(null, cmd);
-  }
-
-  static Run runIn(Path stdin, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    if (stdin != null) {
-      pb.redirectInput(stdin.toFile());
-    }
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
-    return new Run(p.exitValue(), out);
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   /** One VM: qemu in TCG with user networking forwarding SSH (22) and the proxy (3128) to loopback. */
-  record Vm(Process qemu, Path serial, int ssh, int proxy, long startedNanos) implements AutoCloseable {
+  record Vm(Process qemu, Path serial, int ssh, int proxy, int proxyOnSecondAddress, long startedNanos)
+      implements AutoCloseable {
     static Vm boot(String name, boolean uefi, List<Path> disks) throws Exception {
-      int ssh = freePort();
-      int proxy = freePort();
+      int ssh = Host.freePort();
+      int proxy = Host.freePort();
+      int proxy2 = Host.freePort();
       Path serial = DIR.resolve(name + "-serial.log");
       List<String> cmd = new ArrayList<>(List.of("timeout", "900", "qemu-system-x86_64", "-accel", "tcg", "-m",
-          "1024", "-smp", "2", "-machine", uefi ? "q35" : "pc", "-display", "none", "-monitor", "none",
+          "1024", "-smp", "2", "-machine", "pc", "-display", "none", "-monitor", "none",
           "-no-reboot", "-serial", "file:" + serial, "-cdrom", ISO.toString(),
-          "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:" + ssh + "-:22,hostfwd=tcp:127.0.0.1:" + proxy + "-:3128",
+          "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:" + ssh + "-:22,hostfwd=tcp:127.0.0.1:" + proxy + "-:3128,"
+              + "hostfwd=tcp:127.0.0.1:" + proxy2 + "-10.0.2.16:3128",
           "-device", "virtio-net-pci,netdev=n0"));
       if (uefi) {
         Path vars = DIR.resolve(name + "-vars.fd");
@@ -106,7 +73,7 @@ class IsoBootTest {
       }
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(DIR.resolve(name + "-qemu.log").toFile()).start();
-      return new Vm(p, serial, ssh, proxy, System.nanoTime());
+      return new Vm(p, serial, ssh, proxy, proxy2, System.nanoTime());
     }
 
     String serialLog() throws IOException {
@@ -126,10 +93,20 @@ class IsoBootTest {
     }
 
     HttpResponse<String> viaProxy(String url) throws Exception {
-      HttpClient c = HttpClient.newBuilder().proxy(java.net.ProxySelector.of(new InetSocketAddress("127.0.0.1",
-          proxy))).connectTimeout(Duration.ofSeconds(10)).build();
-      return c.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      return viaProxy(proxy, url);
+    }
+
+    /** Through the proxy on the guest's second address, 10.0.2.16, which only a static network setting gives. */
+    int statusOnSecondAddress(String url) {
+      try {
+        return viaProxy(proxyOnSecondAddress, url).statusCode();
+      } catch (Exception e) {
+        return -1;
+      }
+    }
+
+    HttpResponse<String> viaProxy(int port, String url) throws Exception {
+      return Host.viaProxy(port, url);
     }
 
     List<String> ssh(String... extra) {
@@ -146,7 +123,7 @@ class IsoBootTest {
       }
       a.add("admin@127.0.0.1");
       a.addAll(List.of(command));
-      return runIn(stdin, a.toArray(String[]::new));
+      return Host.runWithInput(stdin, a.toArray(String[]::new));
     }
 
     @Override
@@ -161,7 +138,8 @@ class IsoBootTest {
   @Test
   void bootsServesKeepsItsConfigOnTheDataDiskAndAsksForThePasswordWithoutASeed() throws Exception {
     // The seed disk (as fleets and tests attach it) and an empty data disk.
-    Run gen = run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "iso@test", "-f", DIR.resolve("key").toString());
+    Run gen = Host.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "iso@test", "-f",
+        DIR.resolve("key").toString());
     assertEquals(0, gen.exit(), gen.output());
     Path key = DIR.resolve("key");
     Path seedDir = Files.createDirectories(DIR.resolve("seed"));
@@ -170,9 +148,9 @@ class IsoBootTest {
         "iso-secret-1".toCharArray()) + "\nPORTCULLIS_NODE_NAME=iso-node\n");
     Path seed = DIR.resolve("seed.img");
     Path data = DIR.resolve("data.img");
-    Run mk = run("mkfs.ext4", "-q", "-L", "portcullis-seed", "-d", seedDir.toString(), seed.toString(), "8M");
+    Run mk = Host.run("mkfs.ext4", "-q", "-L", "portcullis-seed", "-d", seedDir.toString(), seed.toString(), "8M");
     assertEquals(0, mk.exit(), mk.output());
-    mk = run("mkfs.ext4", "-q", "-L", "portcullis-data", data.toString(), "64M");
+    mk = Host.run("mkfs.ext4", "-q", "-L", "portcullis-data", data.toString(), "64M");
     assertEquals(0, mk.exit(), mk.output());
     String page = "http://10.0.2.2:" + origin.getAddress().getPort() + "/page"; // the host, seen from the guest
 
@@ -181,20 +159,25 @@ class IsoBootTest {
       System.out.printf("ISO boot to ready (BIOS, TCG): %.1f s%n", ready);
       HttpResponse<String> r = vm.viaProxy(page);
       assertEquals(200, r.statusCode());
-      assertEquals("hello from the host", r.body());
+      assertEquals(Host.PAGE, r.body());
       Run status = vm.sshKey(key, null, "show status");
       assertEquals(0, status.exit(), status.output() + vm.serialLog());
       assertTrue(status.output().contains("iso-node"), status.output());
       List<String> pw = new ArrayList<>(List.of("sshpass", "-p", "iso-secret-1"));
       pw.addAll(vm.ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
           "admin@127.0.0.1", "show status"));
-      Run byPassword = run(pw.toArray(String[]::new));
+      Run byPassword = Host.run(pw.toArray(String[]::new));
       assertEquals(0, byPassword.exit(), byPassword.output());
+      assertTrue(vm.statusOnSecondAddress(page) != 200, "no second address yet");
       Path script = DIR.resolve("commit.txt");
       Files.writeString(script, """
           configure
           set rules access no-blocked when hosts "*.blocked.test"
           set rules access no-blocked action block
+          set network hostname edge-1
+          set network interfaces ens3 addresses 10.0.2.15/24 10.0.2.16/24
+          set network interfaces ens3 gateway 10.0.2.2
+          set network dns 10.0.2.3
           commit comment over ssh on the appliance
           exit
           """);
@@ -204,6 +187,12 @@ class IsoBootTest {
       HttpResponse<String> blocked = vm.viaProxy("http://www.blocked.test/");
       assertEquals(403, blocked.statusCode());
       assertTrue(blocked.body().contains("Access to this page is denied"), blocked.body());
+      int second = -1;
+      for (int i = 0; i < 60 && second != 200; i++) { // the root helper applies the static addresses
+        second = vm.statusOnSecondAddress(page);
+        Thread.sleep(second == 200 ? 0 : 1000);
+      }
+      assertEquals(200, second, "the static second address committed over SSH serves: " + vm.serialLog());
     }
 
     try (Vm vm = Vm.boot("uefi", true, List.of(data))) {
@@ -213,6 +202,8 @@ class IsoBootTest {
       Run status = vm.sshKey(key, null, "show status");
       assertEquals(0, status.exit(), status.output());
       assertFalse(vm.serialLog().contains("No console user yet"), "the admin is on the data disk");
+      assertEquals(200, vm.statusOnSecondAddress(page), "the network settings came back from the data disk");
+      assertTrue(vm.serialLog().contains("Portcullis edge-1"), "the host name too: " + vm.serialLog());
     }
 
     try (Vm vm = Vm.boot("bare", false, List.of())) {

@@ -4,23 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Host.Run;
 import java.io.File;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -39,33 +31,23 @@ class OciImageTest {
   static Path root;
   static final List<Path> mounts = new ArrayList<>();
 
-  record Run(int exit, String output) {
-  }
-
-  static Run run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
-    return new Run(p.exitValue(), out);
-  }
-
   @BeforeAll
   static void unpack() throws Exception {
     Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chroot and mount: runs as root (CI)");
     Path tar = Path.of("target/portcullis-oci.tar");
     Path image = Path.of("target/image");
-    run("rm", "-rf", image.toString());
+    Host.run("rm", "-rf", image.toString());
     Files.createDirectories(image);
-    Run x = run("tar", "-xf", tar.toString(), "-C", image.toString());
+    Run x = Host.run("tar", "-xf", tar.toString(), "-C", image.toString());
     assertEquals(0, x.exit(), x.output());
     root = Path.of("target/image-root").toAbsolutePath();
-    run("rm", "-rf", root.toString());
+    Host.run("rm", "-rf", root.toString());
     Files.createDirectories(root);
     String manifest = Files.readString(image.resolve("manifest.json"));
     Matcher layers = Pattern.compile("\"Layers\":\\[([^]]*)]").matcher(manifest);
     assertTrue(layers.find(), manifest);
     for (String layer : layers.group(1).replace("\"", "").split(",")) {
-      Run u = run("tar", "--same-owner", "-p", "-xzf", image.resolve(layer).toString(), "-C", root.toString());
+      Run u = Host.run("tar", "--same-owner", "-p", "-xzf", image.resolve(layer).toString(), "-C", root.toString());
       assertEquals(0, u.exit(), u.output());
     }
   }
@@ -73,26 +55,16 @@ class OciImageTest {
   @AfterAll
   static void unmount() throws Exception {
     for (Path m : mounts) {
-      run("umount", "-l", m.toString());
-    }
-  }
-
-  static String sha256(Path p) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+      Host.run("umount", "-l", m.toString());
     }
   }
 
   @Test
   void theImageCarriesTheBuildsJarsAndItsEntrypointServesAsTheImageUser() throws Exception {
-    assertEquals(sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
-        sha256(root.resolve("usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(sha256(Path.of("../cli/target/portcullis-console.jar")),
-        sha256(root.resolve("usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
+        Host.sha256(root.resolve("usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
+    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
+        Host.sha256(root.resolve("usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
     String config = Files.readString(Path.of("target/image/config.json"));
     Matcher user = Pattern.compile("\"User\":\"(\\d+):(\\d+)\"").matcher(config);
     assertTrue(user.find(), config);
@@ -111,29 +83,22 @@ class OciImageTest {
     for (String fs : List.of("proc", "dev")) {
       Path m = root.resolve(fs);
       Files.createDirectories(m);
-      Run r = fs.equals("proc") ? run("mount", "-t", "proc", "proc", m.toString())
-          : run("mount", "--bind", "/dev", m.toString());
+      Run r = fs.equals("proc") ? Host.run("mount", "-t", "proc", "proc", m.toString())
+          : Host.run("mount", "--bind", "/dev", m.toString());
       assertEquals(0, r.exit(), r.output());
       mounts.add(m);
     }
-    int admin = freePort();
-    int proxy = freePort();
+    int admin = Host.freePort();
+    int proxy = Host.freePort();
     Files.writeString(root.resolve("etc/portcullis/portcullis.yaml"), """
         admin: { listen: 127.0.0.1:%d }
         proxy: { listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         console: { ssh: { listen: 127.0.0.1:%d } }
-        """.formatted(admin, proxy, freePort(), freePort()));
-    run("chown", user.group(1) + ":" + user.group(2), root.resolve("etc/portcullis/portcullis.yaml").toString());
+        """.formatted(admin, proxy, Host.freePort(), Host.freePort()));
+    Host.run("chown", user.group(1) + ":" + user.group(2), root.resolve("etc/portcullis/portcullis.yaml").toString());
 
-    HttpServer origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    origin.createContext("/", x -> {
-      byte[] b = "hello from the origin".getBytes(StandardCharsets.UTF_8);
-      x.sendResponseHeaders(200, b.length);
-      x.getResponseBody().write(b);
-      x.close();
-    });
-    origin.start();
+    HttpServer origin = Host.origin();
     List<String> cmd = new ArrayList<>(List.of("chroot", "--userspec=" + user.group(1) + ":" + user.group(2),
         root.toString()));
     cmd.addAll(entrypoint);
@@ -144,25 +109,12 @@ class OciImageTest {
     pb.environment().put("PORTCULLIS_NODE_NAME", "oci-node"); // an unattended-install answer, as `docker run -e`
     Process daemon = pb.start();
     try {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      int status = 0;
-      for (int i = 0; i < 300 && status != 200 && daemon.isAlive(); i++) {
-        try {
-          status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/health/ready"))
-              .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-          Thread.sleep(200);
-        }
-      }
+      Host.awaitReady(daemon, admin, Path.of("target/image-daemon.log"));
       String log = Files.readString(Path.of("target/image-daemon.log"));
-      assertEquals(200, status, log);
       assertTrue(log.contains("epoll (native)"), "Netty's native transport loads in the image: " + log);
-      HttpClient viaProxy = HttpClient.newBuilder().proxy(java.net.ProxySelector.of(
-          new InetSocketAddress("127.0.0.1", proxy))).build();
-      HttpResponse<String> r = viaProxy.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + origin.getAddress().getPort() + "/page")).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = Host.viaProxy(proxy, "http://127.0.0.1:" + origin.getAddress().getPort() + "/page");
       assertEquals(200, r.statusCode());
-      assertEquals("hello from the origin", r.body());
+      assertEquals(Host.PAGE, r.body());
       assertTrue(Files.readString(root.resolve("etc/portcullis/portcullis.yaml")).contains("oci-node"),
           "the image user rewrote its config volume with the answer");
       assertTrue(Files.exists(root.resolve("var/lib/portcullis/revisions")), "state on the data volume");

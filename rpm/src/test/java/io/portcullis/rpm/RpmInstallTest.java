@@ -4,20 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Host.Run;
 import java.io.File;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
-import java.security.MessageDigest;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -48,99 +40,70 @@ class RpmInstallTest {
     if (rpm == null) {
       return;
     }
-    run("rpm", "-e", "--nodeps", "portcullis");
+    Host.run("rpm", "-e", "--nodeps", "portcullis");
     for (String p : List.of("/etc/portcullis", "/var/lib/portcullis", "/var/log/portcullis")) {
-      run("rm", "-rf", p);
+      Host.run("rm", "-rf", p);
     }
-    run("userdel", "portcullis");
-    run("groupdel", "portcullis");
-  }
-
-  record Run(int exit, String output) {
-  }
-
-  static Run run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
-    return new Run(p.exitValue(), out);
-  }
-
-  static String sha256(Path p) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    Host.run("userdel", "portcullis");
+    Host.run("groupdel", "portcullis");
   }
 
   @Test
   void theRpmToolReadsItAndItsScriptletsInstallAndEraseIt() throws Exception {
     String f = rpm.toString();
-    Run info = run("rpm", "-qpi", f);
+    Run info = Host.run("rpm", "-qpi", f);
     assertTrue(info.output().contains("Name        : portcullis") && info.output().contains("Architecture: noarch")
         && info.output().contains("Build Host  : localhost"), info.output());
-    Run requires = run("rpm", "-qpR", f);
+    Run requires = Host.run("rpm", "-qpR", f);
     assertTrue(requires.output().contains("java-headless >= 1:17") && requires.output().contains("systemd"),
         requires.output());
-    Run list = run("rpm", "-qpl", f);
+    Run list = Host.run("rpm", "-qpl", f);
     for (String p : List.of("/usr/bin/portcullisd", "/usr/bin/portcullis-console", "/etc/portcullis/portcullis.yaml",
         "/usr/lib/systemd/system/portcullis.service", "/usr/share/portcullis/portcullis-daemon.jar")) {
       assertTrue(list.output().contains(p), p + " in " + list.output());
     }
-    assertEquals("/etc/portcullis/logback.xml\n/etc/portcullis/portcullis.yaml", run("rpm", "-qpc", f).output().strip());
-    Run flags = run("rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", f);
+    assertEquals("/etc/portcullis/logback.xml\n/etc/portcullis/portcullis.yaml",
+        Host.run("rpm", "-qpc", f).output().strip());
+    Run flags = Host.run("rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", f);
     for (String conf : List.of("/etc/portcullis/portcullis.yaml", "/etc/portcullis/logback.xml")) {
       assertTrue(flags.output().contains("cn " + conf + "\n"), "%config(noreplace) " + conf + ": " + flags.output());
     }
-    Run scripts = run("rpm", "-qp", "--scripts", f);
+    Run scripts = Host.run("rpm", "-qp", "--scripts", f);
     assertTrue(scripts.output().contains("useradd -r") && scripts.output().contains("systemctl enable --now")
         && scripts.output().contains("\"$1\" -eq 0"), scripts.output());
-    Run digests = run("rpm", "-K", "--nosignature", f);
+    Run digests = Host.run("rpm", "-K", "--nosignature", f);
     assertEquals(0, digests.exit(), digests.output());
 
-    Run install = run("rpm", "-ivh", "--nodeps", "--force-debian", f);
+    Run install = Host.run("rpm", "-ivh", "--nodeps", "--force-debian", f);
     assertEquals(0, install.exit(), install.output());
-    assertEquals(0, run("getent", "passwd", "portcullis").exit(), "the %pre scriptlet made the user");
-    assertEquals(sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
-        sha256(Path.of("/usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(sha256(Path.of("../cli/target/portcullis-console.jar")),
-        sha256(Path.of("/usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    assertEquals(0, Host.run("getent", "passwd", "portcullis").exit(), "the %pre scriptlet made the user");
+    assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
+        Host.sha256(Path.of("/usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
+    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
+        Host.sha256(Path.of("/usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
     for (String dir : List.of("/var/lib/portcullis", "/var/log/portcullis", "/etc/portcullis/portcullis.yaml")) {
       assertEquals("portcullis", Files.readAttributes(Path.of(dir), PosixFileAttributes.class).owner().getName(), dir);
     }
 
-    int admin = freePort();
+    int admin = Host.freePort();
     String edited = """
         # edited by the admin
         node: { name: rpm-test }
         admin: { listen: 127.0.0.1:%d }
         proxy: { listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, freePort(), freePort());
+        """.formatted(admin, Host.freePort(), Host.freePort());
     Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);
     Process daemon = new ProcessBuilder("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd")
         .redirectErrorStream(true).redirectOutput(new File("target/installed-daemon.log")).start();
     try {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      int status = 0;
-      for (int i = 0; i < 150 && status != 200; i++) {
-        try {
-          status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/health/ready"))
-              .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-          Thread.sleep(200);
-        }
-      }
-      assertEquals(200, status, Files.readString(Path.of("target/installed-daemon.log")));
+      Host.awaitReady(daemon, admin, Path.of("target/installed-daemon.log"));
     } finally {
       daemon.destroy();
       daemon.waitFor(30, TimeUnit.SECONDS);
     }
 
-    Run erase = run("rpm", "-e", "--nodeps", "portcullis");
+    Run erase = Host.run("rpm", "-e", "--nodeps", "portcullis");
     assertEquals(0, erase.exit(), erase.output());
     assertFalse(Files.exists(Path.of("/usr/share/portcullis/portcullis-daemon.jar")));
     assertEquals(edited, Files.readString(Path.of("/etc/portcullis/portcullis.yaml.rpmsave")),

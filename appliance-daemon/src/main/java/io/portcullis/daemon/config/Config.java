@@ -6,6 +6,7 @@ package io.portcullis.daemon.config;
  */
 public record Config(
     @Doc("this node") NodeConfig node,
+    @Doc("the node's own network settings (the appliance)") NetworkConfig network,
     @Doc("the admin API (health, metrics, config)") AdminConfig admin,
     @Doc("the forward HTTP proxy") ProxyConfig proxy,
     @Doc("the ICAP server") IcapConfig icap,

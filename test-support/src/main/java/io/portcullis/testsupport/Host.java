@@ -1,0 +1,102 @@
+package io.portcullis.testsupport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+
+/** What the package tests do on this host: run commands, find ports, hash files, serve a page, wait for health. */
+public final class Host {
+  /** The text the origin serves. */
+  public static final String PAGE = "hello from the origin";
+
+  private Host() {
+  }
+
+  /** A finished command: exit code and output (stdout and stderr together). */
+  public record Run(int exit, String output) {
+  }
+
+  /** Runs {@code cmd} (stdin from {@code stdin} unless null); fails the test if it takes over two minutes. */
+  public static Run runWithInput(Path stdin, String... cmd) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    if (stdin != null) {
+      pb.redirectInput(stdin.toFile());
+    }
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
+    return new Run(p.exitValue(), out);
+  }
+
+  public static Run run(String... cmd) throws Exception {
+    return runWithInput(null, cmd);
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  public static String sha256(Path p) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
+  }
+
+  /** An origin on 127.0.0.1 (any port) that answers every GET with {@link #PAGE}; stop it with {@code stop(0)}. */
+  public static HttpServer origin() throws IOException {
+    HttpServer origin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    origin.createContext("/", x -> {
+      byte[] b = PAGE.getBytes(StandardCharsets.UTF_8);
+      x.sendResponseHeaders(200, b.length);
+      x.getResponseBody().write(b);
+      x.close();
+    });
+    origin.start();
+    return origin;
+  }
+
+  /** A GET of {@code url} through the HTTP proxy on 127.0.0.1:{@code proxyPort}. */
+  public static HttpResponse<String> viaProxy(int proxyPort, String url) throws Exception {
+    HttpClient c = HttpClient.newBuilder().proxy(java.net.ProxySelector.of(new InetSocketAddress("127.0.0.1",
+        proxyPort))).connectTimeout(Duration.ofSeconds(10)).build();
+    return c.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * Waits (up to a minute) until /health/ready on the admin port says 200 while {@code daemon} runs; otherwise stops
+   * it and fails with its log.
+   */
+  public static void awaitReady(Process daemon, int adminPort, Path log) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    int status = 0;
+    for (int i = 0; i < 300 && status != 200 && daemon.isAlive(); i++) {
+      try {
+        status = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/health/ready"))
+            .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+      } catch (IOException e) {
+        Thread.sleep(200);
+      }
+    }
+    if (status != 200) {
+      daemon.destroy();
+      daemon.waitFor(30, TimeUnit.SECONDS);
+    }
+    assertEquals(200, status, Files.exists(log) ? Files.readString(log) : "no log at " + log);
+  }
+}
