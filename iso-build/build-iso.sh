@@ -50,7 +50,9 @@ rm "$root/tmp/portcullis.deb"
 
 # 3. The appliance: its config (SSH console on 22), DHCP, the local console on tty1 and ttyS0 instead of a login.
 cp -a "$here/overlay/." "$root/"
-chroot "$root" chown portcullis:portcullis /etc/portcullis/portcullis.yaml
+# cp -a gave /etc/portcullis the checkout's owner and mode: back to the package's (the service user writes there).
+chroot "$root" chown portcullis:portcullis /etc/portcullis /etc/portcullis/portcullis.yaml
+chmod 0750 "$root/etc/portcullis"
 chmod 0640 "$root/etc/portcullis/portcullis.yaml"
 chroot "$root" systemctl enable systemd-networkd systemd-resolved systemd-timesyncd portcullis-network.service \
   portcullis-network.path portcullis-local-console@tty1.service portcullis-local-console@ttyS0.service

@@ -208,9 +208,8 @@ class IsoBootTest {
 
     try (Vm vm = Vm.boot("bare", false, List.of())) {
       vm.await("No console user yet: set the admin password", 420);
-      String log = vm.serialLog();
-      assertTrue(log.contains("New password for admin"), log);
-      assertTrue(log.contains("configuration changes are lost on reboot"), log);
+      vm.await("New password for admin", 300); // the console's own prompt, once its JVM is up
+      assertTrue(vm.serialLog().contains("configuration changes are lost on reboot"), vm.serialLog());
     }
   }
 }
