@@ -29,7 +29,7 @@ mirror() {
 key=$(echo "$suite $include 1" | sha256sum | cut -c1-16)
 base=$cache/base-$key
 if [ ! -f "$base.complete" ]; then
-  rm -rf "$base"
+  rm -rf "$cache"/base-* # older package lists
   mkdir -p "$cache"
   echo "debootstrap $suite from $(mirror) (cached in $base)"
   debootstrap --variant=minbase --include="$include" "$suite" "$base" "$(mirror)"
