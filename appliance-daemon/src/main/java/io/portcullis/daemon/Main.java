@@ -155,14 +155,10 @@ public final class Main {
       return EXIT_OK;
     }
 
-    if (seed != null) {
-      // The answers become the config file (so a restart and `portcullis-console` see them) and are marked done, so
-      // that a later restart does not undo what the admin changed since.
+    if (seed != null && args.config() != null) {
+      // The answers become the config file, so that a restart and `portcullis-console` see them.
       try {
-        if (args.config() != null) {
-          io.portcullis.daemon.config.AtomicFiles.write(args.config(), text.getBytes(StandardCharsets.UTF_8), null);
-        }
-        seed.markApplied(args.effectiveDataDir());
+        io.portcullis.daemon.config.AtomicFiles.write(args.config(), text.getBytes(StandardCharsets.UTF_8), null);
       } catch (IOException e) {
         err.println("portcullisd: cannot record the unattended-install answers: " + e);
         return EXIT_FAILED;
@@ -179,6 +175,16 @@ public final class Main {
       log.error("portcullis could not start: {}", e.getMessage(), e);
       err.println("portcullisd: could not start: " + e.getMessage());
       return EXIT_FAILED;
+    }
+    if (seed != null) {
+      // Marked done only once they are in a recorded revision: a start that failed applies them again (the same
+      // values), a later restart does not undo what the admin changed since.
+      try {
+        seed.markApplied(args.effectiveDataDir());
+      } catch (IOException e) {
+        log.error("the unattended-install answers could not be marked as applied (they will be again): {}",
+            e.toString());
+      }
     }
     long sinceJvmStart = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
     log.info("ready in {} ms at revision {} (admin API on {})", sinceJvmStart, daemon.commits().active().revision(),

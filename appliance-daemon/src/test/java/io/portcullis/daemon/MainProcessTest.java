@@ -4,6 +4,7 @@ import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.daemon.TestNodes.config;
 import static io.portcullis.daemon.TestNodes.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -177,5 +178,45 @@ class MainProcessTest {
     } finally {
       p.destroyForcibly();
     }
+  }
+
+  /**
+   * Answers are marked applied only once the node started on them: a start that fails (its admin port taken)
+   * leaves them to the next start, which records them in a revision; a start after that does not apply them again.
+   */
+  @Test
+  void unattendedAnswersCountAsAppliedOnlyOnceTheNodeStartedOnThem() throws Exception {
+    int admin = freePort();
+    Path file = dir.resolve("portcullis.yaml");
+    Files.writeString(file, config(admin, freePort(), freePort()));
+    Path seed = dir.resolve("seed.env");
+    Files.writeString(seed, "PORTCULLIS_NODE_NAME=seeded-node\nPORTCULLIS_ROLE=icap\n");
+    Path marker = dir.resolve("portcullis-data/" + Seed.MARKER);
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(admin, 1, InetAddress.getLoopbackAddress())) {
+      Process failed = launch("--config", file.toString(), "--seed", seed.toString());
+      assertTrue(failed.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(Main.EXIT_FAILED, failed.exitValue(), output());
+    }
+    assertFalse(Files.exists(marker), "not marked: the node never ran on them");
+    assertTrue(Files.readString(file).contains("seeded-node"), "the config file has them already");
+    Process p = launch("--config", file.toString(), "--seed", seed.toString());
+    try {
+      DaemonTest.waitUntil(() -> {
+        try {
+          return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      assertTrue(Files.exists(marker), output());
+      assertTrue(output().contains("with the unattended-install answers from " + seed), output());
+    } finally {
+      p.destroy();
+      p.waitFor(30, TimeUnit.SECONDS);
+    }
+    Files.writeString(file, Files.readString(file).replace("seeded-node", "renamed"));
+    Process again = launch("--config", file.toString(), "--seed", seed.toString(), "--check");
+    assertTrue(again.waitFor(60, TimeUnit.SECONDS));
+    assertFalse(output().contains("unattended-install answers"), "applied once: " + output());
   }
 }
