@@ -34,6 +34,17 @@ class MainProcessTest {
         .redirectOutput(dir.resolve("out.log").toFile()).start();
   }
 
+  /** Until /health/ready on the admin port says 200. */
+  static void awaitReady(int admin) throws Exception {
+    DaemonTest.waitUntil(() -> {
+      try {
+        return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+  }
+
   String output() throws IOException {
     return Files.readString(dir.resolve("out.log"), StandardCharsets.UTF_8);
   }
@@ -88,13 +99,7 @@ class MainProcessTest {
     Path logs = dir.resolve("logs");
     Process p = launch("--config", file.toString(), "--log-dir", logs.toString());
     try {
-      DaemonTest.waitUntil(() -> {
-        try {
-          return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      });
+      awaitReady(admin);
       Matcher m = Pattern.compile("ready in (\\d+) ms").matcher(output());
       assertTrue(m.find(), output());
       System.out.println("start to ready: " + m.group(1) + " ms (JVM start to all listeners bound)");
@@ -121,13 +126,7 @@ class MainProcessTest {
     Files.writeString(file, config(admin, freePort(), freePort()));
     Process p = launch("--config", file.toString());
     try {
-      DaemonTest.waitUntil(() -> {
-        try {
-          return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      });
+      awaitReady(admin);
       String token = TestNodes.token(dir.resolve("portcullis-data"));
       byte[] body = ("{\"yaml\": \"proxy: { enabled: false }\\n\"}").getBytes(StandardCharsets.US_ASCII);
       try (Socket s = new Socket(InetAddress.getLoopbackAddress(), admin)) {
@@ -163,13 +162,7 @@ class MainProcessTest {
         + " author=test message=seed\n" + config(admin, freePort(), freePort()));
     Process p = launch("--data-dir", data.toString());
     try {
-      DaemonTest.waitUntil(() -> {
-        try {
-          return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      });
+      awaitReady(admin);
       assertEquals(1, call("GET", "http://127.0.0.1:" + admin + "/api/v1/config", TestNodes.token(data), null)
           .json().getInteger("revision"));
       p.destroy();
@@ -201,13 +194,7 @@ class MainProcessTest {
     assertTrue(Files.readString(file).contains("seeded-node"), "the config file has them already");
     Process p = launch("--config", file.toString(), "--seed", seed.toString());
     try {
-      DaemonTest.waitUntil(() -> {
-        try {
-          return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
-        } catch (Exception e) {
-          return false;
-        }
-      });
+      awaitReady(admin);
       assertTrue(Files.exists(marker), output());
       assertTrue(output().contains("with the unattended-install answers from " + seed), output());
     } finally {
