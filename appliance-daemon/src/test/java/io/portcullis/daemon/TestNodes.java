@@ -2,7 +2,6 @@ package io.portcullis.daemon;
 
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,10 +18,7 @@ final class TestNodes {
   }
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    }
+    return io.portcullis.testsupport.Host.freePort();
   }
 
   /** A config with every listener on loopback at a free port. */

@@ -47,10 +47,21 @@ public final class Host {
     return runWithInput(null, cmd);
   }
 
+  private static final java.util.Set<Integer> GIVEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port free now and never given before in this JVM: the kernel may hand the same free port out twice in a row,
+   * and two servers of one test on one port serve each other's requests.
+   */
   public static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    for (int i = 0; i < 100; i++) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        if (GIVEN.add(s.getLocalPort())) {
+          return s.getLocalPort();
+        }
+      }
     }
+    throw new IOException("no port not given before in 100 tries");
   }
 
   public static String sha256(Path p) throws Exception {

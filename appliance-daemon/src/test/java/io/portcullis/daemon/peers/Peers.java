@@ -2,7 +2,6 @@ package io.portcullis.daemon.peers;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,9 +32,7 @@ public final class Peers {
   }
 
   public static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return io.portcullis.testsupport.Host.freePort();
   }
 
   /** Makes {@code dir} and its parents traversable by other users (peers drop root). */

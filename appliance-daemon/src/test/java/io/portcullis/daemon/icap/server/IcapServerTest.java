@@ -12,7 +12,6 @@ import io.portcullis.daemon.icap.codec.BodyKind;
 import io.portcullis.daemon.icap.codec.MalformedIcap;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -43,9 +42,7 @@ class IcapServerTest {
       """;
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return io.portcullis.testsupport.Host.freePort();
   }
 
   @BeforeAll
