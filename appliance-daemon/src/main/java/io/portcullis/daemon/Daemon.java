@@ -54,6 +54,7 @@ public final class Daemon implements CommitManager.Applier {
 
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
+  private final io.portcullis.daemon.events.Events events;
   private final AdminToken token;
   private final Service<io.portcullis.daemon.config.AdminConfig> admin;
   private final List<Service<?>> traffic = new ArrayList<>();
@@ -65,6 +66,7 @@ public final class Daemon implements CommitManager.Applier {
   private Compiled compiled;
   private final BalancerStats balancerStats;
   private final Service<Balancer> balancer;
+  private final Service<ProxySettings> proxy;
   private volatile Config config;
   private volatile CommitManager commits;
   private volatile io.portcullis.daemon.config.EditSessions sessions;
@@ -110,6 +112,8 @@ public final class Daemon implements CommitManager.Applier {
     this.dataDir = options.dataDir();
     this.token = AdminToken.loadOrCreate(options.dataDir());
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.events = new io.portcullis.daemon.events.Events(options.dataDir().resolve("events"), registry);
+    events.configure(config.events(), baseDir, config.node().name());
     this.vertx = Vertx.builder()
         .with(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(Math.max(2, (config.node().eventLoops() > 0
             ? config.node().eventLoops() : Runtime.getRuntime().availableProcessors()) + 1)).setMetricsOptions(
@@ -129,11 +133,11 @@ public final class Daemon implements CommitManager.Applier {
         : Runtime.getRuntime().availableProcessors();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
     String node = config.node().name();
-    traffic.add(new Service<ProxySettings>("proxy", vertx, c -> ProxySettings.of(c, baseDir), p -> p.proxy().enabled(),
+    traffic.add(proxy = new Service<ProxySettings>("proxy", vertx, c -> ProxySettings.of(c, baseDir, events), p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
-        compiled(c).scanner()), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));
+        compiled(c).scanner(), events), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));
     this.balancerStats = new BalancerStats(registry);
     traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(c.balancer(), c.node().name(),
         vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
@@ -153,6 +157,8 @@ public final class Daemon implements CommitManager.Applier {
       p.complete(c == null ? Status.KO(new JsonObject().put("reason", "not started"))
           : Status.OK(new JsonObject().put("revision", c.active().revision())));
     });
+    readiness.register("icap-client", 3000, this::icapClientHealth);
+    readiness.register("scan", 3000, this::scanHealth);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);
   }
@@ -174,6 +180,7 @@ public final class Daemon implements CommitManager.Applier {
       d.writeNetwork(config);
     } catch (Exception e) {
       d.vertx.close();
+      d.events.close();
       throw e;
     }
     return d;
@@ -204,6 +211,99 @@ public final class Daemon implements CommitManager.Applier {
     return s.healthy() ? Status.OK(data) : Status.KO(data);
   }
 
+  /**
+   * Ready only if the proxy can reach an ICAP service of each list it uses — when it fails closed (onError block):
+   * with bypass, traffic flows unscanned and the proxy stays ready. One OPTIONS per service, in order, until one
+   * answers 200.
+   */
+  private void icapClientHealth(io.vertx.core.Promise<Status> p) {
+    ServiceVerticle<ProxySettings> v = proxy.verticle();
+    if (v == null) {
+      p.complete(Status.OK(new JsonObject().put("used", false)));
+      return;
+    }
+    ProxySettings s = v.settings();
+    if (s.proxy().icap().onError() == io.portcullis.daemon.config.ProxyConfig.ProxyIcap.OnError.BYPASS) {
+      p.complete(Status.OK(new JsonObject().put("onError", "bypass")));
+      return;
+    }
+    if (probeNet == null) {
+      probeNet = vertx.createNetClient(new io.vertx.core.net.NetClientOptions().setConnectTimeout(1500));
+    }
+    List<Future<String>> lists = new ArrayList<>();
+    for (var list : List.of(s.reqmod(), s.respmod())) {
+      if (!list.isEmpty()) {
+        lists.add(firstAnswering(list, 0, new ArrayList<>()));
+      }
+    }
+    Future.join(lists).onComplete(x -> {
+      JsonObject data = new JsonObject().put("onError", "block");
+      List<String> down = new ArrayList<>();
+      for (Future<String> f : lists) {
+        if (f.failed()) {
+          down.add(f.cause().getMessage());
+        }
+      }
+      p.complete(down.isEmpty() ? Status.OK(data) : Status.KO(data.put("reason", "the proxy fails closed and "
+          + String.join("; ", down))));
+    });
+  }
+
+  /** The first service of {@code list} (from {@code i}) that answers OPTIONS; fails naming why each did not. */
+  private Future<String> firstAnswering(List<io.portcullis.daemon.icap.client.IcapService> list, int i,
+      List<String> why) {
+    if (i == list.size()) {
+      return Future.failedFuture("no ICAP service answers: " + String.join(", ", why));
+    }
+    io.portcullis.daemon.icap.client.IcapService svc = list.get(i);
+    io.vertx.core.Promise<String> done = io.vertx.core.Promise.promise();
+    long timer = vertx.setTimer(2000, t -> done.tryFail("no answer within 2000 ms"));
+    String path = java.net.URI.create(svc.uri()).getRawPath();
+    io.portcullis.daemon.icap.client.IcapProbe.options(probeNet, svc.host(), svc.port(), path, done.future())
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            done.tryComplete(ar.result());
+          } else {
+            done.tryFail(ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
+          }
+        });
+    return done.future().transform(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        return Future.succeededFuture(svc.uri());
+      }
+      why.add(svc.uri() + ": " + ar.cause().getMessage());
+      return firstAnswering(list, i + 1, why);
+    });
+  }
+
+  /** Ready only if every scan engine can scan (clamd answers PING); asked at most every 2 s. */
+  private void scanHealth(io.vertx.core.Promise<Status> p) {
+    Object[] last = scanHealthCache;
+    if (last != null && System.nanoTime() - (long) last[0] < 2_000_000_000L) {
+      p.complete((Status) last[1]);
+      return;
+    }
+    io.portcullis.daemon.scan.Scanner scanner;
+    synchronized (this) {
+      scanner = compiled == null ? null : compiled.scanner();
+    }
+    if (scanner == null) {
+      p.complete(Status.OK());
+      return;
+    }
+    vertx.executeBlocking(scanner::problems, false).onComplete(ar -> {
+      Status st = ar.succeeded() && ar.result().isEmpty() ? Status.OK()
+          : Status.KO(new JsonObject().put("reason", ar.succeeded() ? String.join("; ", ar.result())
+              : String.valueOf(ar.cause())));
+      scanHealthCache = new Object[] {System.nanoTime(), st};
+      p.complete(st);
+    });
+  }
+
+  private volatile Object[] scanHealthCache;
+  private io.vertx.core.net.NetClient probeNet;
+
   /** Puts {@code next} into effect on every service, or on none: all new listeners bind before any old one stops. */
   @Override
   public CompletableFuture<Void> apply(Config next) {
@@ -223,6 +323,7 @@ public final class Daemon implements CommitManager.Applier {
       if (ar.succeeded()) {
         prepared.forEach(p -> p.result().activate());
         config = next;
+        events.configure(next.events(), baseDir, next.node().name());
         if (before != null && before.scanner() != compiled.scanner()) {
           before.scanner().close(); // scans in flight finish; no new ones start on it
         }
@@ -284,6 +385,7 @@ public final class Daemon implements CommitManager.Applier {
     if (commits != null) {
       commits.close();
     }
+    events.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(grace.toMillis() + 5000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
@@ -372,6 +474,30 @@ public final class Daemon implements CommitManager.Applier {
 
   public HealthChecks readiness() {
     return readiness;
+  }
+
+  /**
+   * The rules in effect, in order (bypass, access, protection), each with its decisions since the daemon started
+   * (counts survive commits that keep the rule's name), then the proxy's own checks that decided something.
+   */
+  public JsonObject rules() {
+    io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
+    io.portcullis.daemon.config.RulesConfig r = config.rules();
+    r.bypass().forEach(b -> out.add(rule("bypass", b.name(), "bypass")));
+    r.access().forEach(a -> out.add(rule("access", a.name(), a.action().name().toLowerCase())));
+    r.protection().forEach(p -> out.add(rule("protection", p.name(), p.action().name().toLowerCase())));
+    events.hits("policy").forEach((name, n) -> out.add(rule("policy", name, "block")));
+    return new JsonObject().put("rules", out);
+  }
+
+  private JsonObject rule(String type, String name, String action) {
+    return new JsonObject().put("type", type).put("name", name).put("action", action)
+        .put("hits", events.hits(type, name));
+  }
+
+  /** The node's traffic events: journal, syslog targets, counts. */
+  public io.portcullis.daemon.events.Events events() {
+    return events;
   }
 
   public PrometheusMeterRegistry meterRegistry() {

@@ -24,11 +24,15 @@ final class Shell {
       show status                      node, revision, services and their ports, pending commit confirmed
       show config [PATH ...] [| display set]
                                        the active config (YAML), or as set commands (PATH: only that part)
-      show rules                       the traffic processing rules, as set commands
+      show rules                       the traffic processing rules in order with their hits, then as set commands
       show balancer                    frontends and servers: state, connections, checks
       show haproxy-config [FRONTEND]   the balancer's layout as a haproxy.cfg
       show metrics                     the node's portcullis_* metrics
-      show events [follow] [N]         the last N (20) traffic decisions; follow: new ones as they come (Ctrl-C ends)
+      show events [follow] [N] [FILTER VALUE ...]
+                                       the last N (20) traffic decisions from the journal; follow: new ones as they
+                                       come (Ctrl-C ends). FILTER: client IP|CIDR, user, host (and subdomains),
+                                       action, type (rule type), rule, source (proxy|icap), url (part), threat
+                                       (part, or any), since and until (instant, or back from now: 15m, 2h, 1d)
       show revisions | show revision N the revisions kept | one revision's YAML
       ping                             is the daemon there (its node, revision, answer time)
       test url URL [client IP] [user NAME]
@@ -167,7 +171,7 @@ final class Shell {
               }
               break;
             case "rules":
-              return showSet(client.get("api/v1/config?format=set"), List.of("rules"));
+              return showRules();
             case "haproxy-config":
               List<String> args = new ArrayList<>(List.of("show", "balancer", "haproxy"));
               args.addAll(w.subList(2, w.size()));
@@ -192,36 +196,106 @@ final class Shell {
     }
   }
 
-  /** {@code show events [follow] [N]}: the last N events; with follow, new ones every half second until Ctrl-C. */
+  private static final List<String> EVENT_FILTERS = List.of("client", "user", "host", "action", "type", "rule",
+    "source", "url", "threat", "since", "until");
+
+  /** {@code show events [follow] [N] [FILTER VALUE ...]}: the last N matching events; follow: new ones until Ctrl-C. */
   private int events(List<String> args) throws IOException, InterruptedException {
-    boolean follow = args.contains("follow");
+    String use = "show events [follow] [N] [" + String.join("|", EVENT_FILTERS) + " VALUE ...]";
+    boolean follow = false;
     int n = 20;
-    for (String a : args) {
-      if (a.matches("\\d+")) {
-        n = Math.min(1000, Integer.parseInt(a));
-      } else if (!a.equals("follow")) {
-        return usage("show events [follow] [N]");
+    StringBuilder query = new StringBuilder();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals("follow")) {
+        follow = true;
+      } else if (a.matches("\\d+")) {
+        n = Math.min(10_000, Integer.parseInt(a));
+      } else if (EVENT_FILTERS.contains(a) && i + 1 < args.size()) {
+        String v = args.get(++i);
+        if (a.equals("threat") && v.equals("any")) {
+          v = "*";
+        }
+        query.append('&').append(a).append('=').append(java.net.URLEncoder.encode(v,
+            java.nio.charset.StandardCharsets.UTF_8));
+      } else {
+        return usage(use);
       }
     }
-    AdminClient.Answer a = client.get("api/v1/events?limit=" + n);
+    AdminClient.Answer a = client.get("api/v1/events?limit=" + Math.max(1, n) + query);
     if (!a.ok()) {
       return failed(a);
     }
-    a.body().path("events").forEach(e -> out.println(e.asText()));
+    a.body().path("events").forEach(e -> out.println(eventLine(e)));
     long last = a.body().path("last").asLong();
     while (follow && !interrupted) {
       Thread.sleep(500);
-      a = client.get("api/v1/events?limit=1000&after=" + last);
+      a = client.get("api/v1/events?limit=1000&after=" + last + query);
       if (!a.ok()) {
         return failed(a);
       }
       if (a.body().path("missed").asLong() > 0) {
         out.println("(" + a.body().path("missed").asLong() + " events missed)");
       }
-      a.body().path("events").forEach(e -> out.println(e.asText()));
+      a.body().path("events").forEach(e -> out.println(eventLine(e)));
       last = a.body().path("last").asLong();
     }
     return 0;
+  }
+
+  /** One event on one line: time, source, client, user, method, URL, then the decision and its figures. */
+  static String eventLine(com.fasterxml.jackson.databind.JsonNode e) {
+    StringBuilder b = new StringBuilder(200);
+    b.append(e.path("time").asText()).append(' ').append(e.path("source").asText("-")).append(' ')
+        .append(e.path("clientIp").asText("-")).append(' ').append(e.path("user").asText("-")).append(' ')
+        .append(e.path("method").asText("-")).append(' ').append(e.path("url").asText("-")).append(" -> ")
+        .append(e.path("action").asText("-"));
+    if (e.has("rule")) {
+      b.append(' ').append(e.path("ruleType").asText("-")).append('/').append(e.path("rule").asText());
+    }
+    if (e.has("category")) {
+      b.append(" category=").append(e.path("category").asText());
+    }
+    if (e.has("threat")) {
+      b.append(" threat=\"").append(e.path("threat").asText()).append('"');
+    }
+    if (e.has("status")) {
+      b.append(' ').append(e.path("status").asInt());
+    }
+    if (e.has("fileType")) {
+      b.append(" type=").append(e.path("fileType").asText());
+    } else if (e.has("mime")) {
+      b.append(" type=").append(e.path("mime").asText());
+    }
+    if (e.has("bytesIn") || e.has("bytesOut")) {
+      b.append(" in=").append(e.path("bytesIn").asLong(0)).append(" out=").append(e.path("bytesOut").asLong(0));
+    }
+    if (e.path("icapMicros").asLong(0) > 0) {
+      b.append(String.format(" icap=%.1fms", e.path("icapMicros").asLong() / 1000.0));
+    }
+    if (e.has("upstreamMicros")) {
+      b.append(String.format(" upstream=%.1fms", e.path("upstreamMicros").asLong() / 1000.0));
+    }
+    return b.toString();
+  }
+
+  /** {@code show rules}: the rules in the order they are checked, with their hits; then their definitions. */
+  private int showRules() throws IOException, InterruptedException {
+    AdminClient.Answer a = client.get("api/v1/rules");
+    if (!a.ok()) {
+      return failed(a);
+    }
+    int width = 4;
+    for (var r : a.body().path("rules")) {
+      width = Math.max(width, r.path("name").asText().length());
+    }
+    out.printf("%-10s  %-" + width + "s  %-8s  %12s%n", "TYPE", "NAME", "ACTION", "HITS");
+    for (var r : a.body().path("rules")) {
+      out.printf("%-10s  %-" + width + "s  %-8s  %12d%n", r.path("type").asText(), r.path("name").asText(),
+          r.path("action").asText(), r.path("hits").asLong());
+    }
+    out.println();
+    return showSet(client.get("api/v1/config?format=set"), List.of("rules"));
   }
 
   /** {@code test url URL [client IP] [user NAME]}: the rules' verdict, and the matching rule's conditions. */

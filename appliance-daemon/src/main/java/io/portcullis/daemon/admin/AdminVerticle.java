@@ -60,6 +60,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false));
     r.get("/api/v1/status").handler(ctx -> json(ctx, 200, daemon.status()));
     r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, daemon.balancerStatus()));
+    r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, daemon.rules()));
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
         String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(daemon.config().balancer(),

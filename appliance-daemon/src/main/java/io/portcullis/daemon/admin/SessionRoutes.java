@@ -45,13 +45,7 @@ final class SessionRoutes {
           .put("elapsedMs", p.startedMillis() == 0 ? 0 : System.currentTimeMillis() - p.startedMillis())
           .put("steps", new JsonArray(daemon.commits().steps())));
     });
-    r.get("/api/v1/events").handler(ctx -> run(ctx, () -> {
-      String after = ctx.queryParams().get("after");
-      String limit = ctx.queryParams().get("limit");
-      io.portcullis.daemon.events.EventLog.Page p = io.portcullis.daemon.events.EventLog.RECENT.after(
-          after == null ? -1 : Long.parseLong(after), limit == null ? 20 : Math.min(1000, Integer.parseInt(limit)));
-      return new JsonObject().put("events", new JsonArray(p.lines())).put("last", p.last()).put("missed", p.missed());
-    }));
+    r.get("/api/v1/events").handler(ctx -> run(ctx, () -> events(daemon, ctx)));
     r.post("/api/v1/test-url").handler(ctx -> {
       JsonObject body = AdminVerticle.bodyOf(ctx);
       if (body == null) {
@@ -208,6 +202,53 @@ final class SessionRoutes {
   }
 
   /** Runs {@code work} on a worker: YAML edits and validation of a large config must not hold the event loop. */
+  /**
+   * {@code GET /api/v1/events}: with {@code after=N}, the events numbered after N from the recent ring (follow);
+   * without, the last {@code limit} from the journal. Filters: client, user, host, action, type, rule, source, url,
+   * threat, since and until (an instant, or a duration back from now: 15m, 2h, 1d).
+   */
+  private static JsonObject events(Daemon daemon, RoutingContext ctx) throws Exception {
+    var q = ctx.queryParams();
+    int limit = q.get("limit") == null ? 20 : Integer.parseInt(q.get("limit"));
+    if (limit < 1 || limit > 10_000) {
+      throw new IllegalArgumentException("limit " + limit + " is not between 1 and 10000");
+    }
+    io.portcullis.daemon.events.EventFilter filter = new io.portcullis.daemon.events.EventFilter(q.get("client"),
+        q.get("user"), q.get("host"), q.get("action"), q.get("type"), q.get("rule"), q.get("source"), q.get("url"),
+        q.get("threat"), instant(q.get("since")), instant(q.get("until")));
+    if (filter.problem() != null) {
+      throw new IllegalArgumentException(filter.problem());
+    }
+    io.portcullis.daemon.events.Events events = daemon.events();
+    JsonArray out = new JsonArray();
+    JsonObject answer = new JsonObject().put("events", out);
+    if (q.get("after") != null) {
+      io.portcullis.daemon.events.Events.Page p = events.follow(Long.parseLong(q.get("after")), limit, filter);
+      p.events().forEach(e -> out.add(e.toJson()));
+      return answer.put("last", p.last()).put("missed", p.missed());
+    }
+    events.query(filter, limit).forEach(e -> out.add(e.toJson()));
+    return answer.put("last", events.follow(-1, 1, io.portcullis.daemon.events.EventFilter.ALL).last())
+        .put("missed", 0);
+  }
+
+  /** An instant ({@code 2026-11-29T10:00:00Z}) or a duration back from now ({@code 15m}); null stays null. */
+  private static java.time.Instant instant(String text) {
+    if (text == null || text.isEmpty()) {
+      return null;
+    }
+    try {
+      return java.time.Instant.parse(text);
+    } catch (java.time.format.DateTimeParseException e) {
+      try {
+        return java.time.Instant.now().minus(Durations.parse(text));
+      } catch (RuntimeException e2) {
+        throw new IllegalArgumentException(text + " is neither an instant (2026-11-29T10:00:00Z) nor a duration "
+            + "back from now (15m, 2h, 1d)");
+      }
+    }
+  }
+
   private static void run(RoutingContext ctx, Work work) {
     ctx.vertx().executeBlocking(work::get, false).onComplete(ar -> {
       if (ar.succeeded()) {

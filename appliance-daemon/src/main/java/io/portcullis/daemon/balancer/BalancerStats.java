@@ -49,6 +49,12 @@ public final class BalancerStats {
             .description("failed connections and requests to the server").register(registry));
         m.add(FunctionCounter.builder("portcullis_balancer_server_state_changes", s, ServerStats::stateChanges)
             .tags(tags).description("times the checks took the server down or brought it up").register(registry));
+        m.add(FunctionCounter.builder("portcullis_balancer_server_checks", s, x -> x.checksPassed.sum())
+            .tags(tags.and("result", "passed")).description("health checks of the server by result")
+            .register(registry));
+        m.add(FunctionCounter.builder("portcullis_balancer_server_checks", s, x -> x.checksFailed.sum())
+            .tags(tags.and("result", "failed")).description("health checks of the server by result")
+            .register(registry));
         meters.put(k, m);
       }
       return s;

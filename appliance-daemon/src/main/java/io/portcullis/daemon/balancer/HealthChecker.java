@@ -95,7 +95,7 @@ final class HealthChecker {
               : Future.failedFuture("HTTP " + status)) : c.expect().contains(status)
               ? Future.succeededFuture("HTTP " + status) : Future.failedFuture("HTTP " + status + ", expected "
               + c.expect()));
-      case ICAP -> icap(net, host, port, c.target(), result.future());
+      case ICAP -> io.portcullis.daemon.icap.client.IcapProbe.options(net, host, port, c.target(), result.future());
       case NONE -> Future.succeededFuture("not checked");
     };
     attempt.onComplete(ar -> {
@@ -114,35 +114,6 @@ final class HealthChecker {
       String detail = ar.succeeded() ? ar.result() : ar.cause().getMessage();
       report(f, s, s.stats().checked(ar.succeeded(), detail, ms, c.rise(), c.fall()), detail);
       vertx.setTimer(Math.max(1, c.interval().toMillis()), t -> check(f, s, net, http));
-    });
-  }
-
-  /** OPTIONS for the service; passes on an {@code ICAP/1.0 200} status line. */
-  private static Future<String> icap(NetClient net, String host, int port, String service, Future<String> done) {
-    return net.connect(port, host).compose(sock -> {
-      done.onComplete(x -> sock.close()); // also when the check timed out: no socket left per interval
-      Promise<String> p = Promise.promise();
-      Buffer got = Buffer.buffer();
-      sock.handler(b -> {
-        got.appendBuffer(b);
-        String text = got.toString(StandardCharsets.ISO_8859_1);
-        int eol = text.indexOf("\r\n");
-        if (eol >= 0 || got.length() > 1024) {
-          String line = eol >= 0 ? text.substring(0, eol) : text.substring(0, 64);
-          if (line.startsWith("ICAP/1.0 200")) {
-            p.tryComplete(line);
-          } else {
-            p.tryFail(line.isEmpty() ? "empty answer" : line);
-          }
-          sock.close();
-        }
-      });
-      sock.closeHandler(v -> p.tryFail("closed without an answer"));
-      sock.exceptionHandler(e -> p.tryFail(e.toString()));
-      String authority = (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
-      sock.write("OPTIONS icap://" + authority + service + " ICAP/1.0\r\nHost: " + authority
-          + "\r\nEncapsulated: null-body=0\r\n\r\n");
-      return p.future();
     });
   }
 

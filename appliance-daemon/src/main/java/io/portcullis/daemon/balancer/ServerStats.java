@@ -77,8 +77,12 @@ public final class ServerStats {
    * Counts one check's result; returns the new state if this check changed it ({@code fall} failures in a row take
    * an up server down, {@code rise} passes bring a down one up), else null.
    */
+  final java.util.concurrent.atomic.LongAdder checksPassed = new java.util.concurrent.atomic.LongAdder();
+  final java.util.concurrent.atomic.LongAdder checksFailed = new java.util.concurrent.atomic.LongAdder();
+
   synchronized Boolean checked(boolean ok, String detail, long millis, int rise, int fall) {
     lastCheck = (ok ? "passed" : "failed") + ": " + detail;
+    (ok ? checksPassed : checksFailed).increment();
     lastCheckMillis = millis;
     if (ok) {
       failed = 0;

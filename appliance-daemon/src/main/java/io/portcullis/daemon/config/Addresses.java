@@ -3,7 +3,7 @@ package io.portcullis.daemon.config;
 import java.util.regex.Pattern;
 
 /** Syntax checks for addresses that never touch DNS (config validation must not block or depend on the network). */
-final class Addresses {
+public final class Addresses {
   private static final Pattern IPV4 =
       Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
   private static final Pattern HOSTNAME =
@@ -13,7 +13,7 @@ final class Addresses {
   private Addresses() {
   }
 
-  static boolean isIpv4Literal(String s) {
+  public static boolean isIpv4Literal(String s) {
     return IPV4.matcher(s).matches();
   }
 
@@ -21,7 +21,7 @@ final class Addresses {
     return HOSTNAME.matcher(s).matches() && !s.chars().allMatch(c -> Character.isDigit(c) || c == '.');
   }
 
-  static boolean isIpv6Literal(String s) {
+  public static boolean isIpv6Literal(String s) {
     if (!s.contains(":") || !IPV6_CHARS.matcher(s).matches()) {
       return false;
     }

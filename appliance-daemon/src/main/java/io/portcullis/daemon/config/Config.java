@@ -13,6 +13,7 @@ public record Config(
     @Doc("the load balancer") BalancerConfig balancer,
     @Doc("traffic processing rules") RulesConfig rules,
     @Doc("scan engines for protection rules") ScanConfig scan,
+    @Doc("traffic events: the node's journal and the syslog servers they go to") EventsConfig events,
     @Doc("the console over SSH and its users") ConsoleConfig console) {
 
   /** The embedded defaults: what an empty document means. */

@@ -8,13 +8,15 @@ import java.util.List;
 
 /**
  * What the proxy works from: its config section, the ICAP services it uses — those configured, or, when none are,
- * this node's own ICAP server (if it runs) — its users (null: no authentication) and its access log (null: none).
+ * this node's own ICAP server (if it runs) — its users (null: no authentication), its access log (null: none) and
+ * where its traffic events go.
  */
 public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node,
-    BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients) {
+    BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
+    io.portcullis.daemon.events.Events events) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
-  public static ProxySettings of(Config c, java.nio.file.Path baseDir) {
+  public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events) {
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
@@ -31,6 +33,6 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         : p.icap().respmod().stream().map(IcapService::parse).toList();
     return new ProxySettings(p, req, res, c.node().name(), BasicAuth.of(p.auth(), baseDir),
         p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())),
-        p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList());
+        p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events);
   }
 }

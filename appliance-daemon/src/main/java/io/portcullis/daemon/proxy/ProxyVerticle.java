@@ -144,6 +144,53 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     boolean logged;
     long timer = -1;    // proxy.requestTimeout, until the answer ends or a tunnel opens
     Respmod respmod;    // the RESPMOD under way, if any
+    String host;        // the origin's host, once the request could be read
+    long icapNanos;     // time spent waiting for ICAP answers
+    long upstreamNanos = -1; // from asking the origin to its answer's head
+    // The decision, for the traffic event: from the ICAP answers, or from the proxy's own checks.
+    String action;
+    String ruleType;
+    String rule;
+    String category;
+    String threat;
+    String fileType;
+
+    /** The proxy's own decision (its checks of clients, ports, authentication, ICAP failures). */
+    void decide(String action, String rule) {
+      this.action = action;
+      this.ruleType = "policy";
+      this.rule = rule;
+    }
+
+    /**
+     * What an ICAP answer says about the decision: our ICAP server's X-Portcullis-* headers, else X-Infection-Found
+     * (c-icap's), else the answer's kind. A later answer (RESPMOD) wins over an earlier one (REQMOD) unless it only
+     * allows what an earlier rule already named.
+     */
+    void icapAnswered(IcapResponse r) {
+      Headers h = r.headers();
+      String a = h.get("X-Portcullis-Action");
+      if (a == null) {
+        a = r.status() == 200 && r.httpResponse() != null
+            ? (r.httpResponse().status() >= 300 && r.httpResponse().status() < 400 ? "redirect" : "block") : "allow";
+      }
+      String rt = h.get("X-Portcullis-Rule-Type");
+      if (!a.equals("allow") || action == null || rule == null && rt != null && !rt.equals("none")) {
+        action = a;
+        ruleType = rt == null || rt.equals("none") ? null : rt;
+        rule = h.get("X-Portcullis-Rule");
+        String c = h.get("X-Portcullis-Category");
+        category = c != null ? c : category;
+        threat = h.get("X-Portcullis-Threat");
+        String infection = h.get("X-Infection-Found");
+        if (threat == null && infection != null) {
+          java.util.regex.Matcher m = java.util.regex.Pattern.compile("Threat=([^;]*)").matcher(infection);
+          threat = m.find() ? m.group(1).strip() : infection;
+        }
+      }
+      String ft = h.get("X-Portcullis-File-Type");
+      fileType = ft != null ? ft : fileType;
+    }
 
     InFlight(HttpServerRequest req) {
       this.req = req;
@@ -159,19 +206,15 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     if (limit > 0) {
       f.timer = vertx.setTimer(limit, t -> expired(f));
     }
-    if (log != null || limit > 0) {
-      req.response().endHandler(v -> finished(f, log));
-      req.response().closeHandler(v -> finished(f, log));
-    }
+    req.response().endHandler(v -> finished(f, log));
+    req.response().closeHandler(v -> finished(f, log));
     return f;
   }
 
-  /** The answer ended or the user went away: the request's timer stops and its access-log line is written. */
+  /** The answer ended or the user went away: the request's timer stops, its access-log line and event are written. */
   private void finished(InFlight f, AccessLog log) {
     stopTimer(f);
-    if (log != null) {
-      accessLog(f, log);
-    }
+    record(f, log);
   }
 
   private void stopTimer(InFlight f) {
@@ -209,20 +252,35 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     return req.response().ended() || req.response().closed();
   }
 
-  private static void accessLog(InFlight f, AccessLog log) {
+  /** Once per request: its access-log line (if there is an access log) and its traffic event. */
+  private void record(InFlight f, AccessLog log) {
     if (f.logged) {
       return;
     }
     f.logged = true;
     HttpServerRequest req = f.req;
     int status = req.response().getStatusCode();
-    String code = f.code != null ? f.code : f.invalid ? "NONE_NONE"
-        : status == 403 || status == 407 ? "TCP_DENIED" : "TCP_MISS";
-    String client = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
     long bytes = f.tunnelled >= 0 ? f.tunnelled : req.response().bytesWritten();
-    log.add(f.start, System.currentTimeMillis() - f.start, client, code, status, bytes,
-        f.invalid ? "NONE" : req.method().name(), f.invalid ? "error:invalid-request" : req.uri(),
-        f.user == null ? null : f.user.name(), f.peer, req.response().headers().get(HttpHeaders.CONTENT_TYPE));
+    String type = req.response().headers().get(HttpHeaders.CONTENT_TYPE);
+    if (log != null) {
+      String code = f.code != null ? f.code : f.invalid ? "NONE_NONE"
+          : status == 403 || status == 407 ? "TCP_DENIED" : "TCP_MISS";
+      log.add(f.start, System.currentTimeMillis() - f.start, client == null ? "-" : client, code, status, bytes,
+          f.invalid ? "NONE" : req.method().name(), f.invalid ? "error:invalid-request" : req.uri(),
+          f.user == null ? null : f.user.name(), f.peer, type);
+    }
+    ProxySettings s = settings();
+    if (s.events() != null) {
+      String action = f.action != null ? f.action : f.invalid || status == 400 ? "error" : "allow";
+      int semi = type == null ? -1 : type.indexOf(';');
+      s.events().publish(new io.portcullis.daemon.events.TrafficEvent(java.time.Instant.ofEpochMilli(f.start),
+          s.node(), "proxy", client, f.user == null ? null : f.user.name(), f.invalid ? null : req.method().name(),
+          f.invalid ? null : req.uri(), f.host, f.category, f.ruleType, f.rule, action, f.threat,
+          type == null ? null : (semi < 0 ? type : type.substring(0, semi)).strip(), f.fileType, status,
+          f.invalid ? -1 : req.bytesRead(), bytes, f.icapNanos / 1000,
+          f.upstreamNanos < 0 ? -1 : f.upstreamNanos / 1000, (System.currentTimeMillis() - f.start) * 1000));
+    }
   }
 
   /** The user went away before the answer ended: its access-log line now (this replaced begin's close handler). */
@@ -278,6 +336,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     ProxyConfig s = settings.proxy();
     InFlight f = begin(req, settings);
     if (!allowed(req, settings)) {
+      f.decide("block", "proxy.allowedClients");
       error(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
     }
@@ -294,6 +353,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       return;
     }
     if (credentials == null) {
+      f.decide("block", "proxy.auth");
       challenge(req, auth, false);
       return;
     }
@@ -307,6 +367,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         f.user = ar.result();
         serve(req, settings);
       } else {
+        f.decide("block", "proxy.auth");
         challenge(req, auth, true);
       }
     });
@@ -336,6 +397,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     String authority = slash < 0 ? uri.substring(7) : uri.substring(7, slash);
     String path = slash < 0 ? "/" : uri.substring(slash);
     HostPort target = origin(authority, 80);
+    InFlight inFlight = channel(req).attr(IN_FLIGHT).get();
+    if (inFlight != null && inFlight.req == req && target != null) {
+      inFlight.host = target.host();
+    }
     if (target == null) {
       error(req, 400, "Bad request", "The URL has no valid host.", true);
       return;
@@ -396,9 +461,11 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
     boolean body = hasBody(req);
     long max = s.proxy().icap().maxBufferedBody();
+    long t0 = System.nanoTime();
+    InFlight f = channel(req).attr(IN_FLIGHT).get();
     return icap.acquire(s.reqmod()).compose(acq -> {
-      IcapRequest r = IcapClient.request("REQMOD", acq.conn().service(), client, userName(req), groups(req), head, null,
-          body ? BodyKind.REQ_BODY : BodyKind.NULL_BODY, body ? 0 : -1, !body);
+      IcapRequest r = withEvents(IcapClient.request("REQMOD", acq.conn().service(), client, userName(req), groups(req),
+          head, null, body ? BodyKind.REQ_BODY : BodyKind.NULL_BODY, body ? 0 : -1, !body));
       byte[] bytes = IcapEncoder.encode(r);
       if (body) {
         byte[] withEnd = java.util.Arrays.copyOf(bytes, bytes.length + IcapEncoder.LAST_CHUNK.length);
@@ -413,7 +480,20 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         out.writeBytes(IcapEncoder.LAST_CHUNK);
         return out.toByteArray();
       })).onComplete(x -> icap.pool().release(acq.conn(), x.succeeded()));
+    }).onComplete(x -> {
+      if (f != null && f.req == req) {
+        f.icapNanos += System.nanoTime() - t0;
+        if (x.succeeded() && x.result() != null && x.result().head() != null) {
+          f.icapAnswered(x.result().head());
+        }
+      }
     });
+  }
+
+  /** Our ICAP server then answers its decision in X-Portcullis-* headers and leaves the event to us. */
+  private static IcapRequest withEvents(IcapRequest r) {
+    return new IcapRequest(r.method(), r.uri(), r.headers().with("X-Portcullis-Events", "client"), r.httpRequest(),
+        r.httpResponse(), r.body(), r.preview());
   }
 
   /** The client's request body, whole, up to {@code max} bytes. */
@@ -437,7 +517,12 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   /** ICAP could not answer: onError bypass passes the message unscanned, block shows the 503 page. */
   private void icapFailed(HttpServerRequest req, ProxySettings s, Throwable cause, Runnable bypass) {
     LOG.warn("ICAP failed for {}: {} ({})", req.uri(), cause.getMessage(), s.proxy().icap().onError());
-    if (s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS) {
+    boolean bypassed = s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS;
+    InFlight f = channel(req).attr(IN_FLIGHT).get();
+    if (f != null && f.req == req) {
+      f.decide(bypassed ? "allow" : "error", "proxy.icap.onError"); // the event says it went unscanned
+    }
+    if (bypassed) {
       bypass.run();
     } else if (!req.response().headWritten()) {
       error(req, 503, "Service unavailable", "The content scanning service is not available; try again later.",
@@ -527,6 +612,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     String finalAuthority = authority;
     RequestOptions options = new RequestOptions().setMethod(method).setHost(target.host())
         .setPort(target.port()).setURI(path).setIdleTimeout(s.upstreamTimeout().toMillis());
+    long t0 = System.nanoTime();
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
         upstreamFailed(req, ar.cause(), finalTarget);
@@ -578,6 +664,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         sent = up.send();
       }
       sent.onComplete(res -> {
+        if (inFlight != null && inFlight.req == req) {
+          inFlight.upstreamNanos = System.nanoTime() - t0;
+        }
         if (res.failed()) {
           upstreamFailed(req, res.cause(), finalTarget);
           return;
@@ -654,6 +743,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   private void tunnel(HttpServerRequest req, ProxySettings settings) {
     ProxyConfig s = settings.proxy();
     HostPort target = origin(req.uri(), -1);
+    InFlight f = channel(req).attr(IN_FLIGHT).get();
+    if (f != null && f.req == req && target != null) {
+      f.host = target.host();
+    }
     if (settings.reqmod().isEmpty() || target == null || target.port() <= 0
         || !s.connectPorts().contains(target.port())) {
       tunnelChecked(req, s); // refusals need no rules
@@ -689,6 +782,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       return;
     }
     if (!s.connectPorts().contains(target.port())) {
+      InFlight f = channel(req).attr(IN_FLIGHT).get();
+      if (f != null && f.req == req) {
+        f.decide("block", "proxy.connectPorts");
+      }
       error(req, 403, "Access denied", "Tunnels to port " + target.port() + " are not allowed.", true);
       return;
     }
@@ -717,9 +814,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
           f.code = "TCP_TUNNEL";
           f.peer = target.host();
           f.tunnelled = 0;
-          if (log != null) {
-            client.closeHandler(v -> accessLog(f, log));
-          }
+          client.closeHandler(v -> record(f, log));
         }
         client.pipeTo(upstream);
         // Not pipeTo: the bytes the client gets are counted for the access log.
@@ -837,6 +932,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     private IcapResponse answer;
     private long timer = -1;
     private byte[] head; // the RESPMOD head, until the preview goes with it
+    private long started;
 
     Respmod(HttpServerRequest req, HttpClientResponse res, HttpHead reqHead, ProxySettings s) {
       this.req = req;
@@ -851,6 +947,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       if (f != null && f.req == req) {
         f.respmod = this;
       }
+      started = System.nanoTime();
       icap.acquire(s.respmod()).onComplete(ar -> {
         if (ar.failed()) {
           fail(ar.cause());
@@ -877,8 +974,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         }
         offered204 = noBody || (length >= 0 && length <= s.proxy().icap().maxBufferedBody());
         String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-        IcapRequest r = IcapClient.request("RESPMOD", conn.service(), client, userName(req), groups(req), reqHead, resHead,
-            noBody ? BodyKind.NULL_BODY : BodyKind.RES_BODY, noBody ? -1 : preview, offered204);
+        IcapRequest r = withEvents(IcapClient.request("RESPMOD", conn.service(), client, userName(req), groups(req),
+            reqHead, resHead, noBody ? BodyKind.NULL_BODY : BodyKind.RES_BODY, noBody ? -1 : preview, offered204));
         if (noBody) {
           originEnded = true;
           conn.socket().write(Buffer.buffer(IcapEncoder.encode(r)));
@@ -934,6 +1031,11 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         }
         cancelTimer();
         answer = r;
+        InFlight f = channel(req).attr(IN_FLIGHT).get();
+        if (f != null && f.req == req) {
+          f.icapNanos += System.nanoTime() - started;
+          f.icapAnswered(r);
+        }
         if (r.status() == 200 && r.httpResponse() != null) {
           answered = true;
           stopFeedingIcapIfNotContinued();

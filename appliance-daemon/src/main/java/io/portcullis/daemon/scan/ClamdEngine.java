@@ -223,6 +223,29 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
     return opened.get();
   }
 
+  /** PING on a connection of its own (not from the pool: a health check must not wait for a busy scan slot). */
+  @Override
+  public String problem() {
+    SocketAddress target = address != null
+        ? new InetSocketAddress(address.host(), address.port()) : UnixDomainSocketAddress.of(socket);
+    try (SocketChannel ch = address != null ? SocketChannel.open() : SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      if (address != null) {
+        ch.socket().connect(target, (int) connectTimeout.toMillis());
+        ch.socket().setSoTimeout((int) connectTimeout.toMillis());
+      } else {
+        ch.connect(target);
+      }
+      writeFully(ch, ByteBuffer.wrap("zPING\0".getBytes(StandardCharsets.US_ASCII)));
+      // Reads through the socket's stream so that SO_TIMEOUT bounds the wait for a hung clamd.
+      byte[] reply = new byte[16];
+      int n = address != null ? ch.socket().getInputStream().read(reply) : ch.read(ByteBuffer.wrap(reply));
+      String got = n <= 0 ? "" : new String(reply, 0, n, StandardCharsets.US_ASCII).replace("\0", "").strip();
+      return got.equals("PONG") ? null : "clamd at " + where() + " answered PING with \"" + got + "\"";
+    } catch (IOException e) {
+      return "clamd at " + where() + " is unreachable: " + e.getMessage();
+    }
+  }
+
   private String where() {
     return address != null ? address.toString() : socket.toString();
   }

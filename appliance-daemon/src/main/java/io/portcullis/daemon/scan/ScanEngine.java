@@ -8,4 +8,9 @@ public interface ScanEngine {
 
   /** Scans {@code data[0..length)}; returns clean, infected, or failed — never throws for a bad body. */
   ScanResult scan(byte[] data, int length);
+
+  /** Why the engine cannot scan now (unreachable), or null when it can. Blocking and quick (health checks). */
+  default String problem() {
+    return null;
+  }
 }

@@ -60,6 +60,18 @@ public final class Scanner implements AutoCloseable {
     return maxSize;
   }
 
+  /** Why engines cannot scan now, one line each; empty when all can. Blocking (asks each engine). */
+  public List<String> problems() {
+    List<String> out = new ArrayList<>();
+    for (ScanEngine e : engines) {
+      String p = e.problem();
+      if (p != null) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
   public boolean hasEngines() {
     return !engines.isEmpty();
   }

@@ -4,7 +4,7 @@ import io.netty.buffer.Unpooled;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AccessRule;
 import io.portcullis.daemon.config.IcapConfig;
-import io.portcullis.daemon.events.EventLog;
+import io.portcullis.daemon.events.TrafficEvent;
 import io.portcullis.daemon.icap.codec.BodyKind;
 import io.portcullis.daemon.icap.codec.Headers;
 import io.portcullis.daemon.icap.codec.HttpHead;
@@ -49,7 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 final class IcapConnection {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
-  private static final EventLog EVENTS = new EventLog("portcullis.events.icap", 100_000);
   static final String SERVER = "Portcullis/" + Daemon.version();
   /** Body bytes kept back from the user until the scan is done (see {@link #trickle}). */
   static final int HOLD_BACK = 16 * 1024;
@@ -563,18 +562,72 @@ final class IcapConnection {
     byte[] answer = ("ICAP/1.0 400 Bad Request\r\nServer: " + SERVER + "\r\nISTag: " + cur.istag()
         + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
     socket.write(Buffer.buffer(answer)).onComplete(x -> socket.close());
-    EVENTS.add("icap client=" + socket.remoteAddress() + " status=400 reason=\"" + reason.replace('"', '\'') + "\"");
   }
 
   // ---- answers --------------------------------------------------------------------------------------------------------
 
+  /** A header our proxy sends: it records the traffic event itself, so we answer the decision instead of logging it. */
+  static final String EVENTS_HEADER = "X-Portcullis-Events";
+
+  private boolean clientRecordsEvent() {
+    return request != null && request.headers().contains(EVENTS_HEADER);
+  }
+
   private Headers common() {
-    return Headers.of("ISTag", s.istag(), "Server", SERVER);
+    Headers h = Headers.of("ISTag", s.istag(), "Server", SERVER);
+    if (threat != null) {
+      // As c-icap's virus_scan sends it: Squid can log it (%adapt::<last_h) and other gateways read it.
+      h = h.with("X-Infection-Found", "Type=0; Resolution=2; Threat=" + headerSafe(threat).replace(';', ',') + ";");
+    }
+    if (clientRecordsEvent()) {
+      h = h.with("X-Portcullis-Action", action()).with("X-Portcullis-Rule-Type", ruleType());
+      String rule = ruleName();
+      if (rule != null) {
+        h = h.with("X-Portcullis-Rule", headerSafe(rule));
+      }
+      if (decision != null && decision.category() != null) {
+        h = h.with("X-Portcullis-Category", headerSafe(decision.category()));
+      }
+      if (threat != null) {
+        h = h.with("X-Portcullis-Threat", headerSafe(threat));
+      }
+      if (facts != null && facts.fileType() != null) {
+        h = h.with("X-Portcullis-File-Type", headerSafe(facts.fileType()));
+      }
+    }
+    return h;
   }
 
   private void answer204() {
     status = 204;
-    write(s.noContent());
+    write(clientRecordsEvent() ? IcapEncoder.encode(new IcapResponse(204, "No Content", common(), null, null,
+        BodyKind.NULL_BODY)) : s.noContent());
+  }
+
+  /** The transaction's action for events and metrics: allow, block, redirect, error (a failed answer), none. */
+  private String action() {
+    return threat != null ? "block" : decision == null ? (status >= 400 ? "error" : "none") : decision.actionName();
+  }
+
+  /** Which rule list decided: bypass, protection (a threat, or a scan rule on an allowed message), access, or none. */
+  private String ruleType() {
+    if (bypassRule != null) {
+      return "bypass";
+    }
+    if (threat != null || decision != null && decision.rule() == null && protection != null
+        && protection.rule() != null) {
+      return "protection";
+    }
+    return decision != null && decision.rule() != null ? "access" : "none";
+  }
+
+  private String ruleName() {
+    return switch (ruleType()) {
+      case "bypass" -> bypassRule;
+      case "protection" -> protection == null ? null : protection.rule();
+      case "access" -> decision.rule();
+      default -> null;
+    };
   }
 
   private void answerStatus(int code, String reason) {
@@ -654,41 +707,21 @@ final class IcapConnection {
     socket.write(Buffer.buffer(bytes));
   }
 
-  /** The message is consumed and its answer written: log the event, count it, get ready for the next. */
+  /** The message is consumed and its answer written: count it, record its event, get ready for the next. */
   private void finish() {
     long nanos = System.nanoTime() - started;
     String method = request.method();
-    String action = threat != null ? "block" : decision == null ? (status >= 400 ? "error" : "none")
-        : decision.actionName();
-    String ruleType = "-";
-    String rule = null;
-    if (bypassRule != null) {
-      ruleType = "bypass";
-      rule = bypassRule;
-    } else if (threat != null || (decision != null && decision.rule() == null && protection != null
-        && protection.rule() != null)) {
-      ruleType = "protection";
-      rule = protection.rule();
-    } else if (decision != null && decision.rule() != null) {
-      ruleType = "access";
-      rule = decision.rule();
-    }
+    String action = action();
     metrics.transaction(method, action, status, nanos);
-    if (EVENTS.enabled()) {
-      // One line, built by hand: this runs for every transaction.
-      StringBuilder e = new StringBuilder(256).append("icap client=").append(dash(clientIp))
-          .append(" user=").append(dash(user)).append(" method=").append(method)
-          .append(" service=").append(request.servicePath())
-          .append(" url=").append(facts == null ? "-" : facts.url())
-          .append(" decision=").append(action).append(" ruleType=").append(ruleType)
-          .append(" rule=").append(dash(rule))
-          .append(" category=").append(dash(decision == null ? null : decision.category()))
-          .append(" threat=").append(threat == null ? "-" : "\"" + threat + "\"")
-          .append(" mime=").append(dash(facts == null ? null : facts.responseMime()))
-          .append(" fileType=").append(dash(facts == null ? null : facts.fileType()))
-          .append(" status=").append(status).append(" bodyBytes=").append(bodyBytes)
-          .append(" durationUs=").append(nanos / 1000);
-      EVENTS.add(e.toString());
+    if (!method.equals("OPTIONS") && !clientRecordsEvent()) {
+      String ruleType = ruleType();
+      s.events().publish(new TrafficEvent(Instant.now(), s.node(), "icap", clientIp, user,
+          facts == null ? null : facts.method(), facts == null ? null : facts.url(),
+          facts == null ? null : facts.host(), decision == null ? null : decision.category(),
+          ruleType.equals("none") ? null : ruleType, ruleName(),
+          action, threat, facts == null ? null : facts.responseMime(), facts == null ? null : facts.fileType(),
+          status, service == Service.REQMOD ? bodyBytes : -1, service == Service.RESPMOD ? bodyBytes : -1,
+          nanos / 1000, -1, nanos / 1000));
     }
     request = null;
     plan = null;

@@ -7,6 +7,8 @@ import java.util.concurrent.TimeUnit;
 
 /** The ICAP server's counters on /metrics ({@code portcullis_icap_*}). */
 final class IcapMetrics {
+  private static final java.time.Duration[] BUCKETS = io.portcullis.daemon.events.Events.LATENCY_BUCKETS;
+
   private final MeterRegistry registry;
   private final Counter badRequests;
   private final Counter refused;
@@ -31,7 +33,8 @@ final class IcapMetrics {
         .tag("method", method).tag("decision", decision).tag("status", Integer.toString(status))
         .register(registry)).increment();
     durations.computeIfAbsent(method, k -> Timer.builder("portcullis.icap.transaction.duration")
-        .description("time from ICAP head to answer").tag("method", method).register(registry))
+        .description("time from ICAP head to answer").tag("method", method).serviceLevelObjectives(BUCKETS)
+        .register(registry))
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 
@@ -40,7 +43,8 @@ final class IcapMetrics {
         : result instanceof io.portcullis.daemon.scan.ScanResult.Failed ? "error" : "clean";
     Counter.builder("portcullis.scan.results").description("body scans by outcome").tag("outcome", outcome)
         .register(registry).increment();
-    Timer.builder("portcullis.scan.duration").description("time to scan one body").register(registry)
+    Timer.builder("portcullis.scan.duration").description("time to scan one body").serviceLevelObjectives(BUCKETS)
+        .register(registry)
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 

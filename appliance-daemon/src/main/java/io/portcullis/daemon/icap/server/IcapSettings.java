@@ -17,17 +17,17 @@ import java.util.HexFormat;
 
 /**
  * What the ICAP server works from, made once per commit: its config section, the compiled policy, the scanner, the
- * node's name and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we answer.
+ * node's name, where traffic events go, and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we answer.
  */
 public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, String node, String istag,
-    byte[] noContent) {
+    byte[] noContent, io.portcullis.daemon.events.Events events) {
 
-  public static IcapSettings of(Config config, Policy policy, Scanner scanner) {
+  public static IcapSettings of(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.events.Events events) {
     String istag = istag(config);
     // The 204 answer is the same for every message under one config: encoded once.
     byte[] noContent = IcapEncoder.encode(new IcapResponse(204, "No Content",
         Headers.of("ISTag", istag, "Server", IcapConnection.SERVER), null, null, BodyKind.NULL_BODY));
-    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag, noContent);
+    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag, noContent, events);
   }
 
   static String istag(Config config) {

@@ -1,0 +1,85 @@
+package io.portcullis.daemon.events;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+
+/**
+ * One decision on one piece of traffic: what the journal keeps, {@code show events} shows and the syslog targets send.
+ * Strings are null when unknown; numbers are -1 when unknown. {@code source}: {@code proxy} (a request through this
+ * node's proxy, with its ICAP answers folded in) or {@code icap} (an ICAP transaction from another client, e.g. Squid).
+ * {@code ruleType}: bypass, access, protection, or policy (the proxy's own checks: clients, ports, authentication).
+ * {@code action}: allow, block, redirect or error.
+ */
+public record TrafficEvent(
+    Instant time,
+    String node,
+    String source,
+    String clientIp,
+    String user,
+    String method,
+    String url,
+    String host,
+    String category,
+    String ruleType,
+    String rule,
+    String action,
+    String threat,
+    String mime,
+    String fileType,
+    int status,
+    long bytesIn,
+    long bytesOut,
+    long icapMicros,
+    long upstreamMicros,
+    long durationMicros) {
+
+  /** The event as a JSON object: one line of the journal, the body of a JSON syslog message. Unknowns are left out. */
+  public JsonObject toJson() {
+    JsonObject o = new JsonObject().put("time", time.toString());
+    put(o, "node", node);
+    put(o, "source", source);
+    put(o, "clientIp", clientIp);
+    put(o, "user", user);
+    put(o, "method", method);
+    put(o, "url", url);
+    put(o, "host", host);
+    put(o, "category", category);
+    put(o, "ruleType", ruleType);
+    put(o, "rule", rule);
+    put(o, "action", action);
+    put(o, "threat", threat);
+    put(o, "mime", mime);
+    put(o, "fileType", fileType);
+    if (status >= 0) {
+      o.put("status", status);
+    }
+    num(o, "bytesIn", bytesIn);
+    num(o, "bytesOut", bytesOut);
+    num(o, "icapMicros", icapMicros);
+    num(o, "upstreamMicros", upstreamMicros);
+    num(o, "durationMicros", durationMicros);
+    return o;
+  }
+
+  /** Reads what {@link #toJson} wrote (a journal line). */
+  public static TrafficEvent fromJson(JsonObject o) {
+    return new TrafficEvent(Instant.parse(o.getString("time")), o.getString("node"), o.getString("source"),
+        o.getString("clientIp"), o.getString("user"), o.getString("method"), o.getString("url"), o.getString("host"),
+        o.getString("category"), o.getString("ruleType"), o.getString("rule"), o.getString("action"),
+        o.getString("threat"), o.getString("mime"), o.getString("fileType"), o.getInteger("status", -1),
+        o.getLong("bytesIn", -1L), o.getLong("bytesOut", -1L), o.getLong("icapMicros", -1L),
+        o.getLong("upstreamMicros", -1L), o.getLong("durationMicros", -1L));
+  }
+
+  private static void put(JsonObject o, String key, String value) {
+    if (value != null && !value.isEmpty()) {
+      o.put(key, value);
+    }
+  }
+
+  private static void num(JsonObject o, String key, long value) {
+    if (value >= 0) {
+      o.put(key, value);
+    }
+  }
+}
