@@ -1,0 +1,236 @@
+package io.portcullis.daemon;
+
+import static io.portcullis.daemon.TestNodes.call;
+import static io.portcullis.daemon.TestNodes.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Traffic events, rule hits, metrics and readiness on a real node: requests through our proxy (curl) and ICAP
+ * transactions from another client (c-icap-client), read back through the admin API and the console.
+ */
+class EventsTest {
+  @TempDir
+  Path dir;
+  Daemon daemon;
+  int admin;
+  int proxy;
+  int icap;
+  HttpServer origin;
+
+  @AfterEach
+  void stop() {
+    if (daemon != null) {
+      daemon.stop();
+    }
+    if (origin != null) {
+      origin.stop(0);
+    }
+  }
+
+  private void start(String extra) throws Exception {
+    start(null, extra);
+  }
+
+  /** A node with {@code proxyMore} (flow YAML) added to its proxy section and {@code extra} sections. */
+  private void start(String proxyMore, String extra) throws Exception {
+    admin = freePort();
+    proxy = freePort();
+    icap = freePort();
+    String text = TestNodes.config(admin, proxy, icap) + extra;
+    if (proxyMore != null) {
+      text = text.replace("proxy: { listen: 127.0.0.1:" + proxy + " }", "proxy: { listen: 127.0.0.1:" + proxy + ", "
+          + proxyMore + " }");
+    }
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+  }
+
+  private static final String RULES = """
+      rules:
+        access:
+          - name: no-casino
+            when: { hosts: ["*.casino.test"] }
+            action: block
+          - name: to-portal
+            when: { hosts: [news.test] }
+            action: redirect
+            location: http://portal.test/why
+      """;
+
+  private String curl(String url, String... extra) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+        "--max-time", "20", "-x", "http://127.0.0.1:" + proxy));
+    cmd.addAll(List.of(extra));
+    cmd.add(url);
+    return Peers.run(dir, cmd.toArray(new String[0])).output().strip();
+  }
+
+  private JsonArray events(String query) throws Exception {
+    TestNodes.Answer a = call("GET", "http://127.0.0.1:" + admin + "/api/v1/events?limit=1000" + query,
+        TestNodes.token(dir.resolve("data")), null);
+    assertEquals(200, a.status(), a.body());
+    return a.json().getJsonArray("events");
+  }
+
+  private List<JsonObject> eventsFor(String host) throws Exception {
+    return events("&host=" + host).stream().map(o -> (JsonObject) o).toList();
+  }
+
+  @Test
+  void eachRequestThroughTheProxyIsOneEventWithItsDecisionRuleAndFigures() throws Exception {
+    origin = Host.origin();
+    start(RULES);
+    String page = "http://127.0.0.1:" + origin.getAddress().getPort() + "/page";
+    assertEquals("200", curl(page));
+    assertEquals("403", curl("http://www.casino.test/spin"));
+    assertEquals("302", curl("http://news.test/today"));
+    assertEquals("200", curl(page, "-d", "some=form&data=1"));
+
+    List<JsonObject> blocked = eventsFor("casino.test");
+    assertEquals(1, blocked.size(), "one event, not one per ICAP transaction: " + blocked);
+    JsonObject b = blocked.get(0);
+    assertEquals("proxy", b.getString("source"));
+    assertEquals("block", b.getString("action"));
+    assertEquals("access", b.getString("ruleType"));
+    assertEquals("no-casino", b.getString("rule"));
+    assertEquals("http://www.casino.test/spin", b.getString("url"));
+    assertEquals("www.casino.test", b.getString("host"));
+    assertEquals("127.0.0.1", b.getString("clientIp"));
+    assertEquals("test-node", b.getString("node"));
+    assertEquals(403, b.getInteger("status"));
+    assertTrue(b.getLong("bytesOut") > 0 && b.getLong("icapMicros") > 0, b.encode());
+    assertFalse(b.containsKey("upstreamMicros"), "the origin was never asked: " + b.encode());
+
+    JsonObject r = eventsFor("news.test").get(0);
+    assertEquals(List.of("redirect", "to-portal", 302), List.of(r.getString("action"), r.getString("rule"),
+        r.getInteger("status")));
+
+    List<JsonObject> allowed = eventsFor("127.0.0.1");
+    assertEquals(2, allowed.size(), allowed.toString());
+    for (JsonObject a : allowed) {
+      assertEquals("allow", a.getString("action"));
+      assertEquals(200, a.getInteger("status"));
+      assertEquals(Host.PAGE.length(), a.getLong("bytesOut"), a.encode());
+      assertTrue(a.getLong("upstreamMicros") >= 0 && a.getLong("icapMicros") > 0, a.encode());
+    }
+    assertEquals("POST", allowed.get(1).getString("method"));
+    assertEquals(16, allowed.get(1).getLong("bytesIn"), "the form's body: " + allowed.get(1).encode());
+    assertTrue(events("&source=icap").isEmpty(), "our proxy's ICAP transactions are not recorded twice");
+
+    // Filters: action, rule, client CIDR; a bad one is a 400.
+    assertEquals(1, events("&action=block").size());
+    assertEquals(1, events("&rule=to-portal").size());
+    assertEquals(4, events("&client=127.0.0.0/8").size());
+    assertEquals(0, events("&client=10.0.0.0/8").size());
+    assertEquals(0, events("&since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z").size());
+    assertEquals(4, events("&since=10m").size());
+    assertEquals(400, call("GET", "http://127.0.0.1:" + admin + "/api/v1/events?client=10.0/8",
+        TestNodes.token(dir.resolve("data")), null).status());
+
+    // The console: filtered events, and the rules with their hits.
+    assertEquals(0, console("show events host casino.test"));
+    assertTrue(out.contains("http://www.casino.test/spin -> block access/no-casino 403"), out);
+    assertFalse(out.contains("news.test"), out);
+    assertEquals(0, console("show rules"));
+    String table = out.lines().filter(l -> l.startsWith("access")).collect(Collectors.joining("\n"));
+    assertTrue(table.matches("(?s)access\\s+no-casino\\s+block\\s+1\\naccess\\s+to-portal\\s+redirect\\s+1"), out);
+
+    // Metrics: decisions, rule hits and the latency histograms, named as Prometheus expects.
+    String metrics = call("GET", "http://127.0.0.1:" + admin + "/metrics", TestNodes.token(dir.resolve("data")),
+        null).body();
+    for (String m : List.of(
+        "portcullis_decisions_total{action=\"block\",rule_type=\"access\",source=\"proxy\"} 1.0",
+        "portcullis_rule_hits_total{rule=\"no-casino\",type=\"access\"} 1.0",
+        "portcullis_proxy_upstream_duration_seconds_bucket{le=\"0.5\"}",
+        "portcullis_proxy_icap_duration_seconds_count 4",
+        "portcullis_icap_transaction_duration_seconds_bucket{method=\"REQMOD\",le=\"0.001\"}",
+        "portcullis_icap_transactions_total{decision=\"block\",method=\"REQMOD\",status=\"200\"} 1.0",
+        "portcullis_config_revision ", "portcullis_events_dropped_total 0.0", "portcullis_events_journal_size_bytes ",
+        "jvm_memory_used_bytes", "vertx_pool_")) {
+      assertTrue(metrics.contains(m), m + " in\n" + metrics);
+    }
+
+    // The journal is on disk: a restarted node still shows the events.
+    daemon.stop();
+    String text = TestNodes.config(admin, proxy, icap) + RULES;
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    assertEquals(1, eventsFor("casino.test").size());
+  }
+
+  @Test
+  void anotherIcapClientsTransactionsAreRecordedByTheIcapServerWithoutOurHeaders() throws Exception {
+    start(RULES);
+    Peers.Run run = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+        Integer.toString(icap), "-s", "av/reqmod", "-req", "http://www.casino.test/spin", "-v");
+    assertTrue(run.output().contains("403"), run.output());
+    assertFalse(run.output().contains("X-Portcullis-Action"), "decision headers only for our proxy: " + run.output());
+    List<JsonObject> e = eventsFor("casino.test");
+    assertEquals(1, e.size(), e.toString());
+    assertEquals(List.of("icap", "block", "no-casino", "GET"),
+        List.of(e.get(0).getString("source"), e.get(0).getString("action"), e.get(0).getString("rule"),
+            e.get(0).getString("method")));
+  }
+
+  @Test
+  void readinessFailsWhileTheProxyFailsClosedWithoutAnIcapServiceOrTheScanEngineIsUnreachable() throws Exception {
+    int dead = freePort();
+    start("icap: { reqmod: [\"icap://127.0.0.1:" + dead + "/av/reqmod\"], onError: block }",
+        "scan:\n  clamd: { enabled: true, address: \"127.0.0.1:" + dead + "\" }\n");
+    TestNodes.Answer ready = call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null);
+    assertEquals(503, ready.status(), ready.body());
+    JsonObject checks = byId(ready.json());
+    assertEquals("DOWN", checks.getJsonObject("icap-client").getString("status"));
+    assertTrue(checks.getJsonObject("icap-client").getJsonObject("data").getString("reason")
+        .contains("icap://127.0.0.1:" + dead + "/av/reqmod"), ready.body());
+    assertEquals("DOWN", checks.getJsonObject("scan").getString("status"));
+    assertTrue(checks.getJsonObject("scan").getJsonObject("data").getString("reason")
+        .contains("clamd at 127.0.0.1:" + dead + " is unreachable"), ready.body());
+    assertEquals("UP", checks.getJsonObject("proxy").getString("status"), "the proxy itself runs");
+  }
+
+  @Test
+  void withBypassOrWithOurOwnIcapServerTheProxyIsReady() throws Exception {
+    start("icap: { reqmod: [\"icap://127.0.0.1:" + freePort() + "/av/reqmod\"], onError: bypass }", "");
+    TestNodes.Answer ready = call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null);
+    assertEquals(200, ready.status(), ready.body());
+    daemon.stop();
+    start(""); // the proxy uses this node's own ICAP server, which answers
+    ready = call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null);
+    assertEquals(200, ready.status(), ready.body());
+    assertEquals("block", byId(ready.json()).getJsonObject("icap-client").getJsonObject("data").getString("onError"));
+  }
+
+  private static JsonObject byId(JsonObject health) {
+    JsonObject out = new JsonObject();
+    health.getJsonArray("checks").forEach(c -> out.put(((JsonObject) c).getString("id"), c));
+    return out;
+  }
+
+  private String out;
+
+  private int console(String command) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run(new String[] {"--admin",
+            "http://127.0.0.1:" + admin, "--data-dir", dir.resolve("data").toString(), "-c", command});
+    out = o.toString(StandardCharsets.UTF_8);
+    return code;
+  }
+}
