@@ -35,6 +35,7 @@ class ProtectionInteropTest {
   @TempDir
   static Path dir;
   static Daemon daemon;
+  static int admin;
   static Process nginx;
   static Process squid;
   static Process clamd;
@@ -99,7 +100,7 @@ class ProtectionInteropTest {
             - { name: scan-all, action: block }
         scan:
           clamd: { enabled: true, address: 127.0.0.1:%d }
-        """.formatted(freePort(), icap, clamdPort);
+        """.formatted(admin = freePort(), icap, clamdPort);
     Files.writeString(conf.resolve("portcullis.yaml"), text);
     daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), conf.resolve("portcullis.yaml")), text,
         ConfigLoader.parse(text), "test");
@@ -132,6 +133,25 @@ class ProtectionInteropTest {
     String html = Files.readString(page);
     assertTrue(html.contains("EICAR-Test-File"), html);
     assertTrue(html.contains("scan-all"), html);
+    // Squid's RESPMOD is recorded by the ICAP server: Squid's client address, the threat, the rule, the true type.
+    daemon.events().flushed();
+    var events = daemon.events().query(new io.portcullis.daemon.events.EventFilter(null, null, null, null, null,
+        null, "icap", "/eicar.com", null, null, null), 10);
+    var blocked = events.stream().filter(e -> e.threat() != null).toList();
+    assertEquals(1, blocked.size(), events.toString());
+    var e = blocked.get(0);
+    assertEquals(List.of("block", "protection", "scan-all", "127.0.0.1", "GET"),
+        List.of(e.action(), e.ruleType(), e.rule(), e.clientIp(), e.method()), e.toString());
+    assertTrue(e.threat().contains("EICAR-Test-File"), e.toString());
+  }
+
+  @Test
+  void readinessSeesClamdAnswer() throws Exception {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + admin + "/health/ready"))
+            .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(r.body().contains("\"id\":\"scan\",\"status\":\"UP\""), r.body());
   }
 
   @Test
