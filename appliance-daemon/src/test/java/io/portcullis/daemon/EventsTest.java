@@ -217,6 +217,45 @@ class EventsTest {
     assertEquals("block", byId(ready.json()).getJsonObject("icap-client").getJsonObject("data").getString("onError"));
   }
 
+  @Test
+  void aCommittedSyslogTargetGetsEachDecisionAsCefAndJsonThroughARealRsyslog() throws Exception {
+    int udp = freePort();
+    int tcp = freePort();
+    io.portcullis.daemon.peers.Rsyslog.Server rs = io.portcullis.daemon.peers.Rsyslog.start(dir, udp, tcp, 0);
+    try {
+      start(RULES);
+      String token = TestNodes.token(dir.resolve("data"));
+      String next = TestNodes.config(admin, proxy, icap) + RULES + """
+          events:
+            syslog:
+              - { name: siem, address: "127.0.0.1:%d", transport: udp, format: cef }
+              - { name: elk, address: "127.0.0.1:%d", transport: tcp, format: json, facility: 17 }
+          """.formatted(udp, tcp);
+      assertEquals(200, call("PUT", "http://127.0.0.1:" + admin + "/api/v1/candidate", token,
+          new JsonObject().put("yaml", next).encode()).status());
+      TestNodes.Answer commit = call("POST", "http://127.0.0.1:" + admin + "/api/v1/commit", token, "{}");
+      assertEquals(200, commit.status(), commit.body());
+      assertEquals("403", curl("http://www.casino.test/spin?a=1|b=2"));
+      List<String> lines = rs.await(l -> l.size() >= 2, "a CEF and a JSON message");
+      String cef = lines.stream().filter(l -> l.contains("CEF:0")).findFirst().orElseThrow();
+      // <local0.warning> = 16*8+4; the URL's pipe needs no escape in an extension value.
+      assertTrue(cef.startsWith("132|portcullis|test-node|"), cef);
+      assertTrue(cef.contains("CEF:0|Portcullis|Portcullis|" + Daemon.version() + "|access-block|Blocked by access "
+          + "rule|5|"), cef);
+      assertTrue(cef.contains(" request=http://www.casino.test/spin?a\\=1|b\\=2 dhost=www.casino.test act=block"), cef);
+      assertTrue(cef.contains("cs2Label=rule cs2=no-casino"), cef);
+      String json = lines.stream().filter(l -> l.startsWith("140|")).findFirst().orElseThrow(); // local1.warning
+      JsonObject e = new JsonObject(json.substring(json.indexOf("|{") + 1));
+      assertEquals(List.of("block", "no-casino", "proxy"), List.of(e.getString("action"), e.getString("rule"),
+          e.getString("source")));
+      String metrics = call("GET", "http://127.0.0.1:" + admin + "/metrics", token, null).body();
+      assertTrue(metrics.contains("portcullis_syslog_sent_total{target=\"elk\"} 1.0"), metrics);
+      assertTrue(metrics.contains("portcullis_syslog_dropped_total{target=\"siem\"} 0.0"), metrics);
+    } finally {
+      Peers.stop(rs.process());
+    }
+  }
+
   private static JsonObject byId(JsonObject health) {
     JsonObject out = new JsonObject();
     health.getJsonArray("checks").forEach(c -> out.put(((JsonObject) c).getString("id"), c));

@@ -27,7 +27,6 @@ package io.portcullis.daemon.events;
  * <tr><th>CEF key</th><th>Event field</th><th>Meaning</th></tr>
  * <tr><td>rt</td><td>time</td><td>when the decision was taken, epoch milliseconds</td></tr>
  * <tr><td>dvchost</td><td>node</td><td>the Portcullis node</td></tr>
- * <tr><td>app</td><td>source</td><td>{@code proxy} or {@code icap}</td></tr>
  * <tr><td>src</td><td>clientIp</td><td>the client's address</td></tr>
  * <tr><td>suser</td><td>user</td><td>the authenticated user</td></tr>
  * <tr><td>requestMethod</td><td>method</td><td>the HTTP method</td></tr>
@@ -39,6 +38,7 @@ package io.portcullis.daemon.events;
  * <tr><td>cs2Label=rule cs2</td><td>rule</td><td>the name of the rule that decided</td></tr>
  * <tr><td>cs3Label=threat cs3</td><td>threat</td><td>the threat found</td></tr>
  * <tr><td>cs4Label=contentType cs4</td><td>mime</td><td>the declared content type</td></tr>
+ * <tr><td>cs5Label=source cs5</td><td>source</td><td>{@code proxy} or {@code icap}</td></tr>
  * <tr><td>fileType</td><td>fileType</td><td>the true file type (from the content)</td></tr>
  * <tr><td>cn1Label=httpStatus cn1</td><td>status</td><td>the HTTP status sent to the client</td></tr>
  * <tr><td>in</td><td>bytesIn</td><td>bytes received</td></tr>
@@ -72,7 +72,6 @@ public final class Cef {
       num(sb, start, "rt", e.time().toEpochMilli());
     }
     str(sb, start, "dvchost", e.node());
-    str(sb, start, "app", e.source());
     str(sb, start, "src", e.clientIp());
     str(sb, start, "suser", e.user());
     str(sb, start, "requestMethod", e.method());
@@ -84,6 +83,7 @@ public final class Cef {
     labelled(sb, start, "cs2", "rule", e.rule());
     labelled(sb, start, "cs3", "threat", e.threat());
     labelled(sb, start, "cs4", "contentType", e.mime());
+    labelled(sb, start, "cs5", "source", e.source()); // not app: in ArcSight's dictionary that is the protocol
     str(sb, start, "fileType", e.fileType());
     labelled(sb, start, "cn1", "httpStatus", e.status());
     num(sb, start, "in", e.bytesIn());

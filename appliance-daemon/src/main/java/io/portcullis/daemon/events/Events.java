@@ -316,29 +316,29 @@ public final class Events implements AutoCloseable {
 
   private void write(List<TrafficEvent> batch) {
     Journal j = journal;
+    boolean log = EVENT_LOG.isInfoEnabled();
+    List<String> lines = null;
+    if (j != null || log) {
+      lines = new ArrayList<>(batch.size());
+      for (TrafficEvent e : batch) {
+        lines.add(e.toJson().encode()); // once for the journal and the logger
+      }
+    }
     if (j != null) {
       try {
-        j.append(batch);
+        j.appendLines(lines);
       } catch (IOException | RuntimeException x) {
         LOG.error("events journal: {} events not written: {}", batch.size(), x.toString());
       }
     }
-    boolean log = EVENT_LOG.isInfoEnabled();
-    StringBuilder lines = log ? new StringBuilder(batch.size() * 300) : null;
     for (TrafficEvent e : batch) {
       recent.add(e);
       for (SyslogSink s : sinks.values()) {
         s.offer(e);
       }
-      if (log) {
-        if (lines.length() > 0) {
-          lines.append('\n');
-        }
-        lines.append(e.toJson().encode());
-      }
     }
     if (log) {
-      EVENT_LOG.info(lines.toString());
+      EVENT_LOG.info(String.join("\n", lines));
     }
     waiting.addAndGet(-batch.size()); // only now: a query after flushed() finds them written
   }

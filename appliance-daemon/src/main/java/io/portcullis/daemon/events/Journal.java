@@ -64,9 +64,18 @@ public final class Journal implements AutoCloseable {
 
   /** Appends events (one JSON line each); rotates and applies the limits as needed. Events thread only. */
   public void append(List<TrafficEvent> events) throws IOException {
-    StringBuilder b = new StringBuilder(events.size() * 320);
+    List<String> lines = new ArrayList<>(events.size());
     for (TrafficEvent e : events) {
-      b.append(e.toJson().encode()).append('\n');
+      lines.add(e.toJson().encode());
+    }
+    appendLines(lines);
+  }
+
+  /** Appends events already encoded ({@link TrafficEvent#toJson}, one line each, without the newline). */
+  public void appendLines(List<String> lines) throws IOException {
+    StringBuilder b = new StringBuilder(lines.size() * 320);
+    for (String line : lines) {
+      b.append(line).append('\n');
     }
     byte[] bytes = b.toString().getBytes(StandardCharsets.UTF_8);
     if (current == null || currentSize + bytes.length > limits.segmentSize() && currentSize > 0) {

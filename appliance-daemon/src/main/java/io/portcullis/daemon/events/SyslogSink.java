@@ -51,7 +51,7 @@ public final class SyslogSink {
   private static final long FIRST_BACKOFF_MS = 500;
   private static final long MAX_BACKOFF_MS = 30_000;
   private static final int CONNECT_TIMEOUT_MS = 10_000;
-  private static final long IDLE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long IDLE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50); // not while streaming
   private static final DateTimeFormatter TIMESTAMP =
       DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -149,10 +149,11 @@ public final class SyslogSink {
 
   private void run() {
     List<TrafficEvent> batch = new ArrayList<>(MAX_BATCH); // taken from the queue, not yet known to be sent
-    boolean retrying = false; // the batch already failed once
+    boolean retrying = false; // writing the batch failed once already
     long backoff = FIRST_BACKOFF_MS;
     try {
       while (!closed) {
+        boolean sending = false;
         try {
           if (!connected) {
             connect();
@@ -166,33 +167,33 @@ public final class SyslogSink {
             queue.drainTo(batch, MAX_BATCH - 1);
             retrying = false;
             if (!stillOpen()) {
-              continue; // the server closed the idle connection: reconnect before writing into the void
+              continue; // the server closed the idle connection: reconnect rather than write into the void
             }
           }
+          sending = true;
           send(batch);
           backoff = FIRST_BACKOFF_MS;
           lastError = null;
-        } catch (RuntimeException e) {
-          // A bug formatting some event must not end the sink: lose the batch, keep the thread.
-          LOG.error("syslog target {}: cannot send {} events", target.name(), batch.size(), e);
-          dropped.addAndGet(batch.size());
-          batch.clear();
-        } catch (IOException | GeneralSecurityException e) {
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
           if (closed) {
             break;
           }
-          failed.incrementAndGet();
           boolean wasConnected = connected;
           disconnect();
           String why = describe(e);
-          if (wasConnected || !why.equals(lastError)) {
-            LOG.warn("syslog target {} ({} {}): {}; retrying in {} ms", target.name(), target.transport(),
-                target.address(), why, backoff);
+          if (e instanceof RuntimeException) {
+            // A bug, perhaps with one event: lose the batch rather than the sink.
+            LOG.error("syslog target {}: {}; {} events lost", target.name(), why, batch.size(), e);
+            dropped.addAndGet(batch.size());
+            batch.clear();
+          } else if (wasConnected || !why.equals(lastError)) {
+            LOG.warn("syslog target {} ({}): {}; retrying in {} ms", target.name(), target.transport(), why, backoff);
           } else {
             LOG.debug("syslog target {}: {}", target.name(), why);
           }
           lastError = why;
-          if (!batch.isEmpty()) {
+          failed.incrementAndGet(); // after lastError: who sees the count sees the reason
+          if (sending && !batch.isEmpty()) {
             if (retrying) {
               dropped.addAndGet(batch.size());
               batch.clear();

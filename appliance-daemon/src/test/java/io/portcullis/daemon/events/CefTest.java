@@ -30,9 +30,9 @@ class CefTest {
   void fullEventHasEveryKeyInOrder() {
     String line = Cef.format(event("access", "block", null, "http://example.com/a"), "1.2.3");
     assertEquals("CEF:0|Portcullis|Portcullis|1.2.3|access-block|Blocked by access rule|5|"
-        + "rt=1714979289123 dvchost=node-1 app=proxy src=10.0.0.7 suser=alice requestMethod=GET"
+        + "rt=1714979289123 dvchost=node-1 src=10.0.0.7 suser=alice requestMethod=GET"
         + " request=http://example.com/a dhost=example.com act=block cat=news cs1Label=ruleType cs1=access"
-        + " cs2Label=rule cs2=rule 1 cs4Label=contentType cs4=text/html fileType=html cn1Label=httpStatus cn1=200"
+        + " cs2Label=rule cs2=rule 1 cs4Label=contentType cs4=text/html cs5Label=source cs5=proxy fileType=html cn1Label=httpStatus cn1=200"
         + " in=10 out=20 cn2Label=icapMicros cn2=30 cn3Label=upstreamMicros cn3=40", line);
   }
 
@@ -65,8 +65,8 @@ class CefTest {
 
   @Test
   void keysComeOnlyFromTheFixedSet() {
-    Set<String> allowed = Set.of("rt", "dvchost", "app", "src", "suser", "requestMethod", "request", "dhost", "act",
-        "cat", "cs1Label", "cs1", "cs2Label", "cs2", "cs3Label", "cs3", "cs4Label", "cs4", "fileType", "cn1Label",
+    Set<String> allowed = Set.of("rt", "dvchost", "src", "suser", "requestMethod", "request", "dhost", "act",
+        "cat", "cs1Label", "cs1", "cs2Label", "cs2", "cs3Label", "cs3", "cs4Label", "cs4", "cs5Label", "cs5", "fileType", "cn1Label",
         "cn1", "in", "out", "cn2Label", "cn2", "cn3Label", "cn3");
     String line = Cef.format(event("protection", "block", "Eicar-Test-Signature", "http://x/?a=1&b=2 c=3"), "1");
     Map<String, String> ext = extension(line);

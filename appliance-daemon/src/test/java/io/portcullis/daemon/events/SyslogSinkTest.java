@@ -12,6 +12,7 @@ import io.portcullis.daemon.config.EventsConfig.Format;
 import io.portcullis.daemon.config.EventsConfig.Transport;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.peers.Rsyslog;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +21,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,13 +47,13 @@ class SyslogSinkTest {
 
   @Test
   void cefOverUdpTcpAndTlsArrivesIntact() throws Exception {
-    certificates();
-    Rsyslog rs = rsyslog(freePort(), freePort(), freePort());
+    Rsyslog.certificates(dir);
+    Rsyslog.Server rs = rsyslog(freePort(), freePort(), freePort());
     List<TrafficEvent> events = events("cef");
     record Case(Transport transport, int port, int facility) {
     }
-    List<Case> cases = List.of(new Case(Transport.UDP, rs.udp, 16), new Case(Transport.TCP, rs.tcp, 17),
-        new Case(Transport.TLS, rs.tls, 23));
+    List<Case> cases = List.of(new Case(Transport.UDP, rs.udp(), 16), new Case(Transport.TCP, rs.tcp(), 17),
+        new Case(Transport.TLS, rs.tls(), 23));
     List<String> expected = new ArrayList<>();
     for (Case c : cases) {
       String host = "node-" + c.transport.name().toLowerCase();
@@ -78,10 +78,10 @@ class SyslogSinkTest {
 
   @Test
   void jsonArrivesAndParsesBackToTheSameEvent() throws Exception {
-    Rsyslog rs = rsyslog(freePort(), freePort(), 0);
+    Rsyslog.Server rs = rsyslog(freePort(), freePort(), 0);
     List<TrafficEvent> events = events("json");
-    sink(target("json-udp", Transport.UDP, rs.udp, Format.JSON, 16, 100, ""), "node-udp").offer(events.get(0));
-    SyslogSink tcp = sink(target("json-tcp", Transport.TCP, rs.tcp, Format.JSON, 16, 100, ""), "node-tcp");
+    sink(target("json-udp", Transport.UDP, rs.udp(), Format.JSON, 16, 100, ""), "node-udp").offer(events.get(0));
+    SyslogSink tcp = sink(target("json-tcp", Transport.TCP, rs.tcp(), Format.JSON, 16, 100, ""), "node-tcp");
     events.forEach(tcp::offer);
     List<String> got = rs.await(lines -> lines.size() >= events.size() + 1, "all JSON messages");
     List<TrafficEvent> viaTcp = new ArrayList<>();
@@ -99,9 +99,9 @@ class SyslogSinkTest {
 
   @Test
   void udpDatagramsAreCutAt8KiBOnACharacterBoundary() throws Exception {
-    Rsyslog rs = rsyslog(freePort(), 0, 0);
+    Rsyslog.Server rs = rsyslog(freePort(), 0, 0);
     TrafficEvent big = event("allow", null, null, "http://example.com/" + "ü".repeat(6000), "big");
-    SyslogSink sink = sink(target("udp", Transport.UDP, rs.udp, Format.CEF, 16, 10, ""), "node-1");
+    SyslogSink sink = sink(target("udp", Transport.UDP, rs.udp(), Format.CEF, 16, 10, ""), "node-1");
     sink.offer(big);
     String line = rs.await(lines -> !lines.isEmpty(), "the big datagram").get(0);
     String msg = line.split("\\|", 6)[5];
@@ -115,15 +115,15 @@ class SyslogSinkTest {
 
   @Test
   void tlsWithACaThatDoesNotMatchSendsNothingThenTheRightCaWorks() throws Exception {
-    certificates();
+    Rsyslog.certificates(dir);
     Peers.Run other = Peers.run(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "2",
         "-subj", "/CN=Some Other CA", "-addext", "basicConstraints=critical,CA:TRUE");
     assertEquals(0, other.exit(), other.output());
-    Rsyslog rs = rsyslog(0, 0, freePort());
+    Rsyslog.Server rs = rsyslog(0, 0, freePort());
     List<TrafficEvent> events = events("tls");
 
-    SyslogSink wrong = sink(target("wrong", Transport.TLS, rs.tls, Format.CEF, 16, 100, "other-ca.pem"), "wrong");
+    SyslogSink wrong = sink(target("wrong", Transport.TLS, rs.tls(), Format.CEF, 16, 100, "other-ca.pem"), "wrong");
     events.forEach(wrong::offer);
     poll(() -> wrong.failed() > 0, "a failed TLS connect");
     String error = wrong.lastError();
@@ -131,7 +131,7 @@ class SyslogSinkTest {
     assertTrue(error.contains("certificate"), error);
     assertFalse(wrong.connected());
 
-    SyslogSink right = sink(target("right", Transport.TLS, rs.tls, Format.CEF, 16, 100, "ca.pem"), "right");
+    SyslogSink right = sink(target("right", Transport.TLS, rs.tls(), Format.CEF, 16, 100, "ca.pem"), "right");
     events.forEach(right::offer);
     List<String> got = rs.await(lines -> lines.size() >= events.size(), "the events over TLS with the right CA");
     assertTrue(got.stream().allMatch(l -> l.split("\\|", 6)[2].equals("right")), got.toString());
@@ -157,7 +157,7 @@ class SyslogSinkTest {
     assertNotNull(sink.lastError());
     assertFalse(sink.connected());
 
-    Rsyslog rs = rsyslog(0, port, 0);
+    Rsyslog.Server rs = rsyslog(0, port, 0);
     List<String> got = rs.await(lines -> lines.size() >= queue, "the queued events");
     List<String> expected = events.subList(0, queue).stream()
         .map(e -> "134|portcullis|node-1|" + PID + "|traffic|" + Cef.format(e, VERSION)).toList();
@@ -170,10 +170,10 @@ class SyslogSinkTest {
 
   @Test
   void aRestartedServerGetsWhatIsSentAfterItWithNothingLost() throws Exception {
-    certificates();
+    Rsyslog.certificates(dir);
     int tcpPort = freePort();
     int tlsPort = freePort();
-    Rsyslog rs = rsyslog(0, tcpPort, tlsPort);
+    Rsyslog.Server rs = rsyslog(0, tcpPort, tlsPort);
     SyslogSink tcp = sink(target("tcp", Transport.TCP, tcpPort, Format.CEF, 16, 100, ""), "node-tcp");
     SyslogSink tls = sink(target("tls", Transport.TLS, tlsPort, Format.CEF, 16, 100, "ca.pem"), "node-tls");
     List<TrafficEvent> events = events("restart");
@@ -183,7 +183,7 @@ class SyslogSinkTest {
     poll(() -> tcp.sent() == 1 && tls.sent() == 1, "sent() to count them");
 
     // The server goes away between events; the idle connections it closed must not swallow the next ones.
-    Peers.stop(rs.process);
+    Peers.stop(rs.process());
     rs = rsyslog(0, tcpPort, tlsPort);
     for (TrafficEvent e : events.subList(1, events.size())) {
       tcp.offer(e);
@@ -239,6 +239,13 @@ class SyslogSinkTest {
     return s;
   }
 
+  /** rsyslogd on the ports that are not 0, stopped after the test. */
+  Rsyslog.Server rsyslog(int udp, int tcp, int tls) throws Exception {
+    Rsyslog.Server server = Rsyslog.start(dir, udp, tcp, tls);
+    peers.add(server.process());
+    return server;
+  }
+
   static void poll(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (!done.getAsBoolean()) {
@@ -246,124 +253,6 @@ class SyslogSinkTest {
         throw new AssertionError("no " + what + " after 60 s");
       }
       Thread.sleep(50);
-    }
-  }
-
-  // --- rsyslog
-
-  /** A CA (ca.pem) and a server certificate it signed for 127.0.0.1 and localhost (server.pem, server.key). */
-  void certificates() throws Exception {
-    Peers.require("openssl", "openssl");
-    Files.writeString(dir.resolve("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-    for (String[] command : List.of(
-        new String[] {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Portcullis Test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"},
-        new String[] {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"},
-        new String[] {"openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"})) {
-      Peers.Run r = Peers.run(dir, command);
-      assertEquals(0, r.exit(), String.join(" ", command) + ": " + r.output());
-    }
-  }
-
-  /** What rsyslogd received: one line per message, {@code pri|app-name|hostname|procid|msgid|msg}. */
-  record Rsyslog(int udp, int tcp, int tls, Process process, Path received, Path log) {
-
-    List<String> lines() throws Exception {
-      if (!Files.exists(received)) {
-        return List.of();
-      }
-      String text = Files.readString(received, StandardCharsets.UTF_8);
-      int end = text.lastIndexOf('\n'); // a line still being written is not yet received
-      return end < 0 ? List.of() : List.of(text.substring(0, end).split("\n", -1));
-    }
-
-    List<String> await(Predicate<List<String>> done, String what) throws Exception {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (true) {
-        List<String> lines = lines();
-        if (done.test(lines)) {
-          return lines;
-        }
-        if (System.nanoTime() > deadline || !process.isAlive()) {
-          throw new AssertionError("rsyslogd did not receive " + what + " (alive: " + process.isAlive()
-              + "); received:\n" + String.join("\n", lines) + "\nits log:\n" + Peers.read(log));
-        }
-        Thread.sleep(100);
-      }
-    }
-  }
-
-  /**
-   * rsyslogd in the foreground with its own config, listening on 127.0.0.1 on the ports that are not 0. Only
-   * imudp/imtcp are loaded (no imuxsock, imklog: /dev/log and the kernel log stay untouched); its own messages go to
-   * rsyslogd.log rather than to the system logger.
-   */
-  Rsyslog rsyslog(int udp, int tcp, int tls) throws Exception {
-    String rsyslogd = Peers.require("rsyslogd", "rsyslog");
-    Path received = dir.resolve("received.log");
-    Path log = dir.resolve("rsyslogd.log");
-    StringBuilder conf = new StringBuilder();
-    conf.append("global(workDirectory=\"").append(dir).append("\" processInternalMessages=\"on\"")
-        // Defaults escape control characters (#012) and cut messages at 8 KiB; show what arrived, whole.
-        .append(" parser.escapeControlCharactersOnReceive=\"off\" maxMessageSize=\"64k\"");
-    if (tls > 0) {
-      conf.append(" defaultNetstreamDriverCAFile=\"").append(dir.resolve("ca.pem")).append('"')
-          .append(" defaultNetstreamDriverCertFile=\"").append(dir.resolve("server.pem")).append('"')
-          .append(" defaultNetstreamDriverKeyFile=\"").append(dir.resolve("server.key")).append('"');
-    }
-    conf.append(")\n");
-    conf.append("template(name=\"raw\" type=\"string\" string=\"%pri%|%app-name%|%hostname%|%procid%|%msgid%|%msg%\\n\")\n");
-    conf.append("ruleset(name=\"in\") { action(type=\"omfile\" file=\"").append(received)
-        .append("\" template=\"raw\") }\n");
-    if (udp > 0) {
-      conf.append("module(load=\"imudp\")\n");
-      conf.append("input(type=\"imudp\" address=\"127.0.0.1\" port=\"").append(udp).append("\" ruleset=\"in\")\n");
-    }
-    if (tcp > 0 || tls > 0) {
-      conf.append("module(load=\"imtcp\")\n");
-    }
-    if (tcp > 0) {
-      conf.append("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"").append(tcp).append("\" ruleset=\"in\")\n");
-    }
-    if (tls > 0) {
-      // One instance mixes plain and TLS listeners: the stream driver is set per input.
-      conf.append("input(type=\"imtcp\" address=\"127.0.0.1\" port=\"").append(tls).append("\" ruleset=\"in\"")
-          .append(" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")\n");
-    }
-    conf.append("action(type=\"omfile\" file=\"").append(log).append("\")\n");
-    Path confFile = dir.resolve("rsyslog.conf");
-    Files.writeString(confFile, conf.toString());
-    Peers.Run check = Peers.run(dir, rsyslogd, "-N1", "-f", confFile.toString());
-    assertEquals(0, check.exit(), "rsyslogd -N1: " + check.output());
-    Process p = new ProcessBuilder(rsyslogd, "-n", "-f", confFile.toString(), "-i", dir.resolve("rsyslogd.pid")
-        .toString()).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("rsyslogd.out").toFile()).start();
-    peers.add(p);
-    if (tcp > 0) {
-      Peers.waitForPort(tcp, p, dir.resolve("rsyslogd.out"));
-    }
-    if (tls > 0) {
-      Peers.waitForPort(tls, p, dir.resolve("rsyslogd.out")); // rsyslogd logs the bare connect; harmless
-    }
-    if (udp > 0) {
-      poll(() -> udpBound(udp) || !p.isAlive(), "rsyslogd on udp port " + udp);
-      assertTrue(p.isAlive(), () -> Peers.read(dir.resolve("rsyslogd.out")));
-    }
-    return new Rsyslog(udp, tcp, tls, p, received, log);
-  }
-
-  /** Whether something has bound 127.0.0.1:port for UDP (a datagram sent earlier would be lost). */
-  static boolean udpBound(int port) {
-    String suffix = String.format("0100007F:%04X", port);
-    try {
-      return Files.readAllLines(Path.of("/proc/net/udp")).stream()
-          .anyMatch(l -> l.trim().split("\\s+")[1].equals(suffix));
-    } catch (Exception e) {
-      return false;
     }
   }
 }
