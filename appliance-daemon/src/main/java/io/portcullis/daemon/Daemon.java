@@ -277,30 +277,36 @@ public final class Daemon implements CommitManager.Applier {
     });
   }
 
-  /** Ready only if every scan engine can scan (clamd answers PING); asked at most every 2 s. */
+  /** Ready only if every scan engine can scan (clamd answers PING); asked at most every 2 s, one ask at a time. */
   private void scanHealth(io.vertx.core.Promise<Status> p) {
     Object[] last = scanHealthCache;
     if (last != null && System.nanoTime() - (long) last[0] < 2_000_000_000L) {
       p.complete((Status) last[1]);
       return;
     }
-    io.portcullis.daemon.scan.Scanner scanner;
+    Future<Status> ask;
     synchronized (this) {
-      scanner = compiled == null ? null : compiled.scanner();
+      io.portcullis.daemon.scan.Scanner scanner = compiled == null ? null : compiled.scanner();
+      if (scanner == null) {
+        p.complete(Status.OK());
+        return;
+      }
+      if (scanHealthAsk == null || scanHealthAsk.isComplete()) {
+        // One worker at most, even while clamd hangs and probes keep coming.
+        scanHealthAsk = vertx.executeBlocking(scanner::problems, false).map(problems -> {
+          Status st = problems.isEmpty() ? Status.OK()
+              : Status.KO(new JsonObject().put("reason", String.join("; ", problems)));
+          scanHealthCache = new Object[] {System.nanoTime(), st};
+          return st;
+        });
+      }
+      ask = scanHealthAsk;
     }
-    if (scanner == null) {
-      p.complete(Status.OK());
-      return;
-    }
-    vertx.executeBlocking(scanner::problems, false).onComplete(ar -> {
-      Status st = ar.succeeded() && ar.result().isEmpty() ? Status.OK()
-          : Status.KO(new JsonObject().put("reason", ar.succeeded() ? String.join("; ", ar.result())
-              : String.valueOf(ar.cause())));
-      scanHealthCache = new Object[] {System.nanoTime(), st};
-      p.complete(st);
-    });
+    ask.onComplete(ar -> p.tryComplete(ar.succeeded() ? ar.result()
+        : Status.KO(new JsonObject().put("reason", String.valueOf(ar.cause())))));
   }
 
+  private Future<Status> scanHealthAsk;
   private volatile Object[] scanHealthCache;
   private io.vertx.core.net.NetClient probeNet;
 
@@ -323,11 +329,11 @@ public final class Daemon implements CommitManager.Applier {
       if (ar.succeeded()) {
         prepared.forEach(p -> p.result().activate());
         config = next;
-        events.configure(next.events(), baseDir, next.node().name());
         if (before != null && before.scanner() != compiled.scanner()) {
           before.scanner().close(); // scans in flight finish; no new ones start on it
         }
         return vertx.<Void>executeBlocking(() -> {
+          events.configure(next.events(), baseDir, next.node().name()); // opens files, stops sink threads
           writeNetwork(next);
           return null;
         });

@@ -203,6 +203,75 @@ class EventsTest {
     assertTrue(checks.getJsonObject("scan").getJsonObject("data").getString("reason")
         .contains("clamd at 127.0.0.1:" + dead + " is unreachable"), ready.body());
     assertEquals("UP", checks.getJsonObject("proxy").getString("status"), "the proxy itself runs");
+    // Failing closed is recorded as such.
+    assertEquals("503", curl("http://www.example.test/"));
+    JsonObject e = eventsFor("example.test").get(0);
+    assertEquals(List.of("error", "policy", "proxy.icap.onError", 503), List.of(e.getString("action"),
+        e.getString("ruleType"), e.getString("rule"), e.getInteger("status")), e.encode());
+  }
+
+  @Test
+  void aThreatFoundAfterTheAnswerBeganIsRecordedByTheIcapServerAndTheCutByTheProxy() throws Exception {
+    // A 3 MiB zip with EICAR inside: larger than proxy.icap.maxBufferedBody, so no 204 is offered and the ICAP
+    // server streams the answer while it collects the body, then cuts it off when the scan finds the threat.
+    java.io.ByteArrayOutputStream zip = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(zip)) {
+      z.setLevel(0);
+      byte[] filler = new byte[3 << 20];
+      new java.util.Random(5).nextBytes(filler);
+      z.putNextEntry(new java.util.zip.ZipEntry("data.bin"));
+      z.write(filler);
+      z.putNextEntry(new java.util.zip.ZipEntry("eicar.com"));
+      z.write("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*".getBytes(
+          StandardCharsets.US_ASCII));
+    }
+    byte[] body = zip.toByteArray();
+    origin = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    origin.createContext("/", x -> {
+      x.getResponseHeaders().add("Content-Type", "application/zip");
+      x.sendResponseHeaders(200, body.length);
+      x.getResponseBody().write(body);
+      x.close();
+    });
+    origin.start();
+    start(RULES + "  protection:\n    - { name: scan-all, action: block }\n");
+    String got = curl("http://127.0.0.1:" + origin.getAddress().getPort() + "/big.zip");
+    List<JsonObject> e = eventsFor("127.0.0.1");
+    for (int i = 0; i < 100 && e.size() < 2; i++) {
+      Thread.sleep(50);
+      e = eventsFor("127.0.0.1");
+    }
+    List<JsonObject> all = e;
+    JsonObject icapEvent = e.stream().filter(x -> x.getString("source").equals("icap")).findFirst().orElseThrow(
+        () -> new AssertionError("curl said " + got + "; events: " + all));
+    assertEquals(List.of("block", "protection", "scan-all", "EICAR-Test-File"), List.of(icapEvent.getString("action"),
+        icapEvent.getString("ruleType"), icapEvent.getString("rule"), icapEvent.getString("threat")));
+    JsonObject proxyEvent = e.stream().filter(x -> x.getString("source").equals("proxy")).findFirst().orElseThrow();
+    assertEquals(List.of("error", "proxy.icap.onError"), List.of(proxyEvent.getString("action"),
+        proxyEvent.getString("rule")), proxyEvent.encode());
+    assertTrue(proxyEvent.getLong("bytesOut") < body.length, "the user never got the whole file: " + proxyEvent);
+  }
+
+  @Test
+  void anIcapClientThatGoesAwayMidMessageIsStillOneEvent() throws Exception {
+    start(RULES);
+    String http = "POST http://upload.test/form HTTP/1.1\r\nHost: upload.test\r\nContent-Length: 100\r\n\r\n";
+    String icapHead = "REQMOD icap://127.0.0.1:" + icap + "/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1\r\n"
+        + "X-Client-IP: 10.9.8.7\r\nEncapsulated: req-hdr=0, req-body=" + http.length() + "\r\n\r\n";
+    try (java.net.Socket sock = new java.net.Socket("127.0.0.1", icap)) {
+      sock.getOutputStream().write((icapHead + http + "64\r\nonly part of the body").getBytes(
+          StandardCharsets.US_ASCII));
+      sock.getOutputStream().flush();
+      Thread.sleep(300); // let the server read the head before the close (an ordering need, not a timing check)
+    }
+    List<JsonObject> e = List.of();
+    for (int i = 0; i < 100 && e.isEmpty(); i++) {
+      e = eventsFor("upload.test");
+      Thread.sleep(50);
+    }
+    assertEquals(1, e.size(), e.toString());
+    assertEquals(List.of("icap", "error", "10.9.8.7", "POST"), List.of(e.get(0).getString("source"),
+        e.get(0).getString("action"), e.get(0).getString("clientIp"), e.get(0).getString("method")));
   }
 
   @Test

@@ -1,6 +1,5 @@
 package io.portcullis.daemon.events;
 
-import java.net.InetAddress;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.function.Predicate;
@@ -12,6 +11,9 @@ import java.util.function.Predicate;
  */
 public record EventFilter(String client, String user, String host, String action, String ruleType, String rule,
     String source, String url, String threat, Instant since, Instant until) implements Predicate<TrafficEvent> {
+  // Compiled on first use; a record's fields are final, so this lives outside them (a benign race at worst).
+  private static final java.util.Map<String, io.portcullis.daemon.rules.CidrMatcher> CIDRS =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public static final EventFilter ALL = new EventFilter(null, null, null, null, null, null, null, null, null, null,
       null);
@@ -24,15 +26,13 @@ public record EventFilter(String client, String user, String host, String action
         && clientMatches(e.clientIp());
   }
 
-  /** A string the JSON line of every accepted event contains (so the journal parses only candidates), or null. */
+  /**
+   * A string the JSON line of every accepted event contains (so the journal parses only candidates), or null: only
+   * an exact client address qualifies (the other fields match ignoring case, or by parts).
+   */
   public String hint() {
-    for (String s : new String[] {rule, user, client == null || client.contains("/") ? null : client, url}) {
-      if (s != null && !s.isEmpty() && s.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
-          && c != '/')) {
-        return s;
-      }
-    }
-    return null;
+    return client != null && !client.contains("/") && client.chars().allMatch(c -> c >= 0x20 && c < 0x7f && c != '"'
+        && c != '\\') ? "\"clientIp\":\"" + client + '"' : null;
   }
 
   private static boolean same(String want, String have) {
@@ -66,35 +66,29 @@ public record EventFilter(String client, String user, String host, String action
     if (have == null) {
       return false;
     }
-    int slash = client.indexOf('/');
-    if (slash < 0) {
+    if (client.indexOf('/') < 0) {
       return client.equalsIgnoreCase(have);
     }
-    try {
-      byte[] net = InetAddress.getByName(client.substring(0, slash)).getAddress();
-      byte[] ip = InetAddress.getByName(have).getAddress();
-      int bits = Integer.parseInt(client.substring(slash + 1));
-      if (net.length != ip.length || bits < 0 || bits > net.length * 8) {
-        return false;
-      }
-      for (int i = 0; i < bits; i++) {
-        int mask = 0x80 >> (i % 8);
-        if ((net[i / 8] & mask) != (ip[i / 8] & mask)) {
-          return false;
-        }
-      }
-      return true;
-    } catch (Exception e) {
-      return false; // only literals reach here: the admin API checks the filter first
+    io.portcullis.daemon.rules.CidrMatcher cidr;
+    if (CIDRS.size() > 256) {
+      CIDRS.clear(); // filters come from admins; keep the cache small anyway
     }
+    try {
+      cidr = CIDRS.computeIfAbsent(client, c -> new io.portcullis.daemon.rules.CidrMatcher(
+          io.portcullis.daemon.config.Cidr.parse(c)));
+    } catch (RuntimeException e) {
+      return false; // problem() says why
+    }
+    byte[] ip = io.portcullis.daemon.rules.CidrMatcher.literal(have); // a literal only: never a DNS lookup
+    return ip != null && cidr.matches(ip);
   }
 
   /** Checks what a filter can only get wrong in its text: the client CIDR. Returns null when fine, else why not. */
   public String problem() {
     if (client != null && client.contains("/")) {
-      String[] p = client.split("/", 2);
-      if (!io.portcullis.daemon.config.Addresses.isIpv4Literal(p[0])
-          && !io.portcullis.daemon.config.Addresses.isIpv6Literal(p[0]) || !p[1].matches("\\d{1,3}")) {
+      try {
+        io.portcullis.daemon.config.Cidr.parse(client);
+      } catch (RuntimeException e) {
         return "client " + client + " is not an address or a CIDR";
       }
     }

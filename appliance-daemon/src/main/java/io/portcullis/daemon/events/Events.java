@@ -60,11 +60,7 @@ public final class Events implements AutoCloseable {
         .description("traffic events dropped because the events thread could not keep up").register(registry);
     Gauge.builder("portcullis.events.journal.size", this, e -> {
       Journal j = e.journal;
-      try {
-        return j == null ? 0 : j.size();
-      } catch (IOException x) {
-        return Double.NaN;
-      }
+      return j == null ? 0 : j.size();
     }).baseUnit("bytes").description("bytes of the events journal on disk").register(registry);
     this.proxyIcap = Timer.builder("portcullis.proxy.icap.duration").serviceLevelObjectives(LATENCY_BUCKETS)
         .description("time a proxied request waited for ICAP answers (REQMOD and RESPMOD)").register(registry);
@@ -84,14 +80,16 @@ public final class Events implements AutoCloseable {
   public synchronized void configure(EventsConfig c, Path baseDir, String node) {
     this.config = c;
     try {
-      if (c.journal().enabled() && journal == null) {
-        journal = new Journal(dir, c.journal());
-      } else if (c.journal().enabled()) {
-        journal.limits(c.journal());
-      } else if (journal != null) {
-        Journal j = journal;
-        journal = null;
-        j.close();
+      synchronized (writeLock) { // not while the events thread writes to it
+        if (c.journal().enabled() && journal == null) {
+          journal = new Journal(dir, c.journal());
+        } else if (c.journal().enabled()) {
+          journal.limits(c.journal());
+        } else if (journal != null) {
+          Journal j = journal;
+          journal = null;
+          j.close();
+        }
       }
       journalError = null;
     } catch (IOException e) {
@@ -174,24 +172,35 @@ public final class Events implements AutoCloseable {
       proxyTotal.record(Math.max(0, e.durationMicros()), java.util.concurrent.TimeUnit.MICROSECONDS);
     }
     String type = e.ruleType() == null ? "none" : e.ruleType();
-    decisions.computeIfAbsent(e.source() + '|' + e.action() + '|' + type, k -> Counter.builder("portcullis.decisions")
-        .description("traffic decisions by where they were made (proxy, icap), action and rule type")
-        .tag("source", e.source()).tag("action", e.action()).tag("rule_type", type).register(registry))
-        .increment();
+    // get before computeIfAbsent: the latter may lock a bin shared by every event loop, even when present.
+    String key = e.source() + '|' + e.action() + '|' + type;
+    Counter c = decisions.get(key);
+    if (c == null) {
+      c = decisions.computeIfAbsent(key, k -> Counter.builder("portcullis.decisions")
+          .description("traffic decisions by where they were made (proxy, icap), action and rule type")
+          .tag("source", e.source()).tag("action", e.action()).tag("rule_type", type).register(registry));
+    }
+    c.increment();
     if (e.rule() != null && e.ruleType() != null) {
-      ruleHits.computeIfAbsent(e.ruleType() + '|' + e.rule(), k -> {
-        LongAdder a = new LongAdder();
-        FunctionCounter.builder("portcullis.rule.hits", a, LongAdder::sum)
-            .description("decisions made by each rule").tag("type", e.ruleType()).tag("rule", e.rule())
-            .register(registry);
-        return a;
-      }).increment();
+      String rk = e.ruleType() + '|' + e.rule();
+      LongAdder hits = ruleHits.get(rk);
+      if (hits == null) {
+        hits = ruleHits.computeIfAbsent(rk, k -> {
+          LongAdder a = new LongAdder();
+          FunctionCounter.builder("portcullis.rule.hits", a, LongAdder::sum)
+              .description("decisions made by each rule").tag("type", e.ruleType()).tag("rule", e.rule())
+              .register(registry);
+          return a;
+        });
+      }
+      hits.increment();
     }
     if (waiting.incrementAndGet() > CAPACITY) {
       waiting.decrementAndGet();
       dropped.incrementAndGet();
       return;
     }
+    queued.incrementAndGet();
     queue.add(e);
   }
 
@@ -245,28 +254,28 @@ public final class Events implements AutoCloseable {
     return recent.after(after, limit, filter);
   }
 
-  /** Waits (up to a second) until the events thread has taken what was queued. */
+  /** Waits (up to a second) until the events thread has written what was queued before this call. */
   public void flushed() {
+    long target = queued.get();
     long deadline = System.nanoTime() + 1_000_000_000L;
-    while (waiting.get() > 0 && System.nanoTime() < deadline && !closed) {
+    while (written.get() < target && System.nanoTime() < deadline && !closed) {
       try {
-        Thread.sleep(10);
+        Thread.sleep(5);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
     }
-    synchronized (writeLock) {
-      // the batch the thread holds is written once it releases the lock
-    }
   }
+
+  private final AtomicLong queued = new AtomicLong(); // events queued so far
+  private final AtomicLong written = new AtomicLong(); // of those, written out (the queue is FIFO)
 
   private final Object writeLock = new Object();
 
   @Override
   public synchronized void close() {
-    closed = true;
-    writer.interrupt();
+    closed = true; // not an interrupt: one inside FileChannel.write would close the journal and lose the batch
     try {
       writer.join(2000);
     } catch (InterruptedException e) {
@@ -284,6 +293,16 @@ public final class Events implements AutoCloseable {
     long reportedDrops = 0;
     while (!closed) {
       drain();
+      Journal j = journal;
+      if (j != null) {
+        synchronized (writeLock) {
+          try {
+            j.tick();
+          } catch (IOException | RuntimeException e) {
+            LOG.warn("events journal: applying its limits: {}", e.toString());
+          }
+        }
+      }
       long d = dropped.get();
       if (d != reportedDrops) {
         LOG.warn("{} traffic events dropped: the events thread could not keep up", d - reportedDrops);
@@ -321,7 +340,7 @@ public final class Events implements AutoCloseable {
     if (j != null || log) {
       lines = new ArrayList<>(batch.size());
       for (TrafficEvent e : batch) {
-        lines.add(e.toJson().encode()); // once for the journal and the logger
+        lines.add(e.jsonLine()); // once for the journal and the logger
       }
     }
     if (j != null) {
@@ -340,7 +359,8 @@ public final class Events implements AutoCloseable {
     if (log) {
       EVENT_LOG.info(String.join("\n", lines));
     }
-    waiting.addAndGet(-batch.size()); // only now: a query after flushed() finds them written
+    waiting.addAndGet(-batch.size());
+    written.addAndGet(batch.size()); // only now: a query after flushed() finds them written
   }
 
   /** Some events, the number of the last one, and how many the ring lost before they were read. */

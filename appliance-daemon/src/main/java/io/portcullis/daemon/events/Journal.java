@@ -37,6 +37,9 @@ public final class Journal implements AutoCloseable {
   private long currentSize;
   private long lastForce;
   private long lastRetention;
+  private java.time.Instant currentOpened = java.time.Instant.now();
+  private boolean torn; // a write failed part-way: the next one starts on a line of its own
+  private volatile long totalBytes;
 
   /** Opens (makes) the journal in {@code dir}; appends to its newest file if it has room. */
   public Journal(Path dir, EventsConfig.Journal limits) throws IOException {
@@ -44,11 +47,18 @@ public final class Journal implements AutoCloseable {
     this.limits = limits;
     Files.createDirectories(dir);
     List<Path> files = files();
+    long total = 0;
+    for (Path f : files) {
+      total += sizeOf(f);
+    }
+    totalBytes = total;
     if (!files.isEmpty()) {
       Path last = files.get(files.size() - 1);
       currentNumber = number(last);
       if (Files.size(last) < limits.segmentSize()) {
         open(last);
+        currentOpened = Files.readAttributes(last, java.nio.file.attribute.BasicFileAttributes.class).creationTime()
+            .toInstant();
         // A crash may have torn the last line: end it, so the next event starts a line of its own.
         if (currentSize > 0 && !endsWithNewline(last)) {
           write(ByteBuffer.wrap(new byte[] {'\n'}));
@@ -66,7 +76,7 @@ public final class Journal implements AutoCloseable {
   public void append(List<TrafficEvent> events) throws IOException {
     List<String> lines = new ArrayList<>(events.size());
     for (TrafficEvent e : events) {
-      lines.add(e.toJson().encode());
+      lines.add(e.jsonLine());
     }
     appendLines(lines);
   }
@@ -74,6 +84,9 @@ public final class Journal implements AutoCloseable {
   /** Appends events already encoded ({@link TrafficEvent#toJson}, one line each, without the newline). */
   public void appendLines(List<String> lines) throws IOException {
     StringBuilder b = new StringBuilder(lines.size() * 320);
+    if (torn) {
+      b.append('\n');
+    }
     for (String line : lines) {
       b.append(line).append('\n');
     }
@@ -81,7 +94,9 @@ public final class Journal implements AutoCloseable {
     if (current == null || currentSize + bytes.length > limits.segmentSize() && currentSize > 0) {
       rotate();
     }
+    torn = true; // until the whole batch is written
     write(ByteBuffer.wrap(bytes));
+    torn = false;
     long now = System.currentTimeMillis();
     if (now - lastForce > 1000) {
       current.force(false); // at most a second of events lost with the power, at one sync per second
@@ -90,6 +105,21 @@ public final class Journal implements AutoCloseable {
     if (now - lastRetention > 60_000) {
       retain();
     }
+  }
+
+  /**
+   * Once a minute (or an eighth of {@code maxAge}, if shorter), also on a quiet node: a file older than an eighth of {@code maxAge} is closed (so that age
+   * limits act on files of a bounded time span), and the limits are applied. Events thread only.
+   */
+  public void tick() throws IOException {
+    if (System.currentTimeMillis() - lastRetention < Math.min(60_000, Math.max(1, limits.maxAge().toMillis() / 8))) {
+      return;
+    }
+    if (current != null && currentSize > 0
+        && currentOpened.isBefore(Instant.now().minus(limits.maxAge().dividedBy(8)))) {
+      rotate();
+    }
+    retain();
   }
 
   /** Applies the size and age limits now (also done at each rotation and once a minute while writing). */
@@ -111,7 +141,9 @@ public final class Journal implements AutoCloseable {
         break;
       }
       long size = sizeOf(f);
-      Files.deleteIfExists(f);
+      if (Files.deleteIfExists(f)) {
+        totalBytes -= size;
+      }
       total -= size;
       LOG.info("events journal: deleted {} ({})", f.getFileName(), tooOld ? "older than " + l.maxAge() : "over "
           + l.maxSize() + " bytes");
@@ -150,10 +182,7 @@ public final class Journal implements AutoCloseable {
         } catch (RuntimeException bad) {
           continue; // a line torn by a crash
         }
-        if (since != null && e.time().isBefore(since)) {
-          break;
-        }
-        if (filter.test(e)) {
+        if (filter.test(e)) { // no early stop on time: an event carries its start, a long tunnel ends much later
           found.add(e);
         }
       }
@@ -172,13 +201,9 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** Bytes on disk. */
-  public long size() throws IOException {
-    long total = 0;
-    for (Path f : files()) {
-      total += sizeOf(f);
-    }
-    return total;
+  /** Bytes on disk (kept as files are written and deleted: no directory listing per metrics scrape). */
+  public long size() {
+    return totalBytes;
   }
 
   @Override
@@ -198,6 +223,8 @@ public final class Journal implements AutoCloseable {
     close();
     currentNumber++;
     open(dir.resolve(String.format("%s%010d%s", PREFIX, currentNumber, SUFFIX)));
+    currentOpened = Instant.now();
+    torn = false; // a new file starts clean
     retain();
   }
 
@@ -208,7 +235,9 @@ public final class Journal implements AutoCloseable {
 
   private void write(ByteBuffer buf) throws IOException {
     while (buf.hasRemaining()) {
-      currentSize += current.write(buf);
+      int n = current.write(buf);
+      currentSize += n;
+      totalBytes += n;
     }
   }
 

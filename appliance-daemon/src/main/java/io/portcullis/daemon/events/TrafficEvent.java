@@ -61,6 +61,68 @@ public record TrafficEvent(
     return o;
   }
 
+  /**
+   * The same object as {@link #toJson}, encoded straight into one line: the events thread does this for every
+   * event, and building a JsonObject first costs several times more.
+   */
+  public String jsonLine() {
+    StringBuilder b = new StringBuilder(384).append("{\"time\":\"").append(time).append('"');
+    str(b, "node", node);
+    str(b, "source", source);
+    str(b, "clientIp", clientIp);
+    str(b, "user", user);
+    str(b, "method", method);
+    str(b, "url", url);
+    str(b, "host", host);
+    str(b, "category", category);
+    str(b, "ruleType", ruleType);
+    str(b, "rule", rule);
+    str(b, "action", action);
+    str(b, "threat", threat);
+    str(b, "mime", mime);
+    str(b, "fileType", fileType);
+    if (status >= 0) {
+      b.append(",\"status\":").append(status);
+    }
+    num(b, "bytesIn", bytesIn);
+    num(b, "bytesOut", bytesOut);
+    num(b, "icapMicros", icapMicros);
+    num(b, "upstreamMicros", upstreamMicros);
+    num(b, "durationMicros", durationMicros);
+    return b.append('}').toString();
+  }
+
+  private static void str(StringBuilder b, String key, String value) {
+    if (value == null || value.isEmpty()) {
+      return;
+    }
+    b.append(",\"").append(key).append("\":\"");
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> {
+          if (c < 0x20 || c == 0x2028 || c == 0x2029) {
+            b.append(String.format("\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    b.append('"');
+  }
+
+  private static void num(StringBuilder b, String key, long value) {
+    if (value >= 0) {
+      b.append(",\"").append(key).append("\":").append(value);
+    }
+  }
+
   /** Reads what {@link #toJson} wrote (a journal line). */
   public static TrafficEvent fromJson(JsonObject o) {
     return new TrafficEvent(Instant.parse(o.getString("time")), o.getString("node"), o.getString("source"),

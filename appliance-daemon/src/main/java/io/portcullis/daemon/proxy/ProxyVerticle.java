@@ -131,10 +131,13 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     error(req, status, title, "The request was refused: " + reason + ".", true);
   }
 
+  private static final java.util.regex.Pattern THREAT = java.util.regex.Pattern.compile("Threat=([^;]*)");
+
   /** The request whose body the client is sending, and the origin request it feeds, if one was opened. */
   private static final class InFlight {
     final HttpServerRequest req;
     final long start = System.currentTimeMillis();
+    final long startNanos = System.nanoTime();
     HttpClientRequest up;
     BasicAuth.User user;
     String code;        // Squid's result code for the access log, when not derived from the status
@@ -167,12 +170,15 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
      * (c-icap's), else the answer's kind. A later answer (RESPMOD) wins over an earlier one (REQMOD) unless it only
      * allows what an earlier rule already named.
      */
-    void icapAnswered(IcapResponse r) {
+    void icapAnswered(IcapResponse r, int originStatus) {
       Headers h = r.headers();
       String a = h.get("X-Portcullis-Action");
       if (a == null) {
-        a = r.status() == 200 && r.httpResponse() != null
-            ? (r.httpResponse().status() >= 300 && r.httpResponse().status() < 400 ? "redirect" : "block") : "allow";
+        // Another ICAP server (c-icap): a REQMOD answered with a response, a RESPMOD that changed the status, or
+        // an infection found, is its decision; a RESPMOD echoing the origin's answer allows it.
+        int st = r.status() == 200 && r.httpResponse() != null ? r.httpResponse().status() : -1;
+        a = h.get("X-Infection-Found") != null ? "block" : st < 0 || st == originStatus ? "allow"
+            : st >= 300 && st < 400 ? "redirect" : "block";
       }
       String rt = h.get("X-Portcullis-Rule-Type");
       if (!a.equals("allow") || action == null || rule == null && rt != null && !rt.equals("none")) {
@@ -184,7 +190,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         threat = h.get("X-Portcullis-Threat");
         String infection = h.get("X-Infection-Found");
         if (threat == null && infection != null) {
-          java.util.regex.Matcher m = java.util.regex.Pattern.compile("Threat=([^;]*)").matcher(infection);
+          java.util.regex.Matcher m = THREAT.matcher(infection);
           threat = m.find() ? m.group(1).strip() : infection;
         }
       }
@@ -272,14 +278,14 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     }
     ProxySettings s = settings();
     if (s.events() != null) {
-      String action = f.action != null ? f.action : f.invalid || status == 400 ? "error" : "allow";
+      String action = f.action != null ? f.action : f.invalid || status == 400 || status >= 500 ? "error" : "allow";
       int semi = type == null ? -1 : type.indexOf(';');
       s.events().publish(new io.portcullis.daemon.events.TrafficEvent(java.time.Instant.ofEpochMilli(f.start),
           s.node(), "proxy", client, f.user == null ? null : f.user.name(), f.invalid ? null : req.method().name(),
           f.invalid ? null : req.uri(), f.host, f.category, f.ruleType, f.rule, action, f.threat,
           type == null ? null : (semi < 0 ? type : type.substring(0, semi)).strip(), f.fileType, status,
           f.invalid ? -1 : req.bytesRead(), bytes, f.icapNanos / 1000,
-          f.upstreamNanos < 0 ? -1 : f.upstreamNanos / 1000, (System.currentTimeMillis() - f.start) * 1000));
+          f.upstreamNanos < 0 ? -1 : f.upstreamNanos / 1000, (System.nanoTime() - f.startNanos) / 1000));
     }
   }
 
@@ -484,7 +490,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       if (f != null && f.req == req) {
         f.icapNanos += System.nanoTime() - t0;
         if (x.succeeded() && x.result() != null && x.result().head() != null) {
-          f.icapAnswered(x.result().head());
+          f.icapAnswered(x.result().head(), -1);
         }
       }
     });
@@ -1034,7 +1040,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         InFlight f = channel(req).attr(IN_FLIGHT).get();
         if (f != null && f.req == req) {
           f.icapNanos += System.nanoTime() - started;
-          f.icapAnswered(r);
+          f.icapAnswered(r, res.statusCode());
         }
         if (r.status() == 200 && r.httpResponse() != null) {
           answered = true;
@@ -1198,11 +1204,17 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         icap.pool().discard(conn);
       }
       boolean canBypass = !continued || offered204;
+      boolean bypass = canBypass && !req.response().headWritten()
+          && s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS;
+      InFlight f = channel(req).attr(IN_FLIGHT).get();
+      if (f != null && f.req == req) {
+        f.decide(bypass ? "allow" : "error", "proxy.icap.onError"); // cut off mid-body: the ICAP server records why
+      }
       if (req.response().headWritten()) {
         req.connection().close();
         return;
       }
-      if (canBypass && s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS) {
+      if (bypass) {
         LOG.warn("ICAP failed for {}: {} (bypass)", req.uri(), cause.getMessage());
         relayOriginal();
         return;

@@ -228,18 +228,31 @@ public final class ClamdEngine implements ScanEngine, AutoCloseable {
   public String problem() {
     SocketAddress target = address != null
         ? new InetSocketAddress(address.host(), address.port()) : UnixDomainSocketAddress.of(socket);
-    try (SocketChannel ch = address != null ? SocketChannel.open() : SocketChannel.open(StandardProtocolFamily.UNIX)) {
+    try (SocketChannel ch = address != null ? SocketChannel.open() : SocketChannel.open(StandardProtocolFamily.UNIX);
+        java.nio.channels.Selector selector = java.nio.channels.Selector.open()) {
       if (address != null) {
         ch.socket().connect(target, (int) connectTimeout.toMillis());
-        ch.socket().setSoTimeout((int) connectTimeout.toMillis());
       } else {
         ch.connect(target);
       }
       writeFully(ch, ByteBuffer.wrap("zPING\0".getBytes(StandardCharsets.US_ASCII)));
-      // Reads through the socket's stream so that SO_TIMEOUT bounds the wait for a hung clamd.
-      byte[] reply = new byte[16];
-      int n = address != null ? ch.socket().getInputStream().read(reply) : ch.read(ByteBuffer.wrap(reply));
-      String got = n <= 0 ? "" : new String(reply, 0, n, StandardCharsets.US_ASCII).replace("\0", "").strip();
+      // The answer within connectTimeout, on TCP and unix sockets alike: a hung clamd must not hold the caller.
+      ch.configureBlocking(false);
+      ch.register(selector, java.nio.channels.SelectionKey.OP_READ);
+      ByteBuffer reply = ByteBuffer.allocate(16);
+      long deadline = System.nanoTime() + connectTimeout.toNanos();
+      while (reply.hasRemaining()) {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0 || selector.select(left) == 0 && System.nanoTime() >= deadline) {
+          return "clamd at " + where() + " did not answer PING within " + connectTimeout.toMillis() + " ms";
+        }
+        selector.selectedKeys().clear();
+        if (ch.read(reply) < 0 || reply.position() > 0 && reply.get(reply.position() - 1) == 0) {
+          break;
+        }
+      }
+      String got = new String(reply.array(), 0, reply.position(), StandardCharsets.US_ASCII).replace("\0", "")
+          .strip();
       return got.equals("PONG") ? null : "clamd at " + where() + " answered PING with \"" + got + "\"";
     } catch (IOException e) {
       return "clamd at " + where() + " is unreachable: " + e.getMessage();

@@ -92,6 +92,34 @@ class JournalTest {
   }
 
   @Test
+  void sinceFindsLaterEventsBehindALongTunnelsEarlierStart(@TempDir Path dir) throws Exception {
+    try (Journal j = new Journal(dir, new EventsConfig.Journal(true, 100 * SEGMENT, Duration.ofDays(30), SEGMENT))) {
+      Instant t0 = Instant.parse("2026-11-29T08:00:00Z");
+      // Written in the order they end: a tunnel that began at t0+10 ends between two short requests.
+      j.append(List.of(event(1, "u", "allow", t0.plusSeconds(100)), event(2, "u", "allow", t0.plusSeconds(10)),
+          event(3, "u", "allow", t0.plusSeconds(101))));
+      EventFilter since = new EventFilter(null, null, null, null, null, null, null, null, null, t0.plusSeconds(50),
+          null);
+      assertEquals(List.of(1, 3), j.query(since, since.hint(), since.since(), 10).stream()
+          .map(e -> (int) (e.bytesOut() - 1000)).toList());
+    }
+  }
+
+  @Test
+  void aQuietNodesOnlyFileIsClosedAndDeletedOnceOlderThanMaxAge(@TempDir Path dir) throws Exception {
+    try (Journal j = new Journal(dir, new EventsConfig.Journal(true, 100 * SEGMENT, Duration.ofMillis(80),
+        SEGMENT))) {
+      j.append(List.of(event(1, "u", "allow", Instant.now())));
+      Path first = j.files().get(0);
+      Thread.sleep(200); // older than maxAge: no new event comes
+      j.tick();
+      assertTrue(Files.notExists(first), "the aged file is gone: " + j.files());
+      assertEquals(List.of(), j.query(EventFilter.ALL, null, null, 10));
+      assertEquals(0, j.size());
+    }
+  }
+
+  @Test
   void clientFiltersTakeAddressesAndCidrs() {
     TrafficEvent e = event(9, "u", "allow", Instant.now()); // client 10.0.0.10
     assertTrue(new EventFilter("10.0.0.10", null, null, null, null, null, null, null, null, null, null).test(e));

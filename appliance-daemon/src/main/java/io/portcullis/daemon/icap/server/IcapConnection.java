@@ -93,6 +93,8 @@ final class IcapConnection {
   private String user;
   private List<String> groups;
   private boolean answerStarted;
+  private boolean cutOff; // a threat found after the 200 went out: the answer was cut off
+  private boolean aborted; // the client closed the connection before the answer was complete
   private boolean inPreview;
   private boolean headSent;
   private int forwarded;
@@ -112,7 +114,12 @@ final class IcapConnection {
     decoder = new IcapDecoder(IcapDecoder.Mode.REQUEST, settings.get().limits());
     socket.handler(this::onData);
     socket.closeHandler(v -> {
+      boolean midTransaction = !closed && request != null && plan != null;
       closed = true;
+      if (midTransaction) {
+        aborted = true; // the client went away (Squid: the user did): still one event, as an error
+        finish();
+      }
       onClose.run();
     });
     socket.exceptionHandler(e -> LOG.debug("icap connection {}: {}", socket.remoteAddress(), e.toString()));
@@ -167,6 +174,7 @@ final class IcapConnection {
     bypassRule = null;
     facts = null;
     answerStarted = false;
+    cutOff = false;
     headSent = false;
     forwarded = 0;
     inPreview = r.hasPreview();
@@ -528,7 +536,9 @@ final class IcapConnection {
       }
     }
     if (block && headSent) {
-      // The 200 is under way (see trickle): cut it off; the user never gets the body's last bytes.
+      // The 200 is under way (see trickle): cut it off; the user never gets the body's last bytes. Our proxy only
+      // sees the close, so this decision is recorded here even for it.
+      cutOff = true;
       finish();
       closed = true;
       socket.close();
@@ -574,28 +584,44 @@ final class IcapConnection {
   }
 
   private Headers common() {
-    Headers h = Headers.of("ISTag", s.istag(), "Server", SERVER);
+    boolean decision = clientRecordsEvent();
+    if (threat == null && !decision) {
+      return Headers.of("ISTag", s.istag(), "Server", SERVER);
+    }
+    List<String> h = new ArrayList<>(16);
+    h.add("ISTag");
+    h.add(s.istag());
+    h.add("Server");
+    h.add(SERVER);
     if (threat != null) {
       // As c-icap's virus_scan sends it: Squid can log it (%adapt::<last_h) and other gateways read it.
-      h = h.with("X-Infection-Found", "Type=0; Resolution=2; Threat=" + headerSafe(threat).replace(';', ',') + ";");
+      h.add("X-Infection-Found");
+      h.add("Type=0; Resolution=2; Threat=" + headerSafe(threat).replace(';', ',') + ";");
     }
-    if (clientRecordsEvent()) {
-      h = h.with("X-Portcullis-Action", action()).with("X-Portcullis-Rule-Type", ruleType());
+    if (decision) {
+      h.add("X-Portcullis-Action");
+      h.add(action());
+      h.add("X-Portcullis-Rule-Type");
+      h.add(ruleType());
       String rule = ruleName();
       if (rule != null) {
-        h = h.with("X-Portcullis-Rule", headerSafe(rule));
+        h.add("X-Portcullis-Rule");
+        h.add(headerSafe(rule));
       }
-      if (decision != null && decision.category() != null) {
-        h = h.with("X-Portcullis-Category", headerSafe(decision.category()));
+      if (this.decision != null && this.decision.category() != null) {
+        h.add("X-Portcullis-Category");
+        h.add(headerSafe(this.decision.category()));
       }
       if (threat != null) {
-        h = h.with("X-Portcullis-Threat", headerSafe(threat));
+        h.add("X-Portcullis-Threat");
+        h.add(headerSafe(threat));
       }
       if (facts != null && facts.fileType() != null) {
-        h = h.with("X-Portcullis-File-Type", headerSafe(facts.fileType()));
+        h.add("X-Portcullis-File-Type");
+        h.add(headerSafe(facts.fileType()));
       }
     }
-    return h;
+    return Headers.of(h.toArray(new String[0]));
   }
 
   private void answer204() {
@@ -606,7 +632,8 @@ final class IcapConnection {
 
   /** The transaction's action for events and metrics: allow, block, redirect, error (a failed answer), none. */
   private String action() {
-    return threat != null ? "block" : decision == null ? (status >= 400 ? "error" : "none") : decision.actionName();
+    return threat != null ? "block" : aborted ? "error" : decision == null ? (status >= 400 ? "error" : "none")
+        : decision.actionName();
   }
 
   /** Which rule list decided: bypass, protection (a threat, or a scan rule on an allowed message), access, or none. */
@@ -713,7 +740,7 @@ final class IcapConnection {
     String method = request.method();
     String action = action();
     metrics.transaction(method, action, status, nanos);
-    if (!method.equals("OPTIONS") && !clientRecordsEvent()) {
+    if (!method.equals("OPTIONS") && (!clientRecordsEvent() || cutOff)) {
       String ruleType = ruleType();
       s.events().publish(new TrafficEvent(Instant.now(), s.node(), "icap", clientIp, user,
           facts == null ? null : facts.method(), facts == null ? null : facts.url(),
