@@ -583,8 +583,18 @@ final class IcapConnection {
     return request != null && request.headers().contains(EVENTS_HEADER);
   }
 
+  /**
+   * Decision headers for our proxy, unless there is nothing to say: a plain allow (no rule, category or file type)
+   * goes as the 204 encoded once per commit, the hot path's answer; the proxy reads no headers as allow.
+   */
+  private boolean sendsDecision() {
+    return clientRecordsEvent() && (threat != null || bypassRule != null || ruleName() != null
+        || decision != null && decision.category() != null || facts != null && facts.fileType() != null
+        || !action().equals("allow"));
+  }
+
   private Headers common() {
-    boolean decision = clientRecordsEvent();
+    boolean decision = sendsDecision();
     if (threat == null && !decision) {
       return Headers.of("ISTag", s.istag(), "Server", SERVER);
     }
@@ -626,7 +636,7 @@ final class IcapConnection {
 
   private void answer204() {
     status = 204;
-    write(clientRecordsEvent() ? IcapEncoder.encode(new IcapResponse(204, "No Content", common(), null, null,
+    write(sendsDecision() ? IcapEncoder.encode(new IcapResponse(204, "No Content", common(), null, null,
         BodyKind.NULL_BODY)) : s.noContent());
   }
 
