@@ -405,6 +405,11 @@ class BalancerInteropTest {
         + "\",frontend=\"web\",server=\"a\",?} 1\\.0.*"), m);
     assertTrue(m.matches("(?s).*portcullis_balancer_server_requests_total\\{address=\"127.0.0.1:" + pb
         + "\",frontend=\"web\",server=\"b\",?} [1-9].*"), m);
+    // The servers are up only after passing checks (tcp by default): they are counted by result.
+    assertTrue(m.matches("(?s).*portcullis_balancer_server_checks_total\\{address=\"127.0.0.1:" + pa
+        + "\",frontend=\"web\",result=\"passed\",server=\"a\",?} [1-9].*"), m);
+    assertTrue(m.matches("(?s).*portcullis_balancer_server_checks_total\\{address=\"127.0.0.1:" + pa
+        + "\",frontend=\"web\",result=\"failed\",server=\"a\",?} 0\\.0.*"), m);
   }
 
   /** What wrk printed: requests, non-2xx/3xx answers and socket errors. */
