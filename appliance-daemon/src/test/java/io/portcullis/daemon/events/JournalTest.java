@@ -120,6 +120,19 @@ class JournalTest {
   }
 
   @Test
+  void anyTextSurvivesTheJournalUnchanged(@TempDir Path dir) throws Exception {
+    String hostile = "http://x.test/\"quoted\"\\back\nline\r\t\u0001\u2028 caf\u00e9 \u5c71\ud83d\ude00";
+    TrafficEvent e = new TrafficEvent(Instant.parse("2026-11-29T08:00:00.123Z"), "n\"1", "icap", "::1",
+        "J\u00fcrgen \\ M\u00fcller", "GET", hostile, "x.test", "c", "access", "r=1|2", "block", "Eicar \"x\"",
+        "text/html", "zip", 403, 1, 2, 3, 4, 5);
+    try (Journal j = new Journal(dir, new EventsConfig.Journal(true, 100 * SEGMENT, Duration.ofDays(30), SEGMENT))) {
+      j.append(List.of(e));
+      assertEquals(List.of(e), j.query(EventFilter.ALL, null, null, 10));
+    }
+    assertEquals(e, TrafficEvent.fromJson(e.toJson()));
+  }
+
+  @Test
   void clientFiltersTakeAddressesAndCidrs() {
     TrafficEvent e = event(9, "u", "allow", Instant.now()); // client 10.0.0.10
     assertTrue(new EventFilter("10.0.0.10", null, null, null, null, null, null, null, null, null, null).test(e));
