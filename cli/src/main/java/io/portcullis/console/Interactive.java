@@ -144,8 +144,9 @@ public final class Interactive {
       "test", "test url URL: a dry run through the rules", "ping", "is the daemon there", "help",
       "list the commands");
   private static final Map<String, String> SHOW = ordered(
-      "status", "node, revision, services", "config", "the active config", "rules", "the traffic processing rules",
-      "balancer", "frontends and servers", "events", "recent traffic decisions (follow: live)", "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
+      "status", "node, revision, services", "config", "the active config", "rules", "the rules in order, with their hits",
+      "balancer", "frontends and servers", "events", "traffic decisions from the journal (filters; follow: live)",
+      "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
       "the node's metrics", "revisions", "revisions kept", "revision", "one revision's config");
   private static final Map<String, String> CONFIGURATION = ordered(
       "set", "set a key or add values", "delete", "delete a key, item or values", "insert", "move a named item",
