@@ -93,6 +93,19 @@ class EventsTest {
     return events("&host=" + host).stream().map(o -> (JsonObject) o).toList();
   }
 
+  /**
+   * The events for {@code host} once there are at least {@code n}: the proxy records a request when its answer has
+   * ended on the server's side, which may be a moment after curl has read it all.
+   */
+  private List<JsonObject> awaitEventsFor(String host, int n) throws Exception {
+    List<JsonObject> e = eventsFor(host);
+    for (int i = 0; i < 200 && e.size() < n; i++) {
+      Thread.sleep(25);
+      e = eventsFor(host);
+    }
+    return e;
+  }
+
   @Test
   void eachRequestThroughTheProxyIsOneEventWithItsDecisionRuleAndFigures() throws Exception {
     origin = Host.origin();
@@ -102,8 +115,10 @@ class EventsTest {
     assertEquals("403", curl("http://www.casino.test/spin"));
     assertEquals("302", curl("http://news.test/today"));
     assertEquals("200", curl(page, "-d", "some=form&data=1"));
+    awaitEventsFor("127.0.0.1", 2);
+    awaitEventsFor("news.test", 1);
 
-    List<JsonObject> blocked = eventsFor("casino.test");
+    List<JsonObject> blocked = awaitEventsFor("casino.test", 1);
     assertEquals(1, blocked.size(), "one event, not one per ICAP transaction: " + blocked);
     JsonObject b = blocked.get(0);
     assertEquals("proxy", b.getString("source"));
@@ -167,6 +182,16 @@ class EventsTest {
       assertTrue(metrics.contains(m), m + " in\n" + metrics);
     }
 
+    // The admin port speaks HTTP/1.1 only: after an h2c upgrade, answers past 64 KiB (/metrics here) used to stall.
+    try (java.net.Socket sock = new java.net.Socket("127.0.0.1", admin)) {
+      sock.getOutputStream().write(("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+          + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nAuthorization: Bearer "
+          + TestNodes.token(dir.resolve("data")) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String status = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      assertEquals("HTTP/1.1 200 OK", status);
+    }
+
     // The journal is on disk: a restarted node still shows the events.
     daemon.stop();
     String text = TestNodes.config(admin, proxy, icap) + RULES;
@@ -181,7 +206,7 @@ class EventsTest {
         Integer.toString(icap), "-s", "av/reqmod", "-req", "http://www.casino.test/spin", "-v");
     assertTrue(run.output().contains("403"), run.output());
     assertFalse(run.output().contains("X-Portcullis-Action"), "decision headers only for our proxy: " + run.output());
-    List<JsonObject> e = eventsFor("casino.test");
+    List<JsonObject> e = awaitEventsFor("casino.test", 1);
     assertEquals(1, e.size(), e.toString());
     assertEquals(List.of("icap", "block", "no-casino", "GET"),
         List.of(e.get(0).getString("source"), e.get(0).getString("action"), e.get(0).getString("rule"),
@@ -205,7 +230,7 @@ class EventsTest {
     assertEquals("UP", checks.getJsonObject("proxy").getString("status"), "the proxy itself runs");
     // Failing closed is recorded as such.
     assertEquals("503", curl("http://www.example.test/"));
-    JsonObject e = eventsFor("example.test").get(0);
+    JsonObject e = awaitEventsFor("example.test", 1).get(0);
     assertEquals(List.of("error", "policy", "proxy.icap.onError", 503), List.of(e.getString("action"),
         e.getString("ruleType"), e.getString("rule"), e.getInteger("status")), e.encode());
   }
@@ -236,11 +261,7 @@ class EventsTest {
     origin.start();
     start(RULES + "  protection:\n    - { name: scan-all, action: block }\n");
     String got = curl("http://127.0.0.1:" + origin.getAddress().getPort() + "/big.zip");
-    List<JsonObject> e = eventsFor("127.0.0.1");
-    for (int i = 0; i < 100 && e.size() < 2; i++) {
-      Thread.sleep(50);
-      e = eventsFor("127.0.0.1");
-    }
+    List<JsonObject> e = awaitEventsFor("127.0.0.1", 2);
     List<JsonObject> all = e;
     JsonObject icapEvent = e.stream().filter(x -> x.getString("source").equals("icap")).findFirst().orElseThrow(
         () -> new AssertionError("curl said " + got + "; events: " + all));
@@ -264,11 +285,7 @@ class EventsTest {
       sock.getOutputStream().flush();
       Thread.sleep(300); // let the server read the head before the close (an ordering need, not a timing check)
     }
-    List<JsonObject> e = List.of();
-    for (int i = 0; i < 100 && e.isEmpty(); i++) {
-      e = eventsFor("upload.test");
-      Thread.sleep(50);
-    }
+    List<JsonObject> e = awaitEventsFor("upload.test", 1);
     assertEquals(1, e.size(), e.toString());
     assertEquals(List.of("icap", "error", "10.9.8.7", "POST"), List.of(e.get(0).getString("source"),
         e.get(0).getString("action"), e.get(0).getString("clientIp"), e.get(0).getString("method")));

@@ -44,8 +44,10 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
 
   @Override
   protected Future<Listener> bind(HostPort address, AdminConfig s) {
+    // HTTP/1.1 only: Java's HttpClient asks for h2c by default, and answers larger than HTTP/2's first window (64 KiB:
+    // /metrics, events) stalled after that upgrade until the idle timeout. Prometheus and curl speak HTTP/1.1 anyway.
     return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
-            .setMaxHeaderSize(16 * 1024).setIdleTimeout(120))
+            .setMaxHeaderSize(16 * 1024).setIdleTimeout(120).setHttp2ClearTextEnabled(false))
         .requestHandler(router())
         .listen()
         .map(Listener::of);

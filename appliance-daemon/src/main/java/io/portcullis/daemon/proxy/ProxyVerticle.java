@@ -678,6 +678,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
           return;
         }
         if (over(req)) {
+          // The user went away while the origin answered: the reset's own failure is expected, not an error to log.
+          res.result().exceptionHandler(e -> LOG.debug("origin answer for a gone user: {}", e.toString()));
           res.result().request().reset();
           return;
         }

@@ -405,7 +405,15 @@ class BalancerInteropTest {
         + "\",frontend=\"web\",server=\"a\",?} 1\\.0.*"), m);
     assertTrue(m.matches("(?s).*portcullis_balancer_server_requests_total\\{address=\"127.0.0.1:" + pb
         + "\",frontend=\"web\",server=\"b\",?} [1-9].*"), m);
-    // The servers are up only after passing checks (tcp by default): they are counted by result.
+    // Checks run every interval (tcp by default) and are counted by result: wait for a's first.
+    java.util.regex.Pattern passed = java.util.regex.Pattern.compile("portcullis_balancer_server_checks_total\\{"
+        + "address=\"127.0.0.1:" + pa + "\",frontend=\"web\",result=\"passed\",server=\"a\",?} [1-9]");
+    for (int i = 0; i < 200 && !passed.matcher(m).find(); i++) {
+      Thread.sleep(50);
+      m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
+          + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString())
+          .body();
+    }
     assertTrue(m.matches("(?s).*portcullis_balancer_server_checks_total\\{address=\"127.0.0.1:" + pa
         + "\",frontend=\"web\",result=\"passed\",server=\"a\",?} [1-9].*"), m);
     assertTrue(m.matches("(?s).*portcullis_balancer_server_checks_total\\{address=\"127.0.0.1:" + pa
