@@ -274,6 +274,31 @@ class EventsTest {
   }
 
   @Test
+  void anUploadCarryingEicarThroughOurProxyIsBlockedAndNeverReachesTheOrigin() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger reached = new java.util.concurrent.atomic.AtomicInteger();
+    origin = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    origin.createContext("/", x -> {
+      reached.incrementAndGet();
+      x.getRequestBody().readAllBytes();
+      x.sendResponseHeaders(201, -1);
+      x.close();
+    });
+    origin.start();
+    start(RULES + "  protection:\n    - { name: scan-all, action: block }\n");
+    Path eicar = dir.resolve("eicar.com");
+    java.nio.file.Files.writeString(eicar, "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+    String url = "http://127.0.0.1:" + origin.getAddress().getPort() + "/api/files";
+    assertEquals("403", curl(url, "-T", eicar.toString()));
+    assertEquals(0, reached.get(), "the infected upload never reached the origin");
+    assertEquals("201", curl(url, "--data-binary", "a clean form"));
+    assertEquals(1, reached.get());
+    JsonObject e = awaitEventsFor("127.0.0.1", 2).stream().filter(x -> "block".equals(x.getString("action")))
+        .findFirst().orElseThrow();
+    assertEquals(List.of("PUT", "protection", "scan-all", "EICAR-Test-File"), List.of(e.getString("method"),
+        e.getString("ruleType"), e.getString("rule"), e.getString("threat")), e.encode());
+  }
+
+  @Test
   void anIcapClientThatGoesAwayMidMessageIsStillOneEvent() throws Exception {
     start(RULES);
     String http = "POST http://upload.test/form HTTP/1.1\r\nHost: upload.test\r\nContent-Length: 100\r\n\r\n";

@@ -145,6 +145,29 @@ public final class Facts {
     return this;
   }
 
+  /**
+   * Adds what an uploaded body (REQMOD) tells: its true file type from {@code head[0..n)}, file name (from the URL
+   * path) and size; the response type stays unknown.
+   */
+  public Facts withRequestBody(HttpHead request, byte[] head, int n, long size) {
+    // The body is known now: rules on true file types, file names and sizes apply to the upload; a response type
+    // condition still never matches (it has none).
+    this.response = true;
+    this.fileType = head == null ? null : FileTypes.detect(head, n);
+    this.fileName = fileName(request == null ? Headers.EMPTY : request.headers(), path);
+    long declared = -1;
+    String cl = request == null ? null : request.headers().get("Content-Length");
+    if (cl != null) {
+      try {
+        declared = Long.parseLong(cl.trim());
+      } catch (NumberFormatException e) {
+        declared = -1;
+      }
+    }
+    this.bodySize = size >= 0 ? size : declared;
+    return this;
+  }
+
   /** A copy of the request facts with nothing looked up yet (benchmarks use it to measure whole decisions). */
   public Facts fresh() {
     return new Facts(method, url, clientIp, user, groups, requestMime, time);

@@ -207,7 +207,12 @@ final class IcapConnection {
     }
     if (service == Service.REQMOD) {
       decision = s.policy().access(facts);
-      if (!actOnDecision()) {
+      if (actOnDecision()) {
+        return;
+      }
+      if (r.body().hasBody()) {
+        plan = Plan.SNIFF; // an upload: its first bytes tell its true type, then protection may scan it
+      } else {
         pass();
       }
       return;
@@ -263,9 +268,18 @@ final class IcapConnection {
     return false;
   }
 
+  /** The body's first bytes (its size, if known) into the facts: the response's, or for REQMOD the upload's. */
+  private void sniffed(long size) {
+    if (service == Service.REQMOD) {
+      facts.withRequestBody(request.httpRequest(), body, bodyLen, size);
+    } else {
+      facts.withResponse(request.httpResponse(), body, bodyLen, size);
+    }
+  }
+
   /**
-   * RESPMOD with what is known of the response (all of it, or its first bytes): bypass, access, then protection.
-   * {@code atPause}: the decoder stopped at the end of a preview.
+   * A body (a response, or a REQMOD upload) with what is known of it (all of it, or its first bytes): bypass,
+   * access, then protection. {@code atPause}: the decoder stopped at the end of a preview.
    */
   private void decideResponse(boolean atPause) {
     bypassRule = s.policy().bypass(facts);
@@ -352,7 +366,7 @@ final class IcapConnection {
       case SNIFF -> {
         keep(data);
         if (bodyLen >= FileTypes.HEAD) {
-          facts.withResponse(request.httpResponse(), body, bodyLen, -1);
+          sniffed(-1);
           decideResponse(false);
         }
       }
@@ -442,7 +456,7 @@ final class IcapConnection {
         }
       }
       case SNIFF -> {
-        facts.withResponse(request.httpResponse(), body, bodyLen, bodyLen);
+        sniffed(bodyLen);
         inPreview = false; // the whole body is here (ieof or no preview)
         decideResponse(false);
         if (plan == Plan.COLLECT) {
@@ -482,7 +496,7 @@ final class IcapConnection {
         queue.addAll(decoder.skipBody());
       }
       case SNIFF -> {
-        facts.withResponse(request.httpResponse(), body, bodyLen, -1);
+        sniffed(-1);
         decideResponse(true);
         if (plan == Plan.ANSWERED) {
           finish();

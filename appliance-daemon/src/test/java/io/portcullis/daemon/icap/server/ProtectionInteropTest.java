@@ -146,6 +146,31 @@ class ProtectionInteropTest {
   }
 
   @Test
+  void anUploadCarryingEicarIsBlockedBeforeItReachesTheOriginAndACleanOnePasses() throws Exception {
+    // Squid sends the POST's body in REQMOD; protection scans it like a download.
+    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+        dir.resolve("upload.html").toString(), "-w", "%{http_code}", "--data-binary", "@" + www.resolve("eicar.com"),
+        "http://127.0.0.1:" + origin + "/upload-eicar");
+    assertEquals("403", r.output().strip());
+    assertTrue(Files.readString(dir.resolve("upload.html")).contains("EICAR-Test-File"));
+    byte[] small = new byte[20_000];
+    new Random(21).nextBytes(small);
+    Files.write(dir.resolve("small-clean.bin"), small);
+    Peers.Run clean = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+        "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + dir.resolve("small-clean.bin"),
+        "http://127.0.0.1:" + origin + "/upload-clean");
+    assertEquals("404", clean.output().strip(), "nginx's own answer (no such file): the upload reached it");
+    String access = Files.readString(dir.resolve("nginx").resolve("access.log"));
+    assertTrue(access.contains("/upload-clean") && !access.contains("/upload-eicar"), access);
+    daemon.events().flushed();
+    var e = daemon.events().query(new io.portcullis.daemon.events.EventFilter(null, null, null, "block", null, null,
+        "icap", "/upload-eicar", null, null, null), 10);
+    assertEquals(1, e.size(), e.toString());
+    assertEquals(List.of("POST", "protection", "scan-all"), List.of(e.get(0).method(), e.get(0).ruleType(),
+        e.get(0).rule()));
+  }
+
+  @Test
   void readinessSeesClamdAnswer() throws Exception {
     java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + admin + "/health/ready"))
