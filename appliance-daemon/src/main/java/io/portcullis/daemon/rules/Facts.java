@@ -133,16 +133,18 @@ public final class Facts {
     this.responseMime = response == null ? null : mime(response.headers().get("Content-Type"));
     this.fileType = head == null ? null : FileTypes.detect(head, n);
     this.fileName = fileName(response == null ? Headers.EMPTY : response.headers(), path);
-    long declared = -1;
-    if (response != null && response.headers().get("Content-Length") != null) {
-      try {
-        declared = Long.parseLong(response.headers().get("Content-Length").trim());
-      } catch (NumberFormatException e) {
-        declared = -1;
-      }
-    }
-    this.bodySize = size >= 0 ? size : declared;
+    this.bodySize = size >= 0 ? size : declaredLength(response);
     return this;
+  }
+
+  /** The Content-Length {@code head} declares, or -1. */
+  private static long declaredLength(HttpHead head) {
+    String cl = head == null ? null : head.headers().get("Content-Length");
+    try {
+      return cl == null ? -1 : Long.parseLong(cl.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /**
@@ -155,16 +157,7 @@ public final class Facts {
     this.response = true;
     this.fileType = head == null ? null : FileTypes.detect(head, n);
     this.fileName = fileName(request == null ? Headers.EMPTY : request.headers(), path);
-    long declared = -1;
-    String cl = request == null ? null : request.headers().get("Content-Length");
-    if (cl != null) {
-      try {
-        declared = Long.parseLong(cl.trim());
-      } catch (NumberFormatException e) {
-        declared = -1;
-      }
-    }
-    this.bodySize = size >= 0 ? size : declared;
+    this.bodySize = size >= 0 ? size : declaredLength(request);
     return this;
   }
 
