@@ -70,6 +70,7 @@ public final class Daemon implements CommitManager.Applier {
   private volatile Config config;
   private volatile CommitManager commits;
   private volatile io.portcullis.daemon.config.EditSessions sessions;
+  private final io.portcullis.daemon.cluster.Cluster cluster;
   private boolean stopped;
 
   /** The policy and scanner of one config; compiled once per commit, shared by the services. */
@@ -139,7 +140,7 @@ public final class Daemon implements CommitManager.Applier {
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),
         compiled(c).scanner(), events), s -> s.icap().enabled(), s -> new IcapVerticle(s, icapShared), loops));
     this.balancerStats = new BalancerStats(registry);
-    traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(c.balancer(), c.node().name(),
+    traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(io.portcullis.daemon.cluster.Membership.balancer(c), c.node().name(),
         vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
     traffic.add(new Service<io.portcullis.daemon.console.ConsoleSettings>("console", vertx,
         c -> io.portcullis.daemon.console.ConsoleSettings.of(c, token.value(), dataDir),
@@ -158,6 +159,10 @@ public final class Daemon implements CommitManager.Applier {
           : Status.OK(new JsonObject().put("revision", c.active().revision())));
     });
     readiness.register("icap-client", 3000, this::icapClientHealth);
+    this.cluster = new io.portcullis.daemon.cluster.Cluster(this, dataDir);
+    // Up even when the control node is away: the node keeps serving on its last config, and a balancer checking
+    // /health/ready must not take it out for that; the data says how the link is.
+    readiness.register("cluster", p -> p.complete(Status.OK(cluster.status().copy().put("nodes", (Object) null))));
     readiness.register("scan", 3000, this::scanHealth);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);
@@ -176,7 +181,14 @@ public final class Daemon implements CommitManager.Applier {
       d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
           options.configFile(), text, config, source);
       d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
+      d.commits.guard(d.cluster);
+      d.commits.follower(d.cluster);
+      d.commits.onActive(a -> d.cluster.revisionChanged());
       d.await(d.admin.start(config));
+      d.await(d.cluster.configure(config).recover(e -> {
+        LOG.error("cluster: cannot start as {}: {}", config.cluster().role().name().toLowerCase(), e.toString());
+        return Future.succeededFuture();
+      }));
       d.writeNetwork(config);
     } catch (Exception e) {
       d.vertx.close();
@@ -336,7 +348,10 @@ public final class Daemon implements CommitManager.Applier {
           events.configure(next.events(), baseDir, next.node().name()); // opens files, stops sink threads
           writeNetwork(next);
           return null;
-        });
+        }).compose(x -> cluster.configure(next).recover(e -> {
+          LOG.error("cluster: cannot run as {}: {}", next.cluster().role().name().toLowerCase(), e.toString());
+          return Future.succeededFuture();
+        }));
       }
       synchronized (this) {
         if (compiled.scanner() != before.scanner()) {
@@ -383,6 +398,7 @@ public final class Daemon implements CommitManager.Applier {
     Duration grace = config.node().shutdownGrace();
     LOG.info("stopping (grace {} ms) at revision {}", grace.toMillis(), commits == null ? 0 : commits.active().revision());
     try {
+      await(cluster.stop().recover(e -> Future.succeededFuture()));
       await(Future.join(traffic.stream().map(Service::stop).toList()).recover(e -> Future.succeededFuture()));
       await(admin.stop().recover(e -> Future.succeededFuture()));
     } catch (Exception e) {
@@ -406,6 +422,18 @@ public final class Daemon implements CommitManager.Applier {
     ServiceVerticle<Balancer> v = balancer.verticle();
     return v == null ? new JsonObject().put("enabled", false).put("frontends", new io.vertx.core.json.JsonArray())
         : v.settings().status();
+  }
+
+  /** The balancer here and, on a control node, each node's balancer as it last reported it. */
+  public JsonObject clusterBalancerStatus() {
+    JsonObject out = balancerStatus();
+    JsonObject nodes = cluster.balancers();
+    return nodes.isEmpty() ? out : out.copy().put("nodes", nodes);
+  }
+
+  /** The node's place in its cluster. */
+  public io.portcullis.daemon.cluster.Cluster cluster() {
+    return cluster;
   }
 
   public JsonObject status() {
@@ -432,6 +460,10 @@ public final class Daemon implements CommitManager.Applier {
         .put("startedAt", startedAt.toString())
         .put("uptimeSeconds", Duration.between(startedAt, Instant.now()).toSeconds())
         .put("services", services);
+    JsonObject cl = cluster.status();
+    if (!"standalone".equals(cl.getString("role"))) {
+      out.put("cluster", cl.copy().put("nodes", (Object) null));
+    }
     commits.pending().ifPresent(p -> out.put("pendingConfirm",
         new JsonObject().put("revision", p.revision()).put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));
     return out;

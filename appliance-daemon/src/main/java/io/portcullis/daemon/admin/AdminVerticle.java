@@ -18,7 +18,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
-import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -58,14 +57,24 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(daemon.liveness()));
     r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(daemon.readiness()));
     r.route().handler(this::authenticate);
-    r.get("/metrics").handler(PrometheusScrapingHandler.create(daemon.meterRegistry()));
+    r.get("/metrics").handler(ctx -> vertx.executeBlocking(() -> daemon.cluster().metrics(
+        daemon.meterRegistry().scrape()), false).onComplete(ar -> {
+          if (ar.failed()) {
+            error(ctx, 500, String.valueOf(ar.cause()), List.of());
+            return;
+          }
+          // Every node's samples on a control node, labelled node="NAME" (text format 0.0.4).
+          ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
+        }));
     r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false));
     r.get("/api/v1/status").handler(ctx -> json(ctx, 200, daemon.status()));
-    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, daemon.balancerStatus()));
+    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, daemon.clusterBalancerStatus()));
+    r.get("/api/v1/cluster").handler(ctx -> json(ctx, 200, daemon.cluster().status()));
     r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, daemon.rules()));
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
-        String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(daemon.config().balancer(),
+        String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(
+            io.portcullis.daemon.cluster.Membership.balancer(daemon.config()),
             ctx.queryParam("frontend"), daemon.config().node().name(), daemon.commits().active().revision());
         ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8").end(cfg);
       } catch (IllegalArgumentException e) {
@@ -177,10 +186,15 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     }
     String author = ctx.request().getHeader("X-Portcullis-User");
     Duration within = confirm;
-    daemon.commits().commit(author == null ? "api" : author, body.getString("message", ""), within)
+    daemon.commits().commit(author == null ? "api" : author, body.getString("message", ""), within,
+            body.getBoolean("force", false))
         .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
           if (err == null) {
             JsonObject out = revision(rev);
+            JsonObject nodes = daemon.cluster().commitReport(rev.number());
+            if (nodes != null) {
+              out.put("nodes", nodes);
+            }
             daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
             json(ctx, 200, out);
             return;

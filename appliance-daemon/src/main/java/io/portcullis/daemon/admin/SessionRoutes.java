@@ -174,10 +174,14 @@ final class SessionRoutes {
     }
     String id = ctx.pathParam("id");
     try {
-      daemon.sessions().commit(id, body.getString("message", ""), confirm)
+      daemon.sessions().commit(id, body.getString("message", ""), confirm, body.getBoolean("force", false))
           .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
             if (err == null) {
               JsonObject out = new JsonObject().put("revision", rev.number());
+              JsonObject nodes = daemon.cluster().commitReport(rev.number());
+              if (nodes != null) {
+                out.put("nodes", nodes);
+              }
               daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
               AdminVerticle.jsonOf(ctx, 200, out);
               return;

@@ -14,6 +14,9 @@ public record BalancerConfig(
   /** What a frontend balances: whole TCP connections, or HTTP requests (proxy traffic). */
   public enum Mode { HTTP, TCP }
 
+  /** Which port of each cluster node a frontend adds as a server, if any. */
+  public enum Members { NONE, PROXY, ICAP }
+
   /** The balancing methods, as HAProxy names them. */
   public enum Method { ROUNDROBIN, LEASTCONN, SOURCE, FIRST, RANDOM }
 
@@ -39,13 +42,22 @@ public record BalancerConfig(
       int maxHeaderBytes,
       @Doc("http mode: most header lines in one request (more: 431 and close)") @Default("100") int maxHeaders,
       @Doc("http mode: time a client has to send a whole request head (408 after)") @Default("30s")
-      Duration headerTimeout)
+      Duration headerTimeout,
+      @Doc("on a control node, add every node of cluster.nodes as a server: none, proxy (each node's proxy port) or "
+          + "icap (each node's ICAP port); adding a node adds it to the pool") @Default("none") Members members)
       implements Validatable {
+
+    /** This frontend with {@code list} as its servers. */
+    public Frontend withServers(List<Server> list) {
+      return new Frontend(name, listen, mode, method, check, List.copyOf(list), retries, connectTimeout, idleTimeout,
+          maxConnections, maxConnectionsPerServer, xForwardedFor, maxRequestLine, maxHeaderBytes, maxHeaders,
+          headerTimeout, members);
+    }
 
     @Override
     public void validate(String path, Problems problems) {
-      if (servers.isEmpty()) {
-        problems.add(path + ".servers", "a frontend needs at least one server");
+      if (servers.isEmpty() && members == Members.NONE) {
+        problems.add(path + ".servers", "a frontend needs at least one server (or members: proxy | icap)");
       }
       problems.between(path + ".retries", retries, 0, 100);
       problems.between(path + ".maxConnections", maxConnections, 1, 1_000_000);
@@ -130,6 +142,11 @@ public record BalancerConfig(
         problems.add(path + ".maxConnections", "must not be negative");
       }
     }
+  }
+
+  /** This balancer with {@code list} as its frontends. */
+  public BalancerConfig withFrontends(List<Frontend> list) {
+    return new BalancerConfig(enabled, List.copyOf(list));
   }
 
   @Override

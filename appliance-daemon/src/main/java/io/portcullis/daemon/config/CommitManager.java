@@ -229,7 +229,47 @@ public final class CommitManager implements AutoCloseable {
    * also confirms a pending commit confirmed, as on Junos.
    */
   public CompletableFuture<Revision> commit(String author, String message, Duration confirmWithin) {
-    return commitText(null, -1, author, message, confirmWithin);
+    return commitText(null, -1, author, message, confirmWithin, false);
+  }
+
+  /** As {@link #commit(String, String, Duration)}; {@code force} passes the {@link Guard}. */
+  public CompletableFuture<Revision> commit(String author, String message, Duration confirmWithin, boolean force) {
+    return commitText(null, -1, author, message, confirmWithin, force);
+  }
+
+  /**
+   * Says whether a commit from this node's own console or API may change {@code from} into {@code to}: a cluster node
+   * refuses changes its control node owns unless forced. Throws a {@link CommitException} saying why not.
+   */
+  public interface Guard {
+    void check(String from, String to, boolean force);
+  }
+
+  /** After a commit is in effect here, waits for what else must take it (a control node's nodes); may report progress. */
+  public interface Follower {
+    CompletableFuture<Void> follow(Revision rev);
+  }
+
+  private volatile Guard guard = (from, to, force) -> { };
+  private volatile Follower follower = rev -> CompletableFuture.completedFuture(null);
+  private final List<java.util.function.Consumer<Active>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  public void guard(Guard g) {
+    guard = g;
+  }
+
+  public void follower(Follower f) {
+    follower = f;
+  }
+
+  /** Calls {@code l} with each config put into effect from now on (on the commit thread). */
+  public void onActive(java.util.function.Consumer<Active> l) {
+    listeners.add(l);
+  }
+
+  /** Puts {@code text} into effect as sent by the control node: no guard, no stale check, no waiting for nodes. */
+  public CompletableFuture<Revision> commitFromControl(String text, String message) {
+    return serial(() -> commitStep(text, -1, "cluster", message, null, true));
   }
 
   /**
@@ -239,24 +279,39 @@ public final class CommitManager implements AutoCloseable {
    */
   public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
       Duration confirmWithin) {
+    return commitText(sessionText, base, author, message, confirmWithin, false);
+  }
+
+  /** As {@link #commitText(String, int, String, String, Duration)}; {@code force} passes the {@link Guard}. */
+  public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
+      Duration confirmWithin, boolean force) {
     return serial(() -> {
       steps.clear();
       progress = new Progress(true, "checking the candidate", 0, 0, System.currentTimeMillis());
       steps.add("checking the candidate");
-      return commitStep(sessionText, base, author, message, confirmWithin).whenComplete((r, e) ->
+      String from = active().text();
+      String to = sessionText != null ? sessionText : candidate();
+      try {
+        guard.check(from, to, force);
+      } catch (CommitException e) {
+        progress = new Progress(false, "failed", 0, 0, progress.startedMillis());
+        return CompletableFuture.failedFuture(e);
+      }
+      return commitStep(sessionText, base, author, message, confirmWithin, false)
+          .thenCompose(rev -> follower.follow(rev).handle((x, e) -> rev)).whenComplete((r, e) ->
           progress = new Progress(false, e == null ? "done" : "failed", 0, 0, progress.startedMillis()));
     });
   }
 
   private CompletableFuture<Revision> commitStep(String sessionText, int base, String author, String message,
-      Duration confirmWithin) {
+      Duration confirmWithin, boolean fromControl) {
     String text;
     Active before;
     synchronized (this) {
       text = sessionText != null ? sessionText : candidate();
       before = active;
     }
-    if (sessionText != null && base != before.revision()) {
+    if (sessionText != null && base >= 0 && base != before.revision()) {
       return CompletableFuture.failedFuture(new StaleException(base, before.revision()));
     }
     if (text.equals(before.text()) && confirmWithin == null) {
@@ -264,7 +319,7 @@ public final class CommitManager implements AutoCloseable {
         if (sessionText == null) {
           candidate = null;
         }
-        if (pending != null) {
+        if (pending != null && !fromControl) {
           clearPending("confirmed by commit");
         }
       }
@@ -281,7 +336,7 @@ public final class CommitManager implements AutoCloseable {
         if (sessionText == null) {
           candidate = null;
         }
-        if (pending != null) {
+        if (pending != null && !fromControl) {
           clearPending("confirmed by commit");
         }
         if (confirmWithin != null) {
@@ -324,8 +379,16 @@ public final class CommitManager implements AutoCloseable {
               PosixFilePermissions.fromString("rw-r-----"));
         }
         Revision rev = store.write(text, author, message);
+        Active now = new Active(rev.number(), text, next);
         synchronized (this) {
-          active = new Active(rev.number(), text, next);
+          active = now;
+        }
+        for (var l : listeners) {
+          try {
+            l.accept(now);
+          } catch (RuntimeException e) {
+            LOG.warn("a config listener failed", e);
+          }
         }
         LOG.info("commit: revision {} by {} in effect ({})", rev.number(), author, rev.message());
         return rev;

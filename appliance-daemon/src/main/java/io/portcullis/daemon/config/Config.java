@@ -14,7 +14,9 @@ public record Config(
     @Doc("traffic processing rules") RulesConfig rules,
     @Doc("scan engines for protection rules") ScanConfig scan,
     @Doc("traffic events: the node's journal and the syslog servers they go to") EventsConfig events,
-    @Doc("the console over SSH and its users") ConsoleConfig console) {
+    @Doc("the console over SSH and its users") ConsoleConfig console,
+    @Doc("the cluster: standalone, the control node, or a node that takes its config from the control node")
+    ClusterConfig cluster) {
 
   /** The embedded defaults: what an empty document means. */
   public static Config defaults() {

@@ -86,6 +86,72 @@ public final class ConfigEditor {
     return out;
   }
 
+  /**
+   * The part of a config a control node shares: {@code yaml} without the keys at {@code localPaths} (dotted paths of
+   * maps, e.g. {@code proxy.listen}), which each node keeps from its own file.
+   */
+  public static String withoutLocal(String yaml, List<String> localPaths) {
+    Map<String, Object> root = load(yaml);
+    localPaths.forEach(p -> remove(root, p));
+    return dump(root);
+  }
+
+  /** {@code shared} (a control node's config) with the keys at {@code localPaths} taken from {@code local} instead. */
+  public static String withLocal(String shared, String local, List<String> localPaths) {
+    Map<String, Object> root = load(shared);
+    Map<String, Object> own = load(local);
+    for (String p : localPaths) {
+      remove(root, p);
+      Object v = get(own, p);
+      if (v != null) {
+        put(root, p, v);
+      }
+    }
+    return dump(root);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Object get(Map<String, Object> root, String path) {
+    Object at = root;
+    for (String k : path.split("\\.")) {
+      if (!(at instanceof Map<?, ?> m)) {
+        return null;
+      }
+      at = m.get(k);
+    }
+    return at;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void remove(Map<String, Object> root, String path) {
+    String[] ks = path.split("\\.");
+    Object at = root;
+    for (int i = 0; i < ks.length - 1; i++) {
+      if (!(at instanceof Map<?, ?> m)) {
+        return;
+      }
+      at = m.get(ks[i]);
+    }
+    if (at instanceof Map<?, ?> m) {
+      ((Map<String, Object>) m).remove(ks[ks.length - 1]);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void put(Map<String, Object> root, String path, Object value) {
+    String[] ks = path.split("\\.");
+    Map<String, Object> at = root;
+    for (int i = 0; i < ks.length - 1; i++) {
+      Object next = at.get(ks[i]);
+      if (!(next instanceof Map<?, ?>)) {
+        next = new LinkedHashMap<String, Object>();
+        at.put(ks[i], next);
+      }
+      at = (Map<String, Object>) next;
+    }
+    at.put(ks[ks.length - 1], value);
+  }
+
   // ---- walking ----
 
   private record Located(List<Object> list, Class<?> elem, String path) {

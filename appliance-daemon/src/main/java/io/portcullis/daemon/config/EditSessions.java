@@ -181,6 +181,11 @@ public final class EditSessions {
 
   /** Commits the session's candidate (refused with {@link CommitManager.StaleException} if its revision changed). */
   public CompletableFuture<Revision> commit(String id, String message, Duration confirm) {
+    return commit(id, message, confirm, false);
+  }
+
+  /** As {@link #commit(String, String, Duration)}; {@code force} commits what a cluster node would refuse. */
+  public CompletableFuture<Revision> commit(String id, String message, Duration confirm, boolean force) {
     Session s = get(id);
     String text;
     int base;
@@ -188,7 +193,7 @@ public final class EditSessions {
       text = s.candidate;
       base = s.base;
     }
-    return commits.commitText(text, base, s.user, message, confirm).thenApply(rev -> {
+    return commits.commitText(text, base, s.user, message, confirm, force).thenApply(rev -> {
       synchronized (s) {
         s.base = rev.number();
         s.baseText = text;

@@ -195,6 +195,18 @@ public final class Events implements AutoCloseable {
       }
       hits.increment();
     }
+    enqueue(e);
+  }
+
+  /**
+   * Queues an event another node decided (a cluster node's, on the control node) for the journal, syslog and
+   * {@code show events}, without counting it here: that node's own counters come with its metrics.
+   */
+  public void importEvent(TrafficEvent e) {
+    enqueue(e);
+  }
+
+  private void enqueue(TrafficEvent e) {
     if (waiting.incrementAndGet() > CAPACITY) {
       waiting.decrementAndGet();
       dropped.incrementAndGet();

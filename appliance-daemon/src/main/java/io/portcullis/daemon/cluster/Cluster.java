@@ -1,0 +1,166 @@
+package io.portcullis.daemon.cluster;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.ClusterConfig;
+import io.portcullis.daemon.config.ClusterConfig.Role;
+import io.portcullis.daemon.config.CommitManager;
+import io.portcullis.daemon.config.Config;
+import io.portcullis.daemon.config.ConfigEditor;
+import io.portcullis.daemon.config.Revision;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The node's part in its cluster, by {@code cluster.role}: nothing (standalone), the control node's endpoint
+ * ({@link ClusterControl}), or a node's agent ({@link ClusterNode}). Rebuilt when a commit changes the role, the
+ * listen address or the control node; also the commit's guard (a node refuses changes its control node owns) and
+ * follower (a control node's commit waits for its nodes).
+ */
+public final class Cluster implements CommitManager.Guard, CommitManager.Follower {
+  private final Daemon daemon;
+  private final Path dir;
+  private volatile ClusterControl control;
+  private volatile ClusterNode node;
+  private ClusterConfig current;
+
+  public Cluster(Daemon daemon, Path dataDir) {
+    this.daemon = daemon;
+    this.dir = dataDir.resolve("cluster");
+  }
+
+  /** Starts, keeps or replaces the control endpoint or node agent for {@code c}; fails if the endpoint cannot listen. */
+  public synchronized Future<Void> configure(Config c) {
+    ClusterConfig next = c.cluster();
+    if (current != null && current.role() == next.role() && Objects.equals(current.listen(), next.listen())
+        && Objects.equals(current.control(), next.control()) && Objects.equals(current.secret(), next.secret())) {
+      current = next;
+      return Future.succeededFuture();
+    }
+    current = next;
+    Future<Void> stopped = stopNow();
+    if (next.role() == Role.CONTROL) {
+      ClusterControl ctl = new ClusterControl(daemon, dir, next.listen());
+      return stopped.compose(x -> ctl.start()).onSuccess(x -> control = ctl);
+    }
+    if (next.role() == Role.NODE) {
+      ClusterNode n = new ClusterNode(daemon, dir, next.control());
+      node = n;
+      return stopped.onSuccess(x -> n.start());
+    }
+    return stopped;
+  }
+
+  private Future<Void> stopNow() {
+    ClusterControl ctl = control;
+    ClusterNode n = node;
+    control = null;
+    node = null;
+    if (n != null) {
+      n.stop();
+    }
+    return ctl == null ? Future.succeededFuture() : ctl.stop();
+  }
+
+  public synchronized Future<Void> stop() {
+    current = null;
+    return stopNow();
+  }
+
+  /** A revision is in effect here: a control node's waiting nodes get it now. */
+  public void revisionChanged() {
+    ClusterControl ctl = control;
+    if (ctl != null) {
+      ctl.revisionChanged();
+    }
+  }
+
+  /** {@inheritDoc} A node refuses, unless forced, a change beyond its local keys: those belong to its control node. */
+  @Override
+  public void check(String from, String to, boolean force) {
+    Config c = daemon.config();
+    if (force || c.cluster().role() != Role.NODE) {
+      return;
+    }
+    List<String> locals = new ArrayList<>(ClusterConfig.ALWAYS_LOCAL);
+    locals.addAll(c.cluster().local());
+    String a;
+    String b;
+    try {
+      a = ConfigEditor.withoutLocal(from, locals);
+      b = ConfigEditor.withoutLocal(to, locals);
+    } catch (RuntimeException e) {
+      return; // unreadable YAML: the commit's own validation says what is wrong
+    }
+    if (!a.equals(b)) {
+      throw new CommitManager.CommitException("this node takes its config from the control node at "
+          + c.cluster().control() + ": make the change there (this node keeps only "
+          + String.join(", ", locals) + "), or `commit force` to change it here until the control node's next "
+          + "revision", List.of());
+    }
+  }
+
+  /** {@inheritDoc} On a control node with nodes: waits up to cluster.commitWait for each to report the revision. */
+  @Override
+  public CompletableFuture<Void> follow(Revision rev) {
+    ClusterControl ctl = control;
+    Config c = daemon.config();
+    if (ctl == null || c.cluster().nodes().isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    ctl.revisionChanged();
+    return ctl.await(rev.number(), c.cluster().commitWait(), (done, total) -> daemon.commits()
+        .progress("nodes with revision " + rev.number(), done, total)).<Void>mapEmpty()
+        .toCompletionStage().toCompletableFuture();
+  }
+
+  /** The nodes that have not reported revision {@code rev}: empty unless this is a control node. */
+  public List<String> laggards(int rev) {
+    ClusterControl ctl = control;
+    return ctl == null ? List.of() : ctl.laggards(rev);
+  }
+
+  /** For a commit's answer on a control node with nodes: how many there are and which lag behind {@code rev}. */
+  public JsonObject commitReport(int rev) {
+    ClusterControl ctl = control;
+    Config c = daemon.config();
+    if (ctl == null || c.cluster().nodes().isEmpty()) {
+      return null;
+    }
+    return new JsonObject().put("total", c.cluster().nodes().size())
+        .put("laggards", new JsonArray(ctl.laggards(rev))).put("waited", c.cluster().commitWait().toMillis());
+  }
+
+  /** {@code show cluster}: the role and, on a control node, each node's state; on a node, its link to the control. */
+  public JsonObject status() {
+    Config c = daemon.config();
+    ClusterControl ctl = control;
+    ClusterNode n = node;
+    if (ctl != null) {
+      return new JsonObject().put("role", "control").put("listen", ctl.listen().toString())
+          .put("revision", daemon.commits().active().revision()).put("ca", ctl.fingerprint())
+          .put("nodes", ctl.members());
+    }
+    if (n != null) {
+      return n.status();
+    }
+    return new JsonObject().put("role", c.cluster().role().name().toLowerCase()).put("nodes", new JsonArray());
+  }
+
+  /** The Prometheus text of this node and, on a control node, of each node that reports. */
+  public String metrics(String local) {
+    ClusterControl ctl = control;
+    return ctl == null ? local : PrometheusText.merge(local, ctl.metrics());
+  }
+
+  /** On a control node, each node's balancer as last reported; else empty. */
+  public JsonObject balancers() {
+    ClusterControl ctl = control;
+    return ctl == null ? new JsonObject() : ctl.balancers();
+  }
+}

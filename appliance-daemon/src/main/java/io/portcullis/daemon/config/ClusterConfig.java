@@ -1,0 +1,89 @@
+package io.portcullis.daemon.config;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The node's place in a cluster: alone, the control node that holds the config and issues certificates, or a node
+ * that takes every committed revision from its control node. The section never leaves the node: it is local.
+ */
+public record ClusterConfig(
+    @Doc("standalone (no cluster), control (holds the config, issues certificates at join, takes the nodes' reports) "
+        + "or node (takes its config from the control node)") @Default("standalone") Role role,
+    @Doc("control: the address nodes connect to (mutual TLS with certificates issued at join)")
+    @Default("0.0.0.0:9045") HostPort listen,
+    @Doc("node: the control node's host:port") @OptionalKey HostPort control,
+    @Doc("the join secret, the same on the control node and on each node (at least 16 characters); it proves a "
+        + "joining node and the control node to each other once, certificates do after") @OptionalKey String secret,
+    @Doc("control: the cluster's nodes; a node can join only once it is listed") List<Member> nodes,
+    @Doc("node: more config paths this node keeps from its own file instead of the control node's (node, network, "
+        + "admin, cluster and balancer always are), e.g. proxy.listen") List<String> local,
+    @Doc("control: how long commit waits for every node to report the new revision before naming the laggards")
+    @Default("10s") Duration commitWait) implements Validatable {
+
+  /** What this node is in the cluster. */
+  public enum Role { STANDALONE, CONTROL, NODE }
+
+  /**
+   * The sections a node never takes from its control node: its identity, network, admin API, cluster link, and
+   * balancer (the cluster's balancer runs on the control node, its pools made from the membership).
+   */
+  public static final List<String> ALWAYS_LOCAL = List.of("node", "network", "admin", "cluster", "balancer");
+
+  /** One node of the cluster, as the control node knows it. */
+  public record Member(
+      @Doc("the node's name: its node.name, and the name in its certificate") String name,
+      @Doc("the host (name or address) where the node's proxy and ICAP server are reached, for the balancer's pools")
+      String address,
+      @Doc("the node's proxy port for the balancer's http pools; 0: the port of proxy.listen") @Default("0")
+      int proxyPort,
+      @Doc("the node's ICAP port for the balancer's icap pools; 0: the port of icap.listen") @Default("0")
+      int icapPort) implements Validatable {
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+        problems.add(path + ".name", '"' + name + "\" is not a node name (letters, digits, . _ -, at most 63)");
+      }
+      if (!Addresses.isIpv4Literal(address) && !Addresses.isHostName(address) && !Addresses.isIpv6Literal(address)) {
+        problems.add(path + ".address", '"' + address + "\" is not a host name or address");
+      }
+      problems.between(path + ".proxyPort", proxyPort, 0, 65535);
+      problems.between(path + ".icapPort", icapPort, 0, 65535);
+    }
+  }
+
+  @Override
+  public void validate(String path, Problems problems) {
+    if (role != Role.STANDALONE && (secret == null || secret.length() < 16)) {
+      problems.add(path + ".secret", "a " + role.name().toLowerCase() + " needs a join secret of at least 16 "
+          + "characters");
+    }
+    if (secret != null && !secret.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+      problems.add(path + ".secret", "must be printable ASCII without spaces");
+    }
+    if (role == Role.NODE && control == null) {
+      problems.add(path + ".control", "a node needs its control node's host:port");
+    }
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (!names.add(nodes.get(i).name())) {
+        problems.add(path + ".nodes[" + i + "].name", nodes.get(i).name() + " is listed twice");
+      }
+    }
+    Set<String> paths = local.isEmpty() ? Set.of() : ConfigSchema.keys().stream().map(ConfigSchema.Key::path)
+        .collect(java.util.stream.Collectors.toSet());
+    for (int i = 0; i < local.size(); i++) {
+      String p = local.get(i);
+      boolean known = paths.stream().anyMatch(k -> k.equals(p) || k.startsWith(p + "."));
+      if (!known || p.contains("[")) {
+        problems.add(path + ".local[" + i + "]", '"' + p + "\" is not a config key or section (e.g. proxy.listen)");
+      }
+    }
+    if (commitWait.isNegative() || commitWait.compareTo(Duration.ofMinutes(10)) > 0) {
+      problems.add(path + ".commitWait", "must be between 0s and 10m");
+    }
+  }
+}
