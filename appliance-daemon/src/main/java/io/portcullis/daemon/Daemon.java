@@ -162,7 +162,11 @@ public final class Daemon implements CommitManager.Applier {
     this.cluster = new io.portcullis.daemon.cluster.Cluster(this, dataDir);
     // Up even when the control node is away: the node keeps serving on its last config, and a balancer checking
     // /health/ready must not take it out for that; the data says how the link is.
-    readiness.register("cluster", p -> p.complete(Status.OK(cluster.status().copy().put("nodes", (Object) null))));
+    readiness.register("cluster", p -> {
+      JsonObject c = cluster.status().copy();
+      c.remove("nodes");
+      p.complete(Status.OK(c));
+    });
     readiness.register("scan", 3000, this::scanHealth);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);
@@ -462,7 +466,9 @@ public final class Daemon implements CommitManager.Applier {
         .put("services", services);
     JsonObject cl = cluster.status();
     if (!"standalone".equals(cl.getString("role"))) {
-      out.put("cluster", cl.copy().put("nodes", (Object) null));
+      JsonObject c = cl.copy();
+      c.remove("nodes");
+      out.put("cluster", c);
     }
     commits.pending().ifPresent(p -> out.put("pendingConfirm",
         new JsonObject().put("revision", p.revision()).put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));

@@ -130,7 +130,7 @@ class ClusterTest {
           role: control
           listen: 127.0.0.1:%d
           secret: %s
-          commitWait: 5s
+          commitWait: 2s
           nodes:
         %s
         balancer:
@@ -203,6 +203,20 @@ class ClusterTest {
     return Host.viaProxy(n.proxy, site + path).statusCode();
   }
 
+  /** Runs the console's command {@code args} against {@code n}; its output (stdout, then stderr). */
+  static String console(Node n, String... args) {
+    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+    String[] all = new String[args.length + 4];
+    all[0] = "--admin";
+    all[1] = n.api("");
+    all[2] = "--data-dir";
+    all[3] = n.data().toString();
+    System.arraycopy(args, 0, all, 4, args.length);
+    java.io.PrintStream ps = new java.io.PrintStream(o, true, StandardCharsets.UTF_8);
+    int code = new io.portcullis.console.Main(ps, ps).run(all);
+    return o.toString(StandardCharsets.UTF_8) + (code == 0 ? "" : "(exit " + code + ")");
+  }
+
   /** Puts {@code text} as the control node's candidate and commits it through the admin API; the answer. */
   static JsonObject commit(Node n, String text, String extra) throws Exception {
     String token = TestNodes.token(n.data());
@@ -251,6 +265,10 @@ class ClusterTest {
       }
     }, "the nodes' metrics in the control node's /metrics");
     assertNotNull(control.get("/api/v1/balancer").getJsonObject("nodes").getJsonObject("n1"));
+    String shown = console(control, "show", "cluster");
+    assertTrue(shown.matches("(?s).*n1 +127\\.0\\.0\\.1 +in sync +" + rev + " +yes.*"), shown);
+    assertTrue(console(n2, "show", "cluster").contains("in sync, control revision " + rev), "the node's view");
+    assertTrue(console(n2, "show", "status").contains("node of the control node at 127.0.0.1:" + clusterPort));
   }
 
   @Test
@@ -324,9 +342,11 @@ class ClusterTest {
   @Order(3)
   void aNodeDownDuringACommitCatchesUpWhenItStarts() throws Exception {
     n2.stop();
-    JsonObject answer = commit(control, controlText("second", "n1", "n2"), null);
-    assertEquals(new JsonArray().add("n2"), answer.getJsonObject("nodes").getJsonArray("laggards"),
-        "commit names the node it waited for in vain");
+    Path next = dir.resolve("second.yaml");
+    Files.writeString(next, controlText("second", "n1", "n2"));
+    String said = console(control, "commit", "file", next.toString(), "comment", "while n2 is down");
+    assertTrue(said.contains("warning: 1 of 2 nodes have revision") && said.contains("not within 2 s: n2"),
+        "commit names the node it waited for in vain: " + said);
     assertEquals(403, via(n1, "/second/x"));
     n2.start(null); // its own file: the last config it had
     await(() -> states().equals("n1=in sync,n2=in sync"), "n2 caught up");
@@ -416,5 +436,42 @@ class ClusterTest {
     control.start(null);
     await(() -> states().equals("n1=in sync,n2=in sync"), "nodes back in sync with the restarted control node");
     assertEquals(rev, n2.get("/api/v1/status").getJsonObject("cluster").getInteger("revision"));
+  }
+  @Test
+  @Order(7)
+  void aSecondControlNodeWithTheSecretCannotTakeOverAJoinedNode() throws Exception {
+    Node rogue = new Node("rogue");
+    rogue.admin = freePort();
+    int rogueCluster = freePort();
+    rogue.start("""
+        node: { name: rogue, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { enabled: false }
+        icap: { enabled: false }
+        cluster: { role: control, listen: "127.0.0.1:%d", secret: %s, nodes: [{ name: n1, address: 127.0.0.1 }] }
+        """.formatted(rogue.admin, rogueCluster, SECRET));
+    try {
+      // cluster is n1's own section: pointing it elsewhere needs no force.
+      String mine = Files.readString(n1.file());
+      String moved = mine.replace("127.0.0.1:" + clusterPort, "127.0.0.1:" + rogueCluster);
+      assertFalse(moved.equals(mine), mine);
+      commit(n1, moved, null);
+      await(() -> {
+        try {
+          JsonObject c = n1.get("/api/v1/cluster");
+          return "unreachable".equals(c.getString("state"))
+              && c.getString("reason", "").contains("not the one this node joined");
+        } catch (Exception e) {
+          return false;
+        }
+      }, "n1 refuses a control node its pinned CA did not make");
+      assertEquals(403, via(n1, "/second/x"), "n1 keeps its last config");
+      assertTrue(rogue.get("/api/v1/cluster").getJsonArray("nodes").getJsonObject(0).getString("state")
+          .equals("not joined"), "n1 never reached the second control node's API");
+      commit(n1, mine, null);
+      await(() -> states().startsWith("n1=in sync"), "n1 back with its control node");
+    } finally {
+      rogue.stop();
+    }
   }
 }

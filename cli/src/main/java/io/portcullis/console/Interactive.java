@@ -145,7 +145,7 @@ public final class Interactive {
       "list the commands");
   private static final Map<String, String> SHOW = ordered(
       "status", "node, revision, services", "config", "the active config", "rules", "the rules in order, with their hits",
-      "balancer", "frontends and servers", "events", "traffic decisions from the journal (filters; follow: live)",
+      "balancer", "frontends and servers", "cluster", "the cluster's nodes and their state", "events", "traffic decisions from the journal (filters; follow: live)",
       "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
       "the node's metrics", "revisions", "revisions kept", "revision", "one revision's config");
   private static final Map<String, String> CONFIGURATION = ordered(
@@ -184,8 +184,8 @@ public final class Interactive {
       } else if (!config && w.get(0).equals("show") && w.get(1).equals("config")) {
         pathChoices(w.subList(2, w.size()), all, false);
       } else if (config && w.get(0).equals("commit") && w.size() == 1) {
-        all.putAll(ordered("check", "validate only", "confirmed", "revert unless confirmed in MINUTES", "comment",
-            "a comment for the revision"));
+        all.putAll(ordered("check", "validate only", "confirmed", "revert unless confirmed in MINUTES", "force",
+            "on a cluster node: change what the control node owns", "comment", "a comment for the revision"));
       }
     } catch (IOException | InterruptedException e) {
       return Map.of();

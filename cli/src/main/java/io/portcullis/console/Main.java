@@ -287,6 +287,8 @@ public final class Main {
           return usage("show revision needs a number");
         }
         return print(c.get("api/v1/revisions/" + number(rest.get(1))), a -> out.print(a.body().path("yaml").asText()));
+      case "cluster":
+        return print(c.get("api/v1/cluster"), a -> cluster(a.body(), out));
       case "balancer":
         if (rest.size() >= 2 && rest.get(1).equals("haproxy")) {
           StringBuilder q = new StringBuilder("api/v1/balancer/haproxy.cfg");
@@ -307,11 +309,65 @@ public final class Main {
         }
         return print(c.get("api/v1/balancer"), a -> balancer(a.body()));
       default:
-        return usage("show what? status, config, candidate, revisions, revision N, balancer");
+        return usage("show what? status, config, candidate, revisions, revision N, balancer, cluster");
+    }
+  }
+
+  /** {@code show cluster}: the role; on a control node each node's state and revision, on a node its link. */
+  static void cluster(JsonNode c, PrintStream out) {
+    String role = c.path("role").asText();
+    if (role.equals("control")) {
+      out.printf("control node on %s, revision %d, cluster CA %s%n", c.path("listen").asText(),
+          c.path("revision").asInt(), c.path("ca").asText());
+      if (!c.has("nodes")) {
+        return; // show status: the line above; show cluster lists the nodes
+      }
+      out.printf("  %-16s %-18s %-12s %8s %-6s  %s%n", "node", "address", "state", "revision", "ready", "last seen");
+      for (JsonNode n : c.path("nodes")) {
+        out.printf("  %-16s %-18s %-12s %8s %-6s  %s%s%n", n.path("name").asText(), n.path("address").asText(),
+            n.path("state").asText(), n.has("revision") ? n.path("revision").asText() : "-",
+            n.has("ready") ? (n.path("ready").asBoolean() ? "yes" : "no") : "-", n.path("lastSeen").asText("-"),
+            (n.has("reason") ? "  (" + n.path("reason").asText() + ")" : "")
+                + (n.path("localChanges").asBoolean() ? "  (forced local changes)" : ""));
+      }
+      if (c.path("nodes").isEmpty()) {
+        out.println("  no nodes: add them with set cluster nodes NAME address HOST");
+      }
+    } else if (role.equals("node")) {
+      out.printf("node of the control node at %s: %s, control revision %d, last contact %s%s%n",
+          c.path("control").asText(), c.path("state").asText(), c.path("revision").asInt(),
+          c.path("lastContact").asText("never"), c.has("reason") ? "  (" + c.path("reason").asText() + ")" : "");
+    } else {
+      out.println("standalone: this node is not in a cluster (cluster.role)");
+    }
+  }
+
+  /** After a commit on a control node: which nodes took the revision, which did not within cluster.commitWait. */
+  static void nodesReport(JsonNode answer, PrintStream out) {
+    JsonNode n = answer.path("nodes");
+    if (n.isMissingNode()) {
+      return;
+    }
+    int total = n.path("total").asInt();
+    List<String> late = new ArrayList<>();
+    n.path("laggards").forEach(x -> late.add(x.asText()));
+    if (late.isEmpty()) {
+      out.println("all " + total + " nodes have revision " + answer.path("revision").asInt());
+    } else {
+      out.println("warning: " + (total - late.size()) + " of " + total + " nodes have revision "
+          + answer.path("revision").asInt() + "; not within " + n.path("waited").asLong() / 1000 + " s: "
+          + String.join(", ", late) + " (they take it when they come back; see show cluster)");
     }
   }
 
   private void balancer(JsonNode b) {
+    if (b.has("nodes")) {
+      b.path("nodes").fields().forEachRemaining(e -> {
+        out.println("[node " + e.getKey() + ", reported " + e.getValue().path("lastSeen").asText() + "]");
+        balancer(e.getValue());
+      });
+      out.println("[this node]");
+    }
     if (!b.path("enabled").asBoolean()) {
       out.println("the balancer is disabled");
       return;
@@ -338,6 +394,9 @@ public final class Main {
       out.printf("  %-9s %-10s %s%s%n", e.getKey(), v.path("state").asText(), v.path("address").asText(""),
           v.has("reason") ? "  (" + v.path("reason").asText() + ")" : "");
     });
+    if (s.has("cluster")) {
+      cluster(s.path("cluster"), out);
+    }
     if (s.has("pendingConfirm")) {
       JsonNode p = s.path("pendingConfirm");
       out.printf("commit confirmed pending: revision %d reverts to %d at %s unless confirmed%n",
@@ -427,6 +486,8 @@ public final class Main {
       String word = r.get(i);
       if (word.equals("confirmed") && i + 1 < r.size()) {
         body.put("confirm", number(r.get(++i)) + "m");
+      } else if (word.equals("force")) {
+        body.put("force", true);
       } else if (word.equals("comment") && i + 1 < r.size()) {
         body.put("message", String.join(" ", r.subList(i + 1, r.size())));
         break;
@@ -436,6 +497,7 @@ public final class Main {
     }
     return print(c.send("POST", "api/v1/commit", body), a -> {
       out.println("commit complete: revision " + a.body().path("revision").asInt());
+      nodesReport(a.body(), out);
       if (a.body().has("confirmBy")) {
         out.println("commit confirmed will be rolled back at " + a.body().path("confirmBy").asText()
             + " unless `confirm` comes first");

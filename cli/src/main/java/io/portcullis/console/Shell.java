@@ -25,14 +25,17 @@ final class Shell {
       show config [PATH ...] [| display set]
                                        the active config (YAML), or as set commands (PATH: only that part)
       show rules                       the traffic processing rules in order with their hits, then as set commands
-      show balancer                    frontends and servers: state, connections, checks
+      show balancer                    frontends and servers: state, connections, checks (on a control node,
+                                       each node's balancer too)
+      show cluster                     control node: each node's state, revision, health; node: its link
       show haproxy-config [FRONTEND]   the balancer's layout as a haproxy.cfg
       show metrics                     the node's portcullis_* metrics
       show events [follow] [N] [FILTER VALUE ...]
                                        the last N (20) traffic decisions from the journal; follow: new ones as they
                                        come (Ctrl-C ends). FILTER: client IP|CIDR, user, host (and subdomains),
                                        action, type (rule type), rule, source (proxy|icap), url (part), threat
-                                       (part, or any), since and until (instant, or back from now: 15m, 2h, 1d)
+                                       (part, or any), since and until (instant, or back from now: 15m, 2h, 1d),
+                                       node (on a control node: one node's events)
       show revisions | show revision N the revisions kept | one revision's YAML
       ping                             is the daemon there (its node, revision, answer time)
       test url URL [client IP] [user NAME]
@@ -49,8 +52,10 @@ final class Shell {
       show [| display set]             the candidate (YAML, or as set commands)
       show | compare, compare          what this session changes
       commit check                     validate the candidate
-      commit [confirmed MINUTES] [comment TEXT]
-                                       apply it; with confirmed, it reverts unless `confirm` follows in time
+      commit [force] [confirmed MINUTES] [comment TEXT]
+                                       apply it (on a control node: on every node, waiting for them); with
+                                       confirmed, it reverts unless `confirm` follows in time (cluster-wide);
+                                       force: on a cluster node, change what its control node owns
       confirm                          keep a commit confirmed
       rollback N                       revision N becomes the candidate
       discard                          drop this session's changes
@@ -197,7 +202,7 @@ final class Shell {
   }
 
   private static final List<String> EVENT_FILTERS = List.of("client", "user", "host", "action", "type", "rule",
-    "source", "url", "threat", "since", "until");
+    "source", "url", "threat", "since", "until", "node");
 
   /** {@code show events [follow] [N] [FILTER VALUE ...]}: the last N matching events; follow: new ones until Ctrl-C. */
   private int events(List<String> args) throws IOException, InterruptedException {
@@ -275,6 +280,9 @@ final class Shell {
     }
     if (e.has("upstreamMicros")) {
       b.append(String.format(" upstream=%.1fms", e.path("upstreamMicros").asLong() / 1000.0));
+    }
+    if (e.has("node")) {
+      b.append(" node=").append(e.path("node").asText());
     }
     return b.toString();
   }
@@ -532,11 +540,13 @@ final class Shell {
       String word = rest.get(i);
       if (word.equals("confirmed") && i + 1 < rest.size() && rest.get(i + 1).matches("\\d+")) {
         body.put("confirm", rest.get(++i) + "m");
+      } else if (word.equals("force")) {
+        body.put("force", true);
       } else if (word.equals("comment") && i + 1 < rest.size()) {
         body.put("message", String.join(" ", rest.subList(i + 1, rest.size())));
         break;
       } else {
-        return usage("commit [check | confirmed MINUTES] [comment TEXT]");
+        return usage("commit [check | force | confirmed MINUTES] [comment TEXT]");
       }
     }
     AdminClient.Answer a = withProgress(() -> client.send("POST", base + "/commit", body));
@@ -549,6 +559,7 @@ final class Shell {
       return failed(a);
     }
     out.println("commit complete: revision " + a.body().path("revision").asInt());
+    Main.nodesReport(a.body(), out);
     warnedExit = false;
     if (a.body().has("confirmBy")) {
       out.println("commit confirmed will be rolled back at " + a.body().path("confirmBy").asText()

@@ -219,7 +219,7 @@ final class SessionRoutes {
     }
     io.portcullis.daemon.events.EventFilter filter = new io.portcullis.daemon.events.EventFilter(q.get("client"),
         q.get("user"), q.get("host"), q.get("action"), q.get("type"), q.get("rule"), q.get("source"), q.get("url"),
-        q.get("threat"), instant(q.get("since")), instant(q.get("until")));
+        q.get("threat"), instant(q.get("since")), instant(q.get("until")), q.get("node"));
     if (filter.problem() != null) {
       throw new IllegalArgumentException(filter.problem());
     }

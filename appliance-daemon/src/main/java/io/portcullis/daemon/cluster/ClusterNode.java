@@ -57,6 +57,8 @@ final class ClusterNode {
   private long eventsTimer = -1;
   private long eventsAfter = -1;
   private boolean sendingEvents;
+  private boolean reporting;
+  private boolean reportAgain;
 
   ClusterNode(Daemon daemon, Path dir, HostPort control) {
     this.daemon = daemon;
@@ -244,7 +246,13 @@ final class ClusterNode {
           }
           if (ar.failed()) {
             String why = ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage();
-            if (why.contains("PKIX") || why.contains("certificate")) {
+            boolean untrusted = false;
+            for (Throwable t = ar.cause(); t != null; t = t.getCause()) {
+              untrusted |= t instanceof javax.net.ssl.SSLHandshakeException
+                  || t instanceof java.security.cert.CertPathValidatorException
+                  || t instanceof java.security.cert.CertPathBuilderException;
+            }
+            if (untrusted) {
               why += " (the control node at " + control + " is not the one this node joined: its certificate is not "
                   + "from the pinned cluster CA; to join another control node, remove " + dir + " and restart)";
             }
@@ -316,6 +324,11 @@ final class ClusterNode {
     if (stopped || client == null) {
       return;
     }
+    if (reporting) {
+      reportAgain = true; // a new revision must not wait for the next period
+      return;
+    }
+    reporting = true;
     daemon.readiness().checkStatus().onComplete(h -> {
       JsonObject body = new JsonObject().put("revision", applied).put("localRevision",
           daemon.commits().active().revision()).put("state", state).put("version", Daemon.version())
@@ -338,9 +351,15 @@ final class ClusterNode {
       }
       body.put("notReady", notReady);
       body.put("localChanges", localChanges());
-      body.put("metrics", daemon.meterRegistry().scrape());
       body.put("balancer", daemon.balancerStatus());
-      call(HttpMethod.POST, "/cluster/v1/status", body, 5000).onComplete(ar -> {
+      // The scrape walks every meter: off the event loop.
+      vertx.executeBlocking(() -> body.put("metrics", daemon.meterRegistry().scrape()), false)
+          .compose(b -> call(HttpMethod.POST, "/cluster/v1/status", b, 5000)).onComplete(ar -> {
+        reporting = false;
+        if (reportAgain) {
+          reportAgain = false;
+          report();
+        }
         if (ar.succeeded()) {
           lastContact = Instant.now();
         }

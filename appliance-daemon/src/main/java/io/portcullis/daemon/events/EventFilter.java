@@ -10,7 +10,8 @@ import java.util.function.Predicate;
  * of the URL; {@code threat}: a part of the threat name, or {@code *} for any threat; the rest: equal (ignoring case).
  */
 public record EventFilter(String client, String user, String host, String action, String ruleType, String rule,
-    String source, String url, String threat, Instant since, Instant until) implements Predicate<TrafficEvent> {
+    String source, String url, String threat, Instant since, Instant until, String node)
+    implements Predicate<TrafficEvent> {
   // Compiled on first use; a record's fields are final, so this lives outside them (a benign race at worst).
   private static final java.util.Map<String, io.portcullis.daemon.rules.CidrMatcher> CIDRS =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -18,12 +19,18 @@ public record EventFilter(String client, String user, String host, String action
   public static final EventFilter ALL = new EventFilter(null, null, null, null, null, null, null, null, null, null,
       null);
 
+  /** Every node's events (on a control node, its nodes' too). */
+  public EventFilter(String client, String user, String host, String action, String ruleType, String rule,
+      String source, String url, String threat, Instant since, Instant until) {
+    this(client, user, host, action, ruleType, rule, source, url, threat, since, until, null);
+  }
+
   @Override
   public boolean test(TrafficEvent e) {
     return (since == null || !e.time().isBefore(since)) && (until == null || e.time().isBefore(until))
         && same(user, e.user()) && same(action, e.action()) && same(ruleType, e.ruleType()) && same(rule, e.rule())
         && same(source, e.source()) && hostMatches(e.host()) && part(url, e.url()) && threatMatches(e.threat())
-        && clientMatches(e.clientIp());
+        && clientMatches(e.clientIp()) && same(node, e.node());
   }
 
   /**

@@ -21,6 +21,43 @@ class ConfigEditorTest {
   }
 
   @Test
+  void aNodeKeepsItsLocalKeysAndTakesEverythingElseFromTheControlNode() throws Exception {
+    String control = """
+        node: { name: control }
+        admin: { listen: 127.0.0.1:9000 }
+        proxy: { listen: 0.0.0.0:3128, maxConnectionsPerOrigin: 500 }
+        cluster: { role: control, secret: a-secret-of-16-chars, nodes: [{ name: gw1, address: 10.0.0.11 }] }
+        rules: { access: [{ name: no-x, when: { hosts: [x.test] }, action: block }] }
+        """;
+    String node = """
+        node: { name: gw1 }
+        proxy: { listen: 127.0.0.1:8080, maxConnectionsPerOrigin: 9 }
+        cluster: { role: node, control: "10.0.0.1:9045", secret: a-secret-of-16-chars, local: [proxy.listen] }
+        """;
+    String shared = ConfigEditor.withoutLocal(control, ClusterConfig.ALWAYS_LOCAL);
+    assertTrue(!shared.contains("secret") && !shared.contains("9000") && !shared.contains("control"), shared);
+    List<String> locals = new java.util.ArrayList<>(ClusterConfig.ALWAYS_LOCAL);
+    locals.add("proxy.listen");
+    Config merged = ConfigLoader.parse(ConfigEditor.withLocal(shared, node, locals));
+    assertEquals("gw1", merged.node().name());
+    assertEquals(ClusterConfig.Role.NODE, merged.cluster().role());
+    assertEquals("127.0.0.1:8080", merged.proxy().listen().toString(), "a local key stays the node's");
+    assertEquals(500, merged.proxy().maxConnectionsPerOrigin(), "its sibling comes from the control node");
+    assertEquals("no-x", merged.rules().access().get(0).name());
+    assertEquals(Config.defaults().admin(), merged.admin(), "the node's own admin section: none given, defaults");
+  }
+
+  @Test
+  void clusterKeysAreCheckedTogether() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        cluster: { role: node, secret: short, local: [proxy.nope, "rules.access[]"] }
+        """));
+    String all = e.problems().toString();
+    assertTrue(all.contains("cluster.secret") && all.contains("cluster.control") && all.contains("cluster.local[0]")
+        && all.contains("cluster.local[1]"), all);
+  }
+
+  @Test
   void setCreatesANamedRuleAndThenEditsItAsOnJunos() throws Exception {
     String y = ConfigEditor.set(BASE, List.of("rules", "access", "no-casino", "when", "hosts", "*.casino.test"));
     y = ConfigEditor.set(y, w("rules access no-casino action block"));
