@@ -187,7 +187,7 @@ public final class Daemon implements CommitManager.Applier {
       d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
       d.commits.guard(d.cluster);
       d.commits.follower(d.cluster);
-      d.commits.onActive(a -> d.cluster.revisionChanged());
+      d.commits.onActive(d.cluster::activated);
       d.await(d.admin.start(config));
       d.await(d.cluster.configure(config).recover(e -> {
         LOG.error("cluster: cannot start as {}: {}", config.cluster().role().name().toLowerCase(), e.toString());

@@ -99,7 +99,15 @@ class ClusterTest {
     }
   }
 
-  static String nodeText(Node n, String secret) {
+  /** The join key of node {@code name}, as the control node's console gives it. */
+  static String joinKey(String name) throws Exception {
+    String out = console(control, "show", "cluster", "join-key", name);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("set cluster joinKey (\\S+)").matcher(out);
+    assertTrue(m.find(), out);
+    return m.group(1);
+  }
+
+  static String nodeText(Node n, String key) {
     return """
         node: { name: %s, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -108,9 +116,9 @@ class ClusterTest {
         cluster:
           role: node
           control: 127.0.0.1:%d
-          secret: %s
+          joinKey: %s
           local: [proxy.listen, icap.listen]
-        """.formatted(n.name, n.admin, n.proxy, n.icap, clusterPort, secret);
+        """.formatted(n.name, n.admin, n.proxy, n.icap, clusterPort, key);
   }
 
   /** The control node's config: its own listeners, the nodes listed, a balancer whose pool is the members. */
@@ -160,8 +168,8 @@ class ClusterTest {
       n.icap = freePort();
     }
     control.start(controlText(null, "n1", "n2"));
-    n1.start(nodeText(n1, SECRET));
-    n2.start(nodeText(n2, SECRET));
+    n1.start(nodeText(n1, joinKey("n1")));
+    n2.start(nodeText(n2, joinKey("n2")));
     await(() -> states().equals("n1=in sync,n2=in sync"), "both nodes joined and in sync");
   }
 
@@ -283,7 +291,7 @@ class ClusterTest {
       JsonObject answer = commit(control, controlText("blocked", "n1", "n2", "n3"), null);
       assertEquals(new JsonArray().add("n3"), answer.getJsonObject("nodes").getJsonArray("laggards"));
       assertTrue(states().contains("n3=not joined"), states());
-      n3.start(nodeText(n3, SECRET));
+      n3.start(nodeText(n3, joinKey("n3")));
       await(() -> states().equals("n1=in sync,n2=in sync,n3=in sync"), "n3 joined");
       assertEquals(403, via(n3, "/blocked/x"), "n3 got the rules at join");
       await(() -> upServers().equals("n1,n2,n3"), "n3 added to the web pool and up");
@@ -383,7 +391,9 @@ class ClusterTest {
     }
     try {
       w.start(nodeText(w, "not-the-cluster-secret"));
-      unlisted.start(nodeText(unlisted, SECRET));
+      // n9 has a key the control node made (it was listed once, say), but is not listed now.
+      assertTrue(console(control, "show", "cluster", "join-key", "n9").contains("not in cluster.nodes"));
+      unlisted.start(nodeText(unlisted, io.portcullis.daemon.cluster.ClusterCa.joinKey(SECRET, "n9")));
       await(() -> {
         try {
           return "join refused".equals(w.get("/api/v1/cluster").getString("state"))
@@ -392,9 +402,9 @@ class ClusterTest {
           return false;
         }
       }, "both joins refused");
-      assertTrue(w.get("/api/v1/cluster").getString("reason").contains("wrong join secret"));
+      assertTrue(w.get("/api/v1/cluster").getString("reason").contains("wrong join key"));
       assertTrue(unlisted.get("/api/v1/cluster").getString("reason").contains("not in cluster.nodes"));
-      assertFalse(Files.exists(w.data().resolve("cluster/node.crt")));
+      assertFalse(Files.exists(w.data().resolve("cluster/node/node.crt")));
     } finally {
       w.stop();
       unlisted.stop();
@@ -473,5 +483,26 @@ class ClusterTest {
     } finally {
       rogue.stop();
     }
+  }
+
+  @Test
+  @Order(8)
+  void aNodesOwnCommitConfirmedRevertsOnlyItsLocalKeys() throws Exception {
+    String mine = Files.readString(n2.file());
+    String slower = mine.replace("shutdownGrace: 1s", "shutdownGrace: 2s");
+    assertFalse(slower.equals(mine), mine);
+    assertNotNull(commit(n2, slower, "{\"confirm\": \"3s\"}").getString("confirmBy"), "a local key: no force");
+    JsonObject answer = commit(control, controlText("fourth", "n1", "n2"), null);
+    assertEquals(new JsonArray(), answer.getJsonObject("nodes").getJsonArray("laggards"), answer.encode());
+    assertEquals(403, via(n2, "/fourth/x"));
+    await(() -> {
+      try {
+        return !n2.get("/api/v1/status").containsKey("pendingConfirm")
+            && n2.get("/api/v1/config").getString("yaml").contains("shutdownGrace: 1s") && via(n2, "/fourth/x") == 403
+            && states().equals("n1=in sync,n2=in sync");
+      } catch (Exception e) {
+        return false;
+      }
+    }, "n2's own change reverted, the control node's revision kept");
   }
 }

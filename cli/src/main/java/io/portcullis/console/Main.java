@@ -288,6 +288,18 @@ public final class Main {
         }
         return print(c.get("api/v1/revisions/" + number(rest.get(1))), a -> out.print(a.body().path("yaml").asText()));
       case "cluster":
+        if (rest.size() == 3 && rest.get(1).equals("join-key")) {
+          return print(c.get("api/v1/cluster/join-key?node=" + java.net.URLEncoder.encode(rest.get(2),
+              StandardCharsets.UTF_8)), a -> {
+                out.println("on node " + rest.get(2) + ", with cluster.role node and cluster.control set:");
+                out.println("  set cluster joinKey " + a.body().path("joinKey").asText());
+                out.println("  set cluster caFingerprint " + a.body().path("caFingerprint").asText()
+                    + "   (optional: join only this CA)");
+              });
+        }
+        if (rest.size() != 1) {
+          return usage("show cluster [join-key NODE]");
+        }
         return print(c.get("api/v1/cluster"), a -> cluster(a.body(), out));
       case "balancer":
         if (rest.size() >= 2 && rest.get(1).equals("haproxy")) {
@@ -331,7 +343,7 @@ public final class Main {
                 + (n.path("localChanges").asBoolean() ? "  (forced local changes)" : ""));
       }
       if (c.path("nodes").isEmpty()) {
-        out.println("  no nodes: add them with set cluster nodes NAME address HOST");
+        out.println("  no nodes: add them with set cluster nodes NAME address HOST, then show cluster join-key NAME");
       }
     } else if (role.equals("node")) {
       out.printf("node of the control node at %s: %s, control revision %d, last contact %s%s%n",

@@ -27,7 +27,8 @@ final class Shell {
       show rules                       the traffic processing rules in order with their hits, then as set commands
       show balancer                    frontends and servers: state, connections, checks (on a control node,
                                        each node's balancer too)
-      show cluster                     control node: each node's state, revision, health; node: its link
+      show cluster [join-key NODE]     control node: each node's state, revision, health (join-key: what the
+                                       node needs to join); node: its link to the control node
       show haproxy-config [FRONTEND]   the balancer's layout as a haproxy.cfg
       show metrics                     the node's portcullis_* metrics
       show events [follow] [N] [FILTER VALUE ...]

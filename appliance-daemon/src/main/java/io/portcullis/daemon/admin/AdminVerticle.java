@@ -70,6 +70,10 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     r.get("/api/v1/status").handler(ctx -> json(ctx, 200, daemon.status()));
     r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, daemon.clusterBalancerStatus()));
     r.get("/api/v1/cluster").handler(ctx -> json(ctx, 200, daemon.cluster().status()));
+    r.get("/api/v1/cluster/join-key").handler(ctx -> blocking(ctx, () -> new JsonObject()
+        .put("node", ctx.queryParam("node").isEmpty() ? null : ctx.queryParam("node").get(0))
+        .put("joinKey", daemon.cluster().joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
+        .put("caFingerprint", daemon.cluster().status().getString("ca"))));
     r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, daemon.rules()));
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
@@ -214,6 +218,8 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
         json(ctx, 200, ar.result());
       } else if (ar.cause() instanceof IllegalArgumentException e) {
         error(ctx, 404, e.getMessage(), List.of());
+      } else if (ar.cause() instanceof IllegalStateException e) {
+        error(ctx, 409, e.getMessage(), List.of());
       } else {
         error(ctx, 500, String.valueOf(ar.cause().getMessage()), List.of());
       }

@@ -28,6 +28,10 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
   private volatile ClusterControl control;
   private volatile ClusterNode node;
   private ClusterConfig current;
+  /** Why the control endpoint is not running as configured, or null. */
+  private volatile String failure;
+  /** The last event sent to the control node, kept across agents so a restart of the agent goes on from there. */
+  private final long[] eventsAfter = {-1};
 
   public Cluster(Daemon daemon, Path dataDir) {
     this.daemon = daemon;
@@ -43,13 +47,20 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
       return Future.succeededFuture();
     }
     current = next;
+    failure = null;
     Future<Void> stopped = stopNow();
     if (next.role() == Role.CONTROL) {
-      ClusterControl ctl = new ClusterControl(daemon, dir, next.listen());
-      return stopped.compose(x -> ctl.start()).onSuccess(x -> control = ctl);
+      // Control and node files apart: a data dir that was both keeps a CA key with its own certificate.
+      ClusterControl ctl = new ClusterControl(daemon, dir.resolve("control"), next.listen());
+      return stopped.compose(x -> ctl.start()).onSuccess(x -> control = ctl).onFailure(e -> {
+        synchronized (this) {
+          current = null; // the next commit tries again, even with the same settings
+          failure = "the control endpoint cannot listen on " + next.listen() + ": " + e.getMessage();
+        }
+      });
     }
     if (next.role() == Role.NODE) {
-      ClusterNode n = new ClusterNode(daemon, dir, next.control());
+      ClusterNode n = new ClusterNode(daemon, dir.resolve("node"), next.control(), eventsAfter);
       node = n;
       return stopped.onSuccess(x -> n.start());
     }
@@ -72,12 +83,29 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
     return stopNow();
   }
 
-  /** A revision is in effect here: a control node's waiting nodes get it now. */
-  public void revisionChanged() {
+  /** A config is in effect here: a control node's waiting nodes get it now; a node checks a revert. */
+  public void activated(CommitManager.Active a, Revision rev) {
     ClusterControl ctl = control;
     if (ctl != null) {
       ctl.revisionChanged();
     }
+    ClusterNode n = node;
+    if (n != null) {
+      n.activated(a, rev);
+    }
+  }
+
+  /** On a control node, the join key of listed node {@code name} (its cluster.joinKey); else an exception. */
+  public String joinKey(String name) {
+    ClusterControl ctl = control;
+    Config c = daemon.config();
+    if (ctl == null) {
+      throw new IllegalStateException("this is not a control node (cluster.role)");
+    }
+    if (c.cluster().nodes().stream().noneMatch(m -> m.name().equals(name))) {
+      throw new IllegalArgumentException("node " + name + " is not in cluster.nodes: add it first");
+    }
+    return ctl.joinKey(name);
   }
 
   /** {@inheritDoc} A node refuses, unless forced, a change beyond its local keys: those belong to its control node. */
@@ -113,7 +141,6 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
     if (ctl == null || c.cluster().nodes().isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
-    ctl.revisionChanged();
     return ctl.await(rev.number(), c.cluster().commitWait(), (done, total) -> daemon.commits()
         .progress("nodes with revision " + rev.number(), done, total)).<Void>mapEmpty()
         .toCompletionStage().toCompletableFuture();
@@ -149,7 +176,9 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
     if (n != null) {
       return n.status();
     }
-    return new JsonObject().put("role", c.cluster().role().name().toLowerCase()).put("nodes", new JsonArray());
+    JsonObject o = new JsonObject().put("role", c.cluster().role().name().toLowerCase()).put("nodes", new JsonArray());
+    String f = failure;
+    return f == null ? o : o.put("state", "failed").put("reason", f);
   }
 
   /** The Prometheus text of this node and, on a control node, of each node that reports. */

@@ -136,6 +136,32 @@ public final class ClusterCa {
     }
   }
 
+  /**
+   * The join key of node {@code name}: PBKDF2-SHA256 of the cluster secret, salted with the name, 24 bytes in
+   * base64url. Each node holds only its own, so one node cannot join as another; the iterations make guessing the
+   * cluster secret from an overheard proof slow.
+   */
+  public static String joinKey(String clusterSecret, String name) {
+    try {
+      javax.crypto.SecretKeyFactory f = javax.crypto.SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
+      byte[] k = f.generateSecret(new javax.crypto.spec.PBEKeySpec(clusterSecret.toCharArray(),
+          ("portcullis-join:" + name).getBytes(StandardCharsets.UTF_8), 200_000, 192)).getEncoded();
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(k);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** True when {@code cert} is signed by the key of {@code ca}. */
+  public static boolean signedBy(X509Certificate cert, X509Certificate ca) {
+    try {
+      cert.verify(ca.getPublicKey());
+      return true;
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
   /** Compares two proofs in constant time. */
   public static boolean sameProof(String a, String b) {
     return a != null && b != null && MessageDigest.isEqual(a.getBytes(StandardCharsets.US_ASCII),
@@ -151,7 +177,12 @@ public final class ClusterCa {
 
   /** The SHA-256 fingerprint of a PEM certificate, hex (what show cluster prints to compare by eye). */
   public static String fingerprint(String pem) throws GeneralSecurityException {
-    byte[] d = MessageDigest.getInstance("SHA-256").digest(readCert(pem).getEncoded());
+    return fingerprint(readCert(pem));
+  }
+
+  /** The SHA-256 fingerprint of a certificate, hex bytes separated by colons. */
+  public static String fingerprint(java.security.cert.Certificate c) throws GeneralSecurityException {
+    byte[] d = MessageDigest.getInstance("SHA-256").digest(c.getEncoded());
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < d.length; i++) {
       sb.append(i == 0 ? "" : ":").append(String.format("%02X", d[i]));

@@ -24,7 +24,23 @@ final class PrometheusText {
   static String merge(String local, Map<String, String> nodes) {
     Map<String, Family> families = new LinkedHashMap<>();
     parse(local, null, families);
-    nodes.forEach((name, text) -> parse(text, name, families));
+    nodes.forEach((name, text) -> {
+      Map<String, Family> mine = new LinkedHashMap<>();
+      try {
+        parse(text, name, mine);
+      } catch (RuntimeException e) {
+        return; // one node's bad text must not spoil the cluster's scrape: it is left out whole
+      }
+      mine.forEach((fam, f) -> {
+        Family into = families.computeIfAbsent(fam, k -> new Family());
+        for (String h : f.head) {
+          if (into.head.stream().noneMatch(x -> x.startsWith(h.substring(0, 7)))) {
+            into.head.add(h);
+          }
+        }
+        into.samples.addAll(f.samples);
+      });
+    });
     StringBuilder out = new StringBuilder(local.length() * (1 + nodes.size()));
     for (Family f : families.values()) {
       f.head.forEach(l -> out.append(l).append('\n'));
@@ -60,8 +76,73 @@ final class PrometheusText {
         String name = line.split("[{ ]", 2)[0];
         current = families.computeIfAbsent(name, k -> new Family());
       }
-      current.samples.add(node == null ? line : label(line, node));
+      if (node == null) {
+        current.samples.add(line);
+      } else if (valid(line)) {
+        current.samples.add(label(line, node)); // an invalid line, or one that names a node already, is dropped
+      }
     }
+  }
+
+  /**
+   * True for a sample line of the text format ({@code name{l="v",…} value [timestamp]}) without a {@code node}
+   * label of its own: what can take one without making the scrape invalid.
+   */
+  static boolean valid(String line) {
+    int i = 0;
+    int n = line.length();
+    while (i < n && (Character.isLetterOrDigit(line.charAt(i)) || line.charAt(i) == '_' || line.charAt(i) == ':')) {
+      i++;
+    }
+    if (i == 0 || Character.isDigit(line.charAt(0))) {
+      return false;
+    }
+    if (i < n && line.charAt(i) == '{') {
+      i++;
+      while (i < n && line.charAt(i) != '}') {
+        int start = i;
+        while (i < n && (Character.isLetterOrDigit(line.charAt(i)) || line.charAt(i) == '_')) {
+          i++;
+        }
+        if (i == start || i + 1 >= n || line.charAt(i) != '=' || line.charAt(i + 1) != '"'
+            || line.substring(start, i).equals("node")) {
+          return false;
+        }
+        i += 2;
+        while (i < n && line.charAt(i) != '"') {
+          i += line.charAt(i) == '\\' ? 2 : 1;
+        }
+        if (i >= n) {
+          return false;
+        }
+        i++;
+        if (i < n && line.charAt(i) == ',') {
+          i++;
+        }
+      }
+      if (i >= n) {
+        return false;
+      }
+      i++;
+    }
+    if (i >= n || line.charAt(i) != ' ') {
+      return false;
+    }
+    String[] rest = line.substring(i + 1).split(" ");
+    if (rest.length < 1 || rest.length > 2) {
+      return false;
+    }
+    try {
+      if (!rest[0].matches("[+-]?(Inf|NaN)")) {
+        Double.parseDouble(rest[0]);
+      }
+      if (rest.length == 2) {
+        Long.parseLong(rest[1]);
+      }
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    return true;
   }
 
   /** The sample line with {@code node="NAME"} as its first label. */

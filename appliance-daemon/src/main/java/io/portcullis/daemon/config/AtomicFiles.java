@@ -24,15 +24,21 @@ public final class AtomicFiles {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
+    Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target) : permsIfNew;
     try {
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      // Created with the final permissions (at most: the umask may take more away), not widened for a moment: a
+      // private key must never be readable by others, even while it is being written.
+      java.nio.file.attribute.FileAttribute<?>[] attrs = perms == null ? new java.nio.file.attribute.FileAttribute<?>[0]
+          : new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions
+              .asFileAttribute(perms)};
+      try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+          attrs)) {
         ByteBuffer buf = ByteBuffer.wrap(data);
         while (buf.hasRemaining()) {
           ch.write(buf);
         }
         ch.force(true);
       }
-      Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target) : permsIfNew;
       if (perms != null) {
         Files.setPosixFilePermissions(tmp, perms);
       }

@@ -15,8 +15,12 @@ public record ClusterConfig(
     @Doc("control: the address nodes connect to (mutual TLS with certificates issued at join)")
     @Default("0.0.0.0:9045") HostPort listen,
     @Doc("node: the control node's host:port") @OptionalKey HostPort control,
-    @Doc("the join secret, the same on the control node and on each node (at least 16 characters); it proves a "
-        + "joining node and the control node to each other once, certificates do after") @OptionalKey String secret,
+    @Doc("control: the cluster secret (at least 16 characters) each node's join key is derived from; it never "
+        + "leaves the control node") @OptionalKey String secret,
+    @Doc("node: its join key, from `show cluster join-key NAME` on the control node; it proves the node and the "
+        + "control node to each other once, at join (certificates do after)") @OptionalKey String joinKey,
+    @Doc("node: the cluster CA's SHA-256 fingerprint (show cluster on the control node); if given, the node joins "
+        + "only a control node with that CA") @OptionalKey String caFingerprint,
     @Doc("control: the cluster's nodes; a node can join only once it is listed") List<Member> nodes,
     @Doc("node: more config paths this node keeps from its own file instead of the control node's (node, network, "
         + "admin, cluster and balancer always are), e.g. proxy.listen") List<String> local,
@@ -57,12 +61,19 @@ public record ClusterConfig(
 
   @Override
   public void validate(String path, Problems problems) {
-    if (role != Role.STANDALONE && (secret == null || secret.length() < 16)) {
-      problems.add(path + ".secret", "a " + role.name().toLowerCase() + " needs a join secret of at least 16 "
-          + "characters");
+    if (role == Role.CONTROL && (secret == null || secret.length() < 16)) {
+      problems.add(path + ".secret", "a control node needs a cluster secret of at least 16 characters");
     }
-    if (secret != null && !secret.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-      problems.add(path + ".secret", "must be printable ASCII without spaces");
+    if (role == Role.NODE && (joinKey == null || joinKey.length() < 16)) {
+      problems.add(path + ".joinKey", "a node needs its join key (show cluster join-key NAME on the control node)");
+    }
+    for (String[] kv : new String[][] {{"secret", secret}, {"joinKey", joinKey}}) {
+      if (kv[1] != null && !kv[1].chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+        problems.add(path + "." + kv[0], "must be printable ASCII without spaces");
+      }
+    }
+    if (caFingerprint != null && !caFingerprint.matches("(?i)[0-9a-f]{2}(:[0-9a-f]{2}){31}")) {
+      problems.add(path + ".caFingerprint", "is not a SHA-256 fingerprint (32 hex bytes separated by colons)");
     }
     if (role == Role.NODE && control == null) {
       problems.add(path + ".control", "a node needs its control node's host:port");
@@ -82,8 +93,9 @@ public record ClusterConfig(
         problems.add(path + ".local[" + i + "]", '"' + p + "\" is not a config key or section (e.g. proxy.listen)");
       }
     }
-    if (commitWait.isNegative() || commitWait.compareTo(Duration.ofMinutes(10)) > 0) {
-      problems.add(path + ".commitWait", "must be between 0s and 10m");
+    if (commitWait.isNegative() || commitWait.compareTo(Duration.ofSeconds(90)) > 0) {
+      // The console's commit call and the admin server's idle timeout must outlast it.
+      problems.add(path + ".commitWait", "must be between 0s and 90s");
     }
   }
 }

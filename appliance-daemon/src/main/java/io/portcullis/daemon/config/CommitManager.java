@@ -252,7 +252,8 @@ public final class CommitManager implements AutoCloseable {
 
   private volatile Guard guard = (from, to, force) -> { };
   private volatile Follower follower = rev -> CompletableFuture.completedFuture(null);
-  private final List<java.util.function.Consumer<Active>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<java.util.function.BiConsumer<Active, Revision>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public void guard(Guard g) {
     guard = g;
@@ -262,14 +263,26 @@ public final class CommitManager implements AutoCloseable {
     follower = f;
   }
 
-  /** Calls {@code l} with each config put into effect from now on (on the commit thread). */
-  public void onActive(java.util.function.Consumer<Active> l) {
+  /** Calls {@code l} with each config put into effect from now on and its revision (on the commit thread). */
+  public void onActive(java.util.function.BiConsumer<Active, Revision> l) {
     listeners.add(l);
   }
 
-  /** Puts {@code text} into effect as sent by the control node: no guard, no stale check, no waiting for nodes. */
-  public CompletableFuture<Revision> commitFromControl(String text, String message) {
-    return serial(() -> commitStep(text, -1, "cluster", message, null, true));
+  /**
+   * Puts into effect what the control node sent, {@code merge} turning the text in effect (read in the commit queue,
+   * so a local commit just before is not undone) into the next: no guard, no stale check, no waiting for nodes.
+   */
+  public CompletableFuture<Revision> commitFromControl(java.util.function.UnaryOperator<String> merge,
+      String message) {
+    return serial(() -> {
+      String text;
+      try {
+        text = merge.apply(active().text());
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(new CommitException("cannot merge: " + e.getMessage(), List.of()));
+      }
+      return commitStep(text, -1, "cluster", message, null, true);
+    });
   }
 
   /**
@@ -298,7 +311,9 @@ public final class CommitManager implements AutoCloseable {
         return CompletableFuture.failedFuture(e);
       }
       return commitStep(sessionText, base, author, message, confirmWithin, false)
-          .thenCompose(rev -> follower.follow(rev).handle((x, e) -> rev)).whenComplete((r, e) ->
+          // A follower bounded by its own wait, and by this in case it is not: the commit queue must move on.
+          .thenCompose(rev -> follower.follow(rev).orTimeout(120, TimeUnit.SECONDS).handle((x, e) -> rev))
+          .whenComplete((r, e) ->
           progress = new Progress(false, e == null ? "done" : "failed", 0, 0, progress.startedMillis()));
     });
   }
@@ -385,7 +400,7 @@ public final class CommitManager implements AutoCloseable {
         }
         for (var l : listeners) {
           try {
-            l.accept(now);
+            l.accept(now, rev);
           } catch (RuntimeException e) {
             LOG.warn("a config listener failed", e);
           }

@@ -60,4 +60,23 @@ class PrometheusTextTest {
   void withoutNodesTheControlNodesTextIsUnchanged() {
     assertEquals(CONTROL, PrometheusText.merge(CONTROL, Map.of()));
   }
+
+  @Test
+  void aNodesInvalidOrNodeLabelledLinesAreDroppedAndTheRestKept() {
+    String bad = """
+        # HELP portcullis_config_revision the config revision in effect
+        # TYPE portcullis_config_revision gauge
+        portcullis_config_revision{ 5.0
+        portcullis_config_revision{node="other"} 5.0
+        portcullis_config_revision{a="x\\"}y"} 4.0
+        portcullis_config_revision{b="1"} not-a-number
+        portcullis_config_revision{c="2"} +Inf 1700000000000
+        """;
+    String merged = PrometheusText.merge(CONTROL, Map.of("n1", bad));
+    assertEquals(CONTROL.replace("portcullis_config_revision 7.0\n", """
+        portcullis_config_revision 7.0
+        portcullis_config_revision{node="n1",a="x\\"}y"} 4.0
+        portcullis_config_revision{node="n1",c="2"} +Inf 1700000000000
+        """), merged);
+  }
 }

@@ -32,7 +32,7 @@ class ConfigEditorTest {
     String node = """
         node: { name: gw1 }
         proxy: { listen: 127.0.0.1:8080, maxConnectionsPerOrigin: 9 }
-        cluster: { role: node, control: "10.0.0.1:9045", secret: a-secret-of-16-chars, local: [proxy.listen] }
+        cluster: { role: node, control: "10.0.0.1:9045", joinKey: a-key-of-16-chars-x, local: [proxy.listen] }
         """;
     String shared = ConfigEditor.withoutLocal(control, ClusterConfig.ALWAYS_LOCAL);
     assertTrue(!shared.contains("secret") && !shared.contains("9000") && !shared.contains("control"), shared);
@@ -50,10 +50,10 @@ class ConfigEditorTest {
   @Test
   void clusterKeysAreCheckedTogether() {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
-        cluster: { role: node, secret: short, local: [proxy.nope, "rules.access[]"] }
+        cluster: { role: node, joinKey: short, local: [proxy.nope, "rules.access[]"] }
         """));
     String all = e.problems().toString();
-    assertTrue(all.contains("cluster.secret") && all.contains("cluster.control") && all.contains("cluster.local[0]")
+    assertTrue(all.contains("cluster.joinKey") && all.contains("cluster.control") && all.contains("cluster.local[0]")
         && all.contains("cluster.local[1]"), all);
   }
 
