@@ -9,8 +9,8 @@ import java.util.List;
  * never reach the origin. {@code originMaySee}: the case's first request is sound (or its head is, and only its body
  * is bad), so the origin may see {@code /cN}; otherwise it must not.
  */
-final class MalformedHttp {
-  record Case(String name, String bytes, boolean originMaySee, int status) {
+public final class MalformedHttp {
+  public record Case(String name, String bytes, boolean originMaySee, int status) {
   }
 
   private final String origin;
@@ -21,7 +21,7 @@ final class MalformedHttp {
   }
 
   /** Every case; {@code status} 0 means "any 4xx/5xx". */
-  static List<Case> all(int originPort) {
+  public static List<Case> all(int originPort) {
     MalformedHttp m = new MalformedHttp(originPort);
     m.framing();
     m.chunks();

@@ -1,0 +1,227 @@
+package io.portcullis.daemon.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.proxy.MalformedHttp;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every hostile request (the proxy's 100 hand-made cases and some 400 generated from families) against a daemon in
+ * its own JVM with its own ICAP server, in front of an origin that counts what reaches it. Each case is followed by a
+ * sound sentinel request with {@code Connection: close}, so a case the proxy passes ends without waiting for a
+ * timeout. A case must end (no hang), in an error status or a clean pass (the origin got the request once, with the
+ * body sent), and no hidden request may ever reach the origin; the daemon must be alive and serving after all.
+ */
+@Tag("reliability")
+class HostileHttpTest {
+  // Not anchored to a line start: a response may follow a body that ends without a newline ("ok").
+  private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3}) [A-Z]");
+  @TempDir
+  static Path dir;
+  static CountingOrigin origin;
+  static Process daemon;
+  static int proxy;
+
+  @BeforeAll
+  static void start() throws Exception {
+    origin = new CountingOrigin();
+    for (String[] a : HostileHttp.BAD_ANSWERS) {
+      origin.bad(a[0].replace(' ', '-'), a[1]);
+    }
+    proxy = Peers.freePort();
+    daemon = Peers.portcullis(dir, """
+        node: { name: hostile, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { listen: 127.0.0.1:%d, headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s }
+        icap: { listen: 127.0.0.1:%d }
+        """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    Peers.stop(daemon);
+    if (origin != null) {
+      origin.close();
+    }
+  }
+
+  /** What one case did. */
+  record Outcome(String family, String name, boolean passed, boolean hang, boolean smuggled, String why) {
+  }
+
+  @Test
+  void everyHostileRequestEndsInAnErrorOrACleanPassAndNothingHiddenReachesTheOrigin() throws Exception {
+    List<Runnable> checks = new ArrayList<>();
+    List<java.util.concurrent.Callable<Outcome>> work = new ArrayList<>();
+    int i = 0;
+    for (MalformedHttp.Case c : MalformedHttp.all(origin.port())) {
+      String id = "c" + i++;
+      work.add(() -> judgeMade(id, c));
+    }
+    List<HostileHttp.Case> generated = HostileHttp.all(origin.port());
+    for (int k = 0; k < generated.size(); k++) {
+      HostileHttp.Case c = generated.get(k);
+      String id = "h" + k;
+      work.add(() -> judgeGenerated(id, c));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(12);
+    List<Outcome> outcomes = new ArrayList<>();
+    try {
+      for (Future<Outcome> f : pool.invokeAll(work)) {
+        outcomes.add(f.get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    boolean alive = daemon.isAlive();
+    int sound = alive ? status(send("GET http://127.0.0.1:" + origin.port() + "/after HTTP/1.1\r\nHost: x\r\n"
+        + "Connection: close\r\n\r\n")) : -1;
+    Map<String, long[]> byFamily = new LinkedHashMap<>();
+    for (Outcome o : outcomes) {
+      long[] f = byFamily.computeIfAbsent(o.family(), k -> new long[4]);
+      f[0]++;
+      f[1] += o.passed() ? 1 : 0;
+      f[2] += o.hang() ? 1 : 0;
+      f[3] += o.smuggled() ? 1 : 0;
+    }
+    byFamily.forEach((family, f) -> Report.row("HTTP via proxy", family, f[0], f[1], alive ? 0 : 1, f[2], f[3], -1,
+        -1, ""));
+    List<String> failed = outcomes.stream().filter(o -> !o.passed()).map(o -> o.family() + " / " + o.name() + ": "
+        + o.why()).toList();
+    assertTrue(outcomes.size() >= 300, "at least 300 cases: " + outcomes.size());
+    assertTrue(alive, "the daemon is alive after every case");
+    assertEquals(200, sound, "a sound request is served after every case");
+    assertTrue(failed.isEmpty(), failed.size() + " cases failed:\n" + String.join("\n", failed));
+  }
+
+  /** A hand-made case: its status (any error if 0), a close, and the origin sees /cN only if it may. */
+  private Outcome judgeMade(String id, MalformedHttp.Case c) throws Exception {
+    String family = "hand-made (ProxyMalformedTest's)";
+    // No sentinel: every hand-made case ends in an error and a close, and bytes left unread when the proxy closes
+    // make its kernel reset the connection, which may destroy the error answer before the client reads it.
+    Answer a = exchange(c.bytes(), null);
+    boolean smuggled = origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
+    List<Integer> st = statuses(a.text());
+    String why = null;
+    if (a.hang()) {
+      why = "no end within 10 s";
+    } else if (smuggled) {
+      why = "a hidden request reached the origin";
+    } else if (st.isEmpty()) {
+      why = "closed without an answer";
+    } else if (c.status() != 0 ? !st.contains(c.status()) : st.stream().noneMatch(s -> s >= 400)) {
+      why = "statuses " + st + ", expected " + (c.status() == 0 ? "an error" : c.status()) + "; answer: "
+          + a.text().replace("\r\n", "|").substring(0, Math.min(400, a.text().length()));
+    } else if (!c.originMaySee() && origin.count("/" + id + " ") > 0) {
+      why = "the origin saw the refused request";
+    }
+    return new Outcome(family, c.name(), why == null, a.hang(), smuggled, why);
+  }
+
+  /** A generated case: an error, or a clean pass with the body sent; an upstream fault: a 5xx or a cut. */
+  private Outcome judgeGenerated(String id, HostileHttp.Case c) throws Exception {
+    Answer a = exchange(c.bytes(), id);
+    boolean smuggled = origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
+    List<Integer> st = statuses(a.text()).stream().filter(x -> x >= 200).toList(); // interim 1xx aside
+    String why = null;
+    if (a.hang()) {
+      why = "no end within 10 s";
+    } else if (smuggled) {
+      why = "a hidden request (or answer) got through";
+    } else if (st.isEmpty()) {
+      why = c.upstream() ? null : "closed without an answer";
+    } else if (c.upstream()) {
+      String head = a.text().substring(0, Math.max(0, a.text().indexOf("\r\n\r\n"))).toLowerCase();
+      if (st.get(0) < 500 && head.contains("content-length:") && head.contains("transfer-encoding:")) {
+        why = "a response with both Content-Length and Transfer-Encoding was passed on";
+      } else if (st.get(0) < 500 && st.get(0) != 200) {
+        why = "status " + st.get(0) + " for a broken answer";
+      }
+    } else if (st.get(0) < 400 && c.body() >= 0) {
+      List<CountingOrigin.Seen> got = origin.seen().stream().filter(s -> s.line().contains("/" + id + " ")).toList();
+      if (got.size() != 1 || got.get(0).bodyBytes() != c.body()) {
+        why = "passed, but the origin got " + got.stream().map(s -> s.bodyBytes() + " body bytes").toList()
+            + " instead of " + c.body();
+      }
+    }
+    return new Outcome(c.family(), c.name(), why == null, a.hang(), smuggled, why);
+  }
+
+  record Answer(String text, boolean hang) {
+  }
+
+  /** Sends the case and a sentinel GET with Connection: close; reads until the proxy closes (10 s at most). */
+  private Answer exchange(String bytes, String id) throws Exception {
+    String sentinel = id == null ? "" : "GET http://127.0.0.1:" + origin.port() + "/END-" + id
+        + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    try (Socket s = new Socket("127.0.0.1", proxy)) {
+      s.setSoTimeout(10_000);
+      try {
+        s.getOutputStream().write((bytes + sentinel).getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream().flush();
+      } catch (java.io.IOException e) {
+        // the proxy closed while we were still sending: what it answered is read below
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      InputStream in = s.getInputStream();
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      byte[] buf = new byte[65536];
+      try {
+        for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+          out.write(buf, 0, n);
+          if (System.nanoTime() > deadline) {
+            return new Answer(out.toString(StandardCharsets.ISO_8859_1), true);
+          }
+        }
+      } catch (SocketTimeoutException e) {
+        return new Answer(out.toString(StandardCharsets.ISO_8859_1), true);
+      } catch (java.io.IOException e) {
+        // reset after the answer: the answer counts
+      }
+      return new Answer(out.toString(StandardCharsets.ISO_8859_1), false);
+    }
+  }
+
+  private static List<Integer> statuses(String text) {
+    List<Integer> out = new ArrayList<>();
+    Matcher m = STATUS.matcher(text);
+    while (m.find()) {
+      out.add(Integer.parseInt(m.group(1)));
+    }
+    return out;
+  }
+
+  private String send(String bytes) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", proxy)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(bytes.getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  private static int status(String text) {
+    List<Integer> st = statuses(text);
+    return st.isEmpty() ? -1 : st.get(0);
+  }
+}
