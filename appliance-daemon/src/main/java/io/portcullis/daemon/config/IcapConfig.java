@@ -11,6 +11,8 @@ public record IcapConfig(
     @Default("1000") int maxConnections,
     @Doc("how long clients may cache the OPTIONS answer") @Default("1h") Duration optionsTtl,
     @Doc("close a connection that has sent and received nothing for this long") @Default("10m") Duration idleTimeout,
+    @Doc("time a client has, once a message begins, to send its whole head (ICAP and encapsulated HTTP headers); "
+        + "408 and close after (a slowloris)") @Default("30s") Duration headerTimeout,
     @Doc("size limits on what ICAP clients send") IcapLimits limits,
     @Doc("where the client's identity comes from") IcapIdentity identity) implements Validatable {
 
@@ -21,6 +23,9 @@ public record IcapConfig(
     }
     if (maxConnections < 1 || maxConnections > 1_000_000) {
       problems.add(path + ".maxConnections", maxConnections + " is not between 1 and 1000000");
+    }
+    if (headerTimeout.toMillis() < 100) {
+      problems.add(path + ".headerTimeout", "must be at least 100ms");
     }
     if (idleTimeout.toSeconds() < 1) {
       problems.add(path + ".idleTimeout", "must be at least 1s");

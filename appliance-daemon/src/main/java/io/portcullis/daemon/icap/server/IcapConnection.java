@@ -100,6 +100,7 @@ final class IcapConnection {
   private int forwarded;
   private byte[] body = new byte[0];
   private int bodyLen;
+  private long headTimer = -1;
 
   IcapConnection(NetSocket socket, Supplier<IcapSettings> settings, IcapMetrics metrics, Runnable onClose,
       Context context) {
@@ -114,6 +115,10 @@ final class IcapConnection {
     decoder = new IcapDecoder(IcapDecoder.Mode.REQUEST, settings.get().limits());
     socket.handler(this::onData);
     socket.closeHandler(v -> {
+      if (headTimer >= 0) {
+        context.owner().cancelTimer(headTimer);
+        headTimer = -1;
+      }
       boolean midTransaction = !closed && request != null && plan != null;
       closed = true;
       if (midTransaction) {
@@ -128,6 +133,15 @@ final class IcapConnection {
   private void onData(Buffer buffer) {
     if (closed) {
       return;
+    }
+    if (request == null && headTimer < 0) {
+      // Between messages: these bytes begin a head, which must be whole within icap.headerTimeout.
+      headTimer = context.owner().setTimer(Math.max(100, settings.get().icap().headerTimeout().toMillis()), t -> {
+        headTimer = -1;
+        if (!closed && request == null) {
+          onHeadTimeout();
+        }
+      });
     }
     ByteBuffer in = ((BufferInternal) buffer).getByteBuf().nioBuffer();
     queue.addAll(decoder.feed(in));
@@ -162,6 +176,10 @@ final class IcapConnection {
   // ---- message head ------------------------------------------------------------------------------------------------
 
   private void onHead(IcapRequest r) {
+    if (headTimer >= 0) {
+      context.owner().cancelTimer(headTimer);
+      headTimer = -1;
+    }
     request = r;
     s = settings.get();
     started = System.nanoTime();
@@ -572,6 +590,17 @@ final class IcapConnection {
       write(IcapEncoder.LAST_CHUNK);
     }
     finish();
+  }
+
+  /** The head did not come whole in time: 408 and close, as RFC 3507 names it. */
+  private void onHeadTimeout() {
+    metrics.badRequest();
+    LOG.debug("icap connection {}: no whole head within the header timeout", socket.remoteAddress());
+    closed = true;
+    IcapSettings cur = settings.get();
+    byte[] answer = ("ICAP/1.0 408 Request Timeout\r\nServer: " + SERVER + "\r\nISTag: " + cur.istag()
+        + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    socket.write(Buffer.buffer(answer)).onComplete(x -> socket.close());
   }
 
   private void onError(String reason) {

@@ -31,6 +31,8 @@ public final class MalformedIcap {
   public static Map<String, String> cases() {
     Map<String, String> m = new LinkedHashMap<>();
     // Encapsulated offsets
+    m.put("URI port out of range", "REQMOD icap://127.0.0.1:99999/av/reqmod ICAP/1.0\r\nHost: h\r\n"
+        + "Encapsulated: req-hdr=0, null-body=45\r\n\r\n" + REQ);
     m.put("encapsulated missing", "REQMOD icap://h/av/reqmod ICAP/1.0\r\nHost: h\r\n\r\n" + REQ);
     m.put("encapsulated negative offset", reqmod("req-hdr=0, null-body=-45", REQ));
     m.put("encapsulated first offset not 0", reqmod("req-hdr=5, null-body=45", REQ));
