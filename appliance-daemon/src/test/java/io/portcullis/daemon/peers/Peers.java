@@ -200,7 +200,9 @@ public final class Peers {
   public static Process portcullis(Path dir, String yaml, int port) throws Exception {
     Files.createDirectories(dir);
     Path conf = dir.resolve("portcullis.yaml");
-    Files.writeString(conf, yaml);
+    if (yaml != null) { // null: start again on the file as the last run left it
+      Files.writeString(conf, yaml);
+    }
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
         "io.portcullis.daemon.Main", "--config", conf.toString(), "--data-dir", dir.resolve("data").toString())
