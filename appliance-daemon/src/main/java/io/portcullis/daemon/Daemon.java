@@ -134,7 +134,16 @@ public final class Daemon implements CommitManager.Applier {
         : Runtime.getRuntime().availableProcessors();
     this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
     String node = config.node().name();
-    traffic.add(proxy = new Service<ProxySettings>("proxy", vertx, c -> ProxySettings.of(c, baseDir, events), p -> p.proxy().enabled(),
+    // Counted across commits and event loops: the limits hold for the node, not per listener.
+    io.portcullis.daemon.proxy.ClientConnections clients = new io.portcullis.daemon.proxy.ClientConnections();
+    io.micrometer.core.instrument.FunctionCounter.builder("portcullis.proxy.connections.refused", clients,
+        io.portcullis.daemon.proxy.ClientConnections::refused)
+        .description("client connections refused for proxy.maxConnections or proxy.maxConnectionsPerClient")
+        .register(registry);
+    Gauge.builder("portcullis.proxy.connections", clients, io.portcullis.daemon.proxy.ClientConnections::open)
+        .description("client connections open now").register(registry);
+    traffic.add(proxy = new Service<ProxySettings>("proxy", vertx, c -> ProxySettings.of(c, baseDir, events, clients),
+        p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
     traffic.add(new Service<IcapSettings>("icap", vertx, c -> IcapSettings.of(c, compiled(c).policy(),

@@ -14,6 +14,10 @@ public record ProxyConfig(
     @Doc("connections to one origin at most (the pool; Vert.x's own default of 5 is far too low for a proxy)")
     @Default("256") int maxConnectionsPerOrigin,
     @Doc("requests waiting for a pooled connection at most; beyond that: 503") @Default("2048") int maxWaitQueue,
+    @Doc("client connections at once at most; beyond that a new one gets 503 and is closed") @Default("20000")
+    int maxConnections,
+    @Doc("client connections at once from one address at most (a NAT gateway counts as one); beyond that: 503 and "
+        + "close") @Default("2000") int maxConnectionsPerClient,
     @Doc("time to connect to an origin") @Default("10s") Duration connectTimeout,
     @Doc("time an origin may stay silent while answering (504 before the answer begins)") @Default("60s")
     Duration upstreamTimeout,
@@ -119,6 +123,8 @@ public record ProxyConfig(
     }
     problems.between(path + ".maxConnectionsPerOrigin", maxConnectionsPerOrigin, 1, 100_000);
     problems.between(path + ".maxWaitQueue", maxWaitQueue, 0, 1_000_000);
+    problems.between(path + ".maxConnections", maxConnections, 1, 10_000_000);
+    problems.between(path + ".maxConnectionsPerClient", maxConnectionsPerClient, 1, 10_000_000);
     problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
     problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
     problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);

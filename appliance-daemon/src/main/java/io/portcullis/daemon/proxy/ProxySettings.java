@@ -13,10 +13,11 @@ import java.util.List;
  */
 public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node,
     BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
-    io.portcullis.daemon.events.Events events) {
+    io.portcullis.daemon.events.Events events, ClientConnections connections) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
-  public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events) {
+  public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events,
+      ClientConnections connections) {
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
@@ -33,6 +34,6 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         : p.icap().respmod().stream().map(IcapService::parse).toList();
     return new ProxySettings(p, req, res, c.node().name(), BasicAuth.of(p.auth(), baseDir),
         p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())),
-        p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events);
+        p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections);
   }
 }

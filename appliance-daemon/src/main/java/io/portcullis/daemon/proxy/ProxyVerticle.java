@@ -90,11 +90,39 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
             // The guard enforces our limits first, with our pages; the decoder's own are only a backstop.
             .setMaxInitialLineLength(s.maxRequestLine() * 2 + 64).setMaxHeaderSize(s.maxHeaderBytes() * 2 + 64)
             .setIdleTimeout((int) s.idleTimeout().toSeconds()))
-        .connectionHandler(conn -> guard(conn, limits, s.headerTimeout()))
+        .connectionHandler(conn -> {
+          if (admit(conn)) {
+            guard(conn, limits, s.headerTimeout());
+          }
+        })
         .invalidRequestHandler(this::invalid)
         .requestHandler(this::handle)
         .listen()
         .map(Listener::of);
+  }
+
+  /**
+   * Counts the connection against proxy.maxConnections and proxy.maxConnectionsPerClient; over a limit it gets a 503
+   * and a close before anything is read (false).
+   */
+  private boolean admit(io.vertx.core.http.HttpConnection conn) {
+    ProxySettings s = settings();
+    String client = conn.remoteAddress() == null ? "-" : conn.remoteAddress().hostAddress();
+    String over = s.connections().open(client, s.proxy().maxConnections(), s.proxy().maxConnectionsPerClient());
+    io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
+    if (over != null) {
+      LOG.debug("refused a connection from {}: {}", client, over);
+      byte[] page = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+          + "Content-Length: " + (over.length() + 24) + "\r\n\r\ntoo many connections (" + over + ")\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      // From the head of the pipeline: raw bytes, past the HTTP encoder (which takes only HTTP objects).
+      ch.pipeline().firstContext().writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(page))
+          .addListener(f -> ch.close());
+      return false;
+    }
+    // The channel's own close, once, whatever the connection becomes (a CONNECT tunnel, say).
+    ch.closeFuture().addListener(f -> s.connections().close(client));
+    return true;
   }
 
   /** Puts a {@link RequestGuard} in front of the connection's HTTP decoder. */

@@ -14,6 +14,8 @@ import java.nio.file.StandardOpenOption;
 final class Report {
   static final Path FILE = Path.of("target", "reliability", "results.tsv");
 
+  private static boolean started;
+
   private Report() {
   }
 
@@ -25,6 +27,10 @@ final class Report {
     System.out.print("reliability: " + line);
     try {
       Files.createDirectories(FILE.getParent());
+      if (!started) {
+        started = true;
+        Files.deleteIfExists(FILE); // one run's rows: the suite's test classes share one JVM
+      }
       Files.writeString(FILE, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new IllegalStateException(e);
