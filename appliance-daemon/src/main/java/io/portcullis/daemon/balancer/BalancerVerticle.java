@@ -310,7 +310,8 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
           conn.closeHandler(v -> now.clients().decrementAndGet());
           // The strict framing check of the proxy: nothing smuggled passes the balancer either.
           RequestGuard.install(conn, new RequestFraming.Limits(c.maxRequestLine(), c.maxHeaderBytes(), c.maxHeaders()),
-              c.headerTimeout(), r -> conn.close());
+              // No body rate here: the proxies behind enforce theirs, and a held-back body must not be cut twice.
+              c.headerTimeout(), java.time.Duration.ZERO, 1, r -> conn.close());
         })
         .invalidRequestHandler(this::invalid)
         .requestHandler(req -> onHttp(listen, req))

@@ -27,6 +27,11 @@ public record ProxyConfig(
     @Doc("most header lines in one request") @Default("100") int maxHeaders,
     @Doc("time a client has to send a whole request head once it begins (and a new connection its first); 408 after")
     @Default("30s") Duration headerTimeout,
+    @Doc("time a client has to send a request body, on top of one second per proxy.minBodyRate bytes it has sent "
+        + "(time the proxy itself holds the body back does not count); 408 after (a slow-body attack); 0s: no limit")
+    @Default("20s") Duration bodyTimeout,
+    @Doc("bytes per second that extend bodyTimeout by a second each (Apache's MinRate)") @Default("500")
+    int minBodyRate,
     @Doc("longest time from a request's head to the end of its answer: 504 if the answer has not begun, else the "
         + "connection closes; CONNECT tunnels are not limited (the idle timeout closes them); 0s: no limit")
     @Default("1h") Duration requestTimeout,
@@ -124,6 +129,7 @@ public record ProxyConfig(
     problems.between(path + ".maxConnectionsPerOrigin", maxConnectionsPerOrigin, 1, 100_000);
     problems.between(path + ".maxWaitQueue", maxWaitQueue, 0, 1_000_000);
     problems.between(path + ".maxConnections", maxConnections, 1, 10_000_000);
+    problems.between(path + ".minBodyRate", minBodyRate, 1, 1_000_000_000);
     problems.between(path + ".maxConnectionsPerClient", maxConnectionsPerClient, 1, 10_000_000);
     problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
     problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);

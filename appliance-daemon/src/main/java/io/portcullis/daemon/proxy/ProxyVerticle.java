@@ -92,7 +92,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
             .setIdleTimeout((int) s.idleTimeout().toSeconds()))
         .connectionHandler(conn -> {
           if (admit(conn)) {
-            guard(conn, limits, s.headerTimeout());
+            guard(conn, limits, s);
           }
         })
         .invalidRequestHandler(this::invalid)
@@ -126,10 +126,10 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   }
 
   /** Puts a {@link RequestGuard} in front of the connection's HTTP decoder. */
-  private void guard(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits,
-      java.time.Duration headerTimeout) {
+  private void guard(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits, ProxyConfig s) {
     io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
-    if (!RequestGuard.install(conn, limits, headerTimeout, r -> bodyRefused(ch, r))) {
+    if (!RequestGuard.install(conn, limits, s.headerTimeout(), s.bodyTimeout(), s.minBodyRate(),
+        r -> bodyRefused(ch, r))) {
       LOG.error("no HTTP/1.1 decoder on a proxy connection from {}: closed it", conn.remoteAddress());
     }
   }
@@ -356,7 +356,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     }
     LOG.debug("refused the body of {} from {}: {}", f.req.uri(), f.req.remoteAddress(), r.reason());
     if (!f.req.response().headWritten()) {
-      error(f.req, r.status(), "Bad request", "The request was refused: " + r.reason() + ".", true);
+      error(f.req, r.status(), r.status() == 408 ? "Request timeout" : "Bad request", "The request was refused: "
+          + r.reason() + ".", true);
     } else {
       f.req.connection().close();
     }

@@ -38,14 +38,21 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
 
   private final RequestFraming framing;
   private final long headerTimeoutNanos;
+  private final long bodyTimeoutNanos;
+  private final long minBodyRate;
+  private ScheduledFuture<?> bodyTimer;
+  private long bodyDeadline;
+  private long bodyBytes;
   private ByteBuf held; // examined, not yet passed on
   private long passed;
   private boolean stopped;
   private ScheduledFuture<?> headTimer;
 
-  RequestGuard(RequestFraming.Limits limits, Duration headerTimeout) {
+  RequestGuard(RequestFraming.Limits limits, Duration headerTimeout, Duration bodyTimeout, long minBodyRate) {
     this.framing = new RequestFraming(limits);
     this.headerTimeoutNanos = headerTimeout.toNanos();
+    this.bodyTimeoutNanos = bodyTimeout.toNanos();
+    this.minBodyRate = Math.max(1, minBodyRate);
   }
 
   /**
@@ -53,13 +60,15 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
    * broke. Returns false (and closes the connection) when it has no such decoder.
    */
   public static boolean install(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits,
-      Duration headerTimeout, java.util.function.Consumer<Refusal> bodyRefused) {
+      Duration headerTimeout, Duration bodyTimeout, long minBodyRate,
+      java.util.function.Consumer<Refusal> bodyRefused) {
     var pipeline = ((io.vertx.core.net.impl.ConnectionBase) conn).channelHandlerContext().pipeline();
     if (pipeline.get("httpDecoder") == null) {
       conn.close();
       return false;
     }
-    pipeline.addBefore("httpDecoder", "portcullisGuard", new RequestGuard(limits, headerTimeout));
+    pipeline.addBefore("httpDecoder", "portcullisGuard", new RequestGuard(limits, headerTimeout, bodyTimeout,
+        minBodyRate));
     pipeline.channel().attr(BODY_REFUSED).set(bodyRefused);
     return true;
   }
@@ -85,7 +94,12 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
       return;
     }
     boolean wasInHead = framing.inHead();
+    boolean wasInBody = framing.inBody();
+    int size = buf.readableBytes();
     long ok = framing.feed(buf.nioBuffer());
+    if (wasInBody || framing.inBody()) {
+      bodyBytes += size;
+    }
     int n = (int) (ok - passed);
     if (held == null && n == buf.readableBytes()) {
       passed = ok; // the common case: all of it is sound, pass the buffer itself
@@ -110,6 +124,37 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
     } else if (!framing.inHead()) {
       cancelTimer();
     }
+    if (framing.inBody() && !wasInBody) {
+      armBodyTimer(ctx);
+    } else if (!framing.inBody() && bodyTimer != null) {
+      bodyTimer.cancel(false);
+      bodyTimer = null;
+    }
+  }
+
+  /**
+   * A body has begun: it must be whole by bodyTimeout plus a second per minBodyRate bytes received; while the proxy
+   * reads nothing (it holds the body back: the origin or the ICAP server is slower) the clock stops.
+   */
+  private void armBodyTimer(ChannelHandlerContext ctx) {
+    if (bodyTimeoutNanos <= 0) {
+      return;
+    }
+    bodyBytes = 0;
+    bodyDeadline = System.nanoTime() + bodyTimeoutNanos;
+    long tick = Math.min(500_000_000L, Math.max(10_000_000L, bodyTimeoutNanos / 4));
+    bodyTimer = ctx.executor().scheduleAtFixedRate(() -> {
+      if (stopped || !framing.inBody()) {
+        return;
+      }
+      if (!ctx.channel().config().isAutoRead()) {
+        bodyDeadline += tick;
+        return;
+      }
+      if (System.nanoTime() > bodyDeadline + bodyBytes * 1_000_000_000L / minBodyRate) {
+        refuse(ctx, new Refusal(408, "the request body came slower than " + minBodyRate + " bytes a second"));
+      }
+    }, tick, tick, TimeUnit.NANOSECONDS);
   }
 
   private void armTimer(ChannelHandlerContext ctx) {
@@ -131,7 +176,12 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private void refuse(ChannelHandlerContext ctx, Refusal r) {
     stopped = true;
     cancelTimer();
-    boolean inBody = framing.failedInBody();
+    if (bodyTimer != null) {
+      bodyTimer.cancel(false);
+      bodyTimer = null;
+    }
+    // A body refused (bad framing, or too slow): the head went on already, so the proxy ends that request itself.
+    boolean inBody = framing.failedInBody() || framing.inBody();
     if (held != null) {
       held.release();
       held = null;
@@ -153,6 +203,10 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
     cancelTimer();
+    if (bodyTimer != null) {
+      bodyTimer.cancel(false);
+      bodyTimer = null;
+    }
     if (held != null) {
       held.release();
       held = null;
@@ -162,6 +216,10 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     cancelTimer();
+    if (bodyTimer != null) {
+      bodyTimer.cancel(false);
+      bodyTimer = null;
+    }
     ctx.fireChannelInactive();
   }
 }
