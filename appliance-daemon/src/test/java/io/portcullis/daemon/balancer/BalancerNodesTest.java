@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Our balancer in front of Portcullis nodes that run in their own JVMs and are killed outright (SIGKILL): Squid using
  * two ICAP servers through the tcp frontend, and wrk loading three proxies through the http frontend.
  */
+@org.junit.jupiter.api.Tag("reliability")
 class BalancerNodesTest {
   @TempDir
   static Path dir;
@@ -187,6 +188,8 @@ class BalancerNodesTest {
       long ms = awaitState("icap", "n0", "down", killed);
       System.out.printf("balancer (tcp, icap check): n0 detected down %d ms after SIGKILL (bound: 2 x 300 + 500 ="
           + " 1100 ms)%n", ms);
+      io.portcullis.daemon.reliability.Report.row("faults", "a balancer ICAP backend killed (Squid through it)", 1,
+          1, 0, 0, -1, -1, ms, "detected down after ms; then 60 requests through Squid checked below");
       String cacheLogBefore = Peers.read(dir.resolve("squid/cache.log"));
       codes = throughSquid(squidPort, 60);
       assertEquals(60, codes.stream().filter("200"::equals).count(), "Squid sees no ICAP error: " + codes);
@@ -231,6 +234,9 @@ class BalancerNodesTest {
     BalancerInteropTest.Wrk w = BalancerInteropTest.Wrk.parse(result[0].output());
     System.out.printf("balancer (http, 3 proxies, one killed under wrk): %s; n1 detected down %d ms after SIGKILL"
         + " (bound: 2 x 300 + 300 = 900 ms)%n", w, ms);
+    io.portcullis.daemon.reliability.Report.row("faults", "a balancer backend (proxy node) killed under wrk",
+        w.requests(), w.requests() - w.failed(), 0, 0, -1, w.failed(), ms, "detected down after ms; bound 900 ms "
+        + "+ slack");
     assertTrue(w.requests() > 1000, result[0].output());
     assertTrue(w.failed() * 1000 <= w.requests(), "failed " + w.failed() + " of " + w.requests());
     assertTrue(ms <= 900 + 5000, "detected within fall x interval + timeout (and scheduling slack): " + ms + " ms");

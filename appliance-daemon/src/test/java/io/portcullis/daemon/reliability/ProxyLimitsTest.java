@@ -47,6 +47,7 @@ class ProxyLimitsTest {
         proxy: { listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001 }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(admin, proxy, Peers.freePort()), proxy);
+    Peers.waitForPort(admin, daemon, dir.resolve("node/daemon.log")); // the admin API starts after the proxy
     String token = Files.readString(dir.resolve("node/data/admin.token")).strip();
     List<Socket> idle = new ArrayList<>();
     String small = "GET http://127.0.0.1:" + originPort + "/small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";

@@ -11,7 +11,7 @@ import java.nio.file.StandardOpenOption;
  * tried, passed, crashes, hangs, smuggled, failed requests, detection ms, note), which {@code reliability/run} prints
  * as one table. Written as the tests go, so a run cut short still shows what it did.
  */
-final class Report {
+public final class Report {
   static final Path FILE = Path.of("target", "reliability", "results.tsv");
 
   private static boolean started;
@@ -20,7 +20,7 @@ final class Report {
   }
 
   /** One row; {@code -1} where a column does not apply. */
-  static synchronized void row(String area, String what, long tried, long passed, long crashes, long hangs,
+  public static synchronized void row(String area, String what, long tried, long passed, long crashes, long hangs,
       long smuggled, long failedRequests, long detectionMs, String note) {
     String line = String.join("\t", area, what, n(tried), n(passed), n(crashes), n(hangs), n(smuggled),
         n(failedRequests), n(detectionMs), note == null ? "" : note.replace('\t', ' ').replace('\n', ' ')) + "\n";

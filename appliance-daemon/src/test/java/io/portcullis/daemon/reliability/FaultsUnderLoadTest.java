@@ -1,0 +1,369 @@
+package io.portcullis.daemon.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.peers.Clamd;
+import io.portcullis.daemon.peers.Peers;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Faults while a load runs through the proxy (4 clients, a new connection per request, so that nothing a client
+ * library retries hides a reset): the ICAP server killed and restarted with onError block (503 pages, never a reset)
+ * and with bypass (every page served), an origin that resets a quarter of its connections (502s, never a reset),
+ * clamd stopped and started again behind a protection rule that fails closed, and commits and rollbacks. Each counts
+ * the requests that failed against what the policy promises, and how long the fault took to show and to heal.
+ */
+@Tag("reliability")
+class FaultsUnderLoadTest {
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  @TempDir
+  static Path dir;
+
+  /** One request's end: when (ms since the load began) and its status (-1: the connection failed). */
+  record Hit(long at, int status) {
+  }
+
+  /** Requests through the proxy from 4 threads until stopped. */
+  static final class Load implements AutoCloseable {
+    final List<Hit> hits = Collections.synchronizedList(new ArrayList<>());
+    final long t0 = System.nanoTime();
+    final AtomicBoolean stop = new AtomicBoolean();
+    final List<Thread> threads = new ArrayList<>();
+
+    Load(int proxy, String url) {
+      for (int i = 0; i < 4; i++) {
+        Thread t = new Thread(() -> {
+          while (!stop.get()) {
+            hits.add(new Hit(now(), get(proxy, url)));
+          }
+        });
+        t.start();
+        threads.add(t);
+      }
+    }
+
+    long now() {
+      return (System.nanoTime() - t0) / 1_000_000;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(15_000);
+      }
+    }
+
+    Map<Integer, Integer> statuses() {
+      Map<Integer, Integer> m = new TreeMap<>();
+      synchronized (hits) {
+        hits.forEach(h -> m.merge(h.status(), 1, Integer::sum));
+      }
+      return m;
+    }
+
+    /** The first hit at or after {@code from} ms with {@code status} (or not, if {@code not}); -1 if none. */
+    long first(long from, int status, boolean not) {
+      synchronized (hits) {
+        return hits.stream().filter(h -> h.at() >= from && (h.status() == status) != not).mapToLong(Hit::at).min()
+            .orElse(-1);
+      }
+    }
+  }
+
+  /** One GET through the proxy on a connection of its own; its status, or -1 if the connection failed. */
+  static int get(int proxy, String url) {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxy)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET " + url + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String a = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      return a.startsWith("HTTP/1.1 ") ? Integer.parseInt(a.substring(9, 12)) : -1;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  static void commit(int admin, Path data, String yaml) throws Exception {
+    String token = Files.readString(data.resolve("admin.token")).strip();
+    for (String[] call : new String[][] {{"PUT", "/api/v1/candidate", new JsonObject().put("yaml", yaml).encode()},
+        {"POST", "/api/v1/commit", "{}"}}) {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + call[1]))
+          .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+          .method(call[0], HttpRequest.BodyPublishers.ofString(call[2])).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode(), r.body());
+    }
+  }
+
+  @Test
+  void anIcapServerKilledAndRestartedUnderLoadCostsPagesByPolicyNeverAReset() throws Exception {
+    Path www = dir.resolve("www");
+    Files.createDirectories(www);
+    Files.writeString(www.resolve("page.html"), "a page\n");
+    int origin = Peers.freePort();
+    Process nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    int icap = Peers.freePort();
+    String icapYaml = """
+        node: { name: icap-node, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { enabled: false }
+        icap: { listen: 127.0.0.1:%d }
+        """.formatted(Peers.freePort(), icap);
+    Process icapNode = Peers.portcullis(dir.resolve("icap"), icapYaml, icap);
+    int proxy = Peers.freePort();
+    int admin = Peers.freePort();
+    String proxyYaml = """
+        node: { name: proxy-node, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy:
+          listen: 127.0.0.1:%d
+          icap: { reqmod: ["icap://127.0.0.1:%d/av/reqmod"], respmod: ["icap://127.0.0.1:%d/av/respmod"], onError: %s, timeout: 3s }
+        icap: { enabled: false }
+        """;
+    Process proxyNode = Peers.portcullis(dir.resolve("proxy"), proxyYaml.formatted(admin, proxy, icap, icap, "block"),
+        proxy);
+    Peers.waitForPort(admin, proxyNode, dir.resolve("proxy/daemon.log"));
+    String url = "http://127.0.0.1:" + origin + "/page.html";
+    try {
+      for (String onError : List.of("block", "bypass")) {
+        if (onError.equals("bypass")) {
+          commit(admin, dir.resolve("proxy/data"), proxyYaml.formatted(admin, proxy, icap, icap, "bypass"));
+        }
+        long killedAt;
+        long readyAt;
+        Load load = new Load(proxy, url);
+        try (load) {
+          Thread.sleep(1500);
+          killedAt = load.now();
+          Peers.kill(icapNode);
+          Thread.sleep(1500);
+          icapNode = Peers.portcullis(dir.resolve("icap"), null, icap);
+          readyAt = load.now();
+          Thread.sleep(2000);
+        }
+        Map<Integer, Integer> st = load.statuses();
+        int resets = st.getOrDefault(-1, 0);
+        int total = load.hits.size();
+        long shown = load.first(killedAt, 200, true);
+        long healed = load.first(readyAt, 200, false);
+        String note = "statuses " + st + "; fault shown after " + (shown < 0 ? "-" : shown - killedAt)
+            + " ms, healed " + (healed < 0 ? "never" : (healed - readyAt) + " ms") + " after the restart";
+        int promised = onError.equals("block") ? st.getOrDefault(200, 0) + st.getOrDefault(503, 0)
+            : st.getOrDefault(200, 0);
+        Report.row("faults", "ICAP server killed and restarted, onError " + onError, total, promised, 0, 0, -1,
+            total - promised, shown < 0 ? -1 : shown - killedAt, note);
+        assertEquals(0, resets, "no reset: " + note);
+        assertEquals(total, promised, "only what " + onError + " promises: " + note);
+        assertTrue(healed >= 0, "served again after the restart: " + note);
+        if (onError.equals("block")) {
+          assertTrue(st.getOrDefault(503, 0) > 0, "fail-closed shows as 503 pages: " + note);
+        }
+      }
+    } finally {
+      Peers.stop(proxyNode);
+      Peers.stop(icapNode);
+      Peers.stop(nginx);
+    }
+  }
+
+  @Test
+  void anOriginResettingConnectionsCosts502sNeverAReset() throws Exception {
+    AtomicInteger n = new AtomicInteger();
+    try (ServerSocket origin = new ServerSocket(0, 128, InetAddress.getLoopbackAddress())) {
+      Thread t = new Thread(() -> {
+        while (!origin.isClosed()) {
+          try {
+            Socket s = origin.accept();
+            new Thread(() -> serveOrReset(s, n.incrementAndGet() % 4 == 0)).start();
+          } catch (IOException e) {
+            return;
+          }
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+      int proxy = Peers.freePort();
+      Process node = Peers.portcullis(dir.resolve("resets"), """
+          node: { name: resets, shutdownGrace: 1s }
+          admin: { listen: 127.0.0.1:%d }
+          proxy: { listen: 127.0.0.1:%d }
+          icap: { listen: 127.0.0.1:%d }
+          """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
+      try {
+        Load load = new Load(proxy, "http://127.0.0.1:" + origin.getLocalPort() + "/x");
+        try (load) {
+          Thread.sleep(4000);
+        }
+        Map<Integer, Integer> st = load.statuses();
+        int total = load.hits.size();
+        int promised = st.getOrDefault(200, 0) + st.getOrDefault(502, 0);
+        Report.row("faults", "origin resets a quarter of its connections", total, promised, 0, 0, -1,
+            total - promised, -1, "statuses " + st + "; origin connections " + n.get());
+        assertEquals(0, st.getOrDefault(-1, 0), "no reset reaches the client: " + st);
+        assertEquals(total, promised, "200 or 502 only: " + st);
+        assertTrue(st.getOrDefault(502, 0) > 0, st.toString());
+      } finally {
+        Peers.stop(node);
+      }
+    }
+  }
+
+  /** Answers one request, or resets the connection (SO_LINGER 0) once the request is read. */
+  static void serveOrReset(Socket s, boolean reset) {
+    try (s) {
+      InputStream in = s.getInputStream();
+      byte[] b = new byte[4096];
+      StringBuilder head = new StringBuilder();
+      while (!head.toString().contains("\r\n\r\n")) {
+        int r = in.read(b);
+        if (r < 0) {
+          return;
+        }
+        head.append(new String(b, 0, r, StandardCharsets.ISO_8859_1));
+      }
+      if (reset) {
+        s.setSoLinger(true, 0);
+        return;
+      }
+      s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+          .getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      // the proxy went away
+    }
+  }
+
+  @Test
+  void clamdStoppedUnderLoadBlocksByTheRuleAndHealsWhenItIsBack() throws Exception {
+    Path www = dir.resolve("www-scan");
+    Files.createDirectories(www);
+    Files.writeString(www.resolve("file.bin"), "harmless content\n".repeat(100));
+    int origin = Peers.freePort();
+    Process nginx = Peers.nginx(dir.resolve("nginx-scan"), www, origin);
+    int clamdPort = Peers.freePort();
+    Map<String, String> sigs = Map.of("test.ndb", "Portcullis.Test.Reliability:0:*:"
+        + "706f727463756c6c69732d6d616c77617265\n");
+    Process clamd = Clamd.start(dir.resolve("clamd"), clamdPort, sigs);
+    int proxy = Peers.freePort();
+    Process node = Peers.portcullis(dir.resolve("scan"), """
+        node: { name: scan, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { listen: 127.0.0.1:%d }
+        icap: { listen: 127.0.0.1:%d }
+        scan: { clamd: { enabled: true, address: "127.0.0.1:%d", connectTimeout: 500ms }, timeout: 3s }
+        rules:
+          protection:
+            - { name: scan-all, when: {}, action: block, onError: block }
+        """.formatted(Peers.freePort(), proxy, Peers.freePort(), clamdPort), proxy);
+    try {
+      long stoppedAt;
+      long backAt;
+      Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/file.bin");
+      try (load) {
+        Thread.sleep(1500);
+        stoppedAt = load.now();
+        Peers.kill(clamd);
+        Thread.sleep(1500);
+        clamd = Clamd.start(dir.resolve("clamd"), clamdPort, sigs);
+        backAt = load.now();
+        Thread.sleep(2000);
+      }
+      Map<Integer, Integer> st = load.statuses();
+      int total = load.hits.size();
+      int blocked = total - st.getOrDefault(200, 0) - st.getOrDefault(-1, 0);
+      long shown = load.first(stoppedAt, 200, true);
+      long healed = load.first(backAt, 200, false);
+      String note = "statuses " + st + "; shown after " + (shown < 0 ? "-" : shown - stoppedAt) + " ms, healed "
+          + (healed < 0 ? "never" : (healed - backAt) + " ms") + " after clamd listened again";
+      Report.row("faults", "clamd killed and restarted, protection onError block", total, total
+          - st.getOrDefault(-1, 0), 0, 0, -1, st.getOrDefault(-1, 0), shown < 0 ? -1 : shown - stoppedAt, note);
+      assertEquals(0, st.getOrDefault(-1, 0), "no reset: " + note);
+      assertTrue(blocked > 0, "the rule fails closed while clamd is away: " + note);
+      assertTrue(healed >= 0, "scanned and served again once clamd is back: " + note);
+    } finally {
+      Peers.stop(node);
+      Peers.stop(clamd);
+      Peers.stop(nginx);
+    }
+  }
+
+  @Test
+  void commitsAndRollbacksUnderLoadFailNoRequest() throws Exception {
+    Path www = dir.resolve("www-commit");
+    Files.createDirectories(www);
+    Files.writeString(www.resolve("page.html"), "a page\n");
+    int origin = Peers.freePort();
+    Process nginx = Peers.nginx(dir.resolve("nginx-commit"), www, origin);
+    int proxy = Peers.freePort();
+    int admin = Peers.freePort();
+    String yaml = """
+        node: { name: commits, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { listen: 127.0.0.1:%d, maxConnectionsPerOrigin: %d }
+        icap: { listen: 127.0.0.1:%d }
+        rules:
+          access:
+            - { name: other-%d, when: { hosts: ["*.other.test"] }, action: block }
+        """;
+    int icap = Peers.freePort();
+    Process node = Peers.portcullis(dir.resolve("commit"), yaml.formatted(admin, proxy, 64, icap, 0), proxy);
+    Peers.waitForPort(admin, node, dir.resolve("commit/daemon.log")); // the admin API starts after the proxy
+    Path data = dir.resolve("commit/data");
+    String token = Files.readString(data.resolve("admin.token")).strip();
+    try {
+      Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/page.html");
+      int commits = 0;
+      try (load) {
+        for (int i = 1; i <= 10; i++) {
+          commit(admin, data, yaml.formatted(admin, proxy, 64 + i, icap, i));
+          commits++;
+          if (i % 3 == 0) {
+            HttpResponse<String> rb = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
+                + "/api/v1/rollback")).header("Authorization", "Bearer " + token).header("Content-Type",
+                "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"revision\": 1}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, rb.statusCode(), rb.body());
+            HttpResponse<String> c = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
+                + "/api/v1/commit")).header("Authorization", "Bearer " + token).header("Content-Type",
+                "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, c.statusCode(), c.body());
+            commits++;
+          }
+          Thread.sleep(300);
+        }
+      }
+      Map<Integer, Integer> st = load.statuses();
+      int total = load.hits.size();
+      Report.row("faults", commits + " commits (3 of them rollbacks) under load", total, st.getOrDefault(200, 0), 0, 0,
+          -1, total - st.getOrDefault(200, 0), -1, "statuses " + st);
+      assertEquals(Map.of(200, total), st);
+    } finally {
+      Peers.stop(node);
+      Peers.stop(nginx);
+    }
+  }
+}
