@@ -18,6 +18,8 @@ public record ProxyConfig(
     int maxConnections,
     @Doc("client connections at once from one address at most (a NAT gateway counts as one); beyond that: 503 and "
         + "close") @Default("2000") int maxConnectionsPerClient,
+    @Doc("client networks exempt from maxConnectionsPerClient: balancers and NAT gateways that speak for many users")
+    List<Cidr> unlimitedClients,
     @Doc("time to connect to an origin") @Default("10s") Duration connectTimeout,
     @Doc("time an origin may stay silent while answering (504 before the answer begins)") @Default("60s")
     Duration upstreamTimeout,
@@ -130,6 +132,9 @@ public record ProxyConfig(
     problems.between(path + ".maxWaitQueue", maxWaitQueue, 0, 1_000_000);
     problems.between(path + ".maxConnections", maxConnections, 1, 10_000_000);
     problems.between(path + ".minBodyRate", minBodyRate, 1, 1_000_000_000);
+    if (!bodyTimeout.isZero() && (bodyTimeout.toMillis() < 100 || bodyTimeout.compareTo(Duration.ofDays(1)) > 0)) {
+      problems.add(path + ".bodyTimeout", "must be 0s (no limit) or between 100ms and 1d");
+    }
     problems.between(path + ".maxConnectionsPerClient", maxConnectionsPerClient, 1, 10_000_000);
     problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
     problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);

@@ -92,7 +92,11 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
             .setIdleTimeout((int) s.idleTimeout().toSeconds()))
         .connectionHandler(conn -> {
           if (admit(conn)) {
-            guard(conn, limits, s);
+            // The settings in effect now, not those the listener was bound with: a commit applies to new
+            // connections at once.
+            ProxyConfig live = settings().proxy();
+            guard(conn, new RequestFraming.Limits(live.maxRequestLine(), live.maxHeaderBytes(), live.maxHeaders()),
+                live);
           }
         })
         .invalidRequestHandler(this::invalid)
@@ -108,10 +112,14 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   private boolean admit(io.vertx.core.http.HttpConnection conn) {
     ProxySettings s = settings();
     String client = conn.remoteAddress() == null ? "-" : conn.remoteAddress().hostAddress();
-    String over = s.connections().open(client, s.proxy().maxConnections(), s.proxy().maxConnectionsPerClient());
+    byte[] address = CidrMatcher.literal(client);
+    boolean unlimited = address != null && s.unlimitedClients().stream().anyMatch(m -> m.matches(address));
+    String over = s.connections().open(client, s.proxy().maxConnections(),
+        unlimited ? Integer.MAX_VALUE : s.proxy().maxConnectionsPerClient());
     io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
     if (over != null) {
       LOG.debug("refused a connection from {}: {}", client, over);
+      ch.config().setAutoRead(false); // nothing of it is decoded, let alone proxied
       byte[] page = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
           + "Content-Length: " + (over.length() + 24) + "\r\n\r\ntoo many connections (" + over + ")\n")
           .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -355,6 +363,13 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       return;
     }
     LOG.debug("refused the body of {} from {}: {}", f.req.uri(), f.req.remoteAddress(), r.reason());
+    if (f.req.isEnded() || over(f.req)) {
+      ch.close(); // the refused body is a later pipelined request's: nothing to answer it with but the close
+      return;
+    }
+    if (f.respmod != null) {
+      f.respmod.abandon(); // a late ICAP answer must not start a response this ends
+    }
     if (!f.req.response().headWritten()) {
       error(f.req, r.status(), r.status() == 408 ? "Request timeout" : "Bad request", "The request was refused: "
           + r.reason() + ".", true);
@@ -895,6 +910,8 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     HttpServerResponse r = req.response().setStatusCode(status)
         .putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+    // A CONNECT answered with an error closes: the framing guard took the rest of the connection for a tunnel.
+    close = close || req.method() == HttpMethod.CONNECT;
     if (close) {
       r.putHeader(HttpHeaders.CONNECTION, "close");
     }

@@ -42,6 +42,7 @@ public final class RequestFraming {
 
   private final Limits limits;
   private State state = State.LINE;
+  private long bodies;
   // The line being read (request line, header, chunk size or trailer), without its CRLF.
   private byte[] line = new byte[256];
   private int lineLen;
@@ -129,6 +130,11 @@ public final class RequestFraming {
   /** True while the bytes held back belong to a message head that has begun (a header timeout applies). */
   public boolean inHead() {
     return (state == State.LINE && examined > released) || state == State.HEADERS;
+  }
+
+  /** How many request bodies have begun on this connection (a new one resets the body clock). */
+  public long bodies() {
+    return bodies;
   }
 
   /** True in a chunked body's framing, where a bad byte must fail the decoder as a bad chunk. */
@@ -351,9 +357,11 @@ public final class RequestFraming {
       state = State.TUNNEL; // what follows is the tunnel's (or nothing, if the CONNECT is refused and closed)
     } else if (chunked) {
       state = State.CHUNK_SIZE;
+      bodies++;
     } else if (contentLength > 0) {
       state = State.BODY;
       remaining = contentLength;
+      bodies++;
     } else {
       endOfMessage();
     }

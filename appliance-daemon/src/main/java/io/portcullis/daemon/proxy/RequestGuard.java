@@ -95,11 +95,9 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
     }
     boolean wasInHead = framing.inHead();
     boolean wasInBody = framing.inBody();
+    long bodiesBefore = framing.bodies();
     int size = buf.readableBytes();
     long ok = framing.feed(buf.nioBuffer());
-    if (wasInBody || framing.inBody()) {
-      bodyBytes += size;
-    }
     int n = (int) (ok - passed);
     if (held == null && n == buf.readableBytes()) {
       passed = ok; // the common case: all of it is sound, pass the buffer itself
@@ -124,11 +122,14 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
     } else if (!framing.inHead()) {
       cancelTimer();
     }
-    if (framing.inBody() && !wasInBody) {
-      armBodyTimer(ctx);
+    if (framing.inBody() && (!wasInBody || framing.bodies() != bodiesBefore)) {
+      armBodyTimer(ctx); // a new body (also one that began in the read that ended the last)
     } else if (!framing.inBody() && bodyTimer != null) {
       bodyTimer.cancel(false);
       bodyTimer = null;
+    }
+    if (framing.inBody() || wasInBody) {
+      bodyBytes += size; // a head's bytes in the same read count too: a little more allowance, never less
     }
   }
 
@@ -139,6 +140,9 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private void armBodyTimer(ChannelHandlerContext ctx) {
     if (bodyTimeoutNanos <= 0) {
       return;
+    }
+    if (bodyTimer != null) {
+      bodyTimer.cancel(false);
     }
     bodyBytes = 0;
     bodyDeadline = System.nanoTime() + bodyTimeoutNanos;
@@ -151,7 +155,8 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
         bodyDeadline += tick;
         return;
       }
-      if (System.nanoTime() > bodyDeadline + bodyBytes * 1_000_000_000L / minBodyRate) {
+      // In double: a long of bytes times 1e9 overflows past 8.6 GiB, and that would cut big uploads.
+      if (System.nanoTime() - bodyDeadline > bodyBytes * 1e9 / minBodyRate) {
         refuse(ctx, new Refusal(408, "the request body came slower than " + minBodyRate + " bytes a second"));
       }
     }, tick, tick, TimeUnit.NANOSECONDS);

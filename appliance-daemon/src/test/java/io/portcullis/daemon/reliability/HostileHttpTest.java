@@ -115,6 +115,21 @@ class HostileHttpTest {
     assertTrue(failed.isEmpty(), failed.size() + " cases failed:\n" + String.join("\n", failed));
   }
 
+  @Test
+  void aConnectThatFailsClosesTheConnectionSoNothingAfterItEscapesTheFramingChecks() throws Exception {
+    // 443 is an allowed CONNECT port and nothing listens there: 502/503, and then the connection must end, since the
+    // framing guard treats whatever follows a CONNECT as the tunnel's bytes.
+    String answer = send("CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n"
+        + "GET http://127.0.0.1:" + origin.port() + "/SMUGGLED-after-connect HTTP/1.1\r\nHost: x\r\n\r\n");
+    List<Integer> st = statuses(answer);
+    Report.row("HTTP via proxy", "a CONNECT that fails, then a request on the same connection", 1,
+        st.size() == 1 && st.get(0) >= 500 ? 1 : 0, daemon.isAlive() ? 0 : 1, 0,
+        origin.count("/SMUGGLED-after-connect") > 0 ? 1 : 0, -1, -1, "statuses " + st);
+    assertEquals(1, st.size(), "one answer, then the close: " + answer);
+    assertTrue(st.get(0) >= 500, answer);
+    assertEquals(0, origin.count("/SMUGGLED-after-connect"));
+  }
+
   /** A hand-made case: its status (any error if 0), a close, and the origin sees /cN only if it may. */
   private Outcome judgeMade(String id, MalformedHttp.Case c) throws Exception {
     String family = "hand-made (ProxyMalformedTest's)";

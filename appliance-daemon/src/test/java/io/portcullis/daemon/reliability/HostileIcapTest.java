@@ -212,6 +212,24 @@ class HostileIcapTest {
   }
 
   @Test
+  void theStartOfANextHeadLeftAfterAWholeMessageIsCutAtTheHeaderTimeoutToo() throws Exception {
+    long t0 = System.nanoTime();
+    try (Socket s = new Socket("127.0.0.1", icap)) {
+      s.setSoTimeout(10_000);
+      // A whole REQMOD and the first bytes of the next, in one write; then nothing.
+      s.getOutputStream().write((sound() + "REQMOD icap://127.0.0.1/av").getBytes(StandardCharsets.ISO_8859_1));
+      s.getOutputStream().flush();
+      String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      List<Integer> st = statuses(all);
+      boolean ok = st.equals(List.of(204, 408));
+      Report.row("ICAP server", "a whole message, then the start of a head, then silence", 1, ok ? 1 : 0,
+          daemon.isAlive() ? 0 : 1, 0, -1, -1, ms, "statuses " + st);
+      assertEquals(List.of(204, 408), st, all);
+    }
+  }
+
+  @Test
   void messagesCutShortAtAnyPointLeaveAServerThatServes() throws Exception {
     String msg = respmod("", "req-hdr=0, res-hdr=45, res-body=83", "3\r\nabc\r\n0\r\n\r\n");
     int tried = 0;

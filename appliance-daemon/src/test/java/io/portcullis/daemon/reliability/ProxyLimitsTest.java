@@ -44,7 +44,7 @@ class ProxyLimitsTest {
     Process daemon = Peers.portcullis(dir.resolve("node"), """
         node: { name: limits, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001 }
+        proxy: { listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32] }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(admin, proxy, Peers.freePort()), proxy);
     Peers.waitForPort(admin, daemon, dir.resolve("node/daemon.log")); // the admin API starts after the proxy
@@ -53,6 +53,18 @@ class ProxyLimitsTest {
     String small = "GET http://127.0.0.1:" + originPort + "/small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     try {
       awaitOpen(admin, token, 0); // the start-up probe's connection gone
+      // An address in proxy.unlimitedClients (a balancer, say) is not held to the per-client cap.
+      for (int i = 0; i < 150; i++) {
+        idle.add(open(proxy, "127.0.0.15"));
+      }
+      awaitOpen(admin, token, 150);
+      for (Socket s : idle) {
+        s.close();
+      }
+      idle.clear();
+      awaitOpen(admin, token, 0);
+      Report.row("limits", "proxy.unlimitedClients: 150 connections from a balancer's address", 150, 150, 0, 0, -1,
+          -1, -1, "over maxConnectionsPerClient 100, none refused");
       // One address: 100 connections, then 503.
       for (int i = 0; i < 100; i++) {
         idle.add(open(proxy, "127.0.0.1"));

@@ -347,12 +347,16 @@ public final class IcapDecoder {
         return "ICAP URI is malformed: character " + (int) c + " at " + i;
       }
     }
-    String authority = u.substring(hostAt, u.indexOf('/', hostAt) < 0 ? u.length() : u.indexOf('/', hostAt));
+    int end = hostAt;
+    while (end < u.length() && "/?#".indexOf(u.charAt(end)) < 0) {
+      end++;
+    }
+    String authority = u.substring(hostAt, end);
     int colon = authority.lastIndexOf(':');
-    if (colon >= 0 && colon > authority.lastIndexOf(']')) {
+    if (colon >= 0 && colon > authority.lastIndexOf(']') && colon < authority.length() - 1) { // "h:" has no port
       String port = authority.substring(colon + 1);
       // An authority with a port that is not one is no ICAP URI, whatever the path: refused, not guessed at.
-      if (port.isEmpty() || port.length() > 5 || !port.chars().allMatch(Character::isDigit)
+      if (port.length() > 5 || !port.chars().allMatch(Character::isDigit)
           || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
         return "ICAP URI has an invalid port \"" + printable(port) + "\"";
       }

@@ -146,6 +146,22 @@ final class IcapConnection {
     ByteBuffer in = ((BufferInternal) buffer).getByteBuf().nioBuffer();
     queue.addAll(decoder.feed(in));
     drain();
+    armHeadTimerIfMidHead();
+  }
+
+  /**
+   * A read (or a scan's end) may leave the start of a next head in the decoder after a whole message: it gets the
+   * header timeout too, or a client could stall there until the idle timeout.
+   */
+  private void armHeadTimerIfMidHead() {
+    if (!closed && request == null && headTimer < 0 && !decoder.idle()) {
+      headTimer = context.owner().setTimer(Math.max(100, settings.get().icap().headerTimeout().toMillis()), t -> {
+        headTimer = -1;
+        if (!closed && request == null) {
+          onHeadTimeout();
+        }
+      });
+    }
   }
 
   /** Handles queued events until the queue is empty or a scan makes the connection wait. */
@@ -552,6 +568,7 @@ final class IcapConnection {
       }
       socket.resume();
       drain();
+      armHeadTimerIfMidHead();
     }));
   }
 
