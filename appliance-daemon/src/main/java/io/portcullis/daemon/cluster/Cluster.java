@@ -146,12 +146,6 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
         .toCompletionStage().toCompletableFuture();
   }
 
-  /** The nodes that have not reported revision {@code rev}: empty unless this is a control node. */
-  public List<String> laggards(int rev) {
-    ClusterControl ctl = control;
-    return ctl == null ? List.of() : ctl.laggards(rev);
-  }
-
   /** For a commit's answer on a control node with nodes: how many there are and which lag behind {@code rev}. */
   public JsonObject commitReport(int rev) {
     ClusterControl ctl = control;

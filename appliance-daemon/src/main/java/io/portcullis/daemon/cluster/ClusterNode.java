@@ -81,10 +81,6 @@ final class ClusterNode {
     this.eventsAfter = eventsAfter;
   }
 
-  HostPort control() {
-    return control;
-  }
-
   void start() {
     // A context of its own (an event loop's): timers, answers and the commit's completion all come back to it.
     context = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
