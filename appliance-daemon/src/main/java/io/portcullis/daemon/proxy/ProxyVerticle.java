@@ -119,13 +119,13 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
     if (over != null) {
       LOG.debug("refused a connection from {}: {}", client, over);
-      ch.config().setAutoRead(false); // nothing of it is decoded, let alone proxied
+      LingeringClose.discardInput(ch); // nothing of it is decoded, let alone proxied
       byte[] page = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
           + "Content-Length: " + (over.length() + 24) + "\r\n\r\ntoo many connections (" + over + ")\n")
           .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
       // From the head of the pipeline: raw bytes, past the HTTP encoder (which takes only HTTP objects).
       ch.pipeline().firstContext().writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(page))
-          .addListener(f -> ch.close());
+          .addListener(f -> LingeringClose.close(ch));
       return false;
     }
     // The channel's own close, once, whatever the connection becomes (a CONNECT tunnel, say).
@@ -144,6 +144,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   /** A request the guard or the decoder refused: our page with the status and reason, then close. */
   private void invalid(HttpServerRequest req) {
+    if (channel(req).attr(CLOSING).get() != null) {
+      return; // behind an error answer that closes: the connection is going
+    }
     begin(req, settings()).invalid = true;
     RequestGuard.Refusal r = RequestGuard.refusal(req.connection());
     int status;
@@ -350,6 +353,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   private static final io.netty.util.AttributeKey<InFlight> IN_FLIGHT =
       io.netty.util.AttributeKey.valueOf("portcullis.inFlight");
+  /** Set once an error answer closes the connection: a request Vert.x decoded behind it must not be served. */
+  private static final io.netty.util.AttributeKey<Boolean> CLOSING =
+      io.netty.util.AttributeKey.valueOf("portcullis.closing");
 
   private static io.netty.channel.Channel channel(HttpServerRequest req) {
     return ((io.vertx.core.net.impl.ConnectionBase) req.connection()).channel();
@@ -382,6 +388,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   }
 
   private void handle(HttpServerRequest req) {
+    if (channel(req).attr(CLOSING).get() != null) {
+      return; // pipelined behind an error answer that closes: never served, the connection is going
+    }
     ProxySettings settings = settings();
     ProxyConfig s = settings.proxy();
     InFlight f = begin(req, settings);
@@ -912,12 +921,17 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
     // A CONNECT answered with an error closes: the framing guard took the rest of the connection for a tunnel.
     close = close || req.method() == HttpMethod.CONNECT;
+    io.netty.channel.Channel ch = channel(req);
     if (close) {
       r.putHeader(HttpHeaders.CONNECTION, "close");
+      // Before the answer ends (Vert.x then dispatches what was pipelined): nothing after this request is served,
+      // and nothing more is even decoded.
+      ch.attr(CLOSING).set(Boolean.TRUE);
+      LingeringClose.discardInput(ch);
     }
     Future<Void> sent = r.end(io.vertx.core.buffer.Buffer.buffer(body));
     if (close) {
-      sent.onComplete(v -> req.connection().close());
+      sent.onComplete(v -> LingeringClose.close(ch));
     }
   }
 

@@ -133,9 +133,9 @@ class HostileHttpTest {
   /** A hand-made case: its status (any error if 0), a close, and the origin sees /cN only if it may. */
   private Outcome judgeMade(String id, MalformedHttp.Case c) throws Exception {
     String family = "hand-made (ProxyMalformedTest's)";
-    // No sentinel: every hand-made case ends in an error and a close, and bytes left unread when the proxy closes
-    // make its kernel reset the connection, which may destroy the error answer before the client reads it.
-    Answer a = exchange(c.bytes(), null);
+    // The sentinel too: the proxy must answer the error and close (its lingering close reads and drops what follows,
+    // so the answer is not lost to a reset), and the sentinel must never reach the origin.
+    Answer a = exchange(c.bytes(), id);
     boolean smuggled = origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
     List<Integer> st = statuses(a.text());
     String why = null;
@@ -150,6 +150,8 @@ class HostileHttpTest {
           + a.text().replace("\r\n", "|").substring(0, Math.min(400, a.text().length()));
     } else if (!c.originMaySee() && origin.count("/" + id + " ") > 0) {
       why = "the origin saw the refused request";
+    } else if (origin.count("/END-" + id + " ") > 0) {
+      why = "the connection went on after the error";
     }
     return new Outcome(family, c.name(), why == null, a.hang(), smuggled, why);
   }
