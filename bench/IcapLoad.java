@@ -16,10 +16,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * Closed-loop ICAP load generator: N threads, one keep-alive connection each, one request in flight per connection.
  * Usage: java bench/IcapLoad.java --host 127.0.0.1 --port 1344 --service echo --scenario reqmod-small
  *        --connections 16 --seconds 8 --warmup 2
+ * Scenarios: reqmod-small (a GET, null-body, Allow: 204); respmod-SIZE (a response of SIZE random bytes, e.g. 1k,
+ * 64k, 1m, with Allow: 204 as Squid sends it); respmod-SIZE-echo (the same without Allow: 204: the server must
+ * send the whole body back).
  * Prints: RESULT requests=.. seconds=.. rps=.. p50_ms=.. p99_ms=.. errors=.. reconnects=..
  */
 public class IcapLoad {
-  static final int BODY = 65536;
+  static int bodySize; // RESPMOD body bytes (respmod-1k, respmod-64k, respmod-1m ...)
   static final AtomicLong errors = new AtomicLong(), reconnects = new AtomicLong();
   static final AtomicLong errorsShown = new AtomicLong();
 
@@ -34,7 +37,7 @@ public class IcapLoad {
     int port = Integer.parseInt(a.get("--port")), conns = Integer.parseInt(a.get("--connections"));
     double seconds = Double.parseDouble(a.get("--seconds")), warmup = Double.parseDouble(a.get("--warmup"));
     byte[] request = buildRequest(host, port, service, scenario);
-    boolean respmod = scenario.startsWith("respmod"), mustEcho = scenario.equals("respmod-64k-echo");
+    boolean respmod = scenario.startsWith("respmod"), mustEcho = scenario.endsWith("-echo");
 
     long t0 = System.nanoTime();
     long measureFrom = t0 + (long) (warmup * 1e9), measureTo = measureFrom + (long) (seconds * 1e9);
@@ -71,29 +74,30 @@ public class IcapLoad {
         + "Host: " + host + ":" + port + "\r\n"
         + "X-Client-IP: 127.0.0.1\r\n";
     int reqLen = reqHead.getBytes(StandardCharsets.US_ASCII).length;
-    switch (scenario) {
-      case "reqmod-small":
-        return ("REQMOD " + icapHead + "Allow: 204\r\n"
-            + "Encapsulated: req-hdr=0, null-body=" + reqLen + "\r\n\r\n" + reqHead)
-            .getBytes(StandardCharsets.US_ASCII);
-      case "respmod-64k":
-      case "respmod-64k-echo":
-        String resHead = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-            + "Content-Length: " + BODY + "\r\n\r\n";
-        int resLen = resHead.getBytes(StandardCharsets.US_ASCII).length;
-        String head = "RESPMOD " + icapHead + (scenario.equals("respmod-64k") ? "Allow: 204\r\n" : "")
-            + "Encapsulated: req-hdr=0, res-hdr=" + reqLen + ", res-body=" + (reqLen + resLen) + "\r\n\r\n"
-            + reqHead + resHead + Integer.toHexString(BODY) + "\r\n";
-        byte[] body = new byte[BODY];
-        new Random(42).nextBytes(body);
-        byte[] h = head.getBytes(StandardCharsets.US_ASCII), tail = "\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-        byte[] out = Arrays.copyOf(h, h.length + BODY + tail.length);
-        System.arraycopy(body, 0, out, h.length, BODY);
-        System.arraycopy(tail, 0, out, h.length + BODY, tail.length);
-        return out;
-      default:
-        throw new IllegalArgumentException("unknown scenario " + scenario);
+    if (scenario.equals("reqmod-small")) {
+      return ("REQMOD " + icapHead + "Allow: 204\r\n"
+          + "Encapsulated: req-hdr=0, null-body=" + reqLen + "\r\n\r\n" + reqHead)
+          .getBytes(StandardCharsets.US_ASCII);
     }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("respmod-(\\d+)([km])(-echo)?").matcher(scenario);
+    if (!m.matches()) {
+      throw new IllegalArgumentException("unknown scenario " + scenario + " (reqmod-small, respmod-64k, respmod-1m-echo ...)");
+    }
+    bodySize = Integer.parseInt(m.group(1)) * (m.group(2).equals("k") ? 1024 : 1024 * 1024);
+    boolean allow204 = m.group(3) == null;
+    String resHead = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        + "Content-Length: " + bodySize + "\r\n\r\n";
+    int resLen = resHead.getBytes(StandardCharsets.US_ASCII).length;
+    String head = "RESPMOD " + icapHead + (allow204 ? "Allow: 204\r\n" : "")
+        + "Encapsulated: req-hdr=0, res-hdr=" + reqLen + ", res-body=" + (reqLen + resLen) + "\r\n\r\n"
+        + reqHead + resHead + Integer.toHexString(bodySize) + "\r\n";
+    byte[] body = new byte[bodySize];
+    new Random(42).nextBytes(body);
+    byte[] h = head.getBytes(StandardCharsets.US_ASCII), tail = "\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] out = Arrays.copyOf(h, h.length + bodySize + tail.length);
+    System.arraycopy(body, 0, out, h.length, bodySize);
+    System.arraycopy(tail, 0, out, h.length + bodySize, tail.length);
+    return out;
   }
 
   static final class ProtocolException extends IOException {
@@ -185,7 +189,7 @@ public class IcapLoad {
         skip(offset); // the encapsulated HTTP header(s)
         if (kind.equals("res-body") || kind.equals("req-body")) {
           long body = chunkedBody();
-          if (respmod && status == 200 && body != BODY) throw new ProtocolException("echoed body of " + body + " bytes");
+          if (respmod && status == 200 && body != bodySize) throw new ProtocolException("echoed body of " + body + " bytes");
         } else if (!kind.equals("null-body") && !kind.equals("opt-body")) {
           throw new ProtocolException("Encapsulated " + encapsulated);
         } else if (kind.equals("opt-body")) {

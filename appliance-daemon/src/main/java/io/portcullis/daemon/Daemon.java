@@ -71,6 +71,7 @@ public final class Daemon implements CommitManager.Applier {
   private volatile CommitManager commits;
   private volatile io.portcullis.daemon.config.EditSessions sessions;
   private final io.portcullis.daemon.cluster.Cluster cluster;
+  private final io.portcullis.daemon.runtime.HeapCompactor compactor = new io.portcullis.daemon.runtime.HeapCompactor();
   private boolean stopped;
 
   /** The policy and scanner of one config; compiled once per commit, shared by the services. */
@@ -197,12 +198,14 @@ public final class Daemon implements CommitManager.Applier {
       d.commits.guard(d.cluster);
       d.commits.follower(d.cluster);
       d.commits.onActive(d.cluster::activated);
+      d.commits.onActive((active, rev) -> d.compactor.request());
       d.await(d.admin.start(config));
       d.await(d.cluster.configure(config).recover(e -> {
         LOG.error("cluster: cannot start as {}: {}", config.cluster().role().name().toLowerCase(), e.toString());
         return Future.succeededFuture();
       }));
       d.writeNetwork(config);
+      d.compactor.request();
     } catch (Exception e) {
       d.vertx.close();
       d.events.close();
@@ -417,6 +420,7 @@ public final class Daemon implements CommitManager.Applier {
     } catch (Exception e) {
       LOG.warn("stopping services: {}", e.toString());
     }
+    compactor.stop();
     if (commits != null) {
       commits.close();
     }

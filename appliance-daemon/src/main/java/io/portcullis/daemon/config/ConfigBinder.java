@@ -1,6 +1,5 @@
 package io.portcullis.daemon.config;
 
-import java.lang.reflect.Constructor;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
@@ -72,10 +71,7 @@ final class ConfigBinder {
         problems.add(path, "must be a mapping of keys (" + describe(node) + " found)");
         return INVALID;
       }
-      Set<String> known = new LinkedHashSet<>();
-      for (RecordComponent c : type.getRecordComponents()) {
-        known.add(c.getName());
-      }
+      Set<String> known = RecordShape.of(type).names();
       for (NodeTuple t : map.getValue()) {
         if (!(t.getKeyNode() instanceof ScalarNode k)) {
           mark(path, t.getKeyNode());
@@ -94,7 +90,8 @@ final class ConfigBinder {
         }
       }
     }
-    RecordComponent[] components = type.getRecordComponents();
+    RecordShape shape = RecordShape.of(type);
+    RecordComponent[] components = shape.components();
     Object[] args = new Object[components.length];
     boolean ok = true;
     for (int i = 0; i < components.length; i++) {
@@ -108,12 +105,7 @@ final class ConfigBinder {
       return INVALID;
     }
     try {
-      Class<?>[] types = new Class<?>[components.length];
-      for (int i = 0; i < components.length; i++) {
-        types[i] = components[i].getType();
-      }
-      Constructor<?> ctor = type.getDeclaredConstructor(types);
-      Object record = ctor.newInstance(args);
+      Object record = shape.constructor().newInstance(args);
       if (record instanceof Validatable v) {
         int before = problems.list().size();
         v.validate(path, problems);
@@ -213,7 +205,7 @@ final class ConfigBinder {
   }
 
   static boolean hasName(Class<?> type) {
-    for (RecordComponent c : type.getRecordComponents()) {
+    for (RecordComponent c : RecordShape.of(type).components()) {
       if (c.getName().equals("name") && c.getType() == String.class) {
         return true;
       }
@@ -223,7 +215,12 @@ final class ConfigBinder {
 
   private static String nameOf(Record r) {
     try {
-      return (String) r.getClass().getMethod("name").invoke(r);
+      for (RecordComponent c : RecordShape.of(r.getClass()).components()) {
+        if (c.getName().equals("name")) {
+          return (String) c.getAccessor().invoke(r);
+        }
+      }
+      throw new IllegalStateException(r.getClass().getName() + " has no name");
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException(e);
     }

@@ -34,7 +34,7 @@ final class ConfigWriter {
     }
     if (value instanceof Record r) {
       Map<String, Object> map = new LinkedHashMap<>();
-      for (RecordComponent c : r.getClass().getRecordComponents()) {
+      for (RecordComponent c : RecordShape.of(r.getClass()).components()) {
         try {
           Object v = c.getAccessor().invoke(r);
           if (v != null) {

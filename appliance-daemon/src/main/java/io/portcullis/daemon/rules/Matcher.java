@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 
 /** One rule's {@code when} compiled: every given condition must hold, and no {@code unless}. Immutable. */
 final class Matcher {
+  private static final Set<DayOfWeek> ALL_DAYS = Set.of(DayOfWeek.values());
   final List<HostPattern> hosts;
   final List<Pattern> urlGlobs;
   /** Globs that are a literal then one final {@code *}: matched by a prefix test, not a regex. */
@@ -57,7 +58,7 @@ final class Matcher {
     for (Cidr cidr : c.clients()) {
       cl.add(new CidrMatcher(cidr));
     }
-    this.clients = cl;
+    this.clients = List.copyOf(cl);
     this.users = lower(c.users());
     this.groups = lower(c.groups());
     this.requestMimes = c.requestMimeTypes().stream().map(m -> m.toLowerCase(Locale.ROOT)).toList();
@@ -74,7 +75,7 @@ final class Matcher {
         d.add(DayOfWeek.of(Schedule.DAY_NAMES.indexOf(day) + 1));
       }
     }
-    this.days = d.isEmpty() ? Set.of(DayOfWeek.values()) : d;
+    this.days = d.isEmpty() ? ALL_DAYS : Set.copyOf(d);
     this.times = s == null ? List.of() : s.times().stream().map(Schedule::minutes).toList();
     this.zone = zone;
     long mask = 0;
@@ -89,10 +90,14 @@ final class Matcher {
     this.needsResponse = c.needsResponse();
   }
 
+  // Empty and small sets shared or compact: a policy holds one Matcher per rule, 100 000 of them for large lists.
   private static Set<String> lower(List<String> list) {
+    if (list.isEmpty()) {
+      return Set.of();
+    }
     Set<String> out = new HashSet<>();
     list.forEach(x -> out.add(x.toLowerCase(Locale.ROOT)));
-    return out;
+    return Set.copyOf(out);
   }
 
   /** True when the conditions hold for {@code f}; a condition on the response is false before the response is known. */

@@ -10,9 +10,6 @@ import io.portcullis.daemon.icap.codec.IcapEncoder;
 import io.portcullis.daemon.icap.codec.IcapResponse;
 import io.portcullis.daemon.rules.Policy;
 import io.portcullis.daemon.scan.Scanner;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
@@ -31,12 +28,8 @@ public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, Stri
   }
 
   static String istag(Config config) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(ConfigLoader.write(config).getBytes(StandardCharsets.UTF_8));
-      return "\"PC-" + HexFormat.of().formatHex(d, 0, 12) + "\"";
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    byte[] d = ConfigLoader.digest(config);
+    return "\"PC-" + HexFormat.of().formatHex(d, 0, 12) + "\"";
   }
 
   IcapDecoder.Limits limits() {
