@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
-import java.util.Map;
 
 /**
  * SHA-256 of a config's content, walked record by record: equal configs give equal digests, across restarts too.
@@ -52,16 +51,15 @@ final class ConfigDigest {
         walk(o);
       }
       buf.append(']');
-    } else if (value instanceof Map<?, ?> map) {
-      buf.append('(');
-      for (Map.Entry<?, ?> e : map.entrySet()) {
-        walk(e.getKey());
-        walk(e.getValue());
-      }
-      buf.append(')');
-    } else {
+    } else if (value instanceof String || value instanceof Number || value instanceof Boolean
+        || value instanceof java.time.Duration || value instanceof java.net.URI || value instanceof Enum<?>
+        || value instanceof HostPort || value instanceof Cidr) {
       String s = value.toString();
       buf.append(value.getClass().getSimpleName()).append(':').append(s.length()).append(':').append(s);
+    } else {
+      // A type whose text may differ between equal values or between runs (a set, an array): refuse it here rather
+      // than give an ISTag that changes on its own.
+      throw new IllegalStateException("config value of type " + value.getClass().getName() + " has no stable digest");
     }
     if (buf.length() >= 1 << 16) {
       flush();

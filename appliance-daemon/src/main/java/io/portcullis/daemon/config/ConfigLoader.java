@@ -26,10 +26,17 @@ public final class ConfigLoader {
   public static Config parse(String yaml) throws ConfigException {
     try {
       return parse(yaml, false);
-    } catch (ConfigException e) {
+    } catch (ConfigException first) {
       // Read again with marks, so each problem names its line: marks (a Mark and an Optional per node) are 40 % of
-      // what a 100 000-rule file needs in memory, and only a file with problems needs them.
-      return parse(yaml, true);
+      // what a 100 000-rule file needs in memory, and only a file with problems needs them. If that second reading
+      // cannot be afforded (a huge candidate in a running daemon), the problems go out without lines.
+      try {
+        return parse(yaml, true);
+      } catch (ConfigException positioned) {
+        throw positioned;
+      } catch (RuntimeException | OutOfMemoryError e) {
+        throw first;
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package io.portcullis.daemon.config;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -242,6 +244,26 @@ class ConfigLoaderTest {
     assertEquals(c, ConfigLoader.parse(yaml), yaml);
     assertEquals(yaml, ConfigLoader.write(ConfigLoader.parse(yaml)));
     assertEquals(Config.defaults(), ConfigLoader.parse(ConfigLoader.write(Config.defaults())));
+
+    // The digest (the ICAP server's ISTag) follows the content, not the text: equal for the same config written
+    // another way, different when one value changes.
+    assertArrayEquals(ConfigLoader.digest(c), ConfigLoader.digest(ConfigLoader.parse(yaml)));
+    assertFalse(Arrays.equals(ConfigLoader.digest(c),
+        ConfigLoader.digest(ConfigLoader.parse(yaml.replace("portal.test", "portal2.test")))));
+    assertFalse(Arrays.equals(ConfigLoader.digest(Config.defaults()), ConfigLoader.digest(c)));
+  }
+
+  @Test
+  void problemsInALargeFileStillNameTheirLine() {
+    // The file is read without marks first (they double what a large file needs); a file with problems is read again
+    // with them, so the position is still there.
+    StringBuilder y = new StringBuilder("rules:\n  access:\n");
+    for (int i = 0; i < 2000; i++) {
+      y.append("    - { name: r").append(i).append(", action: block, when: { hosts: [h").append(i).append(".test] } }\n");
+    }
+    y.append("    - { name: bad, action: block, when: { hosts: [x.test], ports: [70000] } }\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(y.toString()));
+    assertEquals(2003, e.problems().get(0).line(), e.getMessage());
   }
 
   @Test
