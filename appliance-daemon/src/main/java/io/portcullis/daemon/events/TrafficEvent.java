@@ -43,7 +43,9 @@ public record TrafficEvent(
    * by hand: the events thread does this for every event, and building a JsonObject first costs several times more.
    */
   public String jsonLine() {
-    StringBuilder b = new StringBuilder(384).append("{\"time\":\"").append(time).append('"');
+    StringBuilder b = new StringBuilder(384).append("{\"time\":\"");
+    appendTime(b, time);
+    b.append('"');
     str(b, "node", node);
     str(b, "source", source);
     str(b, "clientIp", clientIp);
@@ -69,11 +71,45 @@ public record TrafficEvent(
     return b.append('}').toString();
   }
 
+  /** The second an event's time string was last made for: its text up to the seconds, shared by the events of it. */
+  private record Second(long epochSecond, String prefix) {
+  }
+
+  private static volatile Second second = new Second(Long.MIN_VALUE, "");
+
+  /**
+   * Appends exactly what {@code Instant.toString()} gives, formatting the date and time once per second: formatting
+   * every event's time was an eighth of the events thread's work at 30 000 ICAP transactions a second.
+   */
+  static void appendTime(StringBuilder b, Instant t) {
+    int nanos = t.getNano();
+    if (nanos % 1_000_000 != 0) {
+      b.append(t); // finer than milliseconds: rare (event times are taken in milliseconds)
+      return;
+    }
+    Second s = second;
+    if (s.epochSecond() != t.getEpochSecond()) {
+      String whole = Instant.ofEpochSecond(t.getEpochSecond()).toString(); // "2026-11-29T14:54:09Z"
+      s = new Second(t.getEpochSecond(), whole.substring(0, whole.length() - 1));
+      second = s;
+    }
+    b.append(s.prefix());
+    if (nanos != 0) {
+      int ms = nanos / 1_000_000;
+      b.append('.').append((char) ('0' + ms / 100)).append((char) ('0' + ms / 10 % 10)).append((char) ('0' + ms % 10));
+    }
+    b.append('Z');
+  }
+
   private static void str(StringBuilder b, String key, String value) {
     if (value == null || value.isEmpty()) {
       return;
     }
     b.append(",\"").append(key).append("\":\"");
+    if (plain(value)) {
+      b.append(value).append('"'); // the usual case, copied whole
+      return;
+    }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       switch (c) {
@@ -92,6 +128,17 @@ public record TrafficEvent(
       }
     }
     b.append('"');
+  }
+
+  /** True when no character of {@code v} needs escaping in a JSON string. */
+  private static boolean plain(String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\' || c == 0x2028 || c == 0x2029) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void num(StringBuilder b, String key, long value) {
