@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
  * Gives back to the OS the heap that reading and compiling a config left behind. Without it the JVM keeps the peak
  * of the last commit committed for good: a node with 100 000 rules idled at over 700 MiB RSS for a live heap of
  * about 100 MiB. The JVM shrinks its heap only in a full collection, by the free-ratio flags (defaults 40/70 % free
- * keep three times the live set); so, unless the admin set them, this tightens those flags to 10/30 % and runs one
- * full collection a moment after each start and each config change. That is a stop-the-world pause (logged; 0.3 s
+ * keep three times the live set); so this runs one full collection a moment after each start and each config change
+ * with those flags at 10/30 % for that collection only (unless the admin set them): left tight, G1 shrank the heap at
+ * every concurrent cycle under load and a node with -Xmx512m served a third of its requests. That is a stop-the-world pause (logged; 0.3 s
  * for 100 000 rules on a busy 2-core machine), once per commit, which traffic already feels as the policy is swapped; G1's periodic
  * collection was tried instead and never reclaims it on an idle node (its concurrent cycle frees no mixed region).
  * {@code -Dportcullis.compactHeap=false} (in PORTCULLIS_JAVA_OPTS) turns it off.
@@ -31,12 +32,9 @@ public final class HeapCompactor {
     return t;
   });
   private final AtomicBoolean scheduled = new AtomicBoolean();
-
-  public HeapCompactor() {
-    if (enabled) {
-      tuneFreeRatios();
-    }
-  }
+  // Read once per JVM, before any change: after ours the flags' origin is no longer DEFAULT, though the values are.
+  private static final boolean OWN_RATIOS = defaultRatios();
+  private static final Object GC_LOCK = new Object(); // several nodes in one JVM (tests): one compaction at a time
 
   /** After a start or commit: one full collection DELAY_MS from now (requests in between fold into it). */
   public void request() {
@@ -55,7 +53,14 @@ public final class HeapCompactor {
     Runtime rt = Runtime.getRuntime();
     long before = rt.totalMemory();
     long t0 = System.nanoTime();
-    System.gc();
+    synchronized (GC_LOCK) {
+      String[] previous = OWN_RATIOS ? tightenFreeRatios() : null;
+      try {
+        System.gc();
+      } finally {
+        restoreFreeRatios(previous);
+      }
+    }
     LOG.info("heap compacted after a config change: {} ms pause, committed {} -> {} MiB, {} MiB in use",
         (System.nanoTime() - t0) / 1_000_000, before >> 20, rt.totalMemory() >> 20,
         (rt.totalMemory() - rt.freeMemory()) >> 20);
@@ -65,16 +70,40 @@ public final class HeapCompactor {
     timer.shutdownNow();
   }
 
-  /** Min first: the JVM refuses a MaxHeapFreeRatio below the current MinHeapFreeRatio. */
-  private static void tuneFreeRatios() {
+  /** True when the admin left the free ratios alone (no -XX flag). */
+  private static boolean defaultRatios() {
     try {
       HotSpotDiagnosticMXBean hs = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-      if (isDefault(hs, "MinHeapFreeRatio") && isDefault(hs, "MaxHeapFreeRatio")) {
-        hs.setVMOption("MinHeapFreeRatio", "10");
-        hs.setVMOption("MaxHeapFreeRatio", "30");
-      }
+      return isDefault(hs, "MinHeapFreeRatio") && isDefault(hs, "MaxHeapFreeRatio");
+    } catch (RuntimeException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** Sets the free ratios to 10/30 %; returns the values to restore, or null if they could not be set. */
+  private static String[] tightenFreeRatios() {
+    try {
+      HotSpotDiagnosticMXBean hs = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+      String[] previous = {hs.getVMOption("MinHeapFreeRatio").getValue(), hs.getVMOption("MaxHeapFreeRatio").getValue()};
+      hs.setVMOption("MinHeapFreeRatio", "10"); // Min first: the JVM refuses a Max below the current Min
+      hs.setVMOption("MaxHeapFreeRatio", "30");
+      return previous;
     } catch (RuntimeException | LinkageError e) {
       LOG.debug("heap free ratios left as they are: {}", e.toString()); // another JVM, or flags not manageable
+      return null;
+    }
+  }
+
+  private static void restoreFreeRatios(String[] previous) {
+    if (previous == null) {
+      return;
+    }
+    try {
+      HotSpotDiagnosticMXBean hs = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+      hs.setVMOption("MaxHeapFreeRatio", previous[1]); // Max first, going up
+      hs.setVMOption("MinHeapFreeRatio", previous[0]);
+    } catch (RuntimeException | LinkageError e) {
+      LOG.warn("heap free ratios not restored: {}", e.toString());
     }
   }
 
