@@ -1,7 +1,6 @@
 package io.portcullis.bench;
 
 import io.portcullis.daemon.rules.CategoryDb;
-import java.io.BufferedWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,13 +37,7 @@ public class CategoryBenchmark {
   @Setup
   public void setup() throws Exception {
     Path dir = Files.createTempDirectory("category-bench");
-    Path file = dir.resolve("big.txt");
-    try (BufferedWriter w = Files.newBufferedWriter(file)) {
-      w.write("# a million domains\n");
-      for (int i = 0; i < ENTRIES; i++) {
-        w.write("site" + i + ".cat.test\n");
-      }
-    }
+    Path file = CategoryFiles.write(dir, ENTRIES);
     long t0 = System.nanoTime();
     db = CategoryDb.load(List.of("big"), List.of(file));
     System.out.printf("%n# %d category entries loaded in %d ms%n", db.entries(), (System.nanoTime() - t0) / 1_000_000);

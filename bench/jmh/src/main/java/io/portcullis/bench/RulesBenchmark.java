@@ -5,7 +5,6 @@ import io.portcullis.daemon.config.RulesConfig;
 import io.portcullis.daemon.rules.Decision;
 import io.portcullis.daemon.rules.Facts;
 import io.portcullis.daemon.rules.Policy;
-import java.io.BufferedWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,11 +44,7 @@ public class RulesBenchmark {
   @Setup
   public void setup() throws Exception {
     Path dir = Files.createTempDirectory("rules-bench");
-    try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("big.txt"))) {
-      for (int i = 0; i < CATEGORY; i++) {
-        w.write("site" + i + ".cat.test\n");
-      }
-    }
+    CategoryFiles.write(dir, CATEGORY);
     StringBuilder y = new StringBuilder("rules:\n  categories: [ { name: big, file: big.txt } ]\n  access:\n");
     Random r = new Random(1);
     for (int i = 0; i < RULES; i++) {
