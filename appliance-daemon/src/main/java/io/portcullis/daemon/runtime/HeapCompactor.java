@@ -3,9 +3,7 @@ package io.portcullis.daemon.runtime;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import com.sun.management.VMOption;
 import java.lang.management.ManagementFactory;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -25,8 +23,10 @@ import org.slf4j.LoggerFactory;
 public final class HeapCompactor {
   private static final Logger LOG = LoggerFactory.getLogger(HeapCompactor.class);
   private static final long DELAY_MS = 1500;
-  private final boolean enabled = !"false".equals(System.getProperty("portcullis.compactHeap"));
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+  private final boolean enabled;
+  private final long delayMs;
+  private final java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
     Thread t = new Thread(r, "portcullis-heap-compactor");
     t.setDaemon(true);
     return t;
@@ -36,13 +36,22 @@ public final class HeapCompactor {
   private static final boolean OWN_RATIOS = defaultRatios();
   private static final Object GC_LOCK = new Object(); // several nodes in one JVM (tests): one compaction at a time
 
-  /** After a start or commit: one full collection DELAY_MS from now (requests in between fold into it). */
+  public HeapCompactor() {
+    this(!"false".equals(System.getProperty("portcullis.compactHeap")), DELAY_MS);
+  }
+
+  HeapCompactor(boolean enabled, long delayMs) {
+    this.enabled = enabled;
+    this.delayMs = delayMs;
+  }
+
+  /** After a start or commit: one full collection delayMs from now (requests in between fold into it). */
   public void request() {
     if (!enabled || !scheduled.compareAndSet(false, true)) {
       return;
     }
     try {
-      timer.schedule(this::compact, DELAY_MS, TimeUnit.MILLISECONDS);
+      timer.schedule(this::compact, delayMs, TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException e) {
       scheduled.set(false); // stopping
     }
@@ -61,9 +70,25 @@ public final class HeapCompactor {
         restoreFreeRatios(previous);
       }
     }
+    done.incrementAndGet();
     LOG.info("heap compacted after a config change: {} ms pause, committed {} -> {} MiB, {} MiB in use",
         (System.nanoTime() - t0) / 1_000_000, before >> 20, rt.totalMemory() >> 20,
         (rt.totalMemory() - rt.freeMemory()) >> 20);
+  }
+
+  /** Whether a compaction is waiting to run. */
+  boolean pending() {
+    return scheduled.get();
+  }
+
+  /** How many compactions are scheduled. */
+  int queued() {
+    return timer.getQueue().size();
+  }
+
+  /** How many compactions ran. */
+  int compactions() {
+    return done.get();
   }
 
   public void stop() {
