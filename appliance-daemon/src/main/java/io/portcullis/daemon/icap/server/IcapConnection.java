@@ -50,8 +50,10 @@ import org.slf4j.LoggerFactory;
 final class IcapConnection {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
   static final String SERVER = "Portcullis/" + Daemon.version();
-  /** Body bytes kept back from the user until the scan is done (see {@link #trickle}). */
-  static final int HOLD_BACK = 16 * 1024;
+  /** Body bytes past which a scanned answer's head goes out before the scan ends (see {@link #headEarly}). */
+  static final int EARLY_HEAD = 32 * 1024;
+  /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
+  static final int KICK_EVERY = 16 * 1024;
 
   private enum Service { REQMOD, RESPMOD }
 
@@ -97,7 +99,7 @@ final class IcapConnection {
   private boolean aborted; // the client closed the connection before the answer was complete
   private boolean inPreview;
   private boolean headSent;
-  private int forwarded;
+  private int released; // body bytes of a scanned answer sent before its scan ended (see headEarly)
   private byte[] body = new byte[0];
   private int bodyLen;
   private long headTimer = -1;
@@ -210,7 +212,7 @@ final class IcapConnection {
     answerStarted = false;
     cutOff = false;
     headSent = false;
-    forwarded = 0;
+    released = 0;
     inPreview = r.hasPreview();
     identify(r, s.icap().identity());
     service = switch (r.servicePath()) {
@@ -417,11 +419,11 @@ final class IcapConnection {
             writeEchoHead();
             headSent = true;
           }
-          writeChunk(ByteBuffer.wrap(body, forwarded, bodyLen - forwarded));
+          writeChunk(ByteBuffer.wrap(body, released, bodyLen - released));
           writeChunk(data);
         } else {
           keep(data);
-          trickle();
+          headEarly();
         }
       }
       default -> {
@@ -430,24 +432,26 @@ final class IcapConnection {
   }
 
   /**
-   * Without {@code Allow: 204} the answer to a scanned body is a 200 carrying it, and Squid hands over no more than
-   * ~64 KiB of a body until the answer's body flows. So once more than {@link #HOLD_BACK} bytes are in, the 200's head
-   * goes out and the body follows as it comes, all but its last {@code HOLD_BACK} bytes, which wait for the scan. A
-   * threat found then cuts the answer off: the user never gets the whole file. A body that fits in
-   * {@code HOLD_BACK} (or any body when the client allows 204) waits whole, and a threat gets the block page.
+   * Without {@code Allow: 204} the answer to a scanned body is a 200 carrying it, and Squid (5.7, measured) hands over
+   * no more than 64 KiB of a body until that answer starts: its pipe to us is full and its read from the origin is not
+   * resumed. The 200's head (the HTTP head unchanged) starts it: so once more than {@link #EARLY_HEAD} bytes are in,
+   * the head goes out and every body byte waits for the scan. A threat found then cuts the answer off before any
+   * body byte: the user's download fails instead of showing the block page, which needs a head of its own. A body
+   * that fits in {@code EARLY_HEAD} (or any body when the client allows 204) waits whole, and a threat gets the
+   * block page.
    */
-  private void trickle() {
-    if (inPreview || request.headers().hasToken("Allow", "204") || bodyLen <= HOLD_BACK) {
+  private void headEarly() {
+    if (inPreview || request.headers().hasToken("Allow", "204") || bodyLen <= EARLY_HEAD) {
       return; // in a preview the answer must wait for its end: a 200 now would put "100 Continue" inside its body
     }
     if (!headSent) {
       writeEchoHead();
       headSent = true;
     }
-    int upTo = bodyLen - HOLD_BACK;
-    if (upTo > forwarded) {
-      writeChunk(ByteBuffer.wrap(body, forwarded, upTo - forwarded));
-      forwarded = upTo;
+    int due = bodyLen / KICK_EVERY;
+    if (due > released) {
+      writeChunk(ByteBuffer.wrap(body, released, due - released));
+      released = due;
     }
   }
 
@@ -585,7 +589,7 @@ final class IcapConnection {
       }
     }
     if (block && headSent) {
-      // The 200 is under way (see trickle): cut it off; the user never gets the body's last bytes. Our proxy only
+      // The 200's head is out (see headEarly): cut it off before any body byte. Our proxy only
       // sees the close, so this decision is recorded here even for it.
       cutOff = true;
       finish();
@@ -597,7 +601,7 @@ final class IcapConnection {
       answerBlockPage(protection.page(), protection.rule(), null,
           result instanceof ScanResult.Infected ? threat : "the file could not be checked");
     } else if (headSent) {
-      writeChunk(ByteBuffer.wrap(body, forwarded, bodyLen - forwarded));
+      writeChunk(ByteBuffer.wrap(body, released, bodyLen - released));
       write(IcapEncoder.LAST_CHUNK);
     } else if (request.headers().hasToken("Allow", "204")) {
       answer204();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
 import io.portcullis.daemon.icap.codec.BodyKind;
+import io.portcullis.daemon.icap.codec.IcapResponse;
 import io.portcullis.daemon.icap.codec.MalformedIcap;
 import java.io.IOException;
 import java.io.InputStream;
@@ -211,14 +212,14 @@ class IcapServerTest {
   }
 
   @Test
-  void aPreviewLongerThanTheHoldBackGets100ContinueBeforeAnyAnswer() throws Exception {
-    // A client may send a preview longer than we advertise; the scan's hold-back must not start a 200 inside it,
+  void aPreviewLongerThanTheEarlyHeadGets100ContinueBeforeAnyAnswer() throws Exception {
+    // A client may send a preview longer than we advertise; the early head of a scanned answer must not start a 200 inside it,
     // or the "100 Continue" would land in the middle of that 200's body.
-    byte[] body = new byte[2 * IcapConnection.HOLD_BACK + 4000];
+    byte[] body = new byte[2 * IcapConnection.EARLY_HEAD + 4000];
     for (int i = 0; i < body.length; i++) {
       body[i] = (byte) ('a' + i % 26);
     }
-    int preview = IcapConnection.HOLD_BACK + 2000;
+    int preview = IcapConnection.EARLY_HEAD + 2000;
     String req = "GET http://scan.test/f HTTP/1.1\r\nHost: scan.test\r\n\r\n";
     String res = "HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n";
     String before = daemon.commits().active().text();
@@ -375,6 +376,64 @@ class IcapServerTest {
       daemon.commits().setCandidate(before);
       daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void aLargeScannedBodyWithoutAllow204GetsItsHeadEarlyAndOneByteInSixteenKibUntilTheScanEnds() throws Exception {
+    // Squid offers no 204 for a body over 64 KiB, sends no more of it until the answer starts, and keeps reading the
+    // origin only while the answer moves: the head goes out early, then one body byte per 16 KiB received, and the
+    // rest once the scan is done; a threat cuts the answer off.
+    byte[] bad = new byte[4 * IcapConnection.EARLY_HEAD];
+    new java.util.Random(21).nextBytes(bad);
+    byte[] clean = bad.clone();
+    clean[clean.length - 1] ^= 1; // differs in its last byte only: the whole body must be scanned
+    java.nio.file.Path hashes = dir.resolve("large-bad.sha256");
+    java.nio.file.Files.writeString(hashes, java.util.HexFormat.of().formatHex(
+        java.security.MessageDigest.getInstance("SHA-256").digest(bad)) + " Test.Large.Bad\n");
+    String before = daemon.commits().active().text();
+    daemon.commits().setCandidate(before + """
+          protection:
+            - { name: scan-large, when: { hosts: [large.test] }, action: block }
+        scan:
+          hashLists: ["%s"]
+        """.formatted(hashes));
+    daemon.commits().commit("test", "hash list", null).get(20, TimeUnit.SECONDS);
+    try {
+      int half = bad.length / 2;
+      try (IcapTestClient c = new IcapTestClient(icap)) {
+        c.send(respmodHead("http://large.test/clean.bin", clean.length));
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(clean, 0, half)));
+        IcapResponse head = c.readHead();
+        assertEquals(200, head.status());
+        assertEquals(200, head.httpResponse().status(), "the origin's own head, before the body is all in");
+        assertTrue(c.bodyBytes <= half / IcapConnection.KICK_EVERY, c.bodyBytes + " body bytes before the scan");
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(clean, half, clean.length)));
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
+        assertTrue(Arrays.equals(clean, c.read().body()), "a clean body follows whole once scanned");
+      }
+      try (IcapTestClient c = new IcapTestClient(icap)) {
+        c.send(respmodHead("http://large.test/bad.bin", bad.length));
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(bad, 0, half)));
+        assertEquals(200, c.readHead().httpResponse().status());
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(bad, half, bad.length)));
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
+        assertTrue(c.closedByServer(), "the answer is cut off");
+        assertTrue(c.bodyBytes <= bad.length / IcapConnection.KICK_EVERY, c.bodyBytes + " bytes of the infected body");
+      }
+    } finally {
+      daemon.commits().setCandidate(before);
+      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A RESPMOD's head for {@code url} announcing a body of {@code length} bytes, without Allow: 204 or preview. */
+  static String respmodHead(String url, int length) {
+    String host = url.replaceAll("^http://([^/]+).*$", "$1");
+    String req = "GET " + url + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+    String res = "HTTP/1.1 200 OK\r\nContent-Length: " + length + "\r\n\r\n";
+    return "RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n"
+        + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
+        + "\r\n\r\n" + req + res;
   }
 
   /** A RESPMOD for {@code url} carrying {@code body} whole. */

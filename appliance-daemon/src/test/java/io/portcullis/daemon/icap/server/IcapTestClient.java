@@ -28,6 +28,8 @@ final class IcapTestClient implements Closeable {
   private final IcapDecoder decoder = new IcapDecoder(IcapDecoder.Mode.RESPONSE, IcapDecoder.Limits.DEFAULTS);
   private final Deque<Answer> ready = new ArrayDeque<>();
   private IcapResponse head;
+  private long heads;
+  private final byte[] buf = new byte[65536];
   private ByteArrayOutputStream body = new ByteArrayOutputStream();
   /** When false, bodies are counted, not kept (for big transfers). */
   boolean keepBodies = true;
@@ -50,41 +52,57 @@ final class IcapTestClient implements Closeable {
 
   /** The next answer; fails if the server closes first. */
   Answer read() throws IOException {
-    byte[] buf = new byte[65536];
     while (ready.isEmpty()) {
-      int n = in.read(buf);
-      if (n < 0) {
-        throw new IOException("connection closed by the server");
-      }
-      for (IcapDecoder.Event e : decoder.feed(ByteBuffer.wrap(buf, 0, n))) {
-        if (e instanceof IcapDecoder.Head h) {
-          head = (IcapResponse) h.message();
-        } else if (e instanceof IcapDecoder.Body b) {
-          bodyBytes += b.data().remaining();
-          if (keepBodies) {
-            byte[] copy = new byte[b.data().remaining()];
-            b.data().get(copy);
-            body.writeBytes(copy);
-          }
-        } else if (e instanceof IcapDecoder.End) {
-          ready.add(new Answer(head, body.toByteArray()));
-          body = new ByteArrayOutputStream();
-        } else if (e instanceof IcapDecoder.Error err) {
-          throw new IOException("bad answer from the server: " + err.reason());
-        }
-      }
+      pump();
     }
     return ready.poll();
   }
 
-  /** True if the server closed the connection (within the read timeout). */
+  /** Reads until the next answer's head is in and returns it; its body follows with {@link #read()}. */
+  IcapResponse readHead() throws IOException {
+    long want = heads + 1;
+    while (heads < want) {
+      pump();
+    }
+    return head;
+  }
+
+  /** One read from the socket, decoded; fails if the server closed. */
+  private void pump() throws IOException {
+    int n = in.read(buf);
+    if (n < 0) {
+      throw new IOException("connection closed by the server");
+    }
+    for (IcapDecoder.Event e : decoder.feed(ByteBuffer.wrap(buf, 0, n))) {
+      if (e instanceof IcapDecoder.Head h) {
+        head = (IcapResponse) h.message();
+        heads++;
+      } else if (e instanceof IcapDecoder.Body b) {
+        bodyBytes += b.data().remaining();
+        if (keepBodies) {
+          byte[] copy = new byte[b.data().remaining()];
+          b.data().get(copy);
+          body.writeBytes(copy);
+        }
+      } else if (e instanceof IcapDecoder.End) {
+        ready.add(new Answer(head, body.toByteArray()));
+        body = new ByteArrayOutputStream();
+      } else if (e instanceof IcapDecoder.Error err) {
+        throw new IOException("bad answer from the server: " + err.reason());
+      }
+    }
+  }
+
+  /** True if the server closed the connection (within the read timeout); what came before is decoded as usual. */
   boolean closedByServer() throws IOException {
     try {
-      return in.read() < 0;
+      while (true) {
+        pump();
+      }
     } catch (SocketTimeoutException e) {
       return false;
     } catch (IOException e) {
-      return true; // reset
+      return true; // closed, or reset
     }
   }
 
