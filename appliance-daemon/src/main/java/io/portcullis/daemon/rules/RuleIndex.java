@@ -10,8 +10,10 @@ import java.util.TreeSet;
 /**
  * Finds, among many rules, the few that could match a request, so that a decision never scans every rule. Each rule
  * is filed under its most selective condition — its exact hosts or domains (also taken from URL patterns such as
- * {@code http://host/*}), else its client networks — or, failing those, in a list checked for every request. A lookup
- * walks the candidates in rule order; the first that fully matches wins.
+ * {@code http://host/*}), else its client networks, else, for URL patterns without a host ({@code *}{@code /ads/*},
+ * {@code regex:/track[0-9]+}), a piece of text (3 to 8 characters) each of its patterns requires (see {@link UrlGrams})
+ * — or, failing all those, in a list checked for every request. A lookup walks the candidates in rule order; the
+ * first that fully matches wins.
  */
 final class RuleIndex {
   private final Map<String, int[]> exact;
@@ -21,6 +23,7 @@ final class RuleIndex {
   private final int[] v4Prefixes;
   private final int[] v6Prefixes;
   private final int[] always;
+  private final UrlGrams grams;
 
   RuleIndex(List<Conditions> rules) {
     Map<String, List<Integer>> ex = new HashMap<>();
@@ -30,6 +33,7 @@ final class RuleIndex {
     TreeSet<Integer> v4 = new TreeSet<>();
     TreeSet<Integer> v6 = new TreeSet<>();
     List<Integer> rest = new ArrayList<>();
+    UrlGrams.Builder grams = new UrlGrams.Builder();
     for (int i = 0; i < rules.size(); i++) {
       Conditions c = rules.get(i);
       List<HostPattern> hosts = hostKeys(c);
@@ -52,10 +56,11 @@ final class RuleIndex {
             net.computeIfAbsent(key(m.network(), m.prefix()), k -> new ArrayList<>()).add(i);
           }
         }
-      } else {
+      } else if (!grams.add(i, c.urls())) {
         rest.add(i);
       }
     }
+    this.grams = grams.build();
     this.exact = freeze(ex);
     this.domains = freeze(dom);
     this.networks = freeze(net);
@@ -153,11 +158,19 @@ final class RuleIndex {
     return out;
   }
 
+  /** How many rules are checked for every request (none of their conditions could be indexed). */
+  int unindexed() {
+    return always.length;
+  }
+
   /** Postings that may hold a match for {@code f}, each sorted: walk them in merged order. */
   List<int[]> candidates(Facts f) {
     List<int[]> lists = new ArrayList<>(6);
     if (always.length > 0) {
       lists.add(always);
+    }
+    if (!grams.isEmpty()) {
+      grams.candidates(f.url, lists);
     }
     String host = f.host;
     if (!exact.isEmpty()) {

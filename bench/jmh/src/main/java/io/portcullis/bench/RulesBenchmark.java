@@ -49,12 +49,14 @@ public class RulesBenchmark {
     Random r = new Random(1);
     for (int i = 0; i < RULES; i++) {
       y.append("    - { name: r").append(i).append(", action: block, when: { ");
-      switch (i % 4) {
+      switch (i % 5) {
         case 0 -> y.append("hosts: [h").append(i).append(".test]");
         case 1 -> y.append("hosts: [\"*.d").append(i).append(".test\"]");
         case 2 -> y.append("urls: [\"http://u").append(i).append(".test/path*\"]");
-        default -> y.append("clients: [10.").append(r.nextInt(256)).append('.').append(r.nextInt(256))
+        case 3 -> y.append("clients: [10.").append(r.nextInt(256)).append('.').append(r.nextInt(256))
             .append(".0/24], methods: [POST]");
+        default -> y.append(i % 2 == 0 ? "urls: [\"*/seg" + i + "/*\"]" // no host: filed by a trigram
+            : "urls: [\"regex:/id" + i + "[0-9]*\\\\.js\"]");
       }
       y.append(" } }\n");
     }
@@ -69,8 +71,9 @@ public class RulesBenchmark {
     requests = new Facts[4096];
     for (int i = 0; i < requests.length; i++) {
       int k = r.nextInt(RULES);
-      String url = switch (i % 5) {
+      String url = switch (i % 6) {
         case 0 -> "http://h" + k + ".test/x";
+        case 4 -> "http://any" + r.nextInt(1000) + ".example/" + (k % 2 == 0 ? "seg" + k + "/x" : "a/id" + k + "7.js");
         case 1 -> "http://www.d" + k + ".test/x";
         case 2 -> "http://u" + k + ".test/path/a?b=c";
         case 3 -> "http://site" + r.nextInt(CATEGORY) + ".cat.test/";
