@@ -556,7 +556,10 @@ final class IcapConnection {
     socket.pause();
     IcapSettings txs = s;
     long t0 = System.nanoTime();
-    txs.scanner().scan(body, bodyLen).whenComplete((result, err) -> context.runOnContext(v -> {
+    // An upload form is also scanned part by part: each file from its first byte.
+    String uploadType = service == Service.REQMOD && request.httpRequest() != null
+        ? request.httpRequest().headers().get("Content-Type") : null;
+    txs.scanner().scan(body, bodyLen, uploadType).whenComplete((result, err) -> context.runOnContext(v -> {
       metrics.scan(result, System.nanoTime() - t0);
       waiting = false;
       if (closed) {

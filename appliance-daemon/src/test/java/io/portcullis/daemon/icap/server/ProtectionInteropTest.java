@@ -171,6 +171,23 @@ class ProtectionInteropTest {
   }
 
   @Test
+  void aFileInsideAnUploadFormIsScannedFromItsFirstByte() throws Exception {
+    // curl -F sends multipart/form-data: EICAR sits after a text field and the part's headers, where the built-in
+    // check (which wants the file at its start) sees it only part by part.
+    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+        dir.resolve("form.html").toString(), "-w", "%{http_code}", "-F", "comment=see attached",
+        "-F", "file=@" + www.resolve("eicar.com"), "http://127.0.0.1:" + origin + "/form-eicar");
+    assertEquals("403", r.output().strip());
+    assertTrue(Files.readString(dir.resolve("form.html")).contains("EICAR-Test-File"));
+    Peers.Run clean = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+        "/dev/null", "-w", "%{http_code}", "-F", "comment=fine", "-F", "file=@" + www.resolve("notes.txt"),
+        "http://127.0.0.1:" + origin + "/form-clean");
+    assertEquals("404", clean.output().strip(), "nginx's own answer: the clean form reached it");
+    String access = Files.readString(dir.resolve("nginx").resolve("access.log"));
+    assertTrue(access.contains("/form-clean") && !access.contains("/form-eicar"), access);
+  }
+
+  @Test
   void readinessSeesClamdAnswer() throws Exception {
     java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + admin + "/health/ready"))
