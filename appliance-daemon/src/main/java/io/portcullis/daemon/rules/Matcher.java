@@ -20,6 +20,7 @@ final class Matcher {
   final List<Pattern> urlGlobs;
   /** Globs that are a literal then one final {@code *}: matched by a prefix test, not a regex. */
   final List<String> urlPrefixes;
+  final List<String> urlInfixes; // "*text*": a search, not a regex
   final List<Pattern> urlRegexes;
   final Set<String> schemes;
   final Set<Integer> ports;
@@ -47,7 +48,9 @@ final class Matcher {
     this.hosts = c.hosts().stream().map(HostPattern::of).toList();
     this.urlPrefixes = c.urls().stream().filter(Matcher::isPrefixGlob).map(u -> u.substring(0, u.length() - 1))
         .toList();
-    this.urlGlobs = c.urls().stream().filter(u -> !u.startsWith("regex:") && !isPrefixGlob(u))
+    this.urlInfixes = c.urls().stream().filter(Matcher::isInfixGlob).map(u -> u.substring(1, u.length() - 1))
+        .toList();
+    this.urlGlobs = c.urls().stream().filter(u -> !u.startsWith("regex:") && !isPrefixGlob(u) && !isInfixGlob(u))
         .map(u -> Globs.compile(u, false)).toList();
     this.urlRegexes = c.urls().stream().filter(u -> u.startsWith("regex:"))
         .map(u -> Pattern.compile(u.substring(6), Pattern.DOTALL)).toList();
@@ -136,7 +139,8 @@ final class Matcher {
     if (!requestMimes.isEmpty() && !mimeMatches(requestMimes, f.requestMime)) {
       return false;
     }
-    if ((!urlGlobs.isEmpty() || !urlRegexes.isEmpty() || !urlPrefixes.isEmpty()) && !anyUrl(f.url)) {
+    if ((!urlGlobs.isEmpty() || !urlRegexes.isEmpty() || !urlPrefixes.isEmpty() || !urlInfixes.isEmpty())
+        && !anyUrl(f.url)) {
       return false;
     }
     if (categoryMask != 0 && (f.categories(db) & categoryMask) == 0) {
@@ -182,7 +186,39 @@ final class Matcher {
     return !u.startsWith("regex:") && u.endsWith("*") && u.indexOf('*') == u.length() - 1 && u.indexOf('?') < 0;
   }
 
+  /** {@code *text*} with no other wildcard: matched by a search. */
+  private static boolean isInfixGlob(String u) {
+    return !u.startsWith("regex:") && u.length() > 2 && u.startsWith("*") && u.endsWith("*")
+        && u.indexOf('*', 1) == u.length() - 1 && u.indexOf('?') < 0;
+  }
+
+  /** Whether {@code text} contains {@code part}, ASCII letters compared without case, as the glob's regex would. */
+  static boolean containsAsciiIgnoreCase(String text, String part) {
+    int n = part.length();
+    outer:
+    for (int i = 0, last = text.length() - n; i <= last; i++) {
+      for (int k = 0; k < n; k++) {
+        char a = text.charAt(i + k);
+        char b = part.charAt(k);
+        if (a != b && asciiLower(a) != asciiLower(b)) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private static char asciiLower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
+  }
+
   private boolean anyUrl(String url) {
+    for (String p : urlInfixes) {
+      if (containsAsciiIgnoreCase(url, p)) {
+        return true;
+      }
+    }
     for (String p : urlPrefixes) {
       if (url.regionMatches(true, 0, p, 0, p.length())) {
         return true;
