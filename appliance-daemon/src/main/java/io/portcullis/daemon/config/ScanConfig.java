@@ -7,6 +7,9 @@ import java.util.List;
 public record ScanConfig(
     @Doc("bodies larger than this are not scanned (the default bypass); 10MiB style units allowed")
     @Default("10485760") long maxSize,
+    @Doc("what a body that protection would scan gets when it is larger than maxSize: bypass (pass unscanned, as the"
+        + " commercial gateways do by default) or block (the block page, or a cut if its answer had begun)")
+    @Default("bypass") OverMaxSize overMaxSize,
     @Doc("how long one scan may take") @Default("30s") Duration timeout,
     @Doc("threads that run scans (off the event loop)") @Default("4") int threads,
     @Doc("scans that may wait for a thread; past it a scan fails at once and the rule's onError decides")
@@ -28,6 +31,9 @@ public record ScanConfig(
       problems.add(path + ".queue", queue + " is not between 1 and 1000000");
     }
   }
+
+  /** What a body larger than {@code maxSize} gets. */
+  public enum OverMaxSize { BYPASS, BLOCK }
 
   /** clamd, reached over TCP ({@code address}) or a unix socket ({@code socket}). */
   public record Clamd(

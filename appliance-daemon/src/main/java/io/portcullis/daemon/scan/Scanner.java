@@ -25,9 +25,17 @@ public final class Scanner implements AutoCloseable {
   private final ThreadPoolExecutor pool;
   private final Duration timeout;
   private final long maxSize;
+  private final boolean blockOverMaxSize;
   private final int queue;
 
   public Scanner(List<ScanEngine> engines, int threads, int queue, Duration timeout, long maxSize) {
+    this(engines, threads, queue, timeout, maxSize, false);
+  }
+
+  /** As above; {@code blockOverMaxSize}: a body larger than maxSize is blocked instead of passed unscanned. */
+  public Scanner(List<ScanEngine> engines, int threads, int queue, Duration timeout, long maxSize,
+      boolean blockOverMaxSize) {
+    this.blockOverMaxSize = blockOverMaxSize;
     this.engines = List.copyOf(engines);
     this.timeout = timeout;
     this.maxSize = maxSize;
@@ -54,12 +62,18 @@ public final class Scanner implements AutoCloseable {
       engines.add(new ClamdEngine(clamd.address(), clamd.address() == null ? Path.of(clamd.socket()) : null,
           clamd.maxConnections(), clamd.connectTimeout(), c.timeout()));
     }
-    return new Scanner(engines, c.threads(), c.queue(), c.timeout(), c.maxSize());
+    return new Scanner(engines, c.threads(), c.queue(), c.timeout(), c.maxSize(),
+        c.overMaxSize() == ScanConfig.OverMaxSize.BLOCK);
   }
 
   /** Bodies larger than this are not scanned (the default bypass). */
   public long maxSize() {
     return maxSize;
+  }
+
+  /** Whether a body larger than {@link #maxSize()} is blocked rather than passed unscanned (scan.overMaxSize). */
+  public boolean blocksOverMaxSize() {
+    return blockOverMaxSize;
   }
 
   /** Why engines cannot scan now, one line each; empty when all can. Blocking (asks each engine). */

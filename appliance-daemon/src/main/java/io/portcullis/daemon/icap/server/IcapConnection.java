@@ -54,6 +54,8 @@ final class IcapConnection {
   static final int EARLY_HEAD = 32 * 1024;
   /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
   static final int KICK_EVERY = 16 * 1024;
+  /** The event's threat for a body blocked by scan.overMaxSize. */
+  static final String OVER_MAX_SIZE = "over scan.maxSize";
 
   private enum Service { REQMOD, RESPMOD }
 
@@ -99,6 +101,7 @@ final class IcapConnection {
   private boolean aborted; // the client closed the connection before the answer was complete
   private boolean inPreview;
   private boolean headSent;
+  private boolean overMaxSize; // past scan.maxSize inside a preview, with scan.overMaxSize block: answered at its end
   private int released; // body bytes of a scanned answer sent before its scan ended (see headEarly)
   private byte[] body = new byte[0];
   private int bodyLen;
@@ -212,6 +215,7 @@ final class IcapConnection {
     answerStarted = false;
     cutOff = false;
     headSent = false;
+    overMaxSize = false;
     released = 0;
     inPreview = r.hasPreview();
     identify(r, s.icap().identity());
@@ -331,6 +335,10 @@ final class IcapConnection {
     protection = s.policy().protection(facts);
     long size = facts.bodySize();
     boolean tooBig = size > s.scanner().maxSize();
+    if (tooBig && protection.scan() && request.body().hasBody() && s.scanner().blocksOverMaxSize()) {
+      blockOverMaxSize();
+      return;
+    }
     if (!protection.scan() || !request.body().hasBody() || tooBig) {
       if (protection.scan() && !request.body().hasBody()) {
         protection = Protection.NO_SCAN; // nothing to scan
@@ -407,6 +415,21 @@ final class IcapConnection {
         }
       }
       case COLLECT -> {
+        if (bodyLen + (long) data.remaining() > s.scanner().maxSize() && s.scanner().blocksOverMaxSize()) {
+          // Past the scan limit (no Content-Length told us before), and scan.overMaxSize says block.
+          if (headSent) {
+            cutOff = true; // the early head is out (see headEarly): only a cut can stop it now
+            threat = OVER_MAX_SIZE;
+            finish();
+            closed = true;
+            socket.close();
+          } else if (inPreview) {
+            overMaxSize = true; // the answer must wait for the preview's end
+          } else {
+            blockOverMaxSize();
+          }
+          return;
+        }
         if (bodyLen + (long) data.remaining() > s.scanner().maxSize()) {
           // Past the scan limit (no Content-Length told us before): the default bypass; pass what we have and the rest.
           protection = new Protection(false, protection.rule() + " (over scan.maxSize)", false, null);
@@ -429,6 +452,13 @@ final class IcapConnection {
       default -> {
       }
     }
+  }
+
+  /** A body over scan.maxSize that scan.overMaxSize blocks: the protection rule's block page. */
+  private void blockOverMaxSize() {
+    threat = OVER_MAX_SIZE;
+    answerBlockPage(protection.page(), protection.rule(), null,
+        "the file is larger than the scan limit (" + s.scanner().maxSize() + " bytes)");
   }
 
   /**
@@ -541,7 +571,15 @@ final class IcapConnection {
           queue.addAll(decoder.skipBody());
         }
       }
-      case COLLECT -> continueAfterPreview();
+      case COLLECT -> {
+        if (overMaxSize) {
+          blockOverMaxSize();
+          finish();
+          queue.addAll(decoder.skipBody());
+        } else {
+          continueAfterPreview();
+        }
+      }
       default -> {
         // Not reached: other plans never meet a preview. Ask for the rest rather than stall the client.
         write("ICAP/1.0 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

@@ -426,6 +426,47 @@ class IcapServerTest {
     }
   }
 
+  @Test
+  void aBodyOverTheScanLimitPassesUnscannedOrIsBlockedAsScanOverMaxSizeSays() throws Exception {
+    byte[] big = new byte[3000];
+    Arrays.fill(big, (byte) 'x');
+    String before = daemon.commits().active().text();
+    String rule = "  protection:\n    - { name: scan-big, when: { hosts: [big.test] }, action: block }\n";
+    try {
+      daemon.commits().setCandidate(before + rule + "scan: { maxSize: 2KiB }\n");
+      daemon.commits().commit("test", "limit", null).get(20, TimeUnit.SECONDS);
+      try (IcapTestClient c = new IcapTestClient(icap)) {
+        c.send(respmodFor("http://big.test/f", big, "Allow: 204\r\n"));
+        assertEquals(204, c.read().head().status(), "bypass, the default: unscanned, unchanged");
+      }
+      daemon.commits().setCandidate(before + rule + "scan: { maxSize: 2KiB, overMaxSize: block }\n");
+      daemon.commits().commit("test", "limit blocks", null).get(20, TimeUnit.SECONDS);
+      try (IcapTestClient c = new IcapTestClient(icap)) {
+        c.send(respmodFor("http://big.test/f", big, "Allow: 204\r\n"));
+        IcapTestClient.Answer a = c.read();
+        assertEquals(403, a.head().httpResponse().status(), "known too large by its Content-Length");
+        assertTrue(a.bodyText().contains("larger than the scan limit (2048 bytes)"), a.bodyText());
+        // No Content-Length: found too large as it comes, with a preview first.
+        String req = "GET http://big.test/g HTTP/1.1\r\nHost: big.test\r\n\r\n";
+        String res = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        c.send("RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\nAllow: 204\r\nPreview: 1024\r\n"
+            + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
+            + "\r\n\r\n" + req + res);
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(big, 0, 1024)));
+        c.send("0\r\n\r\n");
+        assertEquals(100, c.read().head().status());
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(big, 1024, big.length)));
+        c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
+        assertEquals(403, c.read().head().httpResponse().status(), "found too large as it came");
+        c.send(reqmod("http://ok.test/", "ok.test", "204"));
+        assertEquals(204, c.read().head().status(), "the connection goes on");
+      }
+    } finally {
+      daemon.commits().setCandidate(before);
+      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+    }
+  }
+
   /** A RESPMOD's head for {@code url} announcing a body of {@code length} bytes, without Allow: 204 or preview. */
   static String respmodHead(String url, int length) {
     String host = url.replaceAll("^http://([^/]+).*$", "$1");
