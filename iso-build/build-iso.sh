@@ -94,7 +94,7 @@ depmod -b "$ird" "$kver"
 (cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet | gzip -9n) > "$work/iso/live/initrd.img"
 
 # 6. The root as a squashfs, and the hybrid ISO.
-mksquashfs "$root" "$work/iso/live/root.squashfs" -comp xz -b 1M -noappend -no-progress -quiet -mkfs-time 0 -all-time 0
+mksquashfs "$root" "$work/iso/live/root.squashfs" -comp zstd -Xcompression-level 19 -b 1M -noappend -no-progress -quiet -mkfs-time 0 -all-time 0
 cp "$here/grub.cfg" "$work/iso/boot/grub/grub.cfg"
 mkdir -p "$(dirname "$out")"
 grub-mkrescue -o "$out" "$work/iso" -- -volid PORTCULLIS 2>&1 | grep -v '^xorriso : UPDATE' || true

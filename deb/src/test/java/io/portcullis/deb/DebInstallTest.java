@@ -179,7 +179,7 @@ class DebInstallTest {
     assertTrue(Files.exists(Path.of("/lib/systemd/system/portcullis.service")));
     assertTrue(Files.isSymbolicLink(Path.of("/etc/systemd/system/multi-user.target.wants/portcullis.service")),
         "enabled on first install (deb-systemd-helper)");
-    // systemd's own checker on the installed unit: syntax, and that ExecStartPre/ExecStart/ExecReload exist.
+    // systemd's own checker on the installed unit: syntax, and that ExecStart/ExecReload exist.
     Run verify = Host.run("systemd-analyze", "verify", "/lib/systemd/system/portcullis.service");
     assertEquals(0, verify.exit(), verify.output());
     assertEquals("", verify.output().strip(), "no complaint from systemd-analyze");
@@ -196,7 +196,7 @@ class DebInstallTest {
         """.formatted(admin, proxy, Host.freePort());
     Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);
 
-    // No systemd here: the unit's ExecStartPre and ExecStart, as the service user.
+    // No systemd here: the check an admin runs before a restart, then the unit's ExecStart, as the service user.
     Run check = Host.run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
     assertEquals(0, check.exit(), check.output());
     HttpServer origin = Host.origin();
