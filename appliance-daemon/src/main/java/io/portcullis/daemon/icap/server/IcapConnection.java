@@ -463,12 +463,12 @@ final class IcapConnection {
 
   /**
    * Without {@code Allow: 204} the answer to a scanned body is a 200 carrying it, and Squid (5.7, measured) hands over
-   * no more than 64 KiB of a body until that answer starts: its pipe to us is full and its read from the origin is not
-   * resumed. The 200's head (the HTTP head unchanged) starts it: so once more than {@link #EARLY_HEAD} bytes are in,
-   * the head goes out and every body byte waits for the scan. A threat found then cuts the answer off before any
-   * body byte: the user's download fails instead of showing the block page, which needs a head of its own. A body
-   * that fits in {@code EARLY_HEAD} (or any body when the client allows 204) waits whole, and a threat gets the
-   * block page.
+   * no more than 64 KiB of a body until that answer starts, then reads on from the origin only while the answer's
+   * body moves (a 5 MiB download stalled at 2.7 MB with the head alone). So once more than {@link #EARLY_HEAD} bytes
+   * are in, the head (the HTTP head unchanged) goes out, then one body byte per {@link #KICK_EVERY} received (the
+   * file's first bytes); the rest waits for the scan. A threat found then cuts the answer off with only those bytes
+   * out: the user's download fails instead of showing the block page, which needs a head of its own. A body that
+   * fits in {@code EARLY_HEAD} (or any body when the client allows 204) waits whole, and a threat gets the block page.
    */
   private void headEarly() {
     if (inPreview || request.headers().hasToken("Allow", "204") || bodyLen <= EARLY_HEAD) {
@@ -630,7 +630,7 @@ final class IcapConnection {
       }
     }
     if (block && headSent) {
-      // The 200's head is out (see headEarly): cut it off before any body byte. Our proxy only
+      // The 200's head is out (see headEarly): cut it off with only its first bytes out. Our proxy only
       // sees the close, so this decision is recorded here even for it.
       cutOff = true;
       finish();
