@@ -230,6 +230,48 @@ class HostileIcapTest {
   }
 
   @Test
+  void aHeadBegunWhileAnEarlierHeadsTimerIsPendingGetsItsWholeHeaderTimeout() throws Exception {
+    // The connection's header timer is set by the first head and looks, when it fires, at the head in progress then:
+    // a head begun 0.6 s later must still get its whole second, not the 0.4 s left of the first head's timer.
+    try (Socket s = new Socket("127.0.0.1", icap)) {
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      java.io.InputStream in = s.getInputStream();
+      long t0 = System.nanoTime();
+      List<Integer> st = new ArrayList<>();
+      while (System.nanoTime() - t0 < 600_000_000L) {
+        out.write(sound().getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        st.add(status(readHead(in)));
+      }
+      out.write("REQMOD icap://127.0.0.1/av".getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      long t1 = System.nanoTime();
+      String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+      long ms = (System.nanoTime() - t1) / 1_000_000;
+      boolean ok = st.stream().allMatch(x -> x == 204) && answer.startsWith("ICAP/1.0 408") && ms >= 950;
+      Report.row("ICAP server", "a head begun while an earlier head's timer is pending", 1, ok ? 1 : 0,
+          daemon.isAlive() ? 0 : 1, 0, -1, -1, ms, st.size() + " messages answered, then 408 after " + ms + " ms");
+      assertTrue(st.stream().allMatch(x -> x == 204), "every whole message answered: " + st);
+      assertTrue(answer.startsWith("ICAP/1.0 408"), answer);
+      assertTrue(ms >= 950, "the head was cut " + ms + " ms after it began, before its header timeout (1 s)");
+    }
+  }
+
+  /** One answer head (through its blank line) read off {@code in}: what a 204 is whole. */
+  private static String readHead(java.io.InputStream in) throws java.io.IOException {
+    StringBuilder b = new StringBuilder();
+    while (b.length() < 4 || !b.substring(b.length() - 4).equals("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        throw new java.io.EOFException("closed after " + b);
+      }
+      b.append((char) c);
+    }
+    return b.toString();
+  }
+
+  @Test
   void messagesCutShortAtAnyPointLeaveAServerThatServes() throws Exception {
     String msg = respmod("", "req-hdr=0, res-hdr=45, res-body=83", "3\r\nabc\r\n0\r\n\r\n");
     int tried = 0;

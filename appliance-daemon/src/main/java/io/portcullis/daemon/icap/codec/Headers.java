@@ -67,12 +67,34 @@ public final class Headers {
 
   /** True when a comma-separated value of {@code name} holds {@code token} (e.g. {@code Allow: 204}). */
   public boolean hasToken(String name, String token) {
-    for (String v : getAll(name)) {
-      for (String part : v.split(",")) {
-        if (part.trim().equalsIgnoreCase(token)) {
-          return true;
-        }
+    for (Field f : fields) {
+      if (f.name().equalsIgnoreCase(name) && listHas(f.value(), token)) {
+        return true;
       }
+    }
+    return false;
+  }
+
+  /** True when the comma-separated {@code list} has {@code token} as one item (whitespace around items ignored). */
+  private static boolean listHas(String list, String token) {
+    int from = 0, n = list.length();
+    while (from <= n) {
+      int comma = list.indexOf(',', from);
+      int end = comma < 0 ? n : comma;
+      int a = from, b = end;
+      while (a < b && list.charAt(a) <= ' ') {
+        a++;
+      }
+      while (b > a && list.charAt(b - 1) <= ' ') {
+        b--;
+      }
+      if (b - a == token.length() && list.regionMatches(true, a, token, 0, b - a)) {
+        return true;
+      }
+      if (comma < 0) {
+        return false;
+      }
+      from = comma + 1;
     }
     return false;
   }

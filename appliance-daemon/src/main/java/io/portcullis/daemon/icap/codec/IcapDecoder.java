@@ -195,19 +195,21 @@ public final class IcapDecoder {
 
   private void readHead(ByteBuffer in, List<Event> out) {
     while (in.hasRemaining()) {
-      byte b = in.get();
       if (accLen == 0) {
         // Tolerate whole CRLFs between messages (RFC 9112 2.2), never a bare CR or LF.
+        byte b = in.get(in.position());
         if (leadingCr) {
           leadingCr = false;
           if (b != '\n') {
             fail(out, "bare CR before the ICAP start line");
             return;
           }
+          in.get();
           continue;
         }
         if (b == '\r') {
           leadingCr = true;
+          in.get();
           continue;
         }
         if (b == '\n') {
@@ -215,12 +217,28 @@ public final class IcapDecoder {
           return;
         }
       }
-      if (accLen >= limits.maxHeadBytes()) {
+      // Up to and including the next LF, in one copy (byte by byte this was the decoder's largest cost).
+      int room = limits.maxHeadBytes() - accLen;
+      if (room <= 0) {
         fail(out, "ICAP header section is larger than " + limits.maxHeadBytes() + " bytes");
         return;
       }
-      append(b);
-      if (b == '\n') {
+      int pos = in.position();
+      int end = Math.min(in.limit(), pos + room);
+      int lf = -1;
+      for (int i = pos; i < end; i++) {
+        if (in.get(i) == '\n') {
+          lf = i;
+          break;
+        }
+      }
+      int n = (lf < 0 ? end : lf + 1) - pos;
+      if (accLen + n > acc.length) {
+        acc = Arrays.copyOf(acc, Math.max(acc.length * 2, accLen + n));
+      }
+      in.get(acc, accLen, n);
+      accLen += n;
+      if (lf >= 0) {
         if (accLen < 2 || acc[accLen - 2] != '\r') {
           fail(out, "bare LF in the ICAP header section");
           return;
@@ -356,8 +374,7 @@ public final class IcapDecoder {
     if (colon >= 0 && colon > authority.lastIndexOf(']') && colon < authority.length() - 1) { // "h:" has no port
       String port = authority.substring(colon + 1);
       // An authority with a port that is not one is no ICAP URI, whatever the path: refused, not guessed at.
-      if (port.length() > 5 || !port.chars().allMatch(Character::isDigit)
-          || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+      if (!digits(port, 5) || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
         return "ICAP URI has an invalid port \"" + printable(port) + "\"";
       }
     }
@@ -877,11 +894,17 @@ public final class IcapDecoder {
     return s.length() == 12 || s.charAt(12) == ' ';
   }
 
-  static boolean isTokenChar(char c) {
-    if (c > 126 || c <= 32) {
-      return false;
+  /** RFC 9110 tchar, by table: it is asked for every character of every header name. */
+  private static final boolean[] TOKEN = new boolean[128];
+
+  static {
+    for (char c = 33; c < 127; c++) {
+      TOKEN[c] = "()<>@,;:\\\"/[]?={}".indexOf(c) < 0;
     }
-    return "()<>@,;:\\\"/[]?={}".indexOf(c) < 0;
+  }
+
+  static boolean isTokenChar(char c) {
+    return c < 128 && TOKEN[c];
   }
 
   private static String printable(String s) {

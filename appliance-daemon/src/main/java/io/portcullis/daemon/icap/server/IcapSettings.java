@@ -17,13 +17,17 @@ import java.util.HexFormat;
  * node's name, where traffic events go, and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we answer.
  */
 public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, String node, String istag,
-    byte[] noContent, io.portcullis.daemon.events.Events events) {
+    io.netty.buffer.ByteBuf noContent, io.portcullis.daemon.events.Events events) {
 
   public static IcapSettings of(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.events.Events events) {
     String istag = istag(config);
-    // The 204 answer is the same for every message under one config: encoded once.
-    byte[] noContent = IcapEncoder.encode(new IcapResponse(204, "No Content",
+    // The 204 answer is the same for every message under one config: encoded once, into native memory (a write from
+    // the heap is copied there first), shared by every connection through duplicates that a release cannot free.
+    byte[] bytes = IcapEncoder.encode(new IcapResponse(204, "No Content",
         Headers.of("ISTag", istag, "Server", IcapConnection.SERVER), null, null, BodyKind.NULL_BODY));
+    java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(bytes.length).put(bytes).flip(); // freed by GC
+    io.netty.buffer.ByteBuf noContent = io.netty.buffer.Unpooled.unreleasableBuffer(
+        io.netty.buffer.Unpooled.wrappedBuffer(direct));
     return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag, noContent, events);
   }
 
