@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The ISO booted in qemu (TCG: no KVM here), as an admin would: first with a seed disk (SSH key and password hash)
  * and an empty data disk by BIOS, serving a page from the host through its proxy, taking a block rule committed over
- * SSH; then by UEFI with the data disk only, still blocking and still accepting the key; then with no disk at all,
- * asking for the admin password on the serial console.
+ * SSH; then by UEFI with the data disk only, still blocking and still accepting the key; then with no seed and only an
+ * empty disk: the serial console offers it as the data disk and, once the test says yes, asks for the admin password,
+ * which lands on that disk.
  */
 class IsoBootTest {
   static final Path ISO = Path.of("target/portcullis.iso").toAbsolutePath();
@@ -49,16 +50,18 @@ class IsoBootTest {
   }
 
   /** One VM: qemu in TCG with user networking forwarding SSH (22) and the proxy (3128) to loopback. */
-  record Vm(Process qemu, Path serial, int ssh, int proxy, int proxyOnSecondAddress, long startedNanos)
+  record Vm(Process qemu, Path serial, Path console, int ssh, int proxy, int proxyOnSecondAddress, long startedNanos)
       implements AutoCloseable {
     static Vm boot(String name, boolean uefi, List<Path> disks) throws Exception {
       int ssh = Host.freePort();
       int proxy = Host.freePort();
       int proxy2 = Host.freePort();
       Path serial = DIR.resolve(name + "-serial.log");
+      Path console = DIR.resolve(name + "-serial.sock"); // what the test types on the serial console goes in here
       List<String> cmd = new ArrayList<>(List.of("timeout", "900", "qemu-system-x86_64", "-accel", "tcg", "-m",
-          "1024", "-smp", "2", "-machine", "pc", "-display", "none", "-monitor", "none",
-          "-no-reboot", "-serial", "file:" + serial, "-cdrom", ISO.toString(),
+          "1024", "-smp", "2", "-machine", "pc", "-display", "none", "-monitor", "none", "-no-reboot",
+          "-chardev", "socket,id=ser0,path=" + console + ",server=on,wait=off,logfile=" + serial,
+          "-serial", "chardev:ser0", "-cdrom", ISO.toString(),
           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:" + ssh + "-:22,hostfwd=tcp:127.0.0.1:" + proxy + "-:3128,"
               + "hostfwd=tcp:127.0.0.1:" + proxy2 + "-10.0.2.16:3128",
           "-device", "virtio-net-pci,netdev=n0"));
@@ -73,7 +76,16 @@ class IsoBootTest {
       }
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(DIR.resolve(name + "-qemu.log").toFile()).start();
-      return new Vm(p, serial, ssh, proxy, proxy2, System.nanoTime());
+      return new Vm(p, serial, console, ssh, proxy, proxy2, System.nanoTime());
+    }
+
+    /** Types {@code text} on the serial console, as an admin at the VM's console would. */
+    void type(String text) throws Exception {
+      try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(
+          java.net.UnixDomainSocketAddress.of(console))) {
+        c.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)));
+        Thread.sleep(300); // qemu reads it before the close
+      }
     }
 
     String serialLog() throws IOException {
@@ -206,10 +218,29 @@ class IsoBootTest {
       assertTrue(vm.serialLog().contains("Portcullis edge-1"), "the host name too: " + vm.serialLog());
     }
 
-    try (Vm vm = Vm.boot("bare", false, List.of())) {
-      vm.await("No console user yet: set the admin password", 420);
-      vm.await("New password for admin", 300); // the console's own prompt, once its JVM is up
+    // No seed and no data disk, but an empty disk: the console offers it as the data disk, the admin says yes, then
+    // sets the password; both end up on that disk.
+    Path blank = DIR.resolve("blank.img");
+    Run mkBlank = Host.run("truncate", "-s", "64M", blank.toString());
+    assertEquals(0, mkBlank.exit(), mkBlank.output());
+    try (Vm vm = Vm.boot("bare", false, List.of(blank))) {
+      vm.await("Format /dev/vda as the data disk? [y/N]", 420);
       assertTrue(vm.serialLog().contains("configuration changes are lost on reboot"), vm.serialLog());
+      vm.type("y\r");
+      vm.await("data disk /dev/vda attached", 120);
+      vm.await("No console user yet: set the admin password", 300);
+      vm.await("New password for admin", 300); // the console's own prompt, once its JVM is up
+      vm.type("bare-secret-1\r");
+      vm.await("Again:", 60);
+      vm.type("bare-secret-1\r");
+      vm.await("admin password set", 120);
     }
+    Run label = Host.run("blkid", "-o", "value", "-s", "LABEL", blank.toString());
+    assertEquals("portcullis-data", label.output().strip(), "the empty disk was formatted as the data disk");
+    Host.run("e2fsck", "-fy", blank.toString()); // replays the journal, which debugfs would not read
+    Run yaml = Host.run("debugfs", "-R", "cat /etc/portcullis/portcullis.yaml", blank.toString());
+    assertTrue(yaml.output().contains("passwordHash"), "the admin's password is on the data disk: " + yaml.output());
+    Run revisions = Host.run("debugfs", "-R", "ls -l /var/lib/portcullis/revisions", blank.toString());
+    assertTrue(revisions.output().contains(".yaml"), "the revisions moved onto it: " + revisions.output());
   }
 }
