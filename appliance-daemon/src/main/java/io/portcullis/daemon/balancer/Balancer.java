@@ -59,6 +59,11 @@ public final class Balancer {
     return frontends.get(listen);
   }
 
+  /** Counts a client connection (tcp) or request (http) {@code f} refused, by reason. */
+  public void refused(Frontend f, String reason) {
+    stats.refused(f.name(), reason);
+  }
+
   public List<Frontend> frontends() {
     return List.copyOf(frontends.values());
   }

@@ -66,6 +66,13 @@ public final class BalancerStats {
     return clients.computeIfAbsent(listen, l -> new AtomicInteger());
   }
 
+  /** Counts a client connection (tcp) or request (http) a frontend refused, by reason (allowedClients, maxConnections). */
+  void refused(String frontend, String reason) {
+    if (registry != null) {
+      registry.counter("portcullis_balancer_refused", "frontend", frontend, "reason", reason).increment();
+    }
+  }
+
   /** Forgets servers that {@code kept} (the commit now in effect) no longer has, and their meters. */
   synchronized void retain(Set<Key> kept) {
     for (Key k : List.copyOf(servers.keySet())) {

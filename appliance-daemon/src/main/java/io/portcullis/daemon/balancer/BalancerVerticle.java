@@ -27,6 +27,7 @@ import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -183,6 +184,11 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
 
   private void onTcp(HostPort listen, NetSocket client) {
     Frontend f = settings().frontend(listen);
+    if (f != null && !f.allows(client.remoteAddress())) {
+      refuse(f, client.remoteAddress());
+      client.close();
+      return;
+    }
     if (f == null || !admit(f)) {
       client.close();
       return;
@@ -194,10 +200,17 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     connectTcp(f, client, gone, hash, null, 0);
   }
 
+  /** Counts and logs (at debug: a scan must not flood the log) a client outside the frontend's allowedClients. */
+  private void refuse(Frontend f, SocketAddress client) {
+    settings().refused(f, "allowedClients");
+    LOG.debug("balancer {}: refused {}: not in its allowedClients", f.name(), client);
+  }
+
   /** Counts a client connection in; false (and not counted) when the frontend has its maxConnections. */
-  private static boolean admit(Frontend f) {
+  private boolean admit(Frontend f) {
     if (f.clients().incrementAndGet() > f.config().maxConnections()) {
       f.clients().decrementAndGet();
+      settings().refused(f, "maxConnections");
       LOG.warn("balancer {}: {} client connections, its maxConnections: refused one", f.name(),
           f.config().maxConnections());
       return false;
@@ -332,6 +345,11 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     Frontend f = settings().frontend(listen);
     if (f == null) {
       page(req, 503, "Service unavailable", "This frontend is being removed.", true);
+      return;
+    }
+    if (!f.allows(req.remoteAddress())) { // per request: a commit may change allowedClients under a kept connection
+      refuse(f, req.remoteAddress());
+      page(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
     }
     req.pause();

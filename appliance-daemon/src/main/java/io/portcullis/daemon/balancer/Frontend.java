@@ -1,6 +1,8 @@
 package io.portcullis.daemon.balancer;
 
 import io.portcullis.daemon.config.BalancerConfig;
+import io.portcullis.daemon.rules.CidrMatcher;
+import io.vertx.core.net.SocketAddress;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -12,6 +14,7 @@ public final class Frontend {
   private final Method active;
   private final Method backup;
   private final AtomicInteger clients;
+  private final List<CidrMatcher> allowedClients;
 
   Frontend(BalancerConfig.Frontend config, List<Server> servers, AtomicInteger clients) {
     this.config = config;
@@ -19,6 +22,18 @@ public final class Frontend {
     this.active = Method.of(config.method(), servers.stream().filter(s -> !s.backup()).toList());
     this.backup = Method.of(config.method(), servers.stream().filter(Server::backup).toList());
     this.clients = clients;
+    this.allowedClients = config.allowedClients().stream().map(CidrMatcher::new).toList();
+  }
+
+  /** Whether a client at {@code address} may use this frontend (its allowedClients). */
+  public boolean allows(SocketAddress address) {
+    byte[] client = CidrMatcher.literal(address == null ? null : address.hostAddress());
+    for (CidrMatcher m : allowedClients) {
+      if (m.matches(client)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public BalancerConfig.Frontend config() {

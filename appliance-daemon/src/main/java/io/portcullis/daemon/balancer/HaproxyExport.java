@@ -58,6 +58,17 @@ public final class HaproxyExport {
         .append("    mode ").append(mode).append('\n')
         .append("    maxconn ").append(f.maxConnections()).append('\n')
         .append("    timeout client ").append(ms(f.idleTimeout())).append('\n');
+    // allowedClients: HAProxy's src ACL (an empty list serves no one, as ours does).
+    String allowed = f.allowedClients().stream().map(Object::toString).collect(Collectors.joining(" "));
+    if (!allowed.isEmpty()) {
+      b.append("    acl allowed_clients src ").append(allowed).append('\n');
+    }
+    String unless = allowed.isEmpty() ? "" : " unless allowed_clients";
+    if (f.mode() == Mode.HTTP) {
+      b.append("    http-request deny deny_status 403").append(unless).append('\n');
+    } else {
+      b.append("    tcp-request connection reject").append(unless).append('\n');
+    }
     if (f.mode() == Mode.HTTP) {
       b.append("    option httplog\n")
           .append("    timeout http-request ").append(ms(f.headerTimeout())).append('\n');

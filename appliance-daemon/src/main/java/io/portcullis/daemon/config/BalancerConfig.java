@@ -44,14 +44,17 @@ public record BalancerConfig(
       @Doc("http mode: time a client has to send a whole request head (408 after)") @Default("30s")
       Duration headerTimeout,
       @Doc("on a control node, add every node of cluster.nodes as a server: none, proxy (each node's proxy port) or "
-          + "icap (each node's ICAP port); adding a node adds it to the pool") @Default("none") Members members)
+          + "icap (each node's ICAP port); adding a node adds it to the pool") @Default("none") Members members,
+      @Doc("client networks the frontend serves; a connection from elsewhere is closed (tcp) or gets 403 (http). The "
+          + "nodes behind see the balancer's address, so this is where clients are checked")
+      @Default("127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16") List<Cidr> allowedClients)
       implements Validatable {
 
     /** This frontend with {@code list} as its servers. */
     public Frontend withServers(List<Server> list) {
       return new Frontend(name, listen, mode, method, check, List.copyOf(list), retries, connectTimeout, idleTimeout,
           maxConnections, maxConnectionsPerServer, xForwardedFor, maxRequestLine, maxHeaderBytes, maxHeaders,
-          headerTimeout, members);
+          headerTimeout, members, allowedClients);
     }
 
     @Override

@@ -289,8 +289,38 @@ class BalancerInteropTest {
     assertEquals("", getRaw(tcp), "tcp: closed without a byte");
   }
 
+  @Test
+  void clientsOutsideAllowedClientsGetA403PageInHttpModeAndACloseInTcpMode() throws Exception {
+    commit("""
+        - { name: web, listen: 127.0.0.1:%d, check: { type: none }, allowedClients: [127.0.0.1/32],
+            servers: [{ name: a, address: 127.0.0.1:%d }] }
+        - { name: raw, listen: 127.0.0.1:%d, mode: tcp, check: { type: none }, allowedClients: [127.0.0.1],
+            servers: [{ name: a, address: 127.0.0.1:%d }] }
+        """.formatted(web, pa, tcp, pa));
+    assertTrue(get(web, "127.0.0.1", "/").startsWith("HTTP/1.1 200"));
+    String r = get(web, "127.0.0.2", "/");
+    assertTrue(r.startsWith("HTTP/1.1 403") && r.contains("does not serve your network"), r);
+    assertTrue(getRaw(tcp, "127.0.0.1").startsWith("HTTP/1.1 200"));
+    assertEquals("", getRaw(tcp, "127.0.0.2"), "tcp: closed without a byte");
+    assertEquals(0, server("web", "a").getLong("errors"));
+    String m = metrics();
+    for (String f : List.of("web", "raw")) {
+      assertTrue(m.matches("(?s).*portcullis_balancer_refused_total\\{frontend=\"" + f
+          + "\",reason=\"allowedClients\",?} 1\\.0.*"), m);
+    }
+    commit("""
+        - { name: web, listen: 127.0.0.1:%d, check: { type: none }, servers: [{ name: a, address: 127.0.0.1:%d }] }
+        """.formatted(web, pa));
+    assertTrue(get(web, "127.0.0.2", "/").startsWith("HTTP/1.1 200"), "the default serves loopback (and RFC 1918)");
+  }
+
   static String getRaw(int port) throws Exception {
-    try (Socket s = new Socket("127.0.0.1", port)) {
+    return getRaw(port, "127.0.0.1");
+  }
+
+  /** A GET over a tcp frontend from {@code from} (a loopback address): the whole answer, "" when closed at once. */
+  static String getRaw(int port, String from) throws Exception {
+    try (Socket s = new Socket(InetAddress.getByName("127.0.0.1"), port, InetAddress.getByName(from), 0)) {
       s.setSoTimeout(20_000);
       s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes());
       return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
@@ -392,6 +422,11 @@ class BalancerInteropTest {
       n += in.read(b, n, length - n);
     }
     return new String(b).strip();
+  }
+
+  static String metrics() throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
+        + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 
   @Test

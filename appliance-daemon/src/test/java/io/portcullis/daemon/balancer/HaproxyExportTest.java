@@ -73,6 +73,7 @@ class HaproxyExportTest {
             - name: web
               listen: 127.0.0.1:%d
               method: leastconn
+              allowedClients: [127.0.0.1/32]
               check: { type: http, path: /, interval: 500ms, timeout: 500ms, rise: 2, fall: 2 }
               servers: [{ name: n0, address: 127.0.0.1:%d, weight: 2 }, { name: n1, address: 127.0.0.1:%d }]
             - name: icap
@@ -115,8 +116,13 @@ class HaproxyExportTest {
   }
 
   static String viaHaproxy() throws Exception {
-    return Peers.run(dir, "curl", "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "-x",
-        "http://127.0.0.1:" + web, "http://127.0.0.1:" + origin + "/1k.bin").output().strip();
+    return viaHaproxy("127.0.0.1");
+  }
+
+  /** The status of a GET through HAProxy's web frontend from the loopback address {@code from}. */
+  static String viaHaproxy(String from) throws Exception {
+    return Peers.run(dir, "curl", "-sS", "--max-time", "20", "--interface", from, "-o", "/dev/null", "-w",
+        "%{http_code}", "-x", "http://127.0.0.1:" + web, "http://127.0.0.1:" + origin + "/1k.bin").output().strip();
   }
 
   @Test
@@ -138,6 +144,7 @@ class HaproxyExportTest {
     for (int i = 0; i < 10; i++) {
       assertEquals("200", viaHaproxy(), Peers.read(dir.resolve("haproxy.log")));
     }
+    assertEquals("403", viaHaproxy("127.0.0.2"), "allowedClients, as HAProxy's src ACL");
     Peers.Run options = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
         "av/reqmod", "-v");
     assertTrue(options.output().contains("200 OK"), "OPTIONS through HAProxy: " + options.output());
