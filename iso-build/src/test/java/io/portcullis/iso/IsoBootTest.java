@@ -49,13 +49,18 @@ class IsoBootTest {
     }
   }
 
-  /** One VM: qemu in TCG with user networking forwarding SSH (22) and the proxy (3128) to loopback. */
-  record Vm(Process qemu, Path serial, Path console, int ssh, int proxy, int proxyOnSecondAddress, long startedNanos)
-      implements AutoCloseable {
+  /**
+   * One VM: qemu in TCG with user networking forwarding SSH (22), the proxy (3128) and the balancer's default
+   * frontends (web on 8080, icap on 1345) to loopback.
+   */
+  record Vm(Process qemu, Path serial, Path console, int ssh, int proxy, int proxyOnSecondAddress, int web, int icap,
+      long startedNanos) implements AutoCloseable {
     static Vm boot(String name, boolean uefi, List<Path> disks) throws Exception {
       int ssh = Host.freePort();
       int proxy = Host.freePort();
       int proxy2 = Host.freePort();
+      int web = Host.freePort();
+      int icap = Host.freePort();
       Path serial = DIR.resolve(name + "-serial.log");
       Path console = DIR.resolve(name + "-serial.sock"); // what the test types on the serial console goes in here
       List<String> cmd = new ArrayList<>(List.of("timeout", "900", "qemu-system-x86_64", "-accel", "tcg", "-m",
@@ -63,7 +68,8 @@ class IsoBootTest {
           "-chardev", "socket,id=ser0,path=" + console + ",server=on,wait=off,logfile=" + serial,
           "-serial", "chardev:ser0", "-cdrom", ISO.toString(),
           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:" + ssh + "-:22,hostfwd=tcp:127.0.0.1:" + proxy + "-:3128,"
-              + "hostfwd=tcp:127.0.0.1:" + proxy2 + "-10.0.2.16:3128",
+              + "hostfwd=tcp:127.0.0.1:" + proxy2 + "-10.0.2.16:3128,hostfwd=tcp:127.0.0.1:" + web + "-:8080,"
+              + "hostfwd=tcp:127.0.0.1:" + icap + "-:1345",
           "-device", "virtio-net-pci,netdev=n0"));
       if (uefi) {
         Path vars = DIR.resolve(name + "-vars.fd");
@@ -76,7 +82,7 @@ class IsoBootTest {
       }
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(DIR.resolve(name + "-qemu.log").toFile()).start();
-      return new Vm(p, serial, console, ssh, proxy, proxy2, System.nanoTime());
+      return new Vm(p, serial, console, ssh, proxy, proxy2, web, icap, System.nanoTime());
     }
 
     /** Types {@code text} on the serial console, as an admin at the VM's console would. */
@@ -119,6 +125,20 @@ class IsoBootTest {
 
     HttpResponse<String> viaProxy(int port, String url) throws Exception {
       return Host.viaProxy(port, url);
+    }
+
+    /** The first line of the answer to an ICAP OPTIONS sent through the balancer's icap frontend. */
+    String icapOptionsViaBalancer() throws IOException {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", icap)) {
+        s.setSoTimeout(30_000);
+        s.getOutputStream().write(("OPTIONS icap://127.0.0.1:1345/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1:1345\r\n"
+            + "Encapsulated: null-body=0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        StringBuilder line = new StringBuilder();
+        for (int c = s.getInputStream().read(); c >= 0 && c != '\r'; c = s.getInputStream().read()) {
+          line.append((char) c);
+        }
+        return line.toString();
+      }
     }
 
     List<String> ssh(String... extra) {
@@ -172,6 +192,11 @@ class IsoBootTest {
       HttpResponse<String> r = vm.viaProxy(page);
       assertEquals(200, r.statusCode());
       assertEquals(Host.PAGE, r.body());
+      // The balancer runs on the default config too: its web frontend before the local proxy, icap before ICAP.
+      HttpResponse<String> viaBalancer = vm.viaProxy(vm.web(), page);
+      assertEquals(200, viaBalancer.statusCode(), viaBalancer.body());
+      assertEquals(Host.PAGE, viaBalancer.body());
+      assertEquals("ICAP/1.0 200 OK", vm.icapOptionsViaBalancer());
       Run status = vm.sshKey(key, null, "show status");
       assertEquals(0, status.exit(), status.output() + vm.serialLog());
       assertTrue(status.output().contains("iso-node"), status.output());
@@ -199,6 +224,7 @@ class IsoBootTest {
       HttpResponse<String> blocked = vm.viaProxy("http://www.blocked.test/");
       assertEquals(403, blocked.statusCode());
       assertTrue(blocked.body().contains("Access to this page is denied"), blocked.body());
+      assertEquals(403, vm.viaProxy(vm.web(), "http://www.blocked.test/").statusCode(), "blocked via the balancer");
       int second = -1;
       for (int i = 0; i < 60 && second != 200; i++) { // the root helper applies the static addresses
         second = vm.statusOnSecondAddress(page);
