@@ -71,7 +71,13 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
   @Override
   protected HostPort address(Balancer b) {
     List<BalancerConfig.Frontend> f = b.config().frontends();
-    return f.isEmpty() ? null : f.get(0).listen(); // what the service's state shows; each frontend has its own
+    return f.isEmpty() ? null : f.get(0).listen(); // the first; each frontend binds its own (bindMissing)
+  }
+
+  @Override
+  public String where(Balancer b) {
+    List<BalancerConfig.Frontend> f = b.config().frontends();
+    return f.isEmpty() ? null : String.join(", ", f.stream().map(x -> x.listen().toString()).toList());
   }
 
   @Override

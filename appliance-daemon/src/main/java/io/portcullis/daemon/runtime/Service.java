@@ -1,7 +1,6 @@
 package io.portcullis.daemon.runtime;
 
 import io.portcullis.daemon.config.Config;
-import io.portcullis.daemon.config.HostPort;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -103,8 +102,7 @@ public final class Service<S> {
   }
 
   private String describe(S s) {
-    HostPort a = factory.apply(s).address(s);
-    return a == null ? null : a.toString();
+    return factory.apply(s).where(s);
   }
 
   /** Readies the change to {@code next}; fails, with nothing changed, if the new section cannot run. */

@@ -49,6 +49,12 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
   /** The address this verticle's settings ask for, or null if it listens nowhere. */
   protected abstract HostPort address(S settings);
 
+  /** Where the service listens, as its state shows it (a balancer lists every frontend's address); null if nowhere. */
+  public String where(S settings) {
+    HostPort a = address(settings);
+    return a == null ? null : a.toString();
+  }
+
   /**
    * Creates the server with its handlers and binds it to {@code address}, with the listener options of {@code s} (the
    * settings about to come into effect, not {@link #settings()}). Runs on this verticle's context.
