@@ -36,6 +36,12 @@ public final class PasswordHash {
     return p != null && MessageDigest.isEqual(p.hash, derive(password, p.salt, p.iterations));
   }
 
+  /** The iteration count of a well-formed hash (one {@link #check} derives a key for), or -1. */
+  public static int iterations(String hash) {
+    Parsed p = parse(hash);
+    return p == null ? -1 : p.iterations;
+  }
+
   private record Parsed(int iterations, byte[] salt, byte[] hash) {
   }
 
