@@ -45,6 +45,22 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
   private static final Logger LOG = LoggerFactory.getLogger(ConsoleVerticle.class);
   private static final Logger AUDIT = LoggerFactory.getLogger("portcullis.audit");
 
+  static {
+    // SSHD registers BouncyCastle (here for the cluster's certificates, used through the JDK's providers) as a JCA
+    // provider when it finds it: thousands of algorithms set up, most of the SSH server's start (a second of a boot
+    // under emulation), for nothing the console offers: the JDK has its EC, RSA, AES and X25519, EdDSA its ed25519.
+    // Its I/O is named rather than looked up by ServiceLoader. Either can still be set on the command line.
+    setIfUnset("org.apache.sshd.security.provider.BC.enabled", "false");
+    setIfUnset("org.apache.sshd.common.io.IoServiceFactoryFactory",
+        "org.apache.sshd.common.io.nio2.Nio2ServiceFactoryFactory");
+  }
+
+  private static void setIfUnset(String key, String value) {
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, value);
+    }
+  }
+
   public ConsoleVerticle(ConsoleSettings initial) {
     super(initial);
   }
