@@ -483,7 +483,8 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       });
       return;
     }
-    if (!res.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+    long length = contentLength(res.headers().get(HttpHeaders.CONTENT_LENGTH));
+    if (length < 0) {
       out.setChunked(true);
     }
     out.closeHandler(v -> {
@@ -492,8 +493,14 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
         res.request().reset();
       }
     });
+    long[] received = {0};
     res.handler(b -> {
       if (out.ended() || out.closed()) {
+        return;
+      }
+      received[0] += b.length();
+      if (received[0] == length) {
+        out.end(b); // the whole body is in: head, body and end in one write to the client, not two
         return;
       }
       out.write(b);
@@ -537,6 +544,22 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     });
   }
 
+  /** A Content-Length's value, or -1 if absent or not a plain number (the decoder has checked it already). */
+  private static long contentLength(String v) {
+    if (v == null || v.isEmpty() || v.length() > 18) {
+      return -1;
+    }
+    long n = 0;
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+
   private static boolean safe(HttpMethod m) {
     return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE;
   }
@@ -576,7 +599,20 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     }
   }
 
+  // The last frontend's client: one identity check per request instead of a key made and hashed (this verticle runs
+  // on one event loop, so no other thread sees these).
+  private BalancerConfig.Frontend lastFrontend;
+  private HttpClient lastClient;
+
   private HttpClient httpClient(BalancerConfig.Frontend f) {
+    if (f != lastFrontend) {
+      lastClient = pooledClient(f);
+      lastFrontend = f;
+    }
+    return lastClient;
+  }
+
+  private HttpClient pooledClient(BalancerConfig.Frontend f) {
     return httpClients.computeIfAbsent(ClientKey.of(f), k -> vertx.createHttpClient(new HttpClientOptions()
             .setConnectTimeout((int) k.connectTimeout().toMillis()).setTcpNoDelay(true).setKeepAlive(true)
             .setDecompressionSupported(false).setMaxInitialLineLength(65536).setMaxHeaderSize(65536)

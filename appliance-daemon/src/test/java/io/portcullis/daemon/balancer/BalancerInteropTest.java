@@ -59,6 +59,7 @@ class BalancerInteropTest {
     byte[] data = new byte[5 << 20];
     new Random(3).nextBytes(data);
     Files.write(www.resolve("5m.bin"), data);
+    Files.write(www.resolve("1k.bin"), java.util.Arrays.copyOf(data, 1024));
     origin = freePort();
     pa = freePort();
     pb = freePort();
@@ -349,6 +350,22 @@ class BalancerInteropTest {
     assertTrue(server("raw", "dead").getLong("errors") >= 1, "round robin sent some to dead, refused: "
         + server("raw", "dead"));
     assertEquals(4, server("raw", "live").getLong("total"));
+  }
+
+  @Test
+  void httpModeRelaysBodiesByteExactWhetherTheyComeInOneReadOrMany() throws Exception {
+    commit("""
+        - { name: web, listen: 127.0.0.1:%d, check: { type: none }, servers: [{ name: o, address: 127.0.0.1:%d }] }
+        """.formatted(web, origin));
+    Path got = dir.resolve("http-5m.bin");
+    for (int i = 0; i < 2; i++) { // 5 MiB: many reads, streamed; then a small one, whole in the first read
+      Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
+          "http://127.0.0.1:" + web + "/5m.bin", "-o", dir.resolve("http-1k.bin").toString(),
+          "http://127.0.0.1:" + web + "/1k.bin");
+      assertEquals("200200", r.output().strip(), r.output());
+      assertEquals(Peers.sha256(www.resolve("5m.bin")), Peers.sha256(got));
+      assertEquals(Peers.sha256(www.resolve("1k.bin")), Peers.sha256(dir.resolve("http-1k.bin")));
+    }
   }
 
   @Test
