@@ -20,6 +20,10 @@ public record ProxyConfig(
         + "close") @Default("2000") int maxConnectionsPerClient,
     @Doc("client networks exempt from maxConnectionsPerClient: balancers and NAT gateways that speak for many users")
     List<Cidr> unlimitedClients,
+    @Doc("forwarders (balancers) whose X-Forwarded-For names the client, as Squid's follow_x_forwarded_for: a "
+        + "request from one is taken as from the address it added (allowedClients, the rules, logs, events, ICAP's "
+        + "X-Client-IP), walking back through the header while the hops are forwarders too")
+    List<Cidr> followXForwardedFor,
     @Doc("time to connect to an origin") @Default("10s") Duration connectTimeout,
     @Doc("time an origin may stay silent while answering (504 before the answer begins)") @Default("60s")
     Duration upstreamTimeout,

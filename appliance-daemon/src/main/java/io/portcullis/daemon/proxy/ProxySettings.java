@@ -14,7 +14,8 @@ import java.util.List;
 public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node,
     BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
     io.portcullis.daemon.events.Events events, ClientConnections connections,
-    List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients) {
+    List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients,
+    List<io.portcullis.daemon.rules.CidrMatcher> forwarders) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
   public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events,
@@ -36,6 +37,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     return new ProxySettings(p, req, res, c.node().name(), BasicAuth.of(p.auth(), baseDir),
         p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())),
         p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections,
-        p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList());
+        p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
+        p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList());
   }
 }

@@ -189,6 +189,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     String host;        // the origin's host, once the request could be read
     long icapNanos;     // time spent waiting for ICAP answers
     long upstreamNanos = -1; // from asking the origin to its answer's head
+    String client;      // the client's address as taken (proxy.followXForwardedFor), null if unknown
     // The decision, for the traffic event: from the ICAP answers, or from the proxy's own checks.
     String action;
     String ruleType;
@@ -245,6 +246,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   /** Starts a request's bookkeeping: the in-flight record and, with an access log, its line when the answer ends. */
   private InFlight begin(HttpServerRequest req, ProxySettings settings) {
     InFlight f = new InFlight(req);
+    f.client = clientAddress(req, settings);
     channel(req).attr(IN_FLIGHT).set(f);
     AccessLog log = settings.accessLog();
     long limit = settings.proxy().requestTimeout().toMillis();
@@ -276,8 +278,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     if (req.response().ended() || req.response().closed()) {
       return;
     }
-    LOG.info("{} from {} took longer than proxy.requestTimeout", req.uri(),
-        req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress());
+    LOG.info("{} from {} took longer than proxy.requestTimeout", req.uri(), f.client == null ? "-" : f.client);
     f.code = "TCP_MISS_TIMEDOUT";
     if (f.respmod != null) {
       f.respmod.abandon();
@@ -305,7 +306,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     f.logged = true;
     HttpServerRequest req = f.req;
     int status = req.response().getStatusCode();
-    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    String client = f.client;
     long bytes = f.tunnelled >= 0 ? f.tunnelled : req.response().bytesWritten();
     String type = req.response().headers().get(HttpHeaders.CONTENT_TYPE);
     if (log != null) {
@@ -394,7 +395,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     ProxySettings settings = settings();
     ProxyConfig s = settings.proxy();
     InFlight f = begin(req, settings);
-    if (!allowed(req, settings)) {
+    if (!allowed(f.client, settings)) {
       f.decide("block", "proxy.allowedClients");
       error(req, 403, "Access denied", "This proxy does not serve your network.", true);
       return;
@@ -517,7 +518,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
    * client until the ICAP server asks for it, then goes whole, up to {@code maxBufferedBody}). Null: nothing to ask.
    */
   private Future<IcapClient.Answer> reqmod(HttpServerRequest req, ProxySettings s, HttpHead head) {
-    String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    String client = client(req);
     boolean body = hasBody(req);
     long max = s.proxy().icap().maxBufferedBody();
     long t0 = System.nanoTime();
@@ -617,14 +618,52 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     return out.end(body);
   }
 
-  private static boolean allowed(HttpServerRequest req, ProxySettings s) {
-    byte[] client = CidrMatcher.literal(req.remoteAddress() == null ? null : req.remoteAddress().hostAddress());
-    for (CidrMatcher m : s.allowedClients()) {
-      if (m.matches(client)) {
+  private static boolean allowed(String address, ProxySettings s) {
+    return matches(CidrMatcher.literal(address), s.allowedClients());
+  }
+
+  private static boolean matches(byte[] address, List<CidrMatcher> networks) {
+    for (CidrMatcher m : networks) {
+      if (m.matches(address)) {
         return true;
       }
     }
     return false;
+  }
+
+  /** The client's address as {@link #begin} took it for {@code req}; the peer's if there is no record of it. */
+  private String client(HttpServerRequest req) {
+    InFlight f = channel(req).attr(IN_FLIGHT).get();
+    return f != null && f.req == req ? f.client : req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+  }
+
+  /**
+   * Who sent {@code req}: the peer, or, when the peer is one of proxy.followXForwardedFor, the address its
+   * X-Forwarded-For ends with, and so on leftwards while that address is a forwarder too (Squid's walk). An entry that
+   * is not an IP address ends the walk at the last trusted hop's word.
+   */
+  static String clientAddress(HttpServerRequest req, ProxySettings s) {
+    String peer = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+    if (s.forwarders().isEmpty() || peer == null || !matches(CidrMatcher.literal(peer), s.forwarders())) {
+      return peer;
+    }
+    List<String> values = req.headers().getAll("X-Forwarded-For");
+    String client = peer;
+    for (int v = values.size() - 1; v >= 0; v--) {
+      String[] hops = values.get(v).split(",");
+      for (int i = hops.length - 1; i >= 0; i--) {
+        String hop = hops[i].trim();
+        byte[] address = CidrMatcher.literal(hop);
+        if (address == null) {
+          return client;
+        }
+        client = hop;
+        if (!matches(address, s.forwarders())) {
+          return client;
+        }
+      }
+    }
+    return client;
   }
 
   /** host[:port] (IPv6 in brackets) with {@code defaultPort}, or null. */
@@ -1041,7 +1080,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
           length = -1;
         }
         offered204 = noBody || (length >= 0 && length <= s.proxy().icap().maxBufferedBody());
-        String client = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+        String client = client(req);
         IcapRequest r = withEvents(IcapClient.request("RESPMOD", conn.service(), client, userName(req), groups(req),
             reqHead, resHead, noBody ? BodyKind.NULL_BODY : BodyKind.RES_BODY, noBody ? -1 : preview, offered204));
         if (noBody) {
