@@ -57,6 +57,10 @@ chmod 0640 "$root/etc/portcullis/portcullis.yaml"
 chroot "$root" systemctl enable systemd-networkd systemd-resolved systemd-timesyncd portcullis-network.service \
   portcullis-network.path portcullis-local-console@tty1.service portcullis-local-console@ttyS0.service
 chroot "$root" systemctl mask getty@tty1.service serial-getty@ttyS0.service
+# Nothing for a live appliance: apt and dpkg housekeeping (no package lists are kept; the image is replaced whole),
+# LVM snapshot scrubbing (no LVM). e2scrub_reap also ran a script at every boot, CPU a boot under emulation lacks.
+chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
+  e2scrub_reap.service
 ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 : > "$root/etc/machine-id"
 # Also what only builds things: javac's ct.sym, the sources of udev's hwdb.bin (which stays), and the JDK's archive
