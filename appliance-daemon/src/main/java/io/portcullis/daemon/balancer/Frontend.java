@@ -27,13 +27,7 @@ public final class Frontend {
 
   /** Whether a client at {@code address} may use this frontend (its allowedClients). */
   public boolean allows(SocketAddress address) {
-    byte[] client = CidrMatcher.literal(address == null ? null : address.hostAddress());
-    for (CidrMatcher m : allowedClients) {
-      if (m.matches(client)) {
-        return true;
-      }
-    }
-    return false;
+    return CidrMatcher.anyMatches(allowedClients, CidrMatcher.literal(address == null ? null : address.hostAddress()));
   }
 
   public BalancerConfig.Frontend config() {

@@ -65,18 +65,15 @@ public final class HaproxyExport {
     }
     String unless = allowed.isEmpty() ? "" : " unless allowed_clients";
     if (f.mode() == Mode.HTTP) {
-      b.append("    http-request deny deny_status 403").append(unless).append('\n');
-    } else {
-      b.append("    tcp-request connection reject").append(unless).append('\n');
-    }
-    if (f.mode() == Mode.HTTP) {
-      b.append("    option httplog\n")
+      b.append("    http-request deny deny_status 403").append(unless).append('\n')
+          .append("    option httplog\n")
           .append("    timeout http-request ").append(ms(f.headerTimeout())).append('\n');
       if (f.xForwardedFor()) {
         b.append("    option forwardfor\n");
       }
     } else {
-      b.append("    option tcplog\n");
+      b.append("    tcp-request connection reject").append(unless).append('\n')
+          .append("    option tcplog\n");
     }
     b.append("    default_backend ").append(f.name()).append('\n');
 

@@ -113,7 +113,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     ProxySettings s = settings();
     String client = conn.remoteAddress() == null ? "-" : conn.remoteAddress().hostAddress();
     byte[] address = CidrMatcher.literal(client);
-    boolean unlimited = address != null && s.unlimitedClients().stream().anyMatch(m -> m.matches(address));
+    boolean unlimited = CidrMatcher.anyMatches(s.unlimitedClients(), address);
     String over = s.connections().open(client, s.proxy().maxConnections(),
         unlimited ? Integer.MAX_VALUE : s.proxy().maxConnectionsPerClient());
     io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
@@ -619,16 +619,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   }
 
   private static boolean allowed(String address, ProxySettings s) {
-    return matches(CidrMatcher.literal(address), s.allowedClients());
-  }
-
-  private static boolean matches(byte[] address, List<CidrMatcher> networks) {
-    for (CidrMatcher m : networks) {
-      if (m.matches(address)) {
-        return true;
-      }
-    }
-    return false;
+    return CidrMatcher.anyMatches(s.allowedClients(), CidrMatcher.literal(address));
   }
 
   /** The client's address as {@link #begin} took it for {@code req}; the peer's if there is no record of it. */
@@ -644,7 +635,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
    */
   static String clientAddress(HttpServerRequest req, ProxySettings s) {
     String peer = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-    if (s.forwarders().isEmpty() || peer == null || !matches(CidrMatcher.literal(peer), s.forwarders())) {
+    if (s.forwarders().isEmpty() || peer == null || !CidrMatcher.anyMatches(s.forwarders(), CidrMatcher.literal(peer))) {
       return peer;
     }
     List<String> values = req.headers().getAll("X-Forwarded-For");
@@ -658,7 +649,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
           return client;
         }
         client = hop;
-        if (!matches(address, s.forwarders())) {
+        if (!CidrMatcher.anyMatches(s.forwarders(), address)) {
           return client;
         }
       }

@@ -22,6 +22,16 @@ public final class CidrMatcher {
     return prefix;
   }
 
+  /** Whether {@code address} (as {@link #literal} gives it; null matches nothing) lies in any of {@code networks}. */
+  public static boolean anyMatches(java.util.List<CidrMatcher> networks, byte[] address) {
+    for (CidrMatcher m : networks) {
+      if (m.matches(address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public boolean matches(byte[] address) {
     if (address == null || address.length != network.length) {
       return false;

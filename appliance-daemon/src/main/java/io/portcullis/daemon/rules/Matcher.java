@@ -118,15 +118,7 @@ final class Matcher {
       return false;
     }
     if (!clients.isEmpty()) {
-      byte[] a = f.clientAddress();
-      boolean any = false;
-      for (CidrMatcher m : clients) {
-        if (m.matches(a)) {
-          any = true;
-          break;
-        }
-      }
-      if (!any) {
+      if (!CidrMatcher.anyMatches(clients, f.clientAddress())) {
         return false;
       }
     }
