@@ -95,6 +95,11 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       server.setCommandFactory((channel, command) -> new Session(command));
       server.start();
       LOG.info("console: SSH on {} (password logins {})", address, ssh.passwordAuth() ? "on" : "off");
+      if (ssh.passwordAuth()) {
+        // One check in the background, after the listener is up, so that the JIT has compiled PBKDF2 before the
+        // first login: cold, under emulation (the ISO in TCG), a first password login took 45 s, past authTimeout.
+        vertx.executeBlocking(() -> PasswordHash.check("warm-up".toCharArray(), DUMMY), false);
+      }
       return (Listener) new Listener() {
         public int port() {
           return server.getPort();
