@@ -265,6 +265,10 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       };
       client.closeHandler(v -> finish.run());
       up.closeHandler(v -> finish.run());
+      if (f.config().sendProxy() != BalancerConfig.SendProxy.NONE) { // written before the splice's first byte
+        up.write(Buffer.buffer(ProxyHeader.encode(f.config().sendProxy(), client.remoteAddress(),
+            client.localAddress())));
+      }
       Splice.join(client, up, f.config().idleTimeout());
     });
   }

@@ -130,6 +130,9 @@ public final class HaproxyExport {
           b.append(" port ").append(c.port());
         }
       }
+      if (f.sendProxy() != BalancerConfig.SendProxy.NONE) {
+        b.append(f.sendProxy() == BalancerConfig.SendProxy.V1 ? " send-proxy" : " send-proxy-v2");
+      }
       if (s.maxConnections() > 0) {
         b.append(" maxconn ").append(s.maxConnections());
       }

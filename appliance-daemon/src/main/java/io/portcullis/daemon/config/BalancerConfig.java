@@ -17,6 +17,9 @@ public record BalancerConfig(
   /** Which port of each cluster node a frontend adds as a server, if any. */
   public enum Members { NONE, PROXY, ICAP }
 
+  /** The PROXY protocol header a tcp frontend sends a server first (HAProxy's send-proxy, send-proxy-v2), if any. */
+  public enum SendProxy { NONE, V1, V2 }
+
   /** The balancing methods, as HAProxy names them. */
   public enum Method { ROUNDROBIN, LEASTCONN, SOURCE, FIRST, RANDOM }
 
@@ -47,14 +50,17 @@ public record BalancerConfig(
           + "icap (each node's ICAP port); adding a node adds it to the pool") @Default("none") Members members,
       @Doc("client networks the frontend serves; a connection from elsewhere is closed (tcp) or gets 403 (http). The "
           + "nodes behind see the balancer's address, so this is where clients are checked")
-      @Default("127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16") List<Cidr> allowedClients)
+      @Default("127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16") List<Cidr> allowedClients,
+      @Doc("tcp mode: open each server connection with a PROXY protocol header carrying the client's address (v1: "
+          + "the text line, v2: binary; HAProxy's send-proxy and send-proxy-v2), for servers that read it, such as "
+          + "Squid's require-proxy-header ports; none: no header") @Default("none") SendProxy sendProxy)
       implements Validatable {
 
     /** This frontend with {@code list} as its servers. */
     public Frontend withServers(List<Server> list) {
       return new Frontend(name, listen, mode, method, check, List.copyOf(list), retries, connectTimeout, idleTimeout,
           maxConnections, maxConnectionsPerServer, xForwardedFor, maxRequestLine, maxHeaderBytes, maxHeaders,
-          headerTimeout, members, allowedClients);
+          headerTimeout, members, allowedClients, sendProxy);
     }
 
     @Override
@@ -68,6 +74,17 @@ public record BalancerConfig(
       problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
       problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
       problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);
+      if (sendProxy != SendProxy.NONE && mode != Mode.TCP) {
+        problems.add(path + ".sendProxy", "needs mode: tcp (an http frontend tells the client's address in "
+            + "X-Forwarded-For: xForwardedFor: true)");
+      }
+      if (sendProxy != SendProxy.NONE && check != null && check.port() == 0
+          && (check.type() == CheckType.HTTP || check.type() == CheckType.ICAP)) {
+        // the check would reach a port that expects the header first, without one
+        problems.add(path + ".check.type", "with sendProxy the servers' port expects a PROXY header, which an "
+            + check.type().name().toLowerCase(java.util.Locale.ROOT) + " check does not send: use type: tcp, or a "
+            + "check.port of its own");
+      }
       if (connectTimeout.isZero() || idleTimeout.isZero()) {
         problems.add(path + (connectTimeout.isZero() ? ".connectTimeout" : ".idleTimeout"), "must be more than 0s");
       }

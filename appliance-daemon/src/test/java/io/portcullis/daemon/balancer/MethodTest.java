@@ -150,7 +150,7 @@ class MethodTest {
     BalancerConfig.Frontend f = new BalancerConfig.Frontend("web", new HostPort("127.0.0.1", 8080),
         BalancerConfig.Mode.HTTP, BalancerConfig.Method.ROUNDROBIN, null, all.stream().map(Server::config).toList(),
         3, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5), 100, 10, false, 8192, 32768, 100,
-        java.time.Duration.ofSeconds(30), BalancerConfig.Members.NONE, List.of());
+        java.time.Duration.ofSeconds(30), BalancerConfig.Members.NONE, List.of(), BalancerConfig.SendProxy.NONE);
     Frontend fe = new Frontend(f, all, new java.util.concurrent.atomic.AtomicInteger());
     for (int i = 0; i < 10; i++) {
       assertNotEquals("spare", fe.pick(0, null).name());
@@ -177,7 +177,7 @@ class MethodTest {
     BalancerConfig.Frontend f = new BalancerConfig.Frontend("web", new HostPort("127.0.0.1", 8080),
         BalancerConfig.Mode.TCP, BalancerConfig.Method.LEASTCONN, null, g.stream().map(Server::config).toList(),
         3, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5), 100, 10, false, 8192, 32768, 100,
-        java.time.Duration.ofSeconds(30), BalancerConfig.Members.NONE, List.of());
+        java.time.Duration.ofSeconds(30), BalancerConfig.Members.NONE, List.of(), BalancerConfig.SendProxy.NONE);
     Frontend fe = new Frontend(f, g, new java.util.concurrent.atomic.AtomicInteger());
     assertSame(g.get(0), fe.open(0, null));
     assertSame(g.get(0), fe.open(0, Set.of(g.get(0))), "the only server, failed once, is tried again");

@@ -214,6 +214,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void sendProxyIsForTcpFrontendsWhoseChecksCanReachTheServers() throws Exception {
+    String tcp = """
+        balancer:
+          frontends:
+            - { name: sq, listen: 127.0.0.1:3129, mode: tcp, sendProxy: %s, check: %s,
+                servers: [{ name: a, address: 127.0.0.1:3128 }] }
+        """;
+    assertEquals(BalancerConfig.SendProxy.V2, ConfigLoader.parse(tcp.formatted("v2", "{ type: tcp }")).balancer()
+        .frontends().get(0).sendProxy());
+    assertEquals(BalancerConfig.SendProxy.NONE, ConfigLoader.parse(tcp.formatted("none", "{ type: http }"))
+        .balancer().frontends().get(0).sendProxy());
+    ConfigLoader.parse(tcp.formatted("v1", "{ type: http, port: 9090, path: /health/ready }")); // a port of its own
+    Problem p = only(tcp.formatted("v1", "{ type: icap }"));
+    assertEquals("balancer.frontends[0].check.type", p.path());
+    assertTrue(p.message().contains("PROXY header"), p.message());
+    p = only(tcp.replace("mode: tcp", "mode: http").formatted("v1", "{ type: tcp }"));
+    assertEquals("balancer.frontends[0].sendProxy", p.path());
+    assertTrue(p.message().contains("X-Forwarded-For"), p.message());
+  }
+
+  @Test
   void writtenConfigReadsBackEqual() throws Exception {
     Config c = ConfigLoader.parse("""
         node: { name: edge-1, shutdownGrace: 1500ms }

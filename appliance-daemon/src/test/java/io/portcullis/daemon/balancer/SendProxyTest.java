@@ -1,0 +1,178 @@
+package io.portcullis.daemon.balancer;
+
+import static io.portcullis.daemon.peers.Peers.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.config.BalancerConfig.SendProxy;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import io.vertx.core.net.SocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A tcp frontend's sendProxy: the PROXY header it writes is what Netty's decoder reads (v1 and v2, IPv4 and IPv6),
+ * and a real Squid on a {@code require-proxy-header} port behind the balancer logs the client's own address.
+ */
+class SendProxyTest {
+  @TempDir
+  Path dir;
+
+  private static HAProxyMessage decode(byte[] header) {
+    EmbeddedChannel ch = new EmbeddedChannel(new HAProxyMessageDecoder());
+    ch.writeInbound(Unpooled.wrappedBuffer(header, "GET / HTTP/1.1\r\n".getBytes()));
+    HAProxyMessage m = ch.readInbound();
+    assertEquals("GET / HTTP/1.1\r\n", ((io.netty.buffer.ByteBuf) ch.readInbound()).toString(
+        java.nio.charset.StandardCharsets.US_ASCII), "the client's bytes follow the header untouched");
+    return m;
+  }
+
+  @Test
+  void writesHeadersThatNettysDecoderReadsInBothVersionsAndFamilies() {
+    for (SendProxy v : List.of(SendProxy.V1, SendProxy.V2)) {
+      HAProxyProtocolVersion version = v == SendProxy.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2;
+      HAProxyMessage m = decode(ProxyHeader.encode(v, SocketAddress.inetSocketAddress(40001, "192.0.2.7"),
+          SocketAddress.inetSocketAddress(1344, "10.1.2.3")));
+      assertEquals(version, m.protocolVersion(), v.name());
+      assertEquals(HAProxyCommand.PROXY, m.command());
+      assertEquals(HAProxyProxiedProtocol.TCP4, m.proxiedProtocol());
+      assertEquals("192.0.2.7", m.sourceAddress());
+      assertEquals("10.1.2.3", m.destinationAddress());
+      assertEquals(40001, m.sourcePort());
+      assertEquals(1344, m.destinationPort());
+
+      m = decode(ProxyHeader.encode(v, SocketAddress.inetSocketAddress(65535, "2001:db8::17"),
+          SocketAddress.inetSocketAddress(3128, "::1")));
+      assertEquals(HAProxyProxiedProtocol.TCP6, m.proxiedProtocol(), v.name());
+      assertEquals("2001:db8:0:0:0:0:0:17", m.sourceAddress().replaceAll("\\b0+(?=[0-9a-f])", ""));
+      assertEquals(65535, m.sourcePort());
+      assertEquals(3128, m.destinationPort());
+
+      // Two families (a v4 client on a v6 listener would not be: Java maps it to v4): UNKNOWN, not a lie.
+      m = decode(ProxyHeader.encode(v, SocketAddress.inetSocketAddress(1, "192.0.2.7"),
+          SocketAddress.inetSocketAddress(2, "::1")));
+      assertEquals(HAProxyProxiedProtocol.UNKNOWN, m.proxiedProtocol(), v.name());
+      m = decode(ProxyHeader.encode(v, SocketAddress.inetSocketAddress(1, "::ffff:192.0.2.7"),
+          SocketAddress.inetSocketAddress(2, "10.1.2.3")));
+      assertEquals(HAProxyProxiedProtocol.TCP4, m.proxiedProtocol(), "an IPv4-mapped address is IPv4");
+      assertEquals("192.0.2.7", m.sourceAddress());
+    }
+  }
+
+  @Test
+  void squidBehindTheBalancerSeesTheClientsAddressAndTheExportSaysSendProxy() throws Exception {
+    String squid = Peers.require("squid", "squid");
+    Peers.require("haproxy", "haproxy");
+    Path www = Files.createDirectories(dir.resolve("www"));
+    Files.write(www.resolve("1k.bin"), new byte[1024]);
+    int origin = freePort();
+    Process nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    Path sq = Files.createDirectories(dir.resolve("squid"));
+    int plain = freePort();
+    int proxied = freePort();
+    List<String> conf = List.of(
+        "http_port 127.0.0.1:" + plain,
+        "http_port 127.0.0.1:" + proxied + " require-proxy-header",
+        "proxy_protocol_access allow localhost", // the balancer's own address may send the header
+        "pid_filename " + sq + "/squid.pid",
+        "access_log stdio:" + sq + "/access.log",
+        "cache_log " + sq + "/cache.log",
+        "cache_effective_user proxy",
+        "cache deny all",
+        "shutdown_lifetime 1 seconds",
+        "coredump_dir " + sq,
+        "netdb_filename none",
+        "acl loopback src 127.0.0.0/8",
+        "http_access allow loopback",
+        "http_access deny all");
+    Files.writeString(sq.resolve("squid.conf"), String.join("\n", conf) + "\n");
+    Peers.openUp(sq);
+    assertEquals(0, Peers.run(sq, "chown", "-R", "proxy:proxy", sq.toString()).exit());
+    Process squidProcess = new ProcessBuilder(squid, "-N", "-f", sq.resolve("squid.conf").toString(), "-n",
+        "sp" + proxied).redirectErrorStream(true).redirectOutput(sq.resolve("squid.out").toFile()).start();
+    Daemon d = null;
+    try {
+      Peers.waitForPort(proxied, squidProcess, sq.resolve("cache.log"));
+      int admin = freePort();
+      int v1 = freePort();
+      int v2 = freePort();
+      int none = freePort();
+      String frontends = "";
+      for (String[] f : new String[][] {{"v1", "" + v1}, {"v2", "" + v2}, {"none", "" + none}}) {
+        frontends += """
+              - name: f%1$s
+                listen: 127.0.0.1:%2$s
+                mode: tcp
+                sendProxy: %1$s
+                check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 1, fall: 2 }
+                servers: [{ name: squid, address: 127.0.0.1:%3$d }]
+            """.formatted(f[0], f[1], proxied);
+      }
+      String text = """
+          node: { name: sendproxy, eventLoops: 1 }
+          admin: { listen: 127.0.0.1:%d }
+          proxy: { enabled: false }
+          icap: { enabled: false }
+          balancer:
+            enabled: true
+            frontends:
+          %s""".formatted(admin, frontends);
+      d = Daemon.start(new Daemon.Options(dir.resolve("node"), null), text, ConfigLoader.parse(text), "test");
+      String page = "http://127.0.0.1:" + origin + "/1k.bin";
+      assertEquals("200", curl("127.0.0.2", v1, page), "through the v1 frontend");
+      assertEquals("200", curl("127.0.0.3", v2, page), "through the v2 frontend");
+      assertNotEquals("200", curl("127.0.0.4", none, page), "without the header Squid's port takes nothing");
+      String log = "";
+      for (int i = 0; i < 50 && !(log.contains("127.0.0.2") && log.contains("127.0.0.3")); i++) {
+        Thread.sleep(200);
+        log = Peers.read(sq.resolve("access.log"));
+      }
+      List<String> lines = new ArrayList<>(List.of(log.split("\n")));
+      assertTrue(lines.stream().anyMatch(l -> l.contains(" 127.0.0.2 ") && l.contains("/1k.bin")), log);
+      assertTrue(lines.stream().anyMatch(l -> l.contains(" 127.0.0.3 ") && l.contains("/1k.bin")), log);
+      assertTrue(lines.stream().noneMatch(l -> l.contains(" 127.0.0.1 ") && l.contains("/1k.bin")),
+          "no request logged with the balancer's address: " + log);
+
+      String token = Files.readString(dir.resolve("node/admin.token")).strip();
+      HttpResponse<String> cfg = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+          "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg")).header("Authorization", "Bearer " + token)
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, cfg.statusCode(), cfg.body());
+      assertTrue(cfg.body().contains(" send-proxy\n") || cfg.body().contains(" send-proxy "), cfg.body());
+      assertTrue(cfg.body().contains(" send-proxy-v2"), cfg.body());
+      Path file = dir.resolve("haproxy.cfg");
+      Files.writeString(file, cfg.body());
+      Peers.Run check = Peers.run(dir, "haproxy", "-c", "-f", file.toString());
+      assertEquals(0, check.exit(), check.output() + "\n" + cfg.body());
+    } finally {
+      if (d != null) {
+        d.stop();
+      }
+      Peers.stop(squidProcess);
+      Peers.stop(nginx);
+    }
+  }
+
+  private String curl(String from, int port, String url) throws Exception {
+    return Peers.run(dir, "curl", "-sS", "--max-time", "10", "--interface", from, "-o", "/dev/null", "-w",
+        "%{http_code}", "-x", "http://127.0.0.1:" + port, url).output().strip();
+  }
+}
