@@ -100,43 +100,32 @@ class IsoBootTest {
 
     /** Waits until the serial console shows {@code text}; returns the seconds since the VM started. */
     double await(String text, int seconds) throws Exception {
-      for (int i = 0; i < seconds * 2; i++) {
-        if (serialLog().contains(text)) {
-          return (System.nanoTime() - startedNanos) / 1e9;
-        }
-        assertTrue(qemu.isAlive(), "qemu ended: " + serialLog());
-        Thread.sleep(500);
-      }
-      throw new AssertionError("no \"" + text + "\" on the serial console in " + seconds + " s:\n" + serialLog());
+      awaitLog(log -> log.contains(text), "\"" + text + "\"", seconds);
+      return (System.nanoTime() - startedNanos) / 1e9;
     }
 
     /** Waits until the serial console shows {@code text} at least {@code n} times. */
     void awaitCount(String text, int n, int seconds) throws Exception {
-      for (int i = 0; i < seconds * 2; i++) {
-        if (count(serialLog(), text) >= n) {
-          return;
-        }
-        assertTrue(qemu.isAlive(), "qemu ended: " + serialLog());
-        Thread.sleep(500);
-      }
-      throw new AssertionError("not " + n + " times \"" + text + "\" on the serial console in " + seconds
-          + " s:\n" + serialLog());
+      awaitLog(log -> count(log, text) >= n, n + " times \"" + text + "\"", seconds);
     }
 
     /** Waits for {@code success} (true) or for {@code other} shown {@code n} times (false). */
     boolean awaitEither(String success, String other, int n, int seconds) throws Exception {
+      return awaitLog(log -> log.contains(success) || count(log, other) >= n, "\"" + success + "\"", seconds)
+          .contains(success);
+    }
+
+    /** Polls the serial log twice a second until {@code done} holds for it; returns that log. */
+    private String awaitLog(java.util.function.Predicate<String> done, String what, int seconds) throws Exception {
       for (int i = 0; i < seconds * 2; i++) {
         String log = serialLog();
-        if (log.contains(success)) {
-          return true;
-        }
-        if (count(log, other) >= n) {
-          return false;
+        if (done.test(log)) {
+          return log;
         }
         assertTrue(qemu.isAlive(), "qemu ended: " + log);
         Thread.sleep(500);
       }
-      throw new AssertionError("no \"" + success + "\" on the serial console in " + seconds + " s:\n" + serialLog());
+      throw new AssertionError("no " + what + " on the serial console in " + seconds + " s:\n" + serialLog());
     }
 
     static int count(String log, String text) {

@@ -79,38 +79,22 @@ class SendProxyTest {
 
   @Test
   void squidBehindTheBalancerSeesTheClientsAddressAndTheExportSaysSendProxy() throws Exception {
-    String squid = Peers.require("squid", "squid");
     Peers.require("haproxy", "haproxy");
     Path www = Files.createDirectories(dir.resolve("www"));
     Files.write(www.resolve("1k.bin"), new byte[1024]);
     int origin = freePort();
     Process nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
-    Path sq = Files.createDirectories(dir.resolve("squid"));
-    int plain = freePort();
-    int proxied = freePort();
-    List<String> conf = List.of(
-        "http_port 127.0.0.1:" + plain,
-        "http_port 127.0.0.1:" + proxied + " require-proxy-header",
-        "proxy_protocol_access allow localhost", // the balancer's own address may send the header
-        "pid_filename " + sq + "/squid.pid",
-        "access_log stdio:" + sq + "/access.log",
-        "cache_log " + sq + "/cache.log",
-        "cache_effective_user proxy",
-        "cache deny all",
-        "shutdown_lifetime 1 seconds",
-        "coredump_dir " + sq,
-        "netdb_filename none",
-        "acl loopback src 127.0.0.0/8",
-        "http_access allow loopback",
-        "http_access deny all");
-    Files.writeString(sq.resolve("squid.conf"), String.join("\n", conf) + "\n");
-    Peers.openUp(sq);
-    assertEquals(0, Peers.run(sq, "chown", "-R", "proxy:proxy", sq.toString()).exit());
-    Process squidProcess = new ProcessBuilder(squid, "-N", "-f", sq.resolve("squid.conf").toString(), "-n",
-        "sp" + proxied).redirectErrorStream(true).redirectOutput(sq.resolve("squid.out").toFile()).start();
+    Process squidProcess = null;
     Daemon d = null;
     try {
-      Peers.waitForPort(proxied, squidProcess, sq.resolve("cache.log"));
+      int proxied = freePort();
+      Path sq = dir.resolve("squid");
+      squidProcess = Peers.squid(sq, proxied, List.of(
+          "http_port 127.0.0.1:" + proxied + " require-proxy-header",
+          "proxy_protocol_access allow localhost", // the balancer's own address may send the header
+          "acl loopback src 127.0.0.0/8", // the clients' addresses, as the header tells them
+          "http_access allow loopback",
+          "http_access deny all"));
       int admin = freePort();
       int v1 = freePort();
       int v2 = freePort();

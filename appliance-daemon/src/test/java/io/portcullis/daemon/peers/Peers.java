@@ -137,18 +137,8 @@ public final class Peers {
   /** Squid 5 on 127.0.0.1:port with REQMOD and RESPMOD at the given ICAP URIs (bypass off), in the foreground. */
   public static Process squid(Path dir, int port, String reqmodUri, String respmodUri, List<String> extra)
       throws Exception {
-    String squid = require("squid", "squid");
-    Files.createDirectories(dir);
     List<String> lines = new ArrayList<>(List.of(
         "http_port 127.0.0.1:" + port,
-        "pid_filename " + dir + "/squid.pid",
-        "access_log stdio:" + dir + "/access.log",
-        "cache_log " + dir + "/cache.log",
-        "cache_effective_user proxy",
-        "cache deny all",
-        "shutdown_lifetime 1 seconds",
-        "coredump_dir " + dir,
-        "netdb_filename none",
         "http_access allow localhost",
         "http_access deny all",
         "icap_enable on",
@@ -158,8 +148,28 @@ public final class Peers {
         "adaptation_access svc_req allow all",
         "adaptation_access svc_resp allow all"));
     lines.addAll(extra);
+    return squid(dir, port, lines);
+  }
+
+  /**
+   * Squid 5 in the foreground with {@code lines} (ports, access rules, ...) after the settings every test Squid has
+   * (its files in {@code dir}, no cache); returns once {@code port} listens.
+   */
+  public static Process squid(Path dir, int port, List<String> lines) throws Exception {
+    String squid = require("squid", "squid");
+    Files.createDirectories(dir);
+    List<String> all = new ArrayList<>(List.of(
+        "pid_filename " + dir + "/squid.pid",
+        "access_log stdio:" + dir + "/access.log",
+        "cache_log " + dir + "/cache.log",
+        "cache_effective_user proxy",
+        "cache deny all",
+        "shutdown_lifetime 1 seconds",
+        "coredump_dir " + dir,
+        "netdb_filename none"));
+    all.addAll(lines);
     Path conf = dir.resolve("squid.conf");
-    Files.writeString(conf, String.join("\n", lines) + "\n");
+    Files.writeString(conf, String.join("\n", all) + "\n");
     openUp(dir);
     Run chown = run(dir, "chown", "-R", "proxy:proxy", dir.toString());
     if (chown.exit() != 0) {
