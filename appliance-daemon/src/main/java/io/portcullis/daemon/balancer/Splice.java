@@ -39,7 +39,7 @@ final class Splice extends ChannelInboundHandlerAdapter {
    * Level-triggered epoll for a spliced channel: edge-triggered mode reads until the socket says EAGAIN, one more
    * read() per burst than needed when each burst is a whole message.
    */
-  private static void levelTriggered(Channel c) {
+  static void levelTriggered(Channel c) {
     if (c instanceof io.netty.channel.epoll.EpollSocketChannel) {
       c.config().setOption(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE,
           io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED);

@@ -64,16 +64,54 @@ public final class RequestFraming {
   private int status;
   private String reason;
   private boolean failedInBody;
+  // Boundary mode (a relay that frames messages itself): feed stops right after a head and after a message's end.
+  private boolean stopAtBoundaries;
+  private int event;
+
+  /** {@link #event()}: the last feed stopped right after a message's head (the body, if any, follows). */
+  public static final int HEAD = 1;
+  /** {@link #event()}: the last feed stopped right after a message's last byte. */
+  public static final int MESSAGE = 2;
 
   public RequestFraming(Limits limits) {
     this.limits = limits;
+  }
+
+  /**
+   * From now on, {@link #feed} stops after the last byte of each head and of each message, so that a relay can act
+   * there (rewrite the head, pick a server, hold a pipelined request); {@link #event()} says which it stopped at and
+   * {@link #examined()} how far it got.
+   */
+  public RequestFraming stopAtBoundaries() {
+    stopAtBoundaries = true;
+    return this;
+  }
+
+  /** What the last feed stopped at: 0 (it used up its bytes), or {@link #HEAD} and/or {@link #MESSAGE}. */
+  public int event() {
+    return event;
+  }
+
+  /** Bytes examined since the start. */
+  public long examined() {
+    return examined;
+  }
+
+  /** Of the last head: whether it was HTTP/1.1, and whether a CONNECT (the bytes after it are the tunnel's). */
+  public boolean http11() {
+    return http11;
+  }
+
+  public boolean connect() {
+    return connect;
   }
 
   /** Examines {@code b}'s remaining bytes (its position stays); returns the count of bytes since the start that may go on. */
   public long feed(ByteBuffer b) {
     int i = b.position();
     int to = b.limit();
-    while (i < to && state != State.FAILED) {
+    event = 0;
+    while (i < to && state != State.FAILED && (event == 0 || !stopAtBoundaries)) {
       switch (state) {
         case TUNNEL -> {
           examined += to - i;
@@ -88,7 +126,11 @@ public final class RequestFraming {
           remaining -= n;
           released = examined;
           if (remaining == 0) {
-            state = state == State.BODY ? State.LINE : State.CHUNK_CR;
+            if (state == State.BODY) {
+              endOfMessage();
+            } else {
+              state = State.CHUNK_CR;
+            }
           }
         }
         case CHUNK_CR, CHUNK_LF -> {
@@ -353,6 +395,7 @@ public final class RequestFraming {
       return;
     }
     released = examined;
+    event |= HEAD;
     if (connect) {
       state = State.TUNNEL; // what follows is the tunnel's (or nothing, if the CONNECT is refused and closed)
     } else if (chunked) {
@@ -458,6 +501,7 @@ public final class RequestFraming {
 
   private void endOfMessage() {
     state = State.LINE;
+    event |= MESSAGE;
   }
 
   private void fail(int status, String reason) {
