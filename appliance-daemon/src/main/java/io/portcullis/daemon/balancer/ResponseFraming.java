@@ -43,6 +43,7 @@ final class ResponseFraming {
   private boolean chunked;
   private boolean transferEncoding;
   private long remaining;
+  private boolean interimHead; // the last head that ended was interim (its fields are reset for the next head)
 
   ResponseFraming(int maxHead) {
     this.maxHead = maxHead;
@@ -142,7 +143,7 @@ final class ResponseFraming {
 
   /** The last head was an interim response (1xx but 101): the final one follows. */
   boolean interim() {
-    return status >= 100 && status < 200 && status != 101;
+    return interimHead;
   }
 
   /** The last head turned the connection into a tunnel (101, or 2xx to CONNECT). */
@@ -280,11 +281,12 @@ final class ResponseFraming {
 
   private void endOfHead() {
     event |= HEAD;
+    interimHead = status >= 100 && status < 200 && status != 101;
     if (status == 101 || (requestConnect && status >= 200 && status < 300)) {
       state = State.TUNNEL;
       return;
     }
-    if (interim()) {
+    if (interimHead) {
       event |= MESSAGE; // the final response follows, framed afresh
       startHead();
       return;
