@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.portcullis.daemon.config.BalancerConfig;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.pages.ErrorPage;
+import io.portcullis.daemon.proxy.LingeringClose;
 import io.portcullis.daemon.proxy.RequestFraming;
 import io.vertx.core.Future;
 import io.vertx.core.internal.net.NetSocketInternal;
@@ -318,10 +319,11 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
       return;
     }
     LOG.debug("balancer {}: server {} refused a connection: {}", frontend.name(), s.name(), cause.toString());
-    retryOrFail(s);
+    retryOrFail(s, "could not be reached");
   }
 
-  private void retryOrFail(Server s) {
+  /** Sends the request again, to another server if there is one; else a 502 page saying the server {@code what}. */
+  private void retryOrFail(Server s, String what) {
     if (attempt < frontend.config().retries() && sentHead != null) {
       if (tried == null) {
         tried = new HashSet<>();
@@ -332,7 +334,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
       dispatch();
     } else {
       releaseSent();
-      page(502, "Bad gateway", "The server " + s.name() + " could not be reached.", true);
+      page(502, "Bad gateway", "The server " + s.name() + " " + what + ".", true);
     }
   }
 
@@ -546,7 +548,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
     serverDone(false);
     LOG.debug("balancer {}: server {} closed during a request", frontend.name(), s.name());
     if (!responseStarted && sentHead != null) { // nothing answered, nothing done twice: another connection
-      retryOrFail(s);
+      retryOrFail(s, "closed the connection without answering");
     } else if (!headSent) {
       releaseSent();
       page(502, "Bad gateway", "The server " + s.name() + " closed the connection without answering.", true);
@@ -590,9 +592,9 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
       u.channel.close();
     }
     headSent = true;
-    if (last) {
-      client.write(out, client.voidPromise());
-      closeClient();
+    if (last) { // what the client sent after its request must not turn the close into a reset that eats the page
+      closeClient(false);
+      client.writeAndFlush(out).addListener(x -> LingeringClose.close(client));
       return;
     }
     client.writeAndFlush(out, client.voidPromise());
@@ -601,6 +603,11 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
 
   /** Closes the client connection once what was written to it is out. */
   private void closeClient() {
+    closeClient(true);
+  }
+
+  /** Ends the exchange; {@code now}: the client connection closes once what was written to it is out. */
+  private void closeClient(boolean now) {
     phase = Phase.CLOSED;
     releaseBuffers();
     if (up != null) {
@@ -610,7 +617,9 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
       u.channel.close();
     }
     serverDone(false);
-    client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    if (now) {
+      client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
   }
 
   /** The listener shuts down: an idle connection closes now, a busy one after its response. */

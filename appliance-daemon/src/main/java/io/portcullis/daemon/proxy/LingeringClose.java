@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * makes the kernel send a reset, and a reset can destroy the answer before the client has read it: the client would
  * see "connection reset" instead of the 400 or 503 that says why.
  */
-final class LingeringClose {
+public final class LingeringClose {
   /** How long the client's further bytes are read and dropped before the connection closes for good. */
   static final long LINGER_MS = 2000;
   private static final String DISCARD = "portcullisDiscard";
@@ -22,7 +22,7 @@ final class LingeringClose {
   }
 
   /** From now on, what arrives on {@code ch} is dropped before any decoder sees it. */
-  static void discardInput(Channel ch) {
+  public static void discardInput(Channel ch) {
     if (ch.pipeline().get(DISCARD) == null) {
       ch.pipeline().addFirst(DISCARD, new ChannelInboundHandlerAdapter() {
         @Override
@@ -35,7 +35,7 @@ final class LingeringClose {
   }
 
   /** Ends the output of {@code ch}, drops its input for {@link #LINGER_MS} (or until the client closes), then closes. */
-  static void close(Channel ch) {
+  public static void close(Channel ch) {
     if (!ch.isActive() || !(ch instanceof DuplexChannel d)) {
       ch.close();
       return;
