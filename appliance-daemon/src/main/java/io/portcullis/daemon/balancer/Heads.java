@@ -171,8 +171,8 @@ final class Heads {
     return to;
   }
 
-  /** Whether h[from, to) is {@code lower}, ignoring case. */
-  private static boolean is(byte[] h, int from, int to, String lower) {
+  /** Whether h[from, to) is {@code lower}, ignoring case (ASCII: header names and tokens). */
+  static boolean is(byte[] h, int from, int to, String lower) {
     if (to - from != lower.length()) {
       return false;
     }

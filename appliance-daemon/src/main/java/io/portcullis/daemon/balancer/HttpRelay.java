@@ -172,12 +172,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) {
     phase = Phase.CLOSED;
     releaseBuffers();
-    if (up != null) { // mid-exchange: the server connection cannot be reused
-      Upstream u = up;
-      up = null;
-      u.owner = null;
-      u.channel.close();
-    }
+    dropUpstream(); // mid-exchange: the server connection cannot be reused
     serverDone(false);
     if (timer != null) {
       timer.cancel(false);
@@ -504,10 +499,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
   private void badResponse(String reason) {
     LOG.warn("balancer {}: server {} sent a bad response: {}", frontend.name(), server.name(), reason);
     server.stats().failed();
-    Upstream u = up;
-    up = null;
-    u.owner = null;
-    u.channel.close();
+    dropUpstream();
     serverDone(false);
     if (headSent) {
       closeClient();
@@ -585,12 +577,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
     if (!headMethod) { // an answer to HEAD has the length but not the body
       out.writeBytes(body);
     }
-    if (up != null) {
-      Upstream u = up;
-      up = null;
-      u.owner = null;
-      u.channel.close();
-    }
+    dropUpstream();
     headSent = true;
     if (last) { // what the client sent after its request must not turn the close into a reset that eats the page
       closeClient(false);
@@ -599,6 +586,16 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
     }
     client.writeAndFlush(out, client.voidPromise());
     nextRequest();
+  }
+
+  /** Lets go of the server connection under way, if any, and closes it (it is mid-exchange: not reusable). */
+  private void dropUpstream() {
+    if (up != null) {
+      Upstream u = up;
+      up = null;
+      u.owner = null;
+      u.channel.close();
+    }
   }
 
   /** Closes the client connection once what was written to it is out. */
@@ -610,12 +607,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
   private void closeClient(boolean now) {
     phase = Phase.CLOSED;
     releaseBuffers();
-    if (up != null) {
-      Upstream u = up;
-      up = null;
-      u.owner = null;
-      u.channel.close();
-    }
+    dropUpstream();
     serverDone(false);
     if (now) {
       client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

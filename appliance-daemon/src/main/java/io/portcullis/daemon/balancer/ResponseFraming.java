@@ -355,15 +355,7 @@ final class ResponseFraming {
   }
 
   private boolean nameIs(String lower, int colon) {
-    if (colon != lower.length()) {
-      return false;
-    }
-    for (int k = 0; k < colon; k++) {
-      if ((line[k] | 0x20) != lower.charAt(k)) {
-        return false;
-      }
-    }
-    return true;
+    return Heads.is(line, 0, colon, lower);
   }
 
   /** The value from {@code k} on as a non-negative number (OWS around it), or -1. */
@@ -418,15 +410,7 @@ final class ResponseFraming {
   }
 
   private boolean tokenIs(String lower, int start, int end) {
-    if (end - start != lower.length()) {
-      return false;
-    }
-    for (int k = start; k < end; k++) {
-      if ((line[k] | 0x20) != lower.charAt(k - start)) {
-        return false;
-      }
-    }
-    return true;
+    return Heads.is(line, start, end, lower);
   }
 
   private static boolean digit(byte b) {
