@@ -167,11 +167,31 @@ class IsoBootTest {
       }
     }
 
+    // LogLevel=INFO: ssh says why it gave up ("Connection closed by", "timed out") only at INFO; at ERROR a failed
+    // connection is an exit code 255 and no word. ConnectTimeout bounds the banner exchange too, and under TCG the
+    // guest's first SSH session (its classes loaded, the host key read) competes with two JVMs starting.
     List<String> ssh(String... extra) {
       List<String> a = new ArrayList<>(List.of("ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no",
-          "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20"));
+          "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=INFO", "-o", "ConnectTimeout=60"));
       a.addAll(List.of(extra));
       return a;
+    }
+
+    /**
+     * Runs an ssh command, again (at most twice more, 5 s apart) when ssh itself failed before any session (exit 255
+     * with a connection-level reason), as an admin would: a refused login or a command's own failure is not retried.
+     */
+    Run sshRun(Path stdin, List<String> command) throws Exception {
+      for (int attempt = 1; ; attempt++) {
+        Run r = Host.runWithInput(stdin, command.toArray(String[]::new));
+        boolean beforeSession = r.exit() == 255 && !r.output().contains("Permission denied")
+            && r.output().matches("(?s).*(Connection closed|timed out|Connection reset|kex_exchange_identification).*");
+        if (!beforeSession || attempt == 3) {
+          return r;
+        }
+        System.out.printf("ssh failed before a session (attempt %d): %s%n", attempt, r.output().strip());
+        Thread.sleep(5000);
+      }
     }
 
     Run sshKey(Path key, Path stdin, String... command) throws Exception {
@@ -181,7 +201,7 @@ class IsoBootTest {
       }
       a.add("admin@127.0.0.1");
       a.addAll(List.of(command));
-      return Host.runWithInput(stdin, a.toArray(String[]::new));
+      return sshRun(stdin, a);
     }
 
     @Override
@@ -229,7 +249,7 @@ class IsoBootTest {
       List<String> pw = new ArrayList<>(List.of("sshpass", "-p", "iso-secret-1"));
       pw.addAll(vm.ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
           "admin@127.0.0.1", "show status"));
-      Run byPassword = Host.run(pw.toArray(String[]::new));
+      Run byPassword = vm.sshRun(null, pw);
       assertEquals(0, byPassword.exit(), byPassword.output());
       assertTrue(vm.statusOnSecondAddress(page) != 200, "no second address yet");
       Path script = DIR.resolve("commit.txt");
