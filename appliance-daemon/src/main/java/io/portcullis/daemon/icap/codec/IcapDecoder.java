@@ -55,8 +55,9 @@ public final class IcapDecoder {
 
   private static final int MAX_CHUNK_LINE = 4096;
   private static final Set<String> METHODS = Set.of("OPTIONS", "REQMOD", "RESPMOD");
-  private static final Set<String> SECTION_NAMES =
-      Set.of("req-hdr", "res-hdr", "req-body", "res-body", "null-body", "opt-body");
+  private static final List<String> SECTION_LIST =
+      List.of("req-hdr", "res-hdr", "req-body", "res-body", "null-body", "opt-body");
+  private static final Set<String> SECTION_NAMES = Set.copyOf(SECTION_LIST);
 
   private final Mode mode;
   private final Limits limits;
@@ -74,6 +75,10 @@ public final class IcapDecoder {
   private Headers icapHeaders;
   private List<String> sectionNames;
   private int[] sectionOffsets;
+  // The lines of the header block being parsed: acc[lineStarts[i], lineEnds[i]), CRLF excluded.
+  private int[] lineStarts = new int[32];
+  private int[] lineEnds = new int[32];
+  private int lineCount;
   private BodyKind bodyKind;
   private int preview;
   private boolean previewActive;
@@ -253,21 +258,19 @@ public final class IcapDecoder {
 
   private void parseIcapHead(List<Event> out) {
     reset0();
-    String text = new String(acc, 0, accLen - 4, StandardCharsets.ISO_8859_1);
-    String[] lines = lines(text);
-    for (String line : lines) {
-      if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) {
-        fail(out, "bare CR or LF in the ICAP header section");
-        return;
-      }
+    String lineError = splitLines(0, accLen - 4, false, "bare CR or LF in the ICAP header section", null);
+    if (lineError != null) {
+      fail(out, lineError);
+      return;
     }
-    String startError = mode == Mode.REQUEST ? parseRequestLine(lines[0]) : parseStatusLine(lines[0]);
+    String startLine = line(0);
+    String startError = mode == Mode.REQUEST ? parseRequestLine(startLine) : parseStatusLine(startLine);
     if (startError != null) {
       fail(out, startError);
       return;
     }
-    List<Headers.Field> fields = new ArrayList<>(lines.length);
-    String fieldError = parseFields(lines, 1, lines.length, fields, "ICAP");
+    List<Headers.Field> fields = new ArrayList<>(lineCount);
+    String fieldError = parseFields(1, fields, "ICAP");
     if (fieldError != null) {
       fail(out, fieldError);
       return;
@@ -340,17 +343,19 @@ public final class IcapDecoder {
   }
 
   private String parseRequestLine(String line) {
-    String[] parts = line.split(" ", -1);
-    if (parts.length != 3) {
+    int sp1 = line.indexOf(' ');
+    int sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+    if (sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) {
       return "ICAP request line is not METHOD SP URI SP ICAP/1.0";
     }
-    if (!METHODS.contains(parts[0])) {
-      return "unknown ICAP method \"" + printable(parts[0]) + "\"";
+    String m = line.substring(0, sp1);
+    if (!METHODS.contains(m)) {
+      return "unknown ICAP method \"" + printable(m) + "\"";
     }
-    if (!parts[2].equals("ICAP/1.0")) {
-      return "unsupported ICAP version \"" + printable(parts[2]) + "\"";
+    if (line.length() != sp2 + 9 || !line.startsWith("ICAP/1.0", sp2 + 1)) {
+      return "unsupported ICAP version \"" + printable(line.substring(sp2 + 1)) + "\"";
     }
-    String u = parts[1];
+    String u = line.substring(sp1 + 1, sp2);
     int hostAt = u.startsWith("icap://") ? 7 : u.startsWith("icaps://") ? 8 : -1;
     if (hostAt < 0) {
       return "ICAP URI is not icap://host/service";
@@ -378,7 +383,7 @@ public final class IcapDecoder {
         return "ICAP URI has an invalid port \"" + printable(port) + "\"";
       }
     }
-    method = parts[0];
+    method = m;
     uri = u;
     return null;
   }
@@ -394,53 +399,121 @@ public final class IcapDecoder {
     return null;
   }
 
-  /** Parses {@code name: value} lines [from, to) into {@code into}; returns an error or null. */
-  private String parseFields(String[] lines, int from, int to, List<Headers.Field> into, String what) {
-    if (to - from > limits.maxHeaderCount()) {
+  /**
+   * Splits acc[from, end) on CRLF into the line offsets ({@link #lineCount} lines); returns an error or null: {@code
+   * bare} for a CR or LF not in a CRLF (or a NUL, with {@code nul}), {@code empty} (when not null) for an empty line.
+   * Offsets rather than Strings: a String per line, then per name and value, was the decoder's largest cost.
+   */
+  private String splitLines(int from, int end, boolean nul, String bare, String empty) {
+    lineCount = 0;
+    int start = from;
+    for (int i = from; i < end; i++) {
+      byte b = acc[i];
+      if (b > '\r') {
+        continue; // the usual byte: one compare
+      }
+      if (b == '\r' && i + 1 < end && acc[i + 1] == '\n') {
+        if (empty != null && i == start) {
+          return empty;
+        }
+        addLine(start, i);
+        start = i + 2;
+        i++;
+      } else if (b == '\r' || b == '\n' || (nul && b == 0)) {
+        return bare;
+      }
+    }
+    if (empty != null && end == start) {
+      return empty;
+    }
+    addLine(start, end);
+    return null;
+  }
+
+  private void addLine(int start, int end) {
+    if (lineCount == lineStarts.length) {
+      lineStarts = Arrays.copyOf(lineStarts, lineCount * 2);
+      lineEnds = Arrays.copyOf(lineEnds, lineCount * 2);
+    }
+    lineStarts[lineCount] = start;
+    lineEnds[lineCount++] = end;
+  }
+
+  private String line(int i) {
+    return new String(acc, lineStarts[i], lineEnds[i] - lineStarts[i], StandardCharsets.ISO_8859_1);
+  }
+
+  /** Parses the {@code name: value} lines from line {@code first} on into {@code into}; returns an error or null. */
+  private String parseFields(int first, List<Headers.Field> into, String what) {
+    if (lineCount - first > limits.maxHeaderCount()) {
       return what + " header has more than " + limits.maxHeaderCount() + " fields";
     }
-    for (int i = from; i < to; i++) {
-      String line = lines[i];
-      if (line.isEmpty()) {
+    for (int i = first; i < lineCount; i++) {
+      int a = lineStarts[i];
+      int b = lineEnds[i];
+      if (a == b) {
         return "empty line inside the " + what + " header";
       }
-      char first = line.charAt(0);
-      if (first == ' ' || first == '\t') {
+      byte firstByte = acc[a];
+      if (firstByte == ' ' || firstByte == '\t') {
         return what + " header uses obsolete line folding";
       }
-      int colon = line.indexOf(':');
-      if (colon <= 0) {
-        return what + " header line has no name: \"" + printable(line) + "\"";
-      }
-      String name = line.substring(0, colon);
-      for (int c = 0; c < name.length(); c++) {
-        if (!isTokenChar(name.charAt(c))) {
-          return what + " header name \"" + printable(name) + "\" is not a token";
+      int colon = -1;
+      for (int c = a; c < b; c++) {
+        if (acc[c] == ':') {
+          colon = c;
+          break;
         }
       }
-      String value = line.substring(colon + 1).strip();
-      for (int c = 0; c < value.length(); c++) {
-        char ch = value.charAt(c);
+      if (colon <= a) {
+        return what + " header line has no name: \"" + printable(line(i)) + "\"";
+      }
+      for (int c = a; c < colon; c++) {
+        if (!isTokenChar((char) (acc[c] & 0xff))) {
+          return what + " header name \"" + printable(new String(acc, a, colon - a, StandardCharsets.ISO_8859_1))
+              + "\" is not a token";
+        }
+      }
+      // The value without the whitespace String.strip() takes off (Character.isWhitespace), then no control
+      // character inside it but a tab.
+      int vs = colon + 1;
+      int ve = b;
+      while (vs < ve && Character.isWhitespace((char) (acc[vs] & 0xff))) {
+        vs++;
+      }
+      while (ve > vs && Character.isWhitespace((char) (acc[ve - 1] & 0xff))) {
+        ve--;
+      }
+      for (int c = vs; c < ve; c++) {
+        int ch = acc[c] & 0xff;
         if (ch == 0 || (ch < ' ' && ch != '\t') || ch == 0x7f) {
-          return what + " header " + name + " has a control character";
+          return what + " header " + new String(acc, a, colon - a, StandardCharsets.ISO_8859_1)
+              + " has a control character";
         }
       }
-      into.add(new Headers.Field(name, value));
+      into.add(new Headers.Field(new String(acc, a, colon - a, StandardCharsets.ISO_8859_1),
+          new String(acc, vs, ve - vs, StandardCharsets.ISO_8859_1)));
     }
     return null;
   }
 
   private String parseEncapsulated(String value) {
-    String[] entries = value.split(",", -1);
-    List<String> names = new ArrayList<>();
-    int[] offsets = new int[entries.length];
-    for (int i = 0; i < entries.length; i++) {
-      String e = entries[i].strip();
+    int count = 1;
+    for (int c = value.indexOf(','); c >= 0; c = value.indexOf(',', c + 1)) {
+      count++;
+    }
+    List<String> names = new ArrayList<>(count);
+    int[] offsets = new int[count];
+    int from = 0;
+    for (int i = 0; i < count; i++) {
+      int comma = value.indexOf(',', from);
+      String e = value.substring(from, comma < 0 ? value.length() : comma).strip();
+      from = comma + 1;
       int eq = e.indexOf('=');
       if (eq <= 0) {
         return "\"" + printable(e) + "\" is not name=offset";
       }
-      String name = e.substring(0, eq).strip().toLowerCase();
+      String name = sectionName(e.substring(0, eq).strip());
       String off = e.substring(eq + 1).strip();
       if (!SECTION_NAMES.contains(name)) {
         return "unknown section \"" + printable(name) + "\"";
@@ -514,6 +587,16 @@ public final class IcapDecoder {
     return null;
   }
 
+  /** One of the section names, whatever its case, as the constant; else the name in lower case. */
+  private static String sectionName(String name) {
+    for (String known : SECTION_LIST) {
+      if (known.equalsIgnoreCase(name)) {
+        return known;
+      }
+    }
+    return name.toLowerCase(java.util.Locale.ROOT);
+  }
+
   // ---- encapsulated HTTP heads -------------------------------------------------------------------------------------
 
   private void readHttpHeads(ByteBuffer in, List<Event> out) {
@@ -568,32 +651,28 @@ public final class IcapDecoder {
     if (len < 4 || acc[to - 1] != '\n' || acc[to - 2] != '\r' || acc[to - 3] != '\n' || acc[to - 4] != '\r') {
       return "the header block does not end with an empty line exactly at the next offset";
     }
-    String text = new String(acc, from, len - 4, StandardCharsets.ISO_8859_1);
-    String[] lines = lines(text);
-    for (String line : lines) {
-      if (line.isEmpty()) {
-        return "an empty line ends the header block before the next offset";
-      }
-      if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0 || line.indexOf('\0') >= 0) {
-        return "bare CR, LF or NUL in the HTTP header block";
-      }
+    String lineError = splitLines(from, to - 4, true, "bare CR, LF or NUL in the HTTP header block",
+        "an empty line ends the header block before the next offset");
+    if (lineError != null) {
+      return lineError;
     }
-    String start = lines[0];
+    String start = line(0);
     if (request) {
-      String[] p = start.split(" ", -1);
-      if (p.length != 3 || p[0].isEmpty() || p[1].isEmpty() || !httpVersion(p[2], 0)) {
+      int sp1 = start.indexOf(' ');
+      int sp2 = sp1 < 0 ? -1 : start.indexOf(' ', sp1 + 1);
+      if (sp2 < 0 || start.indexOf(' ', sp2 + 1) >= 0 || sp1 == 0 || sp2 == sp1 + 1 || !httpVersion(start, sp2 + 1)) {
         return "\"" + printable(start) + "\" is not an HTTP request line";
       }
-      for (int c = 0; c < p[0].length(); c++) {
-        if (!isTokenChar(p[0].charAt(c))) {
-          return "HTTP method \"" + printable(p[0]) + "\" is not a token";
+      for (int c = 0; c < sp1; c++) {
+        if (!isTokenChar(start.charAt(c))) {
+          return "HTTP method \"" + printable(start.substring(0, sp1)) + "\" is not a token";
         }
       }
     } else if (!statusLine(start)) {
       return "\"" + printable(start) + "\" is not an HTTP status line";
     }
-    List<Headers.Field> fields = new ArrayList<>(lines.length);
-    String error = parseFields(lines, 1, lines.length, fields, "HTTP");
+    List<Headers.Field> fields = new ArrayList<>(lineCount);
+    String error = parseFields(1, fields, "HTTP");
     if (error != null) {
       return error;
     }
@@ -791,16 +870,11 @@ public final class IcapDecoder {
       if (accLen == 2 || endsWithBlankLine()) {
         Headers trailers = Headers.EMPTY;
         if (accLen > 2) {
-          String text = new String(acc, 0, accLen - 4, StandardCharsets.ISO_8859_1);
-          String[] lines = lines(text);
-          for (String line : lines) {
-            if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) {
-              fail(out, "bare CR or LF in the trailers");
-              return;
-            }
-          }
+          String error = splitLines(0, accLen - 4, false, "bare CR or LF in the trailers", null);
           List<Headers.Field> fields = new ArrayList<>();
-          String error = parseFields(lines, 0, lines.length, fields, "trailer");
+          if (error == null) {
+            error = parseFields(0, fields, "trailer");
+          }
           if (error != null) {
             fail(out, error);
             return;
@@ -846,21 +920,6 @@ public final class IcapDecoder {
       pending = bigger;
     }
     pending.put(in);
-  }
-
-  /** Splits a header section on CRLF (no regex: this runs for every message). */
-  private static String[] lines(String text) {
-    List<String> out = new ArrayList<>(24);
-    int from = 0;
-    while (true) {
-      int i = text.indexOf("\r\n", from);
-      if (i < 0) {
-        out.add(text.substring(from));
-        return out.toArray(new String[0]);
-      }
-      out.add(text.substring(from, i));
-      from = i + 2;
-    }
   }
 
   private static boolean digits(String s, int max) {

@@ -178,4 +178,68 @@ class IcapDecoderTest {
     assertTrue(lines.get(1).startsWith("BODY 3 "));
     assertTrue(lines.get(2).contains("X-Trailer: yes"), lines.get(2));
   }
+
+  /** Decodes one whole message and returns its head, or fails with the decoder's error. */
+  private static IcapRequest head(String message) {
+    IcapDecoder d = new IcapDecoder(IcapDecoder.Mode.REQUEST, IcapDecoder.Limits.DEFAULTS);
+    for (IcapDecoder.Event e : d.feed(ByteBuffer.wrap(message.getBytes(StandardCharsets.ISO_8859_1)))) {
+      if (e instanceof IcapDecoder.Head h) {
+        return (IcapRequest) h.message();
+      }
+      assertFalse(e instanceof IcapDecoder.Error, () -> message + " -> " + e);
+    }
+    throw new AssertionError("no head: " + message);
+  }
+
+  private static String error(String message) {
+    IcapDecoder d = new IcapDecoder(IcapDecoder.Mode.REQUEST, IcapDecoder.Limits.DEFAULTS);
+    for (IcapDecoder.Event e : d.feed(ByteBuffer.wrap(message.getBytes(StandardCharsets.ISO_8859_1)))) {
+      if (e instanceof IcapDecoder.Error err) {
+        return err.reason();
+      }
+    }
+    throw new AssertionError("accepted: " + message);
+  }
+
+  @Test
+  void headerNamesAndValuesAreKeptByteForByteWithTheSurroundingWhitespaceOfStringStripRemoved() {
+    String http = "GET http://a.test/caf\u00e9 HTTP/1.1\r\nHost:a.test\r\nX-Pad: \t\u000b v\u00e9 \t x\u001f \r\n"
+        + "X-Empty:\r\n\r\n";
+    IcapRequest r = head("REQMOD icap://127.0.0.1/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1\r\nX-Client-IP:  10.0.0.7\t\r\n"
+        + "Encapsulated: req-hdr=0, null-body=" + http.length() + "\r\n\r\n" + http);
+    assertEquals("REQMOD", r.method());
+    assertEquals("icap://127.0.0.1/av/reqmod", r.uri());
+    assertEquals("10.0.0.7", r.headers().get("x-client-ip"));
+    assertEquals(List.of("Host", "X-Client-IP"), r.headers().fields().stream().map(Headers.Field::name).toList());
+    assertEquals("GET http://a.test/caf\u00e9 HTTP/1.1", r.httpRequest().startLine());
+    assertEquals("a.test", r.httpRequest().headers().get("Host"));
+    assertEquals("v\u00e9 \t x", r.httpRequest().headers().get("X-Pad"));
+    assertEquals("", r.httpRequest().headers().get("X-Empty"));
+  }
+
+  @Test
+  void eachHeaderBlockDefectIsNamedInTheError() {
+    String icap = "REQMOD icap://h/av/reqmod ICAP/1.0\r\nHost: h\r\n";
+    java.util.function.Function<String, String> withHttp = head -> icap + "Encapsulated: req-hdr=0, null-body="
+        + head.length() + "\r\n\r\n" + head;
+    assertEquals("bare CR or LF in the ICAP header section", error(icap + "X: a\rb\r\nEncapsulated: null-body=0\r\n\r\n"));
+    assertEquals("ICAP header uses obsolete line folding", error(icap + " folded\r\nEncapsulated: null-body=0\r\n\r\n"));
+    assertEquals("ICAP header line has no name: \": v\"", error(icap + ": v\r\nEncapsulated: null-body=0\r\n\r\n"));
+    assertEquals("ICAP header name \"Bad Name\" is not a token", error(icap + "Bad Name: v\r\n\r\n"));
+    assertEquals("ICAP header X has a control character", error(icap + "X: a\u0001b\r\n\r\n"));
+    assertEquals("ICAP request line is not METHOD SP URI SP ICAP/1.0",
+        error("REQMOD  icap://h/av/reqmod ICAP/1.0\r\n\r\n"));
+    assertEquals("unsupported ICAP version \"ICAP/1.1\"", error("REQMOD icap://h/av/reqmod ICAP/1.1\r\n\r\n"));
+    assertEquals("req-hdr: bare CR, LF or NUL in the HTTP header block",
+        error(withHttp.apply("GET / HTTP/1.1\r\nHost: a\u0000\r\n\r\n")));
+    assertEquals("req-hdr: bare CR, LF or NUL in the HTTP header block",
+        error(withHttp.apply("GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n")));
+    assertEquals("req-hdr: an empty line ends the header block before the next offset",
+        error(withHttp.apply("GET / HTTP/1.1\r\n\r\nHost: a\r\n\r\n")));
+    assertEquals("req-hdr: \"GET  / HTTP/1.1\" is not an HTTP request line",
+        error(withHttp.apply("GET  / HTTP/1.1\r\nHost: a\r\n\r\n")));
+    assertEquals("req-hdr: HTTP method \"G(T\" is not a token", error(withHttp.apply("G(T / HTTP/1.1\r\n\r\n")));
+    assertEquals("req-hdr: HTTP header X has a control character",
+        error(withHttp.apply("GET / HTTP/1.1\r\nX: a\u007fb\r\n\r\n")));
+  }
 }
