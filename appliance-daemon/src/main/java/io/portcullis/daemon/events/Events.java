@@ -349,7 +349,7 @@ public final class Events implements AutoCloseable {
     Journal j = journal;
     boolean log = EVENT_LOG.isInfoEnabled();
     List<String> lines = null;
-    if (j != null || log) {
+    if (log) {
       lines = new ArrayList<>(batch.size());
       for (TrafficEvent e : batch) {
         lines.add(e.jsonLine()); // once for the journal and the logger
@@ -357,7 +357,11 @@ public final class Events implements AutoCloseable {
     }
     if (j != null) {
       try {
-        j.appendLines(lines);
+        if (lines != null) {
+          j.appendLines(lines);
+        } else {
+          j.append(batch); // the usual case: the lines built in the journal's batch, no String per event
+        }
       } catch (IOException | RuntimeException x) {
         LOG.error("events journal: {} events not written: {}", batch.size(), x.toString());
       }

@@ -74,12 +74,21 @@ public final class Journal implements AutoCloseable {
 
   /** Appends events (one JSON line each); rotates and applies the limits as needed. Events thread only. */
   public void append(List<TrafficEvent> events) throws IOException {
-    List<String> lines = new ArrayList<>(events.size());
-    for (TrafficEvent e : events) {
-      lines.add(e.jsonLine());
+    StringBuilder b = batch;
+    b.setLength(0);
+    if (torn) {
+      b.append('\n');
     }
-    appendLines(lines);
+    for (TrafficEvent e : events) {
+      e.appendJson(b).append('\n'); // into the batch: no String per event
+    }
+    writeBatch(b);
+    if (b.capacity() > 4 * 1024 * 1024) {
+      batch = new StringBuilder(64 * 1024); // do not keep a burst's builder
+    }
   }
+
+  private StringBuilder batch = new StringBuilder(64 * 1024); // events thread only
 
   /** Appends events already encoded ({@link TrafficEvent#toJson}, one line each, without the newline). */
   public void appendLines(List<String> lines) throws IOException {
@@ -90,6 +99,11 @@ public final class Journal implements AutoCloseable {
     for (String line : lines) {
       b.append(line).append('\n');
     }
+    writeBatch(b);
+  }
+
+  /** Writes whole lines (a batch, begun with a newline after a torn write). */
+  private void writeBatch(StringBuilder b) throws IOException {
     byte[] bytes = b.toString().getBytes(StandardCharsets.UTF_8);
     if (current == null || currentSize + bytes.length > limits.segmentSize() && currentSize > 0) {
       rotate();
