@@ -439,6 +439,47 @@ public final class IcapDecoder {
     lineEnds[lineCount++] = end;
   }
 
+  /**
+   * Header names Squid, c-icap's clients, browsers and servers send, as constants: a name spelled so is not copied,
+   * and a look-up with the same literal ({@code get("Host")}) matches it by identity before comparing any letter.
+   */
+  private static final String[][] NAMES_BY_LENGTH = byLength("Host", "Date", "Encapsulated", "Preview", "Allow",
+      "X-Client-IP", "X-Client-Username", "X-Authenticated-User", "X-Authenticated-Groups", "X-Portcullis-Events",
+      "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection", "Content-Type", "Content-Length",
+      "Content-Encoding", "Cache-Control", "Cookie", "Set-Cookie", "Referer", "Server", "Last-Modified", "ETag",
+      "Accept-Ranges", "Transfer-Encoding", "Via", "X-Forwarded-For", "Pragma", "Upgrade-Insecure-Requests",
+      "If-Modified-Since", "If-None-Match", "Expires", "Vary", "Location", "Authorization", "Proxy-Authorization",
+      "Proxy-Connection", "Origin", "Keep-Alive", "Content-Disposition", "Age", "Range");
+
+  private static String[][] byLength(String... names) {
+    int max = 0;
+    for (String n : names) {
+      max = Math.max(max, n.length());
+    }
+    String[][] table = new String[max + 1][];
+    for (int len = 0; len <= max; len++) {
+      final int l = len;
+      table[len] = java.util.Arrays.stream(names).filter(n -> n.length() == l).toArray(String[]::new);
+    }
+    return table;
+  }
+
+  /** The header name in acc[a, a + len): a constant when it is one of {@link #NAMES_BY_LENGTH}. */
+  private String name(int a, int len) {
+    if (len < NAMES_BY_LENGTH.length) {
+      for (String known : NAMES_BY_LENGTH[len]) {
+        int i = 0;
+        while (i < len && acc[a + i] == (byte) known.charAt(i)) {
+          i++;
+        }
+        if (i == len) {
+          return known;
+        }
+      }
+    }
+    return new String(acc, a, len, StandardCharsets.ISO_8859_1);
+  }
+
   private String line(int i) {
     return new String(acc, lineStarts[i], lineEnds[i] - lineStarts[i], StandardCharsets.ISO_8859_1);
   }
@@ -491,8 +532,7 @@ public final class IcapDecoder {
               + " has a control character";
         }
       }
-      into.add(new Headers.Field(new String(acc, a, colon - a, StandardCharsets.ISO_8859_1),
-          new String(acc, vs, ve - vs, StandardCharsets.ISO_8859_1)));
+      into.add(new Headers.Field(name(a, colon - a), new String(acc, vs, ve - vs, StandardCharsets.ISO_8859_1)));
     }
     return null;
   }

@@ -295,8 +295,8 @@ final class IcapConnection {
         break;
       }
     }
-    groups = new ArrayList<>();
     String g = r.headers().get("X-Authenticated-Groups");
+    groups = g == null ? List.of() : new ArrayList<>();
     if (g != null) {
       for (String part : g.split(",")) {
         if (!part.isBlank()) {

@@ -206,11 +206,15 @@ class IcapDecoderTest {
     String http = "GET http://a.test/caf\u00e9 HTTP/1.1\r\nHost:a.test\r\nX-Pad: \t\u000b v\u00e9 \t x\u001f \r\n"
         + "X-Empty:\r\n\r\n";
     IcapRequest r = head("REQMOD icap://127.0.0.1/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1\r\nX-Client-IP:  10.0.0.7\t\r\n"
-        + "Encapsulated: req-hdr=0, null-body=" + http.length() + "\r\n\r\n" + http);
+        + "ALLOW: 204\r\nAllox: 1\r\nHos: 2\r\nEncapsulated: req-hdr=0, null-body=" + http.length() + "\r\n\r\n" + http);
     assertEquals("REQMOD", r.method());
     assertEquals("icap://127.0.0.1/av/reqmod", r.uri());
     assertEquals("10.0.0.7", r.headers().get("x-client-ip"));
-    assertEquals(List.of("Host", "X-Client-IP"), r.headers().fields().stream().map(Headers.Field::name).toList());
+    // Names as sent, also where a common name of that length is known (Allow, Host): only an exact spelling is shared.
+    assertEquals(List.of("Host", "X-Client-IP", "ALLOW", "Allox", "Hos"),
+        r.headers().fields().stream().map(Headers.Field::name).toList());
+    assertTrue(r.headers().hasToken("Allow", "204"));
+    assertEquals("1", r.headers().get("allox"));
     assertEquals("GET http://a.test/caf\u00e9 HTTP/1.1", r.httpRequest().startLine());
     assertEquals("a.test", r.httpRequest().headers().get("Host"));
     assertEquals("v\u00e9 \t x", r.httpRequest().headers().get("X-Pad"));
