@@ -6,6 +6,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.portcullis.daemon.config.BalancerConfig;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.pages.ErrorPage;
@@ -94,6 +97,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
   private boolean headSent;
   private boolean closeAfter;
   private boolean draining;
+  private boolean inputShut; // the client half-closed: it sends nothing more, but still reads the answers
   private boolean headStarted;
   private long headStart;
   private long lastActivity = System.nanoTime();
@@ -118,6 +122,9 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
     HttpRelay r = new HttpRelay(env, listen, socket, f);
     ChannelHandlerContext vertx = ((NetSocketInternal) socket).channelHandlerContext();
     vertx.pipeline().addBefore(vertx.name(), "portcullisHttpRelay", r);
+    // A client that shuts its sending side after its request (nc -N, scripts, some HTTP/1.0 tools) still gets the
+    // answer, as from HAProxy: the end of its input is an event here, not the connection's close.
+    r.client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     Splice.levelTriggered(r.client);
     socket.shutdownHandler(v -> r.drain());
     r.watch(Math.min(r.headerTimeout, r.idleTimeout));
@@ -181,12 +188,45 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      inputShut = true;
+      if (phase == Phase.CLOSED) { // closing (a lingering close reads to this end): once what was written is out
+        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      } else if (phase == Phase.TUNNEL && up != null && up.channel instanceof DuplexChannel d) {
+        up.channel.flush();
+        d.shutdownOutput(); // the half-close goes on to the server
+      } else {
+        closeIfNothingMoreComes();
+      }
+      return; // ours: Vert.x's handler would take it for nothing it knows
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /**
+   * After a half-close, once what was received is walked: in HEAD nothing is left but part of a head, in BODY the
+   * rest of the body never comes, so the connection ends; a request connecting or waiting for its answer gets it
+   * first (the next walk decides again, pipelined requests included).
+   */
+  private void closeIfNothingMoreComes() {
+    if (inputShut && !processing && (phase == Phase.HEAD || phase == Phase.BODY && (in == null || !in.isReadable()))) {
+      closeClient();
+    }
+  }
+
+  @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close(); // a reset or the like (channelInactive cleans up)
   }
 
   /** Walks what the client sent as far as the exchange allows: heads start requests, bodies go to the server. */
   private void process() {
+    walk();
+    closeIfNothingMoreComes();
+  }
+
+  private void walk() {
     processing = true;
     try {
       while (in != null) {

@@ -254,6 +254,29 @@ class BalancerHttpRelayTest {
   }
 
   @Test
+  void aClientThatHalfClosesAfterItsRequestsGetsEveryAnswerThenTheClose() throws Exception {
+    try (Conn c = new Conn(web)) {
+      c.send("GET /1k.bin?half1 HTTP/1.1\r\nHost: t\r\n\r\nGET /1k.bin?half2 HTTP/1.1\r\nHost: t\r\n\r\n");
+      c.socket.shutdownOutput(); // as nc -N or a script's "send, then shut": the answers must still come
+      assertArrayEquals(k1, c.read().body());
+      assertArrayEquals(k1, c.read().body());
+      assertTrue(c.closed(), "nothing more can come: the balancer closes after the last answer");
+    }
+    try (Conn c = new Conn(web)) { // half a head, then the end of the input: it can never be whole
+      c.send("GET /1k.bin?half3 HTTP/1.1\r\nHo");
+      c.socket.shutdownOutput();
+      assertTrue(c.closed(), "closed at once (a 408 would come only after headerTimeout)");
+    }
+    try (Conn c = new Conn(web)) { // a body cut short by the half-close: the server's half request goes too
+      c.send("PUT /up/half.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789");
+      c.socket.shutdownOutput();
+      assertTrue(c.closed());
+    }
+    assertEquals(2, logged("?half").size(), "both whole requests reached nginx, the half head did not");
+    assertFalse(Files.exists(www.resolve("up/half.bin")), "nginx stored no part of the cut upload");
+  }
+
+  @Test
   void http10ClientsCloseUnlessTheyAskForKeepAlive() throws Exception {
     try (Conn c = new Conn(web)) {
       Response r = c.send("GET /1k.bin HTTP/1.0\r\n\r\n").read();
