@@ -74,32 +74,31 @@ public final class Journal implements AutoCloseable {
 
   /** Appends events (one JSON line each); rotates and applies the limits as needed. Events thread only. */
   public void append(List<TrafficEvent> events) throws IOException {
-    StringBuilder b = batch;
-    b.setLength(0);
-    if (torn) {
-      b.append('\n');
-    }
+    StringBuilder b = startBatch();
     for (TrafficEvent e : events) {
       e.appendJson(b).append('\n'); // into the batch: no String per event
     }
     writeBatch(b);
-    if (b.capacity() > 4 * 1024 * 1024) {
-      batch = new StringBuilder(64 * 1024); // do not keep a burst's builder
-    }
   }
 
-  private StringBuilder batch = new StringBuilder(64 * 1024); // events thread only
-
-  /** Appends events already encoded ({@link TrafficEvent#toJson}, one line each, without the newline). */
+  /** Appends events already encoded ({@link TrafficEvent#toJson}, one line each, no newline). Events thread only. */
   public void appendLines(List<String> lines) throws IOException {
-    StringBuilder b = new StringBuilder(lines.size() * 320);
-    if (torn) {
-      b.append('\n');
-    }
+    StringBuilder b = startBatch();
     for (String line : lines) {
       b.append(line).append('\n');
     }
     writeBatch(b);
+  }
+
+  private StringBuilder batch = new StringBuilder(64 * 1024); // events thread only
+
+  /** The batch builder, emptied; after a torn write it begins with the newline that ends the torn line. */
+  private StringBuilder startBatch() {
+    if (batch.capacity() > 4 * 1024 * 1024) {
+      batch = new StringBuilder(64 * 1024); // do not keep a burst's builder
+    }
+    batch.setLength(0);
+    return torn ? batch.append('\n') : batch;
   }
 
   /** Writes whole lines (a batch, begun with a newline after a torn write). */

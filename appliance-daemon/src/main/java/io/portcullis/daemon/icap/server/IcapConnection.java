@@ -881,7 +881,7 @@ final class IcapConnection {
     if (!method.equals("OPTIONS") && (!clientRecordsEvent() || cutOff)) {
       String ruleType = ruleType();
       // In milliseconds, as the proxy's: Instant.now() has microseconds here, and such a time is formatted whole per
-      // event (a seventh of the events thread's work) where a millisecond one reuses its second's text.
+      // event (a quarter of the events thread's samples in JFR) where a millisecond one reuses its second's text.
       Instant now = Instant.ofEpochMilli(System.currentTimeMillis());
       s.events().publish(new TrafficEvent(now, s.node(), "icap", clientIp, user,
           facts == null ? null : facts.method(), facts == null ? null : facts.url(),
