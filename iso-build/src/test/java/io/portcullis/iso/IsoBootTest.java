@@ -178,20 +178,43 @@ class IsoBootTest {
     }
 
     /**
-     * Runs an ssh command, again (at most twice more, 5 s apart) when ssh itself failed before any session (exit 255
-     * with a connection-level reason), as an admin would: a refused login or a command's own failure is not retried.
+     * Runs an ssh command, again (up to 12 times, 10 s apart: long enough for systemd to restart the daemon) when ssh
+     * failed with nothing but its own words (exit 255, a connection closed, reset or timed out, never "Permission
+     * denied"), as an admin would. Under TCG a JVM now and then dies of SIGSEGV in fresh C1 code (see the local
+     * console's passwd); the first SSH session compiles much new code in the daemon, and CI saw it end with
+     * "Connection to 127.0.0.1 closed by remote host" and no word from the console. Each retry is printed, with the
+     * daemon's uptime once an answer comes, so a restart is visible in the test's output.
      */
     Run sshRun(Path stdin, List<String> command) throws Exception {
+      long first = System.nanoTime();
       for (int attempt = 1; ; attempt++) {
         Run r = Host.runWithInput(stdin, command.toArray(String[]::new));
-        boolean beforeSession = r.exit() == 255 && !r.output().contains("Permission denied")
-            && r.output().matches("(?s).*(Connection closed|timed out|Connection reset|kex_exchange_identification).*");
-        if (!beforeSession || attempt == 3) {
+        if (attempt > 1) {
+          java.util.regex.Matcher up = java.util.regex.Pattern.compile(", up (\\d+)s").matcher(r.output());
+          System.out.printf("ssh attempt %d: exit %d%s, %.0f s after the first%n", attempt, r.exit(),
+              up.find() ? ", daemon up " + up.group(1) + " s" : "", (System.nanoTime() - first) / 1e9);
+        }
+        if (!sshOnly(r) || attempt == 12) {
           return r;
         }
-        System.out.printf("ssh failed before a session (attempt %d): %s%n", attempt, r.output().strip());
-        Thread.sleep(5000);
+        System.out.printf("ssh failed before the console answered (attempt %d): %s%nserial console: %s%n", attempt,
+            r.output().strip(), tail(serialLog(), 600));
+        Thread.sleep(10_000);
       }
+    }
+
+    /** Whether ssh itself failed with nothing but its own connection-level words. */
+    static boolean sshOnly(Run r) {
+      return r.exit() == 255 && !r.output().contains("Permission denied") && r.output().lines()
+          .allMatch(l -> l.isBlank() || l.startsWith("Warning: Permanently added")
+              || l.matches(".*(Connection closed|closed by remote host|timed out|Connection reset|Connection refused"
+                  + "|kex_exchange_identification).*"));
+    }
+
+    /** The last {@code n} printable characters of {@code log}. */
+    static String tail(String log, int n) {
+      String p = log.replaceAll("\u001b\\[[0-9;?]*[A-Za-z]", "").replaceAll("[^\\x20-\\x7e\\n]", "");
+      return p.substring(Math.max(0, p.length() - n));
     }
 
     Run sshKey(Path key, Path stdin, String... command) throws Exception {
@@ -244,13 +267,13 @@ class IsoBootTest {
       assertEquals(Host.PAGE, viaBalancer.body());
       assertEquals("ICAP/1.0 200 OK", vm.icapOptionsViaBalancer());
       Run status = vm.sshKey(key, null, "show status");
-      assertEquals(0, status.exit(), status.output() + vm.serialLog());
+      assertEquals(0, status.exit(), status.output() + Vm.tail(vm.serialLog(), 1500));
       assertTrue(status.output().contains("iso-node"), status.output());
       List<String> pw = new ArrayList<>(List.of("sshpass", "-p", "iso-secret-1"));
       pw.addAll(vm.ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
           "admin@127.0.0.1", "show status"));
       Run byPassword = vm.sshRun(null, pw);
-      assertEquals(0, byPassword.exit(), byPassword.output());
+      assertEquals(0, byPassword.exit(), byPassword.output() + Vm.tail(vm.serialLog(), 1500));
       assertTrue(vm.statusOnSecondAddress(page) != 200, "no second address yet");
       Path script = DIR.resolve("commit.txt");
       Files.writeString(script, """
@@ -265,7 +288,7 @@ class IsoBootTest {
           exit
           """);
       Run commit = vm.sshKey(key, script);
-      assertEquals(0, commit.exit(), commit.output());
+      assertEquals(0, commit.exit(), commit.output() + Vm.tail(vm.serialLog(), 1500));
       assertTrue(commit.output().contains("commit complete"), commit.output());
       HttpResponse<String> blocked = vm.viaProxy("http://www.blocked.test/");
       assertEquals(403, blocked.statusCode());
@@ -284,7 +307,7 @@ class IsoBootTest {
       System.out.printf("ISO boot to ready (UEFI, TCG): %.1f s%n", ready);
       assertEquals(403, vm.viaProxy("http://www.blocked.test/").statusCode(), "the rule survived the reboot");
       Run status = vm.sshKey(key, null, "show status");
-      assertEquals(0, status.exit(), status.output());
+      assertEquals(0, status.exit(), status.output() + Vm.tail(vm.serialLog(), 1500));
       assertFalse(vm.serialLog().contains("No console user yet"), "the admin is on the data disk");
       assertEquals(200, vm.statusOnSecondAddress(page), "the network settings came back from the data disk");
       assertTrue(vm.serialLog().contains("Portcullis edge-1"), "the host name too: " + vm.serialLog());
