@@ -50,6 +50,22 @@ class IsoBootTest {
   }
 
   /**
+   * Prints the daemon's JVM crash reports on {@code disk} (portcullisd sends them to the data directory), so that a
+   * restart seen by {@link Vm#sshRun} says why. Not an assertion: under TCG a JVM now and then dies in fresh JIT code
+   * (an emulation fault, not ours); the appliance restarting and answering is what the test requires.
+   */
+  static void printCrashReports(Path disk) throws Exception {
+    Host.run("e2fsck", "-fy", disk.toString()); // replays the journal, which debugfs would not read
+    Run ls = Host.run("debugfs", "-R", "ls /var/lib/portcullis/crash", disk.toString());
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("hs_err_pid\\d+\\.log").matcher(ls.output());
+    while (m.find()) {
+      Run report = Host.run("debugfs", "-R", "cat /var/lib/portcullis/crash/" + m.group(), disk.toString());
+      System.out.printf("the daemon's JVM crashed: %s%n%s%n", m.group(),
+          report.output().lines().limit(40).collect(java.util.stream.Collectors.joining("\n")));
+    }
+  }
+
+  /**
    * One VM: qemu in TCG with user networking forwarding SSH (22), the proxy (3128) and the balancer's default
    * frontends (web on 8080, icap on 1345) to loopback.
    */
@@ -312,6 +328,7 @@ class IsoBootTest {
       assertEquals(200, vm.statusOnSecondAddress(page), "the network settings came back from the data disk");
       assertTrue(vm.serialLog().contains("Portcullis edge-1"), "the host name too: " + vm.serialLog());
     }
+    printCrashReports(data);
 
     // No seed and no data disk, but an empty disk: the console offers it as the data disk, the admin says yes, then
     // sets the password; both end up on that disk.
