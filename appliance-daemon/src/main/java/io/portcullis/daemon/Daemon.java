@@ -62,6 +62,7 @@ public final class Daemon implements CommitManager.Applier {
   private final HealthChecks readiness;
   private final Instant startedAt = Instant.now();
   private final Path baseDir;
+  private final io.portcullis.daemon.config.ConfigFiles files;
   private final Path dataDir;
   private Compiled compiled;
   private final BalancerStats balancerStats;
@@ -82,6 +83,11 @@ public final class Daemon implements CommitManager.Applier {
   synchronized Compiled compile(Config c) throws Policy.PolicyException {
     if (compiled != null && compiled.config() == c) {
       return compiled;
+    }
+    List<io.portcullis.daemon.config.Problem> outside = files.check(c);
+    if (!outside.isEmpty()) { // the commit's own check refuses these first; this covers the start and the cluster
+      throw new Policy.PolicyException(outside.stream().map(Object::toString)
+          .collect(java.util.stream.Collectors.joining("; ")));
     }
     Policy policy = Policy.compile(c.rules(), baseDir);
     Scanner scanner;
@@ -110,6 +116,7 @@ public final class Daemon implements CommitManager.Applier {
     this.config = config;
     this.baseDir = options.configFile() != null ? options.configFile().toAbsolutePath().getParent()
         : Path.of("").toAbsolutePath();
+    this.files = io.portcullis.daemon.config.ConfigFiles.of(baseDir);
     Files.createDirectories(options.dataDir());
     this.dataDir = options.dataDir();
     this.token = AdminToken.loadOrCreate(options.dataDir());
@@ -197,6 +204,7 @@ public final class Daemon implements CommitManager.Applier {
       d.await(Future.join(d.traffic.stream().map(s -> s.start(config)).toList()).recover(e -> Future.succeededFuture()));
       d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
           options.configFile(), text, config, source);
+      d.commits.files(d.files);
       d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
       d.commits.guard(d.cluster);
       d.commits.follower(d.cluster);

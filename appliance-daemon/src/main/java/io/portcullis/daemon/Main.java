@@ -147,6 +147,9 @@ public final class Main {
     long parsing = System.nanoTime();
     try {
       config = ConfigLoader.parse(text);
+      // The files it names (templates, lists, logs) must be in the config's directory, as a commit checks.
+      new io.portcullis.daemon.config.ConfigFiles(args.config() != null ? args.config().toAbsolutePath().getParent()
+          : Path.of("").toAbsolutePath(), args.logDir()).checked(config);
       parsing = (System.nanoTime() - parsing) / 1_000_000;
     } catch (ConfigException e) {
       err.println("portcullisd: config " + source + " is invalid, nothing started.");

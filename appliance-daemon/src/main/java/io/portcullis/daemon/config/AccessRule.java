@@ -8,7 +8,7 @@ public record AccessRule(
     @Doc("where redirect sends the user: an http(s) URL; macros %URL%, %HOST%, %RULE_NAME%, %CLIENT_IP%, "
         + "%USER_NAME%, %CATEGORY% are replaced (URL-encoded)") @OptionalKey String location,
     @Doc("block page template file for this rule (relative to the config's directory); default: the built-in page")
-    @OptionalKey String template) implements Validatable {
+    @OptionalKey @ConfigFile(ConfigFile.Kind.TEMPLATE) String template) implements Validatable {
 
   /** What an access rule does with a request it matches. */
   public enum Action { ALLOW, BLOCK, REDIRECT }

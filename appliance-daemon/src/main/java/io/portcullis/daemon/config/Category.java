@@ -3,7 +3,7 @@ package io.portcullis.daemon.config;
 /** A named list of domains and URLs, one per line in a file, that rules refer to by name. */
 public record Category(
     @Doc("the category's name, as rules refer to it") String name,
-    @Doc("the file of entries (relative to the config's directory)") String file) implements Validatable {
+    @Doc("the file of entries (relative to the config's directory)") @ConfigFile String file) implements Validatable {
 
   @Override
   public void validate(String path, Problems problems) {

@@ -108,6 +108,7 @@ public final class CommitManager implements AutoCloseable {
 
   private final RevisionStore store;
   private final Applier applier;
+  private volatile ConfigFiles files;
   private final Path configFile;
   private final Path pendingFile;
   private final ScheduledExecutorService timer;
@@ -173,8 +174,25 @@ public final class CommitManager implements AutoCloseable {
 
   /** {@code commit check}: the candidate's problems, empty if it would commit. */
   public synchronized List<Problem> check() {
+    return problems(candidate());
+  }
+
+  /** Where the files a config names may be; every later check and commit refuses files elsewhere. */
+  public void files(ConfigFiles f) {
+    files = f;
+  }
+
+  /** Parses and validates {@code text} as a commit would, the files it names included. */
+  public Config parse(String text) throws ConfigException {
+    Config c = ConfigLoader.parse(text);
+    ConfigFiles f = files;
+    return f == null ? c : f.checked(c);
+  }
+
+  /** What {@link #parse} finds wrong with {@code text}; empty if it would commit. */
+  public List<Problem> problems(String text) {
     try {
-      ConfigLoader.parse(candidate());
+      parse(text);
       return List.of();
     } catch (ConfigException e) {
       return e.problems();
@@ -342,7 +360,7 @@ public final class CommitManager implements AutoCloseable {
     }
     Config next;
     try {
-      next = ConfigLoader.parse(text);
+      next = parse(text);
     } catch (ConfigException e) {
       return CompletableFuture.failedFuture(new CommitException("candidate is invalid", e.problems()));
     }

@@ -204,12 +204,7 @@ public final class EditSessions {
     });
   }
 
-  private static List<Problem> problems(String text) {
-    try {
-      ConfigLoader.parse(text);
-      return List.of();
-    } catch (ConfigException e) {
-      return e.problems();
-    }
+  private List<Problem> problems(String text) {
+    return commits.problems(text);
   }
 }

@@ -51,7 +51,7 @@ public record EventsConfig(
       @Doc("events waiting to be sent at most; past it new ones are dropped and counted, traffic never waits")
       @Default("10000") int queue,
       @Doc("tls: PEM file of the CA certificates to trust (relative to the config's directory); empty: the JVM's")
-      @Default("") String ca,
+      @Default("") @ConfigFile String ca,
       @Doc("tls: check that the server's certificate names its host") @Default("true") boolean verifyHost)
       implements Validatable {
 

@@ -6,7 +6,8 @@ public record ProtectionRule(
     @Doc("conditions that must all hold (an empty when matches everything)") Conditions when,
     @Doc("block (scan; deny when a threat is found) or skip (do not scan)") Action action,
     @Doc("when the scan engine fails: block or allow") @Default("block") OnError onError,
-    @Doc("block page template file for this rule (relative to the config's directory)") @OptionalKey String template)
+    @Doc("block page template file for this rule (relative to the config's directory)") @OptionalKey
+    @ConfigFile(ConfigFile.Kind.TEMPLATE) String template)
     implements Validatable {
 
   /** What a protection rule does with traffic it matches. */

@@ -43,7 +43,7 @@ public record ProxyConfig(
     @Default("1h") Duration requestTimeout,
     @Doc("Basic proxy authentication (RFC 7617) against users with password hashes") ProxyAuth auth,
     @Doc("access log in Squid's native access.log format (SARG, Lightsquid and the like read it); empty: none")
-    @Default("") String accessLog,
+    @Default("") @ConfigFile(ConfigFile.Kind.LOG) String accessLog,
     @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
 
   /** Basic proxy authentication: the users, their password hashes and groups. */
@@ -54,7 +54,7 @@ public record ProxyConfig(
       @Doc("users: name, password as a crypt hash ($6$ or $5$ as `openssl passwd -6` makes, or htpasswd's $apr1$), "
           + "groups") List<ProxyUser> users,
       @Doc("an htpasswd file (name:hash per line, as Squid's basic_ncsa_auth reads), relative to the config's "
-          + "directory") @OptionalKey String htpasswd,
+          + "directory") @OptionalKey @ConfigFile String htpasswd,
       @Doc("how long a checked user name and password are remembered (checking a hash costs milliseconds)")
       @Default("1h") Duration cacheTtl) implements Validatable {
 

@@ -16,7 +16,7 @@ public record ScanConfig(
     @Default("1024") int queue,
     @Doc("the built-in engine detects the EICAR test file, also inside zip archives") @Default("true") boolean eicar,
     @Doc("files of SHA-256 hashes of known-bad files, one per line (relative to the config's directory)")
-    List<String> hashLists,
+    @ConfigFile List<String> hashLists,
     @Doc("ClamAV's clamd") Clamd clamd) implements Validatable {
 
   @Override

@@ -51,7 +51,9 @@ class IcapServerTest {
     icap = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nproxy: { enabled: false }\n"
         + "icap: { listen: 127.0.0.1:" + icap + ", maxConnections: 20 }\n" + RULES;
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    // The config's directory is the test's, where the templates and hash lists it commits are.
+    java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("portcullis.yaml"), text);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
   }
 
   @AfterAll

@@ -1,0 +1,116 @@
+package io.portcullis.daemon.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every file key of the schema stays inside the config's directory, however the name is written. */
+class ConfigFilesTest {
+  @TempDir
+  Path root;
+  Path etc;
+  Path logs;
+  Path outside;
+
+  @BeforeEach
+  void dirs() throws Exception {
+    etc = Files.createDirectories(root.resolve("etc"));
+    logs = Files.createDirectories(root.resolve("logs"));
+    outside = Files.writeString(root.resolve("secret.txt"), "not for the proxy's users\n");
+    Files.writeString(etc.resolve("page.html"), "<p>blocked</p>");
+    Files.createDirectories(etc.resolve("pages"));
+    Files.writeString(etc.resolve("pages/inner.html"), "<p>blocked</p>");
+  }
+
+  List<Problem> check(String yaml) throws Exception {
+    return new ConfigFiles(etc, logs).check(ConfigLoader.parse(yaml));
+  }
+
+  static String paths(List<Problem> problems) {
+    return problems.stream().map(Problem::path).collect(Collectors.joining(","));
+  }
+
+  static String template(String file) {
+    return "rules:\n  access:\n    - { name: b, action: block, template: \"" + file + "\" }\n";
+  }
+
+  @Test
+  void namesInsideTheConfigDirectoryPass() throws Exception {
+    assertEquals(List.of(), check(template("page.html")));
+    assertEquals(List.of(), check(template("pages/inner.html")));
+    assertEquals(List.of(), check(template("pages/../page.html")));
+    assertEquals(List.of(), check(template(etc.resolve("page.html").toString())));
+    assertEquals(List.of(), check(template("/usr/share/portcullis/templates/block.html")), "the packaged templates");
+  }
+
+  @Test
+  void absolutePathsElsewhereAreRefusedWithTheKeysPath() throws Exception {
+    List<Problem> p = check(template(outside.toString()));
+    assertEquals("rules.access[0].template", paths(p));
+    assertTrue(p.get(0).message().contains("not inside the config's directory " + etc), p.toString());
+    assertEquals("rules.access[0].template", paths(check(template("/etc/shadow"))));
+    assertEquals("rules.access[0].template", paths(check(template("/usr/share/portcullis/templates/../../../etc/x"))));
+  }
+
+  @Test
+  void dotDotThatLeavesTheDirectoryIsRefused() throws Exception {
+    assertEquals("rules.access[0].template", paths(check(template("../secret.txt"))));
+    assertEquals("rules.access[0].template", paths(check(template("pages/../../secret.txt"))));
+    assertEquals("rules.access[0].template", paths(check(template(".."))));
+    assertEquals("rules.access[0].template", paths(check(template("."))), "the directory itself is not a file");
+  }
+
+  @Test
+  void symbolicLinksWhoseRealPathLeavesAreRefused() throws Exception {
+    Files.createSymbolicLink(etc.resolve("link.html"), outside);
+    Files.createSymbolicLink(etc.resolve("dirlink"), root);
+    Files.createSymbolicLink(etc.resolve("dangling.log"), root.resolve("nowhere/x.log"));
+    Files.createSymbolicLink(etc.resolve("ok.html"), etc.resolve("page.html"));
+    List<Problem> p = check(template("link.html"));
+    assertEquals("rules.access[0].template", paths(p));
+    assertTrue(p.get(0).message().contains("symbolic link to " + outside.toRealPath()), p.toString());
+    assertEquals("rules.access[0].template", paths(check(template("dirlink/secret.txt"))));
+    assertEquals(List.of(), check(template("ok.html")), "a link that stays inside is fine");
+    assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: dangling.log }\n")));
+  }
+
+  @Test
+  void everyFileKeyOfTheSchemaIsChecked() throws Exception {
+    String out = outside.toString();
+    List<Problem> p = check("""
+        proxy:
+          accessLog: /tmp/x/access.log
+          auth: { enabled: true, htpasswd: OUT }
+        scan: { hashLists: [ok.txt, OUT] }
+        events:
+          syslog:
+            - { name: s, address: "127.0.0.1:6514", transport: tls, ca: OUT }
+        rules:
+          categories:
+            - { name: c, file: OUT }
+          access:
+            - { name: a, action: block, template: OUT }
+          protection:
+            - { name: p, action: block, template: OUT }
+        """.replace("OUT", out));
+    assertEquals(List.of("events.syslog[0].ca", "proxy.accessLog", "proxy.auth.htpasswd", "rules.access[0].template",
+        "rules.categories[0].file", "rules.protection[0].template", "scan.hashLists[1]"),
+        p.stream().map(Problem::path).sorted().toList());
+  }
+
+  @Test
+  void logsMayAlsoGoToTheLogDirectory() throws Exception {
+    assertEquals(List.of(), check("proxy: { accessLog: " + logs.resolve("access.log") + " }\n"));
+    assertEquals(List.of(), check("proxy: { accessLog: access.log }\n"));
+    assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: " + root.resolve("access.log") + " }\n")));
+    assertEquals("scan.hashLists[0]", paths(check("scan: { hashLists: [" + logs.resolve("h.txt") + "] }\n")),
+        "only logs may be in the log directory");
+  }
+}
