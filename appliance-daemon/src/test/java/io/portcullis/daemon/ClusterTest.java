@@ -111,7 +111,7 @@ class ClusterTest {
     return """
         node: { name: %s, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         cluster:
           role: node
@@ -132,7 +132,7 @@ class ClusterTest {
     return """
         node: { name: control, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         cluster:
           role: control

@@ -64,8 +64,8 @@ class ConsoleCommandsTest {
     Files.writeString(next, config(admin, proxy2, icap));
     assertEquals(0, console("load", next.toString()));
     assertEquals(0, console("compare"));
-    assertTrue(out.contains("-proxy: { listen: 127.0.0.1:" + proxy + " }"), out);
-    assertTrue(out.contains("+proxy: { listen: 127.0.0.1:" + proxy2 + " }"), out);
+    assertTrue(out.contains("-proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [] }"), out);
+    assertTrue(out.contains("+proxy: { listen: 127.0.0.1:" + proxy2 + ", deniedDestinations: [] }"), out);
     assertEquals(0, console("commit", "check"));
     assertEquals(0, console("commit", "confirmed", "5", "comment", "move", "the", "proxy"));
     assertTrue(out.contains("commit complete: revision 2"), out);

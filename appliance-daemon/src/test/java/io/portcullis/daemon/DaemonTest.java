@@ -126,7 +126,7 @@ class DaemonTest {
       assertEquals(200, call("PUT", admin + "/api/v1/candidate", token,
           candidate(config(adminPort, newProxy, icapPort))).status());
       TestNodes.Answer diff = call("GET", admin + "/api/v1/compare", token, null);
-      assertTrue(diff.json().getString("diff").contains("+proxy: { listen: 127.0.0.1:" + newProxy + " }"),
+      assertTrue(diff.json().getString("diff").contains("+proxy: { listen: 127.0.0.1:" + newProxy + ", deniedDestinations: [] }"),
           diff.body());
       TestNodes.Answer commit = call("POST", admin + "/api/v1/commit", token, "{\"message\":\"move proxy\"}");
       assertEquals(200, commit.status(), commit.body());

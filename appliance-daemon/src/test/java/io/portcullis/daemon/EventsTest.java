@@ -56,7 +56,8 @@ class EventsTest {
     icap = freePort();
     String text = TestNodes.config(admin, proxy, icap) + extra;
     if (proxyMore != null) {
-      text = text.replace("proxy: { listen: 127.0.0.1:" + proxy + " }", "proxy: { listen: 127.0.0.1:" + proxy + ", "
+      text = text.replace("proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [] }",
+          "proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [], "
           + proxyMore + " }");
     }
     daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");

@@ -44,7 +44,7 @@ class SshConsoleTest {
     base = """
         node: { name: ssh-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         console:
           ssh: { enabled: true, listen: 127.0.0.1:%d, maxAuthAttempts: 3 }

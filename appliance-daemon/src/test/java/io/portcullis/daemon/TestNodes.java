@@ -25,7 +25,7 @@ final class TestNodes {
   static String config(int admin, int proxy, int icap) {
     return "node: { name: test-node, shutdownGrace: 2s }\n"
         + "admin: { listen: 127.0.0.1:" + admin + " }\n"
-        + "proxy: { listen: 127.0.0.1:" + proxy + " }\n"
+        + "proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [] }\n"
         + "icap: { listen: 127.0.0.1:" + icap + " }\n";
   }
 

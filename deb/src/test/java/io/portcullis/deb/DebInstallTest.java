@@ -111,7 +111,7 @@ class DebInstallTest {
     Path conf = Path.of("/etc/portcullis/portcullis.yaml");
     Files.writeString(conf, """
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         console: { ssh: { listen: 127.0.0.1:%d } }
         """.formatted(admin, proxy, icap, ssh));
@@ -191,7 +191,7 @@ class DebInstallTest {
         # edited by the admin
         node: { name: deb-test }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(admin, proxy, Host.freePort());
     Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);

@@ -92,7 +92,7 @@ class OciImageTest {
     int proxy = Host.freePort();
     Files.writeString(root.resolve("etc/portcullis/portcullis.yaml"), """
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         console: { ssh: { listen: 127.0.0.1:%d } }
         """.formatted(admin, proxy, Host.freePort(), Host.freePort()));

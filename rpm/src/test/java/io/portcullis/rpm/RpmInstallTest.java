@@ -90,7 +90,7 @@ class RpmInstallTest {
         # edited by the admin
         node: { name: rpm-test }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(admin, Host.freePort(), Host.freePort());
     Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);

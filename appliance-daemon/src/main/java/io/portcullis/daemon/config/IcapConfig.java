@@ -6,6 +6,9 @@ import java.time.Duration;
 public record IcapConfig(
     @Doc("run the ICAP server") @Default("true") boolean enabled,
     @Doc("address the ICAP server listens on") @Default("0.0.0.0:1344") HostPort listen,
+    @Doc("client networks the ICAP server serves (Squid, other proxies, the balancer); any other client is closed "
+        + "at accept and counted, so no one else may test content against the rules or claim an identity")
+    @Default("127.0.0.0/8, ::1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16") java.util.List<Cidr> allowedClients,
     @Doc("preview size offered in OPTIONS, bytes") @Default("4096") int preview,
     @Doc("connections served at once (also advertised as Max-Connections); more get ICAP 503")
     @Default("1000") int maxConnections,

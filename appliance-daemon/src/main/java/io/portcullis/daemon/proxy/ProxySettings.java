@@ -15,7 +15,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
     io.portcullis.daemon.events.Events events, ClientConnections connections,
     List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients,
-    List<io.portcullis.daemon.rules.CidrMatcher> forwarders) {
+    List<io.portcullis.daemon.rules.CidrMatcher> forwarders, Destinations destinations) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
   public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events,
@@ -38,6 +38,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())),
         p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections,
         p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
-        p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList());
+        p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
+        Destinations.of(c));
   }
 }

@@ -32,6 +32,7 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -699,8 +700,58 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     }
     HostPort finalTarget = target;
     String finalAuthority = authority;
-    RequestOptions options = new RequestOptions().setMethod(method).setHost(target.host())
-        .setPort(target.port()).setURI(path).setIdleTimeout(s.upstreamTimeout().toMillis());
+    HttpMethod finalMethod = method;
+    String finalPath = path;
+    destination(req, settings, target, address -> {
+      RequestOptions options = new RequestOptions().setMethod(finalMethod).setHost(finalTarget.host())
+          .setPort(finalTarget.port()).setServer(address).setURI(finalPath)
+          .setIdleTimeout(s.upstreamTimeout().toMillis());
+      send(req, settings, options, finalTarget, finalAuthority, head, newBody, changed);
+    });
+  }
+
+  /**
+   * Resolves {@code target}'s host once and calls {@code then} with the address to connect to, unless
+   * proxy.deniedDestinations (or the node's own ports) refuse it: 403, with the reason in the event and access log.
+   */
+  private void destination(HttpServerRequest req, ProxySettings settings, HostPort target,
+      java.util.function.Consumer<SocketAddress> then) {
+    byte[] literal = CidrMatcher.literal(target.host());
+    Future<java.net.InetAddress> resolved;
+    try {
+      resolved = literal != null ? Future.succeededFuture(java.net.InetAddress.getByAddress(literal))
+          : ((io.vertx.core.internal.VertxInternal) vertx).nameResolver().resolve(target.host());
+    } catch (java.net.UnknownHostException e) {
+      resolved = Future.failedFuture(e);
+    }
+    resolved.onComplete(ar -> {
+      if (over(req)) {
+        return;
+      }
+      if (ar.failed()) {
+        req.resume();
+        upstreamFailed(req, ar.cause(), target);
+        return;
+      }
+      String refusal = settings.destinations().refusal(ar.result(), target.port());
+      if (refusal != null) {
+        req.resume();
+        InFlight f = channel(req).attr(IN_FLIGHT).get();
+        if (f != null && f.req == req) {
+          f.decide("block", "proxy.deniedDestinations");
+        }
+        LOG.info("refused {} for {}: {}", io.portcullis.daemon.runtime.Logs.escape(req.uri()), req.remoteAddress(), refusal);
+        error(req, 403, "Access denied", "This proxy does not connect to " + target
+            + ": the address it names is not one it may reach (" + refusal + ").", true);
+        return;
+      }
+      then.accept(SocketAddress.inetSocketAddress(new java.net.InetSocketAddress(ar.result(), target.port())));
+    });
+  }
+
+  private void send(HttpServerRequest req, ProxySettings settings, RequestOptions options, HostPort finalTarget,
+      String finalAuthority, HttpHead head, Buffer newBody, HttpHead changed) {
+    ProxyConfig s = settings.proxy();
     long t0 = System.nanoTime();
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
@@ -881,7 +932,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       return;
     }
     req.pause();
-    tunnels.connect(target.port(), target.host()).onComplete(ar -> {
+    destination(req, settings(), target, address -> tunnels.connect(address).onComplete(ar -> {
       if (ar.succeeded() && over(req)) {
         ar.result().close();
         return;
@@ -922,7 +973,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         upstream.endHandler(v -> client.end());
         upstream.exceptionHandler(e -> client.close());
       });
-    });
+    }));
   }
 
   private void upstreamFailed(HttpServerRequest req, Throwable cause, HostPort target) {

@@ -105,7 +105,7 @@ class BalancerNodesTest {
   static Process node(int i, boolean proxy) throws Exception {
     String yaml = "node: { name: n%d, eventLoops: 1, shutdownGrace: 1s }\nadmin: { listen: 127.0.0.1:%d }\n"
         .formatted(i, nodeAdmin[i]) + (proxy
-        ? "proxy: { listen: 127.0.0.1:%d }\nicap: { enabled: false }\n".formatted(nodeProxy[i])
+        ? "proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }\nicap: { enabled: false }\n".formatted(nodeProxy[i])
         : "proxy: { enabled: false }\nicap: { listen: 127.0.0.1:%d }\n".formatted(nodeIcap[i]));
     nodes[i] = Peers.portcullis(dir.resolve("node" + i + (proxy ? "p" : "i")), yaml, proxy ? nodeProxy[i] : nodeIcap[i]);
     return nodes[i];

@@ -52,7 +52,7 @@ class HaproxyExportTest {
       String yaml = """
           node: { name: n%d, eventLoops: 1, shutdownGrace: 1s }
           admin: { listen: 127.0.0.1:%d }
-          proxy: { listen: 127.0.0.1:%d }
+          proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
           icap: { listen: 127.0.0.1:%d }
           """.formatted(i, freePort(), proxyPort[i], icapPort[i]);
       nodes[i] = Peers.portcullis(dir.resolve("n" + i), yaml, proxyPort[i]);

@@ -59,6 +59,7 @@ class ProxyAuthTest {
         icap: { listen: "127.0.0.1:%d" }
         proxy:
           listen: "127.0.0.1:%d"
+          deniedDestinations: []
           connectPorts: [443, 8443]
           accessLog: logs/access.log
           auth:

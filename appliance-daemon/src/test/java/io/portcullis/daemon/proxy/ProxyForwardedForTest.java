@@ -42,7 +42,7 @@ class ProxyForwardedForTest {
     balancer = freePort();
     String text = """
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, followXForwardedFor: [127.0.0.1/32] }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, followXForwardedFor: [127.0.0.1/32] }
         icap: { listen: 127.0.0.1:%d }
         balancer:
           enabled: true

@@ -50,7 +50,7 @@ class ProxyIcapTest {
     proxy = freePort();
     String text = """
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         rules:
           access:
@@ -92,7 +92,7 @@ class ProxyIcapTest {
 
   void commitIcap(String icapYaml) throws Exception {
     String text = daemon.commits().active().text().replaceAll("(?m)^proxy: .*$",
-        "proxy: { listen: 127.0.0.1:" + proxy + ", icap: " + icapYaml + " }");
+        "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", icap: " + icapYaml + " }");
     daemon.commits().setCandidate(text);
     daemon.commits().commit("test", "icap", null).get(20, TimeUnit.SECONDS);
   }

@@ -94,7 +94,7 @@ class ProxyInteropTest {
     echo.start();
     proxy = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
-        + "proxy: { listen: 127.0.0.1:" + proxy + ", xForwardedFor: true, connectPorts: [443, " + tlsOrigin + "] }\n";
+        + "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", xForwardedFor: true, connectPorts: [443, " + tlsOrigin + "] }\n";
     daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
   }
 

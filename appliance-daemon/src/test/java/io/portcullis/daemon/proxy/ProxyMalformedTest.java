@@ -46,7 +46,7 @@ class ProxyMalformedTest {
     nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
     proxy = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
-        + "proxy: { listen: 127.0.0.1:" + proxy + ", headerTimeout: 1s }\n";
+        + "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", headerTimeout: 1s }\n";
     daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
   }
 

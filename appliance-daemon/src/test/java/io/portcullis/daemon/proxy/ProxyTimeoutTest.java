@@ -71,7 +71,7 @@ class ProxyTimeoutTest {
   static String config(String icap) {
     return """
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, requestTimeout: 2s, upstreamTimeout: 60s, connectPorts: [%d], icap: %s }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, requestTimeout: 2s, upstreamTimeout: 60s, connectPorts: [%d], icap: %s }
         icap: { listen: 127.0.0.1:%d }
         rules:
           protection:

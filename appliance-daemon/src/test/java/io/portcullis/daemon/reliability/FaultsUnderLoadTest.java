@@ -141,6 +141,7 @@ class FaultsUnderLoadTest {
         admin: { listen: 127.0.0.1:%d }
         proxy:
           listen: 127.0.0.1:%d
+          deniedDestinations: []
           icap: { reqmod: ["icap://127.0.0.1:%d/av/reqmod"], respmod: ["icap://127.0.0.1:%d/av/respmod"], onError: %s, timeout: 3s }
         icap: { enabled: false }
         """;
@@ -210,7 +211,7 @@ class FaultsUnderLoadTest {
       Process node = Peers.portcullis(dir.resolve("resets"), """
           node: { name: resets, shutdownGrace: 1s }
           admin: { listen: 127.0.0.1:%d }
-          proxy: { listen: 127.0.0.1:%d }
+          proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
           icap: { listen: 127.0.0.1:%d }
           """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
       try {
@@ -271,7 +272,7 @@ class FaultsUnderLoadTest {
     Process node = Peers.portcullis(dir.resolve("scan"), """
         node: { name: scan, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
         icap: { listen: 127.0.0.1:%d }
         scan: { clamd: { enabled: true, address: "127.0.0.1:%d", connectTimeout: 500ms }, timeout: 3s }
         rules:
@@ -322,7 +323,7 @@ class FaultsUnderLoadTest {
     String yaml = """
         node: { name: commits, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, maxConnectionsPerOrigin: %d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, maxConnectionsPerOrigin: %d }
         icap: { listen: 127.0.0.1:%d }
         rules:
           access:

@@ -53,7 +53,7 @@ class HostileHttpTest {
     daemon = Peers.portcullis(dir, """
         node: { name: hostile, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
   }

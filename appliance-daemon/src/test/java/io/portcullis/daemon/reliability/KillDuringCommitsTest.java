@@ -40,7 +40,7 @@ class KillDuringCommitsTest {
     StringBuilder sb = new StringBuilder("""
         node: { name: kill-%d, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, maxConnectionsPerOrigin: %d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, maxConnectionsPerOrigin: %d }
         icap: { enabled: false }
         rules:
           access:

@@ -44,7 +44,7 @@ class ProxyLimitsTest {
     Process daemon = Peers.portcullis(dir.resolve("node"), """
         node: { name: limits, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32] }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32] }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(admin, proxy, Peers.freePort()), proxy);
     Peers.waitForPort(admin, daemon, dir.resolve("node/daemon.log")); // the admin API starts after the proxy

@@ -40,7 +40,7 @@ class SlowClientsTest {
     daemon = Peers.portcullis(dir, """
         node: { name: slow, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
-        proxy: { listen: 127.0.0.1:%d, headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000 }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000 }
         icap: { listen: 127.0.0.1:%d }
         """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
   }

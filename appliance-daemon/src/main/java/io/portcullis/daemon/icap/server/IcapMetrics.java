@@ -12,6 +12,7 @@ final class IcapMetrics {
   private final MeterRegistry registry;
   private final Counter badRequests;
   private final Counter refused;
+  private final Counter denied;
 
   IcapMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -19,6 +20,12 @@ final class IcapMetrics {
         .description("ICAP messages refused with 400 (malformed or beyond limits)").register(registry);
     this.refused = Counter.builder("portcullis.icap.refused.connections")
         .description("connections refused with 503 beyond icap.maxConnections").register(registry);
+    this.denied = Counter.builder("portcullis.icap.denied.clients")
+        .description("connections closed at accept: the client is not in icap.allowedClients").register(registry);
+  }
+
+  void denied() {
+    denied.increment();
   }
 
   private final java.util.concurrent.ConcurrentHashMap<String, Counter> transactions =

@@ -17,7 +17,8 @@ import java.util.HexFormat;
  * node's name, where traffic events go, and the ISTag — a digest of the whole config, so it changes whenever a commit changes what we answer.
  */
 public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, String node, String istag,
-    io.netty.buffer.ByteBuf noContent, io.portcullis.daemon.events.Events events) {
+    io.netty.buffer.ByteBuf noContent, io.portcullis.daemon.events.Events events,
+    java.util.List<io.portcullis.daemon.rules.CidrMatcher> allowedClients) {
 
   public static IcapSettings of(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.events.Events events) {
     String istag = istag(config);
@@ -28,7 +29,8 @@ public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, Stri
     java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(bytes.length).put(bytes).flip(); // freed by GC
     io.netty.buffer.ByteBuf noContent = io.netty.buffer.Unpooled.unreleasableBuffer(
         io.netty.buffer.Unpooled.wrappedBuffer(direct));
-    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag, noContent, events);
+    return new IcapSettings(config.icap(), policy, scanner, config.node().name(), istag, noContent, events,
+        config.icap().allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList());
   }
 
   static String istag(Config config) {

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * a commit applies to the next message on every open connection.
  */
 public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IcapVerticle.class);
   private final IcapMetrics metrics;
   private final AtomicInteger connections;
 
@@ -51,6 +52,14 @@ public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
 
   private void accept(NetSocket socket) {
     IcapSettings s = settings();
+    io.vertx.core.net.SocketAddress from = socket.remoteAddress();
+    if (from == null || !io.portcullis.daemon.rules.CidrMatcher.anyMatches(s.allowedClients(),
+        io.portcullis.daemon.rules.CidrMatcher.literal(from.hostAddress()))) {
+      metrics.denied();
+      LOG.debug("icap connection from {} closed: not in icap.allowedClients", from);
+      socket.close();
+      return;
+    }
     if (connections.incrementAndGet() > s.icap().maxConnections()) {
       connections.decrementAndGet();
       metrics.refused();
