@@ -119,6 +119,13 @@ public final class Daemon implements CommitManager.Applier {
     this.files = io.portcullis.daemon.config.ConfigFiles.of(baseDir);
     Files.createDirectories(options.dataDir());
     this.dataDir = options.dataDir();
+    // A crash mid-write leaves temp files, which may hold a key or the config's secrets: gone before anything reads.
+    for (Path d : new Path[] {options.configFile() != null ? baseDir : null, dataDir, dataDir.resolve("cluster"),
+        dataDir.resolve("cluster/control"), dataDir.resolve("cluster/node"), dataDir.resolve("network")}) {
+      if (d != null) {
+        io.portcullis.daemon.config.AtomicFiles.removeLeftovers(d);
+      }
+    }
     this.token = AdminToken.loadOrCreate(options.dataDir());
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.events = new io.portcullis.daemon.events.Events(options.dataDir().resolve("events"), registry);
@@ -153,7 +160,13 @@ public final class Daemon implements CommitManager.Applier {
         .register(registry);
     Gauge.builder("portcullis.proxy.connections", clients, io.portcullis.daemon.proxy.ClientConnections::open)
         .description("client connections open now").register(registry);
-    traffic.add(proxy = new Service<ProxySettings>("proxy", vertx, c -> ProxySettings.of(c, baseDir, events, clients),
+    io.portcullis.daemon.identity.LoginThrottle proxyLogins = new io.portcullis.daemon.identity.LoginThrottle();
+    io.micrometer.core.instrument.FunctionCounter.builder("portcullis.proxy.auth.lockouts", proxyLogins,
+        io.portcullis.daemon.identity.LoginThrottle::lockouts)
+        .description("client addresses locked out after proxy.auth.lockout.maxFailures failed logins")
+        .register(registry);
+    traffic.add(proxy = new Service<ProxySettings>("proxy", vertx,
+        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins),
         p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);

@@ -164,7 +164,8 @@ public final class Main {
     if (seed != null && args.config() != null) {
       // The answers become the config file, so that a restart and `portcullis-console` see them.
       try {
-        io.portcullis.daemon.config.AtomicFiles.write(args.config(), text.getBytes(StandardCharsets.UTF_8), null);
+        io.portcullis.daemon.config.AtomicFiles.write(args.config(), text.getBytes(StandardCharsets.UTF_8),
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----")); // it may hold password hashes
       } catch (IOException e) {
         err.println("portcullisd: cannot record the unattended-install answers: " + e);
         return EXIT_FAILED;

@@ -39,7 +39,9 @@ class ConsoleShellTest {
     admin = freePort();
     proxy = freePort();
     String text = config(admin, proxy, freePort());
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    // In the test's directory: the category list a test commits is there, where config files must be.
+    Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
   }
 
   @AfterAll

@@ -1,5 +1,6 @@
 package io.portcullis.daemon.admin;
 
+import io.portcullis.daemon.config.Redact;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AdminConfig;
 import io.portcullis.daemon.config.CommitManager;
@@ -87,14 +88,15 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     });
     r.get("/api/v1/config").handler(ctx -> {
       CommitManager.Active a = daemon.commits().active();
-      JsonObject out = new JsonObject().put("revision", a.revision()).put("yaml", a.text());
+      String shown = Redact.yaml(a.text()); // secrets never leave the node's disk
+      JsonObject out = new JsonObject().put("revision", a.revision()).put("yaml", shown);
       if ("set".equals(ctx.queryParams().get("format"))) {
-        out.put("set", new JsonArray(io.portcullis.daemon.config.ConfigEditor.displaySet(a.text())));
+        out.put("set", new JsonArray(io.portcullis.daemon.config.ConfigEditor.displaySet(shown)));
       }
       json(ctx, 200, out);
     });
     r.get("/api/v1/candidate").handler(ctx -> json(ctx, 200, new JsonObject()
-        .put("yaml", daemon.commits().candidate()).put("changed", daemon.commits().candidateChanged())));
+        .put("yaml", Redact.yaml(daemon.commits().candidate())).put("changed", daemon.commits().candidateChanged())));
     r.put("/api/v1/candidate").handler(ctx -> {
       JsonObject body = body(ctx);
       if (body == null) {
@@ -153,7 +155,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
       int n = Integer.parseInt(ctx.pathParam("n"));
       String text = daemon.commits().revisionText(n)
           .orElseThrow(() -> new IllegalArgumentException("revision " + n + " is not kept"));
-      return new JsonObject().put("revision", n).put("yaml", text);
+      return new JsonObject().put("revision", n).put("yaml", Redact.yaml(text));
     }));
     r.get("/api/v1/compare").handler(ctx -> blocking(ctx, () -> {
       String n = ctx.queryParams().get("revision");
@@ -190,7 +192,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
     }
     String author = ctx.request().getHeader("X-Portcullis-User");
     Duration within = confirm;
-    daemon.commits().commit(author == null ? "api" : author, body.getString("message", ""), within,
+    daemon.commits().commit(author == null ? "api" : io.portcullis.daemon.logging.Logs.escape(author), body.getString("message", ""), within,
             body.getBoolean("force", false))
         .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
           if (err == null) {

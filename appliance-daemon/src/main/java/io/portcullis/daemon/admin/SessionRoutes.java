@@ -1,5 +1,6 @@
 package io.portcullis.daemon.admin;
 
+import io.portcullis.daemon.config.Redact;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.ConfigEditor;
@@ -59,7 +60,7 @@ final class SessionRoutes {
     }));
     r.get("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
       EditSessions.Session s = daemon.sessions().get(ctx.pathParam("id"));
-      return new JsonObject().put("base", s.base()).put("changed", s.changed()).put("yaml", s.candidate())
+      return new JsonObject().put("base", s.base()).put("changed", s.changed()).put("yaml", Redact.yaml(s.candidate()))
           .put("active", daemon.commits().active().revision());
     }));
     r.delete("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
@@ -86,7 +87,8 @@ final class SessionRoutes {
     r.get("/api/v1/sessions/:id/compare").handler(ctx -> run(ctx, () -> new JsonObject()
         .put("diff", daemon.sessions().compare(ctx.pathParam("id")))));
     r.get("/api/v1/sessions/:id/set").handler(ctx -> run(ctx, () -> new JsonObject()
-        .put("set", new JsonArray(ConfigEditor.displaySet(daemon.sessions().get(ctx.pathParam("id")).candidate())))));
+        .put("set", new JsonArray(ConfigEditor.displaySet(
+            Redact.yaml(daemon.sessions().get(ctx.pathParam("id")).candidate()))))));
     r.post("/api/v1/sessions/:id/check").handler(ctx -> run(ctx, () -> problems(
         daemon.sessions().check(ctx.pathParam("id")))));
     r.post("/api/v1/sessions/:id/discard").handler(ctx -> run(ctx, () -> {
@@ -289,13 +291,13 @@ final class SessionRoutes {
 
   private static String user(RoutingContext ctx) {
     String u = ctx.request().getHeader("X-Portcullis-User");
-    return u == null || u.isBlank() ? "api" : u;
+    return u == null || u.isBlank() ? "api" : io.portcullis.daemon.logging.Logs.escape(u); // it goes into the audit log
   }
 
   /** Where the user is: the SSH client's address when the console runs in the daemon's SSH server, else the caller. */
   private static String source(RoutingContext ctx) {
     String s = ctx.request().getHeader("X-Portcullis-Source");
-    return s != null && !s.isBlank() ? s : ctx.request().remoteAddress() == null ? "-"
+    return s != null && !s.isBlank() ? io.portcullis.daemon.logging.Logs.escape(s) : ctx.request().remoteAddress() == null ? "-"
         : ctx.request().remoteAddress().hostAddress();
   }
 }

@@ -367,7 +367,8 @@ final class ClusterNode {
                 + control), context)
         .compose(rev -> vertx.executeBlocking(() -> {
           String own = ConfigEditor.withoutLocal(daemon.commits().active().text(), locals);
-          AtomicFiles.write(dir.resolve("shared.yaml"), own.getBytes(StandardCharsets.UTF_8), null);
+          AtomicFiles.write(dir.resolve("shared.yaml"), own.getBytes(StandardCharsets.UTF_8),
+              java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // it holds password hashes
           AtomicFiles.write(dir.resolve("applied"), (revision + "\n").getBytes(StandardCharsets.US_ASCII), null);
           return new Object[] {rev, own};
         }, false)).transform(ar -> {

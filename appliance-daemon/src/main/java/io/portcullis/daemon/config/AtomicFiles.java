@@ -19,12 +19,16 @@ public final class AtomicFiles {
   private AtomicFiles() {
   }
 
-  /** Writes {@code data} to {@code target}: temp file, fsync, rename over the target, fsync the directory. */
-  public static void write(Path target, byte[] data, Set<PosixFilePermission> permsIfNew) throws IOException {
+  /**
+   * Writes {@code data} to {@code target}: temp file, fsync, rename over the target, fsync the directory. The file
+   * gets {@code perms} on every write, whatever an older file had (null: the older file's, else the umask's).
+   */
+  public static void write(Path target, byte[] data, Set<PosixFilePermission> perms0) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
-    Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target) : permsIfNew;
+    Set<PosixFilePermission> perms = perms0 != null ? perms0
+        : Files.exists(target) ? Files.getPosixFilePermissions(target) : null;
     try {
       // Created with the final permissions (at most: the umask may take more away), not widened for a moment: a
       // private key must never be readable by others, even while it is being written.
@@ -56,8 +60,8 @@ public final class AtomicFiles {
     }
   }
 
-  /** Deletes temp files a crash left in {@code dir}. */
-  static void removeLeftovers(Path dir) throws IOException {
+  /** Deletes temp files a crash left in {@code dir} (they may hold secrets). */
+  public static void removeLeftovers(Path dir) throws IOException {
     if (!Files.isDirectory(dir)) {
       return;
     }

@@ -16,9 +16,9 @@ public record ClusterConfig(
     @Default("0.0.0.0:9045") HostPort listen,
     @Doc("node: the control node's host:port") @OptionalKey HostPort control,
     @Doc("control: the cluster secret (at least 16 characters) each node's join key is derived from; it never "
-        + "leaves the control node") @OptionalKey String secret,
+        + "leaves the control node") @OptionalKey @Secret String secret,
     @Doc("node: its join key, from `show cluster join-key NAME` on the control node; it proves the node and the "
-        + "control node to each other once, at join (certificates do after)") @OptionalKey String joinKey,
+        + "control node to each other once, at join (certificates do after)") @OptionalKey @Secret String joinKey,
     @Doc("node: the cluster CA's SHA-256 fingerprint (show cluster on the control node); if given, the node joins "
         + "only a control node with that CA") @OptionalKey String caFingerprint,
     @Doc("control: the cluster's nodes; a node can join only once it is listed") List<Member> nodes,

@@ -233,10 +233,11 @@ public final class CommitManager implements AutoCloseable {
     return diff(from, fromName, candidate(), "candidate");
   }
 
-  /** A unified diff of two texts, empty when they are equal. */
+  /** A unified diff of two config texts for a person to read (secrets redacted), empty when they are equal. */
   public static String diff(String from, String fromName, String to, String toName) {
-    List<String> a = from.lines().toList();
-    List<String> b = to.lines().toList();
+    String[] shown = Redact.pair(from, to);
+    List<String> a = shown[0].lines().toList();
+    List<String> b = shown[1].lines().toList();
     List<String> lines = UnifiedDiffUtils.generateUnifiedDiff(fromName, toName, a, DiffUtils.diff(a, b), 3);
     return lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
   }
@@ -398,7 +399,7 @@ public final class CommitManager implements AutoCloseable {
     return applier.apply(next).handleAsync((ok, err) -> {
       if (err != null) {
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-        LOG.warn("commit by {} not applied, revision {} stays in effect: {}", author, before.revision(),
+        LOG.warn("commit by {} not applied, revision {} stays in effect: {}", io.portcullis.daemon.logging.Logs.escape(author), before.revision(),
             cause.getMessage());
         throw new CommitException("could not apply: " + cause.getMessage() + " (revision " + before.revision()
             + " stays in effect)", List.of());
@@ -423,10 +424,11 @@ public final class CommitManager implements AutoCloseable {
             LOG.warn("a config listener failed", e);
           }
         }
-        LOG.info("commit: revision {} by {} in effect ({})", rev.number(), author, rev.message());
+        LOG.info("commit: revision {} by {} in effect ({})", rev.number(), io.portcullis.daemon.logging.Logs.escape(author),
+            io.portcullis.daemon.logging.Logs.escape(rev.message()));
         return rev;
       } catch (IOException e) {
-        LOG.error("commit by {} applied but not saved; putting revision {} back", author, before.revision(), e);
+        LOG.error("commit by {} applied but not saved; putting revision {} back", io.portcullis.daemon.logging.Logs.escape(author), before.revision(), e);
         applier.apply(before.config());
         throw new CommitException("could not save the revision: " + e.getMessage() + " (revision "
             + before.revision() + " put back)", List.of());

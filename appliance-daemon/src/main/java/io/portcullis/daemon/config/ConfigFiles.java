@@ -106,6 +106,11 @@ public final class ConfigFiles {
       case TEMPLATE -> "the config's directory " + configDir + " or " + PACKAGED_TEMPLATES;
       case LOG -> "the config's directory " + configDir + (logDir == null ? "" : " or the log directory " + logDir);
     };
+    if (kind == ConfigFile.Kind.LOG && !file.getFileName().toString().endsWith(".log")) {
+      // An appended log must not land on the config file, a template or a list in the same directory.
+      problems.add(new Problem(path, "names " + file + ": a log's file name must end in .log", 0, 0));
+      return;
+    }
     Path root = roots.stream().filter(file::startsWith).findFirst().orElse(null);
     if (root == null || file.equals(root)) {
       problems.add(new Problem(path, "names " + file + ", which is not inside " + where, 0, 0));

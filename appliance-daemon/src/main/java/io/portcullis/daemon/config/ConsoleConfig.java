@@ -34,7 +34,7 @@ public record ConsoleConfig(
   public record ConsoleUser(
       @Doc("the user name") String name,
       @Doc("the password as a PBKDF2 hash ($pbkdf2-sha256$ITERATIONS$SALT$HASH, as `portcullis-console passwd` "
-          + "makes); none: no password login") @OptionalKey String passwordHash,
+          + "makes); none: no password login") @OptionalKey @Secret String passwordHash,
       @Doc("OpenSSH public keys (\"ssh-ed25519 AAAA… comment\") that may log in as this user")
       List<String> authorizedKeys) implements Validatable {
 

@@ -1,5 +1,6 @@
 package io.portcullis.daemon.config;
 
+import io.portcullis.daemon.logging.Logs;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -117,7 +118,7 @@ public final class EditSessions {
     synchronized (s) {
       s.candidate = set ? ConfigEditor.set(s.candidate, words) : ConfigEditor.delete(s.candidate, words);
       AUDIT.info("user={} source={} session={} {} {}", s.user, s.source, s.id, set ? "set" : "delete",
-          String.join(" ", words.stream().map(ConfigEditor::quote).toList()));
+          Logs.escape(String.join(" ", Redact.words(words).stream().map(ConfigEditor::quote).toList())));
       return problems(s.candidate);
     }
   }
@@ -127,8 +128,8 @@ public final class EditSessions {
     Session s = get(id);
     synchronized (s) {
       s.candidate = ConfigEditor.insert(s.candidate, list, item, before, ref);
-      AUDIT.info("user={} source={} session={} insert {} {} {} {}", s.user, s.source, s.id, String.join(" ", list),
-          item, before ? "before" : "after", ref);
+      AUDIT.info("user={} source={} session={} insert {} {} {} {}", s.user, s.source, s.id,
+          Logs.escape(String.join(" ", list)), Logs.escape(item), before ? "before" : "after", Logs.escape(ref));
       return problems(s.candidate);
     }
   }

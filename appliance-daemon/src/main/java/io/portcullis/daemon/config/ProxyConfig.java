@@ -60,6 +60,8 @@ public record ProxyConfig(
           + "groups") List<ProxyUser> users,
       @Doc("an htpasswd file (name:hash per line, as Squid's basic_ncsa_auth reads), relative to the config's "
           + "directory") @OptionalKey @ConfigFile String htpasswd,
+      @Doc("failed logins from one client address (distinct wrong passwords) that make the proxy refuse it for a "
+          + "while with 429, without checking passwords: a password-guessing client") Lockout lockout,
       @Doc("how long a checked user name and password are remembered (checking a hash costs milliseconds)")
       @Default("1h") Duration cacheTtl) implements Validatable {
 
@@ -81,7 +83,7 @@ public record ProxyConfig(
   /** One proxy user. */
   public record ProxyUser(
       @Doc("the user name (what ICAP and the rules see)") String name,
-      @Doc("the password's crypt hash; plain text is refused") String password,
+      @Doc("the password's crypt hash; plain text is refused") @Secret String password,
       @Doc("groups the user belongs to (rules match them)") List<String> groups) implements Validatable {
 
     /** The hash formats we check: SHA-512 and SHA-256 crypt, and Apache's MD5 (htpasswd -m). */

@@ -29,7 +29,11 @@ public final class RevisionStore {
 
   public RevisionStore(Path dir) throws IOException {
     this.dir = dir;
-    Files.createDirectories(dir);
+    if (!Files.isDirectory(dir)) {
+      Files.createDirectories(dir.toAbsolutePath().getParent());
+      Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          PosixFilePermissions.fromString("rwx------")));
+    }
     AtomicFiles.removeLeftovers(dir);
   }
 
@@ -70,7 +74,7 @@ public final class RevisionStore {
     String header = "#@portcullis revision=" + r.number() + " time=" + r.time() + " author=" + r.author()
         + " message=" + r.message() + "\n";
     AtomicFiles.write(file(next), (header + text).getBytes(StandardCharsets.UTF_8),
-        PosixFilePermissions.fromString("rw-r-----"));
+        PosixFilePermissions.fromString("rw-------")); // revisions keep the secrets the console never shows
     List<Integer> ns = numbers();
     for (int i = 0; i < ns.size() - KEEP; i++) {
       Files.deleteIfExists(file(ns.get(i)));

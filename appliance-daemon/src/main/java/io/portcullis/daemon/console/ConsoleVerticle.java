@@ -126,7 +126,7 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
 
   private boolean password(String name, String password, ServerSession session) {
     if (!settings().config().ssh().passwordAuth()) {
-      AUDIT.warn("user={} source={} ssh password refused: key-only mode", name, session.getClientAddress());
+      AUDIT.warn("user={} source={} ssh password refused: key-only mode", io.portcullis.daemon.logging.Logs.escape(name), session.getClientAddress());
       return false;
     }
     ConsoleConfig.ConsoleUser u = user(name);
@@ -135,7 +135,7 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
         ? PasswordHash.check(password.toCharArray(), u.passwordHash())
         : PasswordHash.check(password.toCharArray(), DUMMY) && false;
     if (!ok) {
-      AUDIT.warn("user={} source={} ssh password refused", name, session.getClientAddress());
+      AUDIT.warn("user={} source={} ssh password refused", io.portcullis.daemon.logging.Logs.escape(name), session.getClientAddress());
     }
     return ok;
   }
@@ -199,7 +199,7 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       String source = String.valueOf(session.getClientAddress()).replaceFirst("^/", "");
       ConsoleSettings s = settings();
       AdminClient client = new AdminClient(s.admin(), s.token(), user, source);
-      AUDIT.info("user={} source={} ssh {}", user, source, command == null ? "shell" : "exec: " + command);
+      AUDIT.info("user={} source={} ssh {}", user, source, command == null ? "shell" : "exec: " + io.portcullis.daemon.logging.Logs.escape(command));
       thread = new Thread(() -> {
         int code = 1;
         try {

@@ -34,13 +34,20 @@ final class BasicAuth {
   }
 
   private static final int MAX_REMEMBERED = 10_000;
+  /** How long a wrong header is known to be wrong: a browser repeats one for every resource of a page. */
+  private static final long WRONG_NANOS = Duration.ofMinutes(1).toNanos();
   private final Map<String, Known> users;
+  private final String dummyHash;
+  private final ConcurrentHashMap<String, Long> wrong = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong hashChecks = new java.util.concurrent.atomic.AtomicLong();
   private final String realm;
   private final long ttlNanos;
   private final ConcurrentHashMap<String, Remembered> remembered = new ConcurrentHashMap<>();
 
   private BasicAuth(Map<String, Known> users, String realm, Duration ttl) {
     this.users = users;
+    // An unknown name costs the same hash check as a known one, so the answer's time does not tell names apart.
+    this.dummyHash = users.values().stream().map(Known::hash).sorted().findFirst().orElse("$6$x$");
     this.realm = realm;
     this.ttlNanos = ttl.toNanos();
   }
@@ -75,6 +82,11 @@ final class BasicAuth {
     return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl());
   }
 
+  /** Hash checks made (each costs what a known user's does, whether or not the name is known). */
+  long hashChecks() {
+    return hashChecks.get();
+  }
+
   /** The value of the 407's {@code Proxy-Authenticate}. */
   String challenge() {
     return "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"";
@@ -93,6 +105,19 @@ final class BasicAuth {
     return r.user();
   }
 
+  /** True if {@code header} was found wrong within the last minute: 407 again, no hash check, not a new failure. */
+  boolean knownWrong(String header) {
+    Long until = header == null ? null : wrong.get(header);
+    if (until == null) {
+      return false;
+    }
+    if (System.nanoTime() - until > 0) {
+      wrong.remove(header, until);
+      return false;
+    }
+    return true;
+  }
+
   /** Checks a {@code Proxy-Authorization} value against the hashes (slow: not on an event loop); null if wrong. */
   User check(String header) {
     if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
@@ -109,7 +134,13 @@ final class BasicAuth {
       return null;
     }
     Known k = users.get(pair.substring(0, colon));
-    if (k == null || !matches(pair.substring(colon + 1), k.hash())) {
+    hashChecks.incrementAndGet();
+    boolean right = matches(pair.substring(colon + 1), k == null ? dummyHash : k.hash());
+    if (k == null || !right) {
+      if (wrong.size() >= MAX_REMEMBERED) {
+        wrong.clear();
+      }
+      wrong.put(header, System.nanoTime() + WRONG_NANOS);
       return null;
     }
     User u = new User(pair.substring(0, colon), k.groups());

@@ -15,11 +15,12 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
     io.portcullis.daemon.events.Events events, ClientConnections connections,
     List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients,
-    List<io.portcullis.daemon.rules.CidrMatcher> forwarders, Destinations destinations) {
+    List<io.portcullis.daemon.rules.CidrMatcher> forwarders, Destinations destinations,
+    io.portcullis.daemon.identity.LoginThrottle logins) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
   public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events,
-      ClientConnections connections) {
+      ClientConnections connections, io.portcullis.daemon.identity.LoginThrottle logins) {
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
@@ -39,6 +40,6 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections,
         p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
         p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
-        Destinations.of(c));
+        Destinations.of(c), logins);
   }
 }

@@ -279,7 +279,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     if (req.response().ended() || req.response().closed()) {
       return;
     }
-    LOG.info("{} from {} took longer than proxy.requestTimeout", req.uri(), f.client == null ? "-" : f.client);
+    LOG.info("{} from {} took longer than proxy.requestTimeout", io.portcullis.daemon.logging.Logs.escape(req.uri()), f.client == null ? "-" : f.client);
     f.code = "TCP_MISS_TIMEDOUT";
     if (f.respmod != null) {
       f.respmod.abandon();
@@ -370,7 +370,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       ch.close();
       return;
     }
-    LOG.debug("refused the body of {} from {}: {}", f.req.uri(), f.req.remoteAddress(), r.reason());
+    LOG.debug("refused the body of {} from {}: {}", io.portcullis.daemon.logging.Logs.escape(f.req.uri()), f.req.remoteAddress(), r.reason());
     if (f.req.isEnded() || over(f.req)) {
       ch.close(); // the refused body is a later pipelined request's: nothing to answer it with but the close
       return;
@@ -418,6 +418,20 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
       challenge(req, auth, false);
       return;
     }
+    String from = f.client == null ? "-" : f.client;
+    long locked = settings.logins().lockedFor(from);
+    if (locked > 0) {
+      f.decide("block", "proxy.auth.lockout");
+      req.response().putHeader("Retry-After", Long.toString(locked));
+      error(req, 429, "Too many failed logins", "Too many wrong passwords came from your address: try again in "
+          + locked + " seconds.", hasBody(req) || req.method() == HttpMethod.CONNECT);
+      return;
+    }
+    if (auth.knownWrong(credentials)) {
+      f.decide("block", "proxy.auth"); // the same wrong password again (a page's every resource): no new failure
+      challenge(req, auth, true);
+      return;
+    }
     req.pause();
     // Checking a crypt hash takes milliseconds of CPU by design: a worker thread, not this event loop.
     vertx.executeBlocking(() -> auth.check(credentials), false).onComplete(ar -> {
@@ -425,9 +439,14 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         return;
       }
       if (ar.succeeded() && ar.result() != null) {
+        settings.logins().succeeded(from);
         f.user = ar.result();
         serve(req, settings);
       } else {
+        if (settings.logins().failed(from, s.auth().lockout())) {
+          LOG.warn("proxy authentication: {} locked out for {} after {} failed logins", from,
+              s.auth().lockout().duration(), s.auth().lockout().maxFailures());
+        }
         f.decide("block", "proxy.auth");
         challenge(req, auth, true);
       }
@@ -577,7 +596,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   /** ICAP could not answer: onError bypass passes the message unscanned, block shows the 503 page. */
   private void icapFailed(HttpServerRequest req, ProxySettings s, Throwable cause, Runnable bypass) {
-    LOG.warn("ICAP failed for {}: {} ({})", req.uri(), cause.getMessage(), s.proxy().icap().onError());
+    LOG.warn("ICAP failed for {}: {} ({})", io.portcullis.daemon.logging.Logs.escape(req.uri()), cause.getMessage(), s.proxy().icap().onError());
     boolean bypassed = s.proxy().icap().onError() == ProxyConfig.ProxyIcap.OnError.BYPASS;
     InFlight f = channel(req).attr(IN_FLIGHT).get();
     if (f != null && f.req == req) {
@@ -740,7 +759,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         if (f != null && f.req == req) {
           f.decide("block", "proxy.deniedDestinations");
         }
-        LOG.info("refused {} for {}: {}", io.portcullis.daemon.runtime.Logs.escape(req.uri()), req.remoteAddress(), refusal);
+        LOG.info("refused {} for {}: {}", io.portcullis.daemon.logging.Logs.escape(req.uri()), req.remoteAddress(), refusal);
         error(req, 403, "Access denied", "This proxy does not connect to " + target
             + ": the address it names is not one it may reach (" + refusal + ").", true);
         return;
@@ -869,7 +888,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
     });
     res.exceptionHandler(e -> {
       if (!gone[0] && !out.ended()) {
-        LOG.debug("relay of {} cut short: {}", req.uri(), e.toString());
+        LOG.debug("relay of {} cut short: {}", io.portcullis.daemon.logging.Logs.escape(req.uri()), e.toString());
         req.connection().close();
       }
     });
@@ -1358,11 +1377,11 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         return;
       }
       if (bypass) {
-        LOG.warn("ICAP failed for {}: {} (bypass)", req.uri(), cause.getMessage());
+        LOG.warn("ICAP failed for {}: {} (bypass)", io.portcullis.daemon.logging.Logs.escape(req.uri()), cause.getMessage());
         relayOriginal();
         return;
       }
-      LOG.warn("ICAP failed for {}: {} (block)", req.uri(), cause.getMessage());
+      LOG.warn("ICAP failed for {}: {} (block)", io.portcullis.daemon.logging.Logs.escape(req.uri()), cause.getMessage());
       res.request().reset();
       error(req, 503, "Service unavailable", "The content scanning service is not available; try again later.",
           false);

@@ -109,6 +109,9 @@ class ConfigFilesTest {
   void logsMayAlsoGoToTheLogDirectory() throws Exception {
     assertEquals(List.of(), check("proxy: { accessLog: " + logs.resolve("access.log") + " }\n"));
     assertEquals(List.of(), check("proxy: { accessLog: access.log }\n"));
+    assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: portcullis.yaml }\n")),
+        "a log appended to the config file itself");
+    assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: page.html }\n")));
     assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: " + root.resolve("access.log") + " }\n")));
     assertEquals("scan.hashLists[0]", paths(check("scan: { hashLists: [" + logs.resolve("h.txt") + "] }\n")),
         "only logs may be in the log directory");

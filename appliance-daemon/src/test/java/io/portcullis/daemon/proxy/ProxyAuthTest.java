@@ -29,6 +29,7 @@ class ProxyAuthTest {
   static Process nginx;
   static int origin;
   static int proxy;
+  static int admin;
   static Path accessLog;
 
   static String openssl(String... args) throws Exception {
@@ -68,12 +69,13 @@ class ProxyAuthTest {
             htpasswd: htpasswd
             users:
               - { name: alice, password: '%s', groups: [staff] }
+              - { name: carol, password: '%s' }
         rules:
           access:
             - { name: no-secrets-for-bob, when: { users: [bob], urls: ["http://127.0.0.1:*/secret*"] }, action: block }
             - { name: staff-only, when: { urls: ["http://127.0.0.1:*/staff*"], unless: [ { groups: [staff] } ] }, action: block }
             - { name: no-tunnels-for-bob, when: { users: [bob], methods: [CONNECT] }, action: block }
-        """.formatted(freePort(), freePort(), proxy, aliceHash);
+        """.formatted(admin = freePort(), freePort(), proxy, aliceHash, openssl("passwd", "-6", "carol-pw"));
     Path config = dir.resolve("portcullis.yaml");
     Files.writeString(config, text);
     daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config), text, ConfigLoader.parse(text), "test");
@@ -98,6 +100,35 @@ class ProxyAuthTest {
     cmd.add(url);
     Peers.Run r = run(dir, cmd.toArray(new String[0]));
     return r.output();
+  }
+
+  @Test
+  void distinctWrongPasswordsFromOneAddressLockItOutWhileOthersAreServed() throws Exception {
+    String url = "http://127.0.0.1:" + origin + "/index.html";
+    String[] from = {"--interface", "127.0.0.9"};
+    // One wrong password sent again and again (a browser asks for each resource of a page) is one failure.
+    for (int i = 0; i < 10; i++) {
+      assertTrue(curl("alice:the same typo", url, from).startsWith("HTTP/1.1 407 "));
+    }
+    for (int i = 1; i <= 3; i++) {
+      assertTrue(curl("alice:typo " + i, url, from).startsWith("HTTP/1.1 407 "));
+    }
+    assertTrue(curl("alice:alice-pw", url, from).startsWith("HTTP/1.1 200 "), "4 failures, under the 5 allowed");
+    // The success cleared them: five new guesses, and the address is locked out, the right password included.
+    for (int i = 1; i <= 5; i++) {
+      assertTrue(curl("mallory:guess " + i, url, from).startsWith("HTTP/1.1 407 "));
+    }
+    String locked = curl("carol:carol-pw", url, from);
+    assertTrue(locked.startsWith("HTTP/1.1 429 "), locked);
+    assertTrue(locked.contains("Retry-After: "), locked);
+    // A password already proven right goes on working there (a user behind the same NAT as the guesser).
+    assertTrue(curl("alice:alice-pw", url, from).startsWith("HTTP/1.1 200 "));
+    assertTrue(curl("carol:carol-pw", url, "--interface", "127.0.0.10").startsWith("HTTP/1.1 200 "),
+        "another address is served");
+    String metrics = io.portcullis.daemon.peers.Peers.run(dir, "curl", "-s", "-H", "Authorization: Bearer "
+        + Files.readString(dir.resolve("data/admin.token")).strip(), "http://127.0.0.1:" + admin + "/metrics")
+        .output();
+    assertTrue(metrics.contains("portcullis_proxy_auth_lockouts_total 1.0"), metrics);
   }
 
   @Test

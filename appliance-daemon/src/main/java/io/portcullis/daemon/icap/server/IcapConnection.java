@@ -642,7 +642,7 @@ final class IcapConnection {
     if (result instanceof ScanResult.Infected inf) {
       threat = inf.threat();
     } else if (result instanceof ScanResult.Failed f) {
-      LOG.warn("scan failed for {} ({}): {} by rule {}", facts.url(), f.reason(), block ? "blocked" : "allowed",
+      LOG.warn("scan failed for {} ({}): {} by rule {}", io.portcullis.daemon.logging.Logs.escape(facts.url()), io.portcullis.daemon.logging.Logs.escape(f.reason()), block ? "blocked" : "allowed",
           protection.rule());
       if (block) {
         threat = "scan failed: " + f.reason();

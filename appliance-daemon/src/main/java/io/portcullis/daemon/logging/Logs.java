@@ -1,4 +1,4 @@
-package io.portcullis.daemon.runtime;
+package io.portcullis.daemon.logging;
 
 /**
  * Text from outside (user names, URLs, headers, SSH user names) made safe for a log line: CR, LF and every other
