@@ -56,7 +56,8 @@ public final class Daemon implements CommitManager.Applier {
   private final PrometheusMeterRegistry registry;
   private final io.portcullis.daemon.events.Events events;
   private final AdminToken token;
-  private final Service<io.portcullis.daemon.config.AdminConfig> admin;
+  private final io.portcullis.daemon.admin.Callers callers;
+  private final Service<io.portcullis.daemon.admin.AdminSettings> admin;
   private final List<Service<?>> traffic = new ArrayList<>();
   private final HealthChecks liveness;
   private final HealthChecks readiness;
@@ -127,6 +128,7 @@ public final class Daemon implements CommitManager.Applier {
       }
     }
     this.token = AdminToken.loadOrCreate(options.dataDir());
+    this.callers = new io.portcullis.daemon.admin.Callers(token);
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.events = new io.portcullis.daemon.events.Events(options.dataDir().resolve("events"), registry);
     events.configure(config.events(), baseDir, config.node().name());
@@ -150,7 +152,8 @@ public final class Daemon implements CommitManager.Applier {
         : "NIO (epoll unavailable: " + vertx.unavailableNativeTransportCause() + ")");
     int loops = config.node().eventLoops() > 0 ? config.node().eventLoops()
         : Runtime.getRuntime().availableProcessors();
-    this.admin = new Service<>("admin", vertx, Config::admin, a -> true, a -> new AdminVerticle(a, this), 1);
+    this.admin = new Service<>("admin", vertx, c -> io.portcullis.daemon.admin.AdminSettings.of(c, baseDir, dataDir),
+        a -> true, a -> new AdminVerticle(a, this), 1);
     String node = config.node().name();
     // Counted across commits and event loops: the limits hold for the node, not per listener.
     io.portcullis.daemon.proxy.ClientConnections clients = new io.portcullis.daemon.proxy.ClientConnections();
@@ -175,8 +178,24 @@ public final class Daemon implements CommitManager.Applier {
     this.balancerStats = new BalancerStats(registry);
     traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(io.portcullis.daemon.cluster.Membership.balancer(c), c.node().name(),
         vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
+    io.portcullis.daemon.console.SessionTokens sessionTokens = new io.portcullis.daemon.console.SessionTokens() {
+      public String open(String user, io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role role, String src) {
+        return callers.open(user, role, src);
+      }
+
+      public void close(String t) {
+        callers.close(t);
+      }
+    };
+    io.portcullis.daemon.identity.LoginThrottle consoleLogins = new io.portcullis.daemon.identity.LoginThrottle();
+    io.micrometer.core.instrument.FunctionCounter.builder("portcullis.console.lockouts", consoleLogins,
+        io.portcullis.daemon.identity.LoginThrottle::lockouts)
+        .description("addresses locked out of the SSH console after console.ssh.lockout.maxFailures failed logins")
+        .register(registry);
     traffic.add(new Service<io.portcullis.daemon.console.ConsoleSettings>("console", vertx,
-        c -> io.portcullis.daemon.console.ConsoleSettings.of(c, token.value(), dataDir),
+        c -> io.portcullis.daemon.console.ConsoleSettings.of(c,
+            io.portcullis.daemon.admin.AdminSettings.certificateOf(c, baseDir, dataDir), sessionTokens, dataDir,
+            consoleLogins),
         s -> s.config().ssh().enabled(), io.portcullis.daemon.console.ConsoleVerticle::new, 1));
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
     this.readiness = HealthChecks.create(vertx);
@@ -543,6 +562,10 @@ public final class Daemon implements CommitManager.Applier {
 
   public CommitManager commits() {
     return commits;
+  }
+
+  public io.portcullis.daemon.admin.Callers callers() {
+    return callers;
   }
 
   public AdminToken token() {

@@ -158,6 +158,7 @@ public record Seed(Map<String, String> answers, String origin) {
         if (key != null) {
           out = ConfigEditor.set(out, List.of("console", "users", user, "authorizedKeys", key));
         }
+        out = ConfigEditor.set(out, List.of("console", "users", user, "role", "admin")); // the install's admin
         // An admin given at install is an admin who means to log in: the SSH console runs.
         out = ConfigEditor.set(out, List.of("console", "ssh", "enabled", "true"));
       } else if (answers.containsKey("PORTCULLIS_ADMIN_USER")) {

@@ -50,6 +50,7 @@ class SshConsoleTest {
           ssh: { enabled: true, listen: 127.0.0.1:%d, maxAuthAttempts: 3 }
           users:
             - name: admin
+              role: admin
               passwordHash: "%s"
               authorizedKeys: ["%s"]
         """.formatted(admin, proxy, freePort(), ssh, PasswordHash.make(PASSWORD.toCharArray()), pub);
@@ -185,7 +186,7 @@ class SshConsoleTest {
 
   @Test
   void keyOnlyModeRefusesPasswords() throws Exception {
-    String keyOnly = base.replace("maxAuthAttempts: 3 }", "maxAuthAttempts: 3, passwordAuth: false }");
+    String keyOnly = base.replace("maxAuthAttempts: 3 }", "maxAuthAttempts: 3, passwordLogin: false }");
     daemon.commits().setCandidate(keyOnly);
     daemon.commits().commit("test", "key only", null).get(20, TimeUnit.SECONDS);
     try {
@@ -241,6 +242,9 @@ class SshConsoleTest {
     String hash = daemon.commits().active().config().console().users().stream()
         .filter(u -> u.name().equals("operator")).findFirst().orElseThrow().passwordHash();
     assertTrue(hash.startsWith("$pbkdf2-sha256$") && !daemon.commits().active().text().contains("long enough"));
+    assertEquals(io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN, daemon.commits().active().config()
+        .console().users().stream().filter(u -> u.name().equals("operator")).findFirst().orElseThrow().role(),
+        "the first password set locally makes an administrator");
     List<String> a = new ArrayList<>(List.of("sshpass", "-p", "a long enough secret"));
     a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
     a.addAll(List.of("operator@127.0.0.1", "show status"));

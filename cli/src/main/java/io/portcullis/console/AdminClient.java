@@ -14,7 +14,7 @@ import java.time.Duration;
 public final class AdminClient {
   static final ObjectMapper JSON = new ObjectMapper();
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
   private final URI base;
   private final String token;
   private final String user;
@@ -33,10 +33,43 @@ public final class AdminClient {
 
   /** As above, for a console the daemon serves over SSH: {@code source} is the SSH client's address, for the audit. */
   public AdminClient(URI base, String token, String user, String source) {
+    this(base, token, user, source, null);
+  }
+
+  /** As above, over TLS trusting {@code tls} (null: the JDK's trust store). */
+  public AdminClient(URI base, String token, String user, String source, javax.net.ssl.SSLContext tls) {
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    if (tls != null) {
+      b.sslContext(tls);
+    }
+    this.http = b.build();
     this.base = base;
     this.token = token;
     this.user = user;
     this.source = source;
+  }
+
+  /** A TLS context that trusts the certificates in the PEM file {@code pem} (the node's own admin certificate). */
+  public static javax.net.ssl.SSLContext trusting(java.nio.file.Path pem)
+      throws IOException, java.security.GeneralSecurityException {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    ks.load(null, null);
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(pem)) {
+      int i = 0;
+      for (java.security.cert.Certificate c : java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificates(in)) {
+        ks.setCertificateEntry("admin-" + i++, c);
+      }
+      if (i == 0) {
+        throw new java.security.GeneralSecurityException("no certificate in " + pem);
+      }
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
   }
 
   public Answer get(String path) throws IOException, InterruptedException {

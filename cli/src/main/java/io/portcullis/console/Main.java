@@ -77,7 +77,7 @@ public final class Main {
 
   /** Runs one command; returns the exit code. */
   public int run(String[] argv) {
-    URI admin = URI.create("http://127.0.0.1:9090/");
+    URI admin = null;
     Path tokenFile = null;
     Path dataDir = null;
     List<String> words = new ArrayList<>();
@@ -134,7 +134,24 @@ public final class Main {
           + " (run as the daemon's user, or give --token-file)");
       return 1;
     }
-    AdminClient client = new AdminClient(admin, token, System.getProperty("user.name", "console"));
+    javax.net.ssl.SSLContext tls = null;
+    Path data = tokenFile.toAbsolutePath().getParent();
+    try {
+      if (admin == null) {
+        // Where the daemon says its admin API is (it writes admin.url beside the token), else the default.
+        Path url = data.resolve("admin.url");
+        admin = URI.create(Files.exists(url) ? Files.readString(url, StandardCharsets.US_ASCII).strip()
+            : "http://127.0.0.1:9090/");
+      }
+      Path cert = data.resolve("admin-tls/admin.crt");
+      if ("https".equals(admin.getScheme()) && Files.exists(cert)) {
+        tls = AdminClient.trusting(cert); // the node's own certificate; an admin's own is in the JDK's trust
+      }
+    } catch (IOException | java.security.GeneralSecurityException | IllegalArgumentException e) {
+      err.println("portcullis-console: cannot reach the admin API: " + e.getMessage());
+      return 1;
+    }
+    AdminClient client = new AdminClient(admin, token, System.getProperty("user.name", "console"), null, tls);
     try {
       if (line != null) {
         return lines(client, List.of(line));
@@ -424,8 +441,27 @@ public final class Main {
     }
     String hash = PasswordHash.make(password);
     java.util.Arrays.fill(password, ' ');
-    return lines(c, List.of("configure", "set console users " + user + " passwordHash " + hash,
-        "commit comment password of console user " + user, "exit"));
+    List<String> script = new java.util.ArrayList<>(List.of("configure",
+        "set console users " + user + " passwordHash " + hash));
+    if (!consoleUserExists(c, user)) {
+      // A user made here, by whoever may read the node's token, is the node's administrator; others get roles later.
+      script.add("set console users " + user + " role admin");
+    }
+    script.addAll(List.of("commit comment password of console user " + user, "exit"));
+    return lines(c, script);
+  }
+
+  private static boolean consoleUserExists(AdminClient c, String user) throws IOException, InterruptedException {
+    AdminClient.Answer a = c.send("GET", "api/v1/config?format=set", null);
+    if (!a.ok()) {
+      throw new IOException("cannot read the config: " + a.body());
+    }
+    for (JsonNode line : a.body().path("set")) {
+      if (line.asText().startsWith("set console users " + user + " ")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Prints the hash of a new password, for unattended-install answers (PORTCULLIS_ADMIN_PASSWORD_HASH). */

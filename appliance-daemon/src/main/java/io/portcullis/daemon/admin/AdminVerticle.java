@@ -8,6 +8,7 @@ import io.portcullis.daemon.config.Durations;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.Problem;
 import io.portcullis.daemon.config.Revision;
+import io.portcullis.daemon.logging.Logs;
 import io.portcullis.daemon.runtime.Listener;
 import io.portcullis.daemon.runtime.ServiceVerticle;
 import io.vertx.core.Future;
@@ -28,29 +29,55 @@ import java.util.concurrent.CompletionException;
  * The admin API on {@code admin.listen}: health (open), metrics and the config endpoints (bearer token). JSON in and
  * out; errors are {@code {"error": …, "problems": [{path, message, line, column}]}}.
  */
-public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
+public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
   private static final long MAX_BODY = 16L * 1024 * 1024;
+  private static final String CALLER = "portcullis.caller";
+  private volatile io.vertx.core.http.HttpServer server; // the newest bound: where a new certificate goes
+  private static final org.slf4j.Logger AUDIT = org.slf4j.LoggerFactory.getLogger("portcullis.audit");
   private final Daemon daemon;
 
-  public AdminVerticle(AdminConfig initial, Daemon daemon) {
+  public AdminVerticle(AdminSettings initial, Daemon daemon) {
     super(initial);
     this.daemon = daemon;
   }
 
   @Override
-  protected HostPort address(AdminConfig settings) {
-    return settings.listen();
+  protected HostPort address(AdminSettings settings) {
+    return settings.config().listen();
   }
 
   @Override
-  protected Future<Listener> bind(HostPort address, AdminConfig s) {
+  protected Future<Listener> bind(HostPort address, AdminSettings s) {
     // HTTP/1.1 only: Java's HttpClient asks for h2c by default, and answers larger than HTTP/2's first window (64 KiB:
     // /metrics, events) stalled after that upgrade until the idle timeout. Prometheus and curl speak HTTP/1.1 anyway.
-    return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
-            .setMaxHeaderSize(16 * 1024).setIdleTimeout(120).setHttp2ClearTextEnabled(false))
+    HttpServerOptions options = new HttpServerOptions().setHost(address.host()).setPort(address.port())
+        .setMaxHeaderSize(16 * 1024).setIdleTimeout(120).setHttp2ClearTextEnabled(false);
+    if (s.certificate() != null) {
+      // Off loopback the token must never cross the network in clear: TLS only, no plain listener beside it.
+      options.setSsl(true).setUseAlpn(false).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+          .setCertPath(s.certificate().toString()).setKeyPath(s.key().toString()));
+      options.getSslOptions().setEnabledSecureTransportProtocols(java.util.Set.of("TLSv1.2", "TLSv1.3"));
+    }
+    io.vertx.core.http.HttpServer created = vertx.createHttpServer(options);
+    server = created;
+    return created
         .requestHandler(router())
         .listen()
         .map(Listener::of);
+  }
+
+  @Override
+  protected void kept(AdminSettings previous, AdminSettings next) {
+    if (next.certificate() == null || (java.util.Objects.equals(previous.certificate(), next.certificate())
+        && java.util.Objects.equals(previous.key(), next.key()))) {
+      return;
+    }
+    io.vertx.core.net.ServerSSLOptions ssl = new io.vertx.core.net.ServerSSLOptions().setKeyCertOptions(
+        new io.vertx.core.net.PemKeyCertOptions().setCertPath(next.certificate().toString())
+            .setKeyPath(next.key().toString()))
+        .setEnabledSecureTransportProtocols(java.util.Set.of("TLSv1.2", "TLSv1.3"));
+    server.updateSSLOptions(ssl, true).onFailure(e -> org.slf4j.LoggerFactory.getLogger(AdminVerticle.class)
+        .error("admin API: the new certificate {} is not in use: {}", next.certificate(), e.toString()));
   }
 
   private Router router() {
@@ -167,12 +194,59 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
   }
 
   private void authenticate(RoutingContext ctx) {
-    if (daemon.token().accepts(ctx.request().getHeader("Authorization"))) {
-      ctx.next();
-    } else {
+    Callers.Caller c = daemon.callers().resolve(ctx.request().getHeader("Authorization"));
+    if (c == null) {
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"portcullis\"");
       error(ctx, 401, "a valid bearer token is required (see " + AdminToken.FILE + " in the data dir)", List.of());
+      return;
     }
+    String refusal = Access.refusal(c.role(), ctx.request().method().name(), ctx.request().path());
+    if (refusal != null) {
+      AUDIT.warn("user={} source={} refused {} {}: {}", c.user(), c.source(), ctx.request().method().name(),
+          Logs.escape(ctx.request().path()), refusal);
+      error(ctx, 403, refusal, List.of());
+      return;
+    }
+    ctx.put(CALLER, c);
+    ctx.next();
+  }
+
+  /** The caller of {@code ctx}, as {@link #authenticate} proved it. */
+  static Callers.Caller caller(RoutingContext ctx) {
+    return ctx.get(CALLER);
+  }
+
+  /** The user a call is made for: a console session's own, else the one the local console names. */
+  static String user(RoutingContext ctx) {
+    Callers.Caller c = caller(ctx);
+    if (c != null && c.session()) {
+      return c.user();
+    }
+    String u = ctx.request().getHeader("X-Portcullis-User");
+    return u == null || u.isBlank() ? "api" : Logs.escape(u); // it goes into the audit log
+  }
+
+  /** Where the caller is: a console session's SSH client, else what the local console says, else the peer. */
+  static String source(RoutingContext ctx) {
+    Callers.Caller c = caller(ctx);
+    if (c != null && c.session()) {
+      return c.source();
+    }
+    String s = ctx.request().getHeader("X-Portcullis-Source");
+    return s != null && !s.isBlank() ? Logs.escape(s) : ctx.request().remoteAddress() == null ? "-"
+        : ctx.request().remoteAddress().hostAddress();
+  }
+
+  /** Refuses (403) a commit of {@code to} that the caller's role may not make; true if it did. */
+  static boolean refuseCommit(RoutingContext ctx, String from, String to) {
+    Callers.Caller c = caller(ctx);
+    String refusal = c == null ? null : Access.commitRefusal(c.role(), from, to);
+    if (refusal == null) {
+      return false;
+    }
+    AUDIT.warn("user={} source={} commit refused: {}", user(ctx), source(ctx), refusal);
+    errorOf(ctx, 403, refusal, List.of());
+    return true;
   }
 
   private void commit(RoutingContext ctx) {
@@ -190,9 +264,11 @@ public final class AdminVerticle extends ServiceVerticle<AdminConfig> {
         return;
       }
     }
-    String author = ctx.request().getHeader("X-Portcullis-User");
+    if (refuseCommit(ctx, daemon.commits().active().text(), daemon.commits().candidate())) {
+      return;
+    }
     Duration within = confirm;
-    daemon.commits().commit(author == null ? "api" : io.portcullis.daemon.logging.Logs.escape(author), body.getString("message", ""), within,
+    daemon.commits().commit(user(ctx), body.getString("message", ""), within,
             body.getBoolean("force", false))
         .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
           if (err == null) {

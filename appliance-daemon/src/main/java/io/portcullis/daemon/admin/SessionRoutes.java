@@ -176,6 +176,9 @@ final class SessionRoutes {
     }
     String id = ctx.pathParam("id");
     try {
+      if (AdminVerticle.refuseCommit(ctx, daemon.commits().active().text(), daemon.sessions().get(id).candidate())) {
+        return;
+      }
       daemon.sessions().commit(id, body.getString("message", ""), confirm, body.getBoolean("force", false))
           .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
             if (err == null) {
@@ -290,14 +293,11 @@ final class SessionRoutes {
   }
 
   private static String user(RoutingContext ctx) {
-    String u = ctx.request().getHeader("X-Portcullis-User");
-    return u == null || u.isBlank() ? "api" : io.portcullis.daemon.logging.Logs.escape(u); // it goes into the audit log
+    return AdminVerticle.user(ctx);
   }
 
   /** Where the user is: the SSH client's address when the console runs in the daemon's SSH server, else the caller. */
   private static String source(RoutingContext ctx) {
-    String s = ctx.request().getHeader("X-Portcullis-Source");
-    return s != null && !s.isBlank() ? io.portcullis.daemon.logging.Logs.escape(s) : ctx.request().remoteAddress() == null ? "-"
-        : ctx.request().remoteAddress().hostAddress();
+    return AdminVerticle.source(ctx);
   }
 }

@@ -271,7 +271,7 @@ final class ConfigBinder {
       }
       if (type.isEnum()) {
         for (Object constant : type.getEnumConstants()) {
-          if (((Enum<?>) constant).name().toLowerCase(Locale.ROOT).equals(text)) {
+          if (spelling((Enum<?>) constant).equals(text)) {
             return constant;
           }
         }
@@ -287,9 +287,14 @@ final class ConfigBinder {
   static String enumNames(Class<?> type) {
     List<String> out = new ArrayList<>();
     for (Object constant : type.getEnumConstants()) {
-      out.add(((Enum<?>) constant).name().toLowerCase(Locale.ROOT));
+      out.add(spelling((Enum<?>) constant));
     }
     return String.join(", ", out);
+  }
+
+  /** How a config value is written: lower case, words joined by '-' (READ_ONLY is read-only). */
+  public static String spelling(Enum<?> e) {
+    return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   private static String describe(Node node) {

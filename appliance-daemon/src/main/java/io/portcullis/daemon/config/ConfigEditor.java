@@ -397,7 +397,7 @@ public final class ConfigEditor {
     if (type.isEnum()) {
       String lower = text.toLowerCase(Locale.ROOT);
       for (Object k : type.getEnumConstants()) {
-        if (((Enum<?>) k).name().toLowerCase(Locale.ROOT).equals(lower)) {
+        if (ConfigBinder.spelling((Enum<?>) k).equals(lower)) {
           return lower;
         }
       }

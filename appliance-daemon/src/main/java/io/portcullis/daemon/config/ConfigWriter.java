@@ -57,7 +57,7 @@ final class ConfigWriter {
       return Durations.format(d);
     }
     if (value instanceof Enum<?> e) {
-      return e.name().toLowerCase(Locale.ROOT);
+      return ConfigBinder.spelling(e);
     }
     return value;
   }

@@ -14,7 +14,9 @@ public record ConsoleConfig(
   public record Ssh(
       @Doc("run the SSH server") @Default("false") boolean enabled,
       @Doc("address the SSH server listens on") @Default("0.0.0.0:2222") HostPort listen,
-      @Doc("accept passwords (false: public keys only)") @Default("true") boolean passwordAuth,
+      @Doc("accept passwords (false: public keys only)") @Default("true") boolean passwordLogin,
+      @Doc("failed password logins from one address that lock it out of the SSH server for a while (fail2ban's "
+          + "rule); the lockout is logged in the audit log and counted") Lockout lockout,
       @Doc("failed authentication attempts before the connection is closed") @Default("3") int maxAuthAttempts,
       @Doc("time a client has to authenticate") @Default("30s") Duration authTimeout,
       @Doc("close a session idle this long") @Default("15m") Duration idleTimeout) implements Validatable {
@@ -36,7 +38,13 @@ public record ConsoleConfig(
       @Doc("the password as a PBKDF2 hash ($pbkdf2-sha256$ITERATIONS$SALT$HASH, as `portcullis-console passwd` "
           + "makes); none: no password login") @OptionalKey @Secret String passwordHash,
       @Doc("OpenSSH public keys (\"ssh-ed25519 AAAA… comment\") that may log in as this user")
-      List<String> authorizedKeys) implements Validatable {
+      List<String> authorizedKeys,
+      @Doc("what the user may do: admin (everything), operator (show, configure and commit, but not console users, "
+          + "proxy users or the cluster's secrets) or read-only (show only)") @Default("read-only") Role role)
+      implements Validatable {
+
+    /** What a console user may do; the daemon checks it on every admin-API call of the user's session. */
+    public enum Role { ADMIN, OPERATOR, READ_ONLY }
 
     @Override
     public void validate(String path, Problems problems) {

@@ -3,17 +3,27 @@ package io.portcullis.daemon.console;
 import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ConsoleConfig;
 import io.portcullis.daemon.config.HostPort;
+import io.portcullis.daemon.identity.LoginThrottle;
 import java.net.URI;
 import java.nio.file.Path;
 
-/** The SSH console's settings: its config section, and where the admin API it drives is (with its token). */
-public record ConsoleSettings(ConsoleConfig config, URI admin, String token, Path dataDir) {
+/**
+ * The SSH console's settings: its config section, where the admin API it drives is, where each session gets its
+ * own token, and the failed logins counted per address (they outlive commits).
+ */
+public record ConsoleSettings(ConsoleConfig config, URI admin, Path adminCertificate, SessionTokens tokens,
+    Path dataDir, LoginThrottle logins) {
 
-  /** From a whole config: the admin API is reached on loopback when it listens on every address. */
-  public static ConsoleSettings of(Config c, String token, Path dataDir) {
+  /**
+   * From a whole config: the admin API is reached on loopback when it listens on every address, over TLS trusting
+   * {@code adminCertificate} when it serves TLS (non-null), else over plain HTTP.
+   */
+  public static ConsoleSettings of(Config c, Path adminCertificate, SessionTokens tokens, Path dataDir,
+      LoginThrottle logins) {
     HostPort a = c.admin().listen();
     String host = a.host().equals("0.0.0.0") ? "127.0.0.1" : a.host().equals("::") ? "[::1]"
         : a.host().contains(":") ? "[" + a.host() + "]" : a.host();
-    return new ConsoleSettings(c.console(), URI.create("http://" + host + ":" + a.port() + "/"), token, dataDir);
+    return new ConsoleSettings(c.console(), URI.create((adminCertificate == null ? "http" : "https") + "://" + host
+        + ":" + a.port() + "/"), adminCertificate, tokens, dataDir, logins);
   }
 }

@@ -6,6 +6,7 @@ import io.portcullis.console.Main;
 import io.portcullis.daemon.config.ConsoleConfig;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.console.PasswordHash;
+import io.portcullis.daemon.logging.Logs;
 import io.portcullis.daemon.runtime.Listener;
 import io.portcullis.daemon.runtime.ServiceVerticle;
 import io.vertx.core.Future;
@@ -85,7 +86,7 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, ssh.maxAuthAttempts() - 1);
       CoreModuleProperties.AUTH_TIMEOUT.set(server, ssh.authTimeout());
       CoreModuleProperties.IDLE_TIMEOUT.set(server, ssh.idleTimeout());
-      server.setPasswordAuthenticator(this::password); // refuses all when passwordAuth is off (read per login)
+      server.setPasswordAuthenticator(this::password); // refuses all when passwordLogin is off (read per login)
       server.setKeyboardInteractiveAuthenticator(null);
       server.setPublickeyAuthenticator(this::publicKey);
       server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
@@ -94,8 +95,8 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       server.setShellFactory(channel -> new Session(null));
       server.setCommandFactory((channel, command) -> new Session(command));
       server.start();
-      LOG.info("console: SSH on {} (password logins {})", address, ssh.passwordAuth() ? "on" : "off");
-      if (ssh.passwordAuth()) {
+      LOG.info("console: SSH on {} (password logins {})", address, ssh.passwordLogin() ? "on" : "off");
+      if (ssh.passwordLogin()) {
         // One check in the background, after the listener is up, so that the JIT has compiled PBKDF2 before the
         // first login: cold, under emulation (the ISO in TCG), a first password login took 45 s, past authTimeout.
         vertx.executeBlocking(() -> PasswordHash.check("warm-up".toCharArray(), DUMMY), false);
@@ -124,9 +125,29 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
     return null;
   }
 
+  private static String address(ServerSession session) {
+    return session.getClientAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+        ? a.getAddress().getHostAddress() : String.valueOf(session.getClientAddress());
+  }
+
+  /** True (and audited) when {@code from} is locked out: no password or key is even checked. */
+  private boolean lockedOut(String name, String from) {
+    long left = settings().logins().lockedFor(from);
+    if (left > 0) {
+      AUDIT.warn("user={} source={} ssh login refused: the address is locked out for {} s more", Logs.escape(name),
+          from, left);
+      return true;
+    }
+    return false;
+  }
+
   private boolean password(String name, String password, ServerSession session) {
-    if (!settings().config().ssh().passwordAuth()) {
-      AUDIT.warn("user={} source={} ssh password refused: key-only mode", io.portcullis.daemon.logging.Logs.escape(name), session.getClientAddress());
+    String from = address(session);
+    if (!settings().config().ssh().passwordLogin()) {
+      AUDIT.warn("user={} source={} ssh password refused: key-only mode", Logs.escape(name), from);
+      return false;
+    }
+    if (lockedOut(name, from)) {
       return false;
     }
     ConsoleConfig.ConsoleUser u = user(name);
@@ -134,10 +155,17 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
     boolean ok = u != null && u.passwordHash() != null
         ? PasswordHash.check(password.toCharArray(), u.passwordHash())
         : PasswordHash.check(password.toCharArray(), DUMMY) && false;
-    if (!ok) {
-      AUDIT.warn("user={} source={} ssh password refused", io.portcullis.daemon.logging.Logs.escape(name), session.getClientAddress());
+    if (ok) {
+      settings().logins().succeeded(from);
+      return true;
     }
-    return ok;
+    AUDIT.warn("user={} source={} ssh password refused", Logs.escape(name), from);
+    io.portcullis.daemon.config.Lockout rule = settings().config().ssh().lockout();
+    if (settings().logins().failed(from, rule)) {
+      AUDIT.warn("source={} locked out of the SSH console for {} after {} failed logins", from, rule.duration(),
+          rule.maxFailures());
+    }
+    return false;
   }
 
   // The hash an unknown user's password is checked against (never matches: the result is dropped), with today's
@@ -148,13 +176,14 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
 
   private boolean publicKey(String name, PublicKey key, ServerSession session) {
     ConsoleConfig.ConsoleUser u = user(name);
-    if (u == null) {
+    if (u == null || lockedOut(name, address(session))) {
       return false;
     }
     for (String line : u.authorizedKeys()) {
       try {
         PublicKey allowed = AuthorizedKeyEntry.parseAuthorizedKeyEntry(line.strip()).resolvePublicKey(null, null);
         if (KeyUtils.compareKeys(allowed, key)) {
+          settings().logins().succeeded(address(session));
           return true;
         }
       } catch (Exception e) {
@@ -198,8 +227,21 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       String user = session.getUsername();
       String source = String.valueOf(session.getClientAddress()).replaceFirst("^/", "");
       ConsoleSettings s = settings();
-      AdminClient client = new AdminClient(s.admin(), s.token(), user, source);
-      AUDIT.info("user={} source={} ssh {}", user, source, command == null ? "shell" : "exec: " + io.portcullis.daemon.logging.Logs.escape(command));
+      ConsoleConfig.ConsoleUser u = user(user);
+      // The session's own token: it can do what the user's role allows, and nothing once the session ends.
+      String token = s.tokens().open(user, u == null ? ConsoleConfig.ConsoleUser.Role.READ_ONLY : u.role(), source);
+      AdminClient client;
+      try {
+        client = new AdminClient(s.admin(), token, user, source,
+            s.adminCertificate() == null ? null : AdminClient.trusting(s.adminCertificate()));
+      } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+        LOG.error("console session of {}: cannot trust the admin API's certificate: {}", user, e.toString());
+        s.tokens().close(token);
+        exit.onExit(1, "the admin API's certificate cannot be read");
+        return;
+      }
+      AUDIT.info("user={} source={} ssh {} (role {})", user, source, command == null ? "shell"
+          : "exec: " + Logs.escape(command), u == null ? "none" : u.role().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
       thread = new Thread(() -> {
         int code = 1;
         try {
@@ -212,6 +254,7 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
           } catch (java.io.IOException e) {
             // the client went away
           }
+          s.tokens().close(token);
           exit.onExit(code);
         }
       }, "console-" + user);

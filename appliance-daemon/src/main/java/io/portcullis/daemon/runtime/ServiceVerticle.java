@@ -61,6 +61,13 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
    */
   protected abstract Future<Listener> bind(HostPort address, S s);
 
+  /**
+   * Called on this verticle's context when {@code next} came into effect on the listener already bound (the address
+   * did not move): a verticle whose listener holds more than its address (a certificate) updates it here.
+   */
+  protected void kept(S previous, S next) {
+  }
+
   /** How long connections may finish when a listener stops (on a move or at shutdown). */
   public void grace(Duration grace) {
     this.grace = grace;
@@ -100,7 +107,11 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
       if (Objects.equals(address, boundAddress)) {
         promise.complete(new Prepared() {
           public void activate() {
+            S previous = settings;
             settings = next;
+            if (address != null) {
+              context.runOnContext(x -> kept(previous, next));
+            }
           }
 
           public void abort() {

@@ -87,6 +87,36 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void thePackagedAndIsoConfigsAreValidAndSpellOutTheSecurityDefaults() throws Exception {
+    Config defaults = ConfigLoader.parse("");
+    for (String file : List.of("../packaging/etc/portcullis.yaml", "../iso-build/overlay/etc/portcullis/portcullis.yaml")) {
+      String text = java.nio.file.Files.readString(java.nio.file.Path.of(file));
+      Config c = ConfigLoader.parse(text);
+      assertTrue(text.contains("deniedDestinations:") && text.contains("allowedClients:"), file);
+      assertEquals(defaults.proxy().deniedDestinations(), c.proxy().deniedDestinations(), file);
+      assertEquals(defaults.icap().allowedClients(), c.icap().allowedClients(), file);
+      assertTrue(c.console().users().isEmpty(), file + ": no account anyone could log in to before a password is set");
+    }
+  }
+
+  @Test
+  void theRenamedPasswordAuthNamesItsNewName() {
+    Problem p = only("console:\n  ssh: { passwordAuth: false }\n");
+    assertEquals("console.ssh.passwordAuth", p.path());
+    assertTrue(p.message().contains("passwordLogin"), p.message());
+  }
+
+  @Test
+  void rolesAreSpelledWithAHyphen() throws Exception {
+    assertEquals(ConsoleConfig.ConsoleUser.Role.READ_ONLY, ConfigLoader.parse("console:\n  users: [ { name: a } ]\n")
+        .console().users().get(0).role(), "the default");
+    assertEquals(ConsoleConfig.ConsoleUser.Role.READ_ONLY, ConfigLoader.parse(
+        "console:\n  users: [ { name: a, role: read-only } ]\n").console().users().get(0).role());
+    assertTrue(only("console:\n  users: [ { name: a, role: root } ]\n").message()
+        .contains("admin, operator, read-only"));
+  }
+
+  @Test
   void unknownTopLevelSectionIsAnError() {
     assertEquals("proxxy", only("proxxy: {}\n").path());
   }

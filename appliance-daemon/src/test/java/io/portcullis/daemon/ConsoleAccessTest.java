@@ -1,0 +1,164 @@
+package io.portcullis.daemon;
+
+import static io.portcullis.daemon.TestNodes.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.portcullis.console.PasswordHash;
+import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.peers.Peers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Console roles and the login lockout, through the real OpenSSH client: read-only shows, operator configures but
+ * cannot touch users, admin can; repeated wrong passwords lock the address out, the right one included.
+ */
+class ConsoleAccessTest {
+  static final String PASSWORD = "the right password";
+  @TempDir
+  static Path dir;
+  static Daemon daemon;
+  static int admin;
+  static int ssh;
+  static Path key;
+  static ListAppender<ILoggingEvent> audit;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Peers.require("ssh", "openssh-client");
+    Peers.require("sshpass", "sshpass");
+    key = dir.resolve("id_ed25519");
+    assertEquals(0, Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
+    String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
+    admin = freePort();
+    ssh = freePort();
+    String text = """
+        node: { name: access-node, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { listen: 127.0.0.1:%d }
+        icap: { listen: 127.0.0.1:%d }
+        console:
+          ssh: { enabled: true, listen: 127.0.0.1:%d, maxAuthAttempts: 3, lockout: { maxFailures: 3 } }
+          users:
+            - { name: viewer, authorizedKeys: ["%s"] }
+            - { name: ops, role: operator, authorizedKeys: ["%s"] }
+            - { name: boss, role: admin, authorizedKeys: ["%s"], passwordHash: "%s" }
+        """.formatted(admin, freePort(), freePort(), ssh, pub, pub, pub,
+        PasswordHash.make(PASSWORD.toCharArray()));
+    audit = new ListAppender<>();
+    audit.start();
+    ((Logger) LoggerFactory.getLogger("portcullis.audit")).addAppender(audit);
+    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+  }
+
+  @AfterAll
+  static void stop() {
+    ((Logger) LoggerFactory.getLogger("portcullis.audit")).detachAppender(audit);
+    if (daemon != null) {
+      daemon.stop();
+    }
+  }
+
+  static List<String> ssh(String... extra) {
+    List<String> a = new ArrayList<>(List.of("ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"));
+    a.addAll(List.of(extra));
+    return a;
+  }
+
+  /** {@code script} as a console script of {@code user} (key login); its exit code and output. */
+  static Peers.Run script(String user, String script) throws Exception {
+    Path file = Files.writeString(dir.resolve(user + ".txt"), script);
+    List<String> a = ssh("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        user + "@127.0.0.1");
+    Process p = new ProcessBuilder(a).redirectInput(file.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    return new Peers.Run(p.exitValue(), out);
+  }
+
+  static int maxHeaders() {
+    return daemon.commits().active().config().proxy().maxHeaders();
+  }
+
+  @Test
+  void readOnlyShowsButCannotConfigure() throws Exception {
+    Peers.Run show = script("viewer", "show status\n");
+    assertEquals(0, show.exit(), show.output());
+    assertTrue(show.output().contains("node access-node"), show.output());
+    int before = maxHeaders();
+    Peers.Run set = script("viewer", "configure\nset proxy maxHeaders 61\ncommit\nexit\n");
+    assertNotEquals(0, set.exit(), set.output());
+    assertTrue(set.output().contains("the read-only role may only show"), set.output());
+    assertEquals(before, maxHeaders());
+  }
+
+  @Test
+  void operatorCommitsButNotUsersAdminDoesBoth() throws Exception {
+    Peers.Run ok = script("ops", "configure\nset proxy maxHeaders 62\ncommit\nexit\n");
+    assertEquals(0, ok.exit(), ok.output());
+    assertEquals(62, maxHeaders());
+    String hash = PasswordHash.make("x".repeat(12).toCharArray());
+    Peers.Run users = script("ops", "configure\nset console users eve passwordHash " + hash + "\nset console users eve "
+        + "role admin\ncommit\nexit\n");
+    assertNotEquals(0, users.exit(), users.output());
+    assertTrue(users.output().contains("console.users is for the admin role"), users.output());
+    assertTrue(daemon.commits().active().config().console().users().stream().noneMatch(u -> u.name().equals("eve")));
+    Peers.Run boss = script("boss", "configure\nset console users eve passwordHash " + hash + "\ncommit\nexit\n");
+    assertEquals(0, boss.exit(), boss.output());
+    assertTrue(daemon.commits().active().config().console().users().stream().anyMatch(u -> u.name().equals("eve")));
+    assertTrue(audit.list.stream().map(ILoggingEvent::getFormattedMessage)
+        .anyMatch(l -> l.startsWith("user=ops ") && l.contains("commit refused: console.users is for the admin role")),
+        audit.list.toString());
+  }
+
+  @Test
+  void repeatedWrongPasswordsLockTheAddressOutRightPasswordAndKeyIncluded() throws Exception {
+    // From 127.0.0.2, so that the other tests' logins from 127.0.0.1 are not locked out.
+    for (int i = 0; i < 3; i++) {
+      Peers.Run wrong = Peers.run(dir, withPassword("wrong " + i, "show status").toArray(String[]::new));
+      assertNotEquals(0, wrong.exit(), wrong.output());
+    }
+    Peers.Run right = Peers.run(dir, withPassword(PASSWORD, "show status").toArray(String[]::new));
+    assertNotEquals(0, right.exit(), "locked out: " + right.output());
+    List<String> keyed = ssh("-b", "127.0.0.2", "-i", key.toString(), "-o", "BatchMode=yes", "-o",
+        "IdentitiesOnly=yes", "boss@127.0.0.1", "show status");
+    assertNotEquals(0, Peers.run(dir, keyed.toArray(String[]::new)).exit(), "keys too, as fail2ban's ban");
+    List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    assertTrue(lines.contains("source=127.0.0.2 locked out of the SSH console for PT10M after 3 failed logins"),
+        lines.toString());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("user=boss source=127.0.0.2 ssh login refused: the address "
+        + "is locked out")), lines.toString());
+    // Elsewhere the same password works.
+    List<String> other = new ArrayList<>(List.of("sshpass", "-p", PASSWORD));
+    other.addAll(ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+        "boss@127.0.0.1", "show status"));
+    Peers.Run fine = Peers.run(dir, other.toArray(String[]::new));
+    assertEquals(0, fine.exit(), fine.output());
+    String metrics = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", TestNodes.token(dir.resolve("data")),
+        null).body();
+    assertTrue(metrics.contains("portcullis_console_lockouts_total 1.0"), metrics);
+    assertFalse(metrics.contains("portcullis_console_lockouts_total 2.0"));
+  }
+
+  static List<String> withPassword(String password, String command) {
+    List<String> a = new ArrayList<>(List.of("sshpass", "-p", password));
+    a.addAll(ssh("-b", "127.0.0.2", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+        "-o", "NumberOfPasswordPrompts=1", "boss@127.0.0.1", command));
+    return a;
+  }
+}
