@@ -128,7 +128,8 @@ public final class Daemon implements CommitManager.Applier {
       }
     }
     this.token = AdminToken.loadOrCreate(options.dataDir());
-    this.callers = new io.portcullis.daemon.admin.Callers(token);
+    this.callers = new io.portcullis.daemon.admin.Callers(token, user -> this.config().console().users().stream()
+        .filter(u -> u.name().equals(user)).findFirst().map(u -> u.role()).orElse(null));
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     this.events = new io.portcullis.daemon.events.Events(options.dataDir().resolve("events"), registry);
     events.configure(config.events(), baseDir, config.node().name());

@@ -116,14 +116,49 @@ class ConsoleAccessTest {
     Peers.Run users = script("ops", "configure\nset console users eve passwordHash " + hash + "\nset console users eve "
         + "role admin\ncommit\nexit\n");
     assertNotEquals(0, users.exit(), users.output());
-    assertTrue(users.output().contains("console.users is for the admin role"), users.output());
+    assertTrue(users.output().contains("console (users, roles, SSH settings) is for the admin role"), users.output());
     assertTrue(daemon.commits().active().config().console().users().stream().noneMatch(u -> u.name().equals("eve")));
     Peers.Run boss = script("boss", "configure\nset console users eve passwordHash " + hash + "\ncommit\nexit\n");
     assertEquals(0, boss.exit(), boss.output());
     assertTrue(daemon.commits().active().config().console().users().stream().anyMatch(u -> u.name().equals("eve")));
     assertTrue(audit.list.stream().map(ILoggingEvent::getFormattedMessage)
-        .anyMatch(l -> l.startsWith("user=ops ") && l.contains("commit refused: console.users is for the admin role")),
+        .anyMatch(l -> l.startsWith("user=ops ")
+            && l.contains("commit refused: console (users, roles, SSH settings) is for the admin role")),
         audit.list.toString());
+  }
+
+  /** curl to the admin API with {@code token}, the path sent as written; the HTTP status. */
+  static String status(String token, String method, String path) throws Exception {
+    return Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", "-X", method, "-H",
+        "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + path).output();
+  }
+
+  @Test
+  void aSessionsTokenHasItsUsersRoleNowHoweverThePathIsSpelled() throws Exception {
+    String ops = daemon.callers().open("ops", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.OPERATOR,
+        "test");
+    for (String path : List.of("/api/v1/cluster/join-key?node=n1", "/api/v1/cluster/%6Aoin-key?node=n1",
+        "/api/v1/cluster/./join-key?node=n1", "/api/v1/x/../cluster/join-key?node=n1")) {
+      assertEquals("403", status(ops, "GET", path), path);
+    }
+    assertEquals("200", status(ops, "GET", "/api/v1/status"));
+    // A user demoted by a commit loses the rights of the open session at once; one removed, the session itself.
+    String before = daemon.commits().active().text();
+    String temp = daemon.callers().open("temp", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
+        "test");
+    daemon.commits().setCandidate(before.replace("    - { name: viewer,",
+        "    - { name: temp, role: admin }\n    - { name: viewer,"));
+    daemon.commits().commit("test", "temp", null).get(20, TimeUnit.SECONDS);
+    assertEquals("200", status(temp, "POST", "/api/v1/sessions"));
+    daemon.commits().setCandidate(before.replace("    - { name: viewer,",
+        "    - { name: temp, role: read-only }\n    - { name: viewer,"));
+    daemon.commits().commit("test", "demote", null).get(20, TimeUnit.SECONDS);
+    assertEquals("403", status(temp, "POST", "/api/v1/sessions"));
+    daemon.commits().setCandidate(before);
+    daemon.commits().commit("test", "remove", null).get(20, TimeUnit.SECONDS);
+    assertEquals("401", status(temp, "GET", "/api/v1/status"));
+    daemon.callers().close(ops);
+    assertEquals("401", status(ops, "GET", "/api/v1/status"), "a closed session's token");
   }
 
   @Test

@@ -4,12 +4,11 @@ import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ConfigException;
 import io.portcullis.daemon.config.ConfigLoader;
 import io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role;
-import java.util.Objects;
 
 /**
  * What each console role may do through the admin API, checked on every call: read-only may only read (and try a
- * URL against the rules); operator may also configure and commit, but not change who may log in (console users,
- * proxy users) or the cluster's secrets, nor read a join key; admin may do everything.
+ * URL against the rules); operator may also configure and commit, but not change the console, proxy authentication,
+ * cluster or admin-API sections (who may log in, and how), nor read a join key; admin may do everything.
  */
 public final class Access {
   private Access() {
@@ -38,25 +37,30 @@ public final class Access {
     if (role == Role.READ_ONLY) {
       return "the read-only role may not commit";
     }
+    if (from == null || to == null) {
+      return "nothing to compare";
+    }
     Config a;
     Config b;
     try {
       a = ConfigLoader.parse(from);
       b = ConfigLoader.parse(to);
     } catch (ConfigException e) {
-      return null; // the commit itself reports what is wrong
+      return null; // not committable: the commit refuses it itself, with its problems
     }
-    if (!a.console().users().equals(b.console().users())) {
-      return "console.users is for the admin role";
+    // Who may log in and how, and who belongs to the cluster, are the admin's: whole sections, so that no key of
+    // them (a node listed, the lockout turned off, the admin API opened) is a way round.
+    if (!a.console().equals(b.console())) {
+      return "console (users, roles, SSH settings) is for the admin role";
     }
-    if (!a.proxy().auth().users().equals(b.proxy().auth().users())
-        || !Objects.equals(a.proxy().auth().htpasswd(), b.proxy().auth().htpasswd())) {
-      return "proxy.auth users are for the admin role";
+    if (!a.proxy().auth().equals(b.proxy().auth())) {
+      return "proxy.auth (users and how they log in) is for the admin role";
     }
-    if (!Objects.equals(a.cluster().secret(), b.cluster().secret())
-        || !Objects.equals(a.cluster().joinKey(), b.cluster().joinKey())
-        || !Objects.equals(a.cluster().caFingerprint(), b.cluster().caFingerprint())) {
-      return "the cluster's secrets are for the admin role";
+    if (!a.cluster().equals(b.cluster())) {
+      return "cluster (members and secrets) is for the admin role";
+    }
+    if (!a.admin().equals(b.admin())) {
+      return "admin (the admin API) is for the admin role";
     }
     return null;
   }

@@ -67,17 +67,18 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
   }
 
   @Override
-  protected void kept(AdminSettings previous, AdminSettings next) {
-    if (next.certificate() == null || (java.util.Objects.equals(previous.certificate(), next.certificate())
-        && java.util.Objects.equals(previous.key(), next.key()))) {
-      return;
+  protected Future<Void> keep(AdminSettings previous, AdminSettings next) {
+    if (next.certificate() == null || server == null || (java.util.Objects.equals(previous.certificate(),
+        next.certificate()) && java.util.Objects.equals(previous.key(), next.key()))) {
+      return Future.succeededFuture();
     }
     io.vertx.core.net.ServerSSLOptions ssl = new io.vertx.core.net.ServerSSLOptions().setKeyCertOptions(
         new io.vertx.core.net.PemKeyCertOptions().setCertPath(next.certificate().toString())
             .setKeyPath(next.key().toString()))
         .setEnabledSecureTransportProtocols(java.util.Set.of("TLSv1.2", "TLSv1.3"));
-    server.updateSSLOptions(ssl, true).onFailure(e -> org.slf4j.LoggerFactory.getLogger(AdminVerticle.class)
-        .error("admin API: the new certificate {} is not in use: {}", next.certificate(), e.toString()));
+    return server.updateSSLOptions(ssl, true).<Void>map(updated -> null)
+        .recover(e -> Future.failedFuture(new IllegalStateException("admin.tls: " + next.certificate()
+            + " cannot be served: " + e.getMessage(), e)));
   }
 
   private Router router() {
@@ -113,16 +114,17 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         error(ctx, 404, e.getMessage(), List.of());
       }
     });
-    r.get("/api/v1/config").handler(ctx -> {
+    // Parsing a large config to hide its secrets takes a while: a worker thread, not the admin API's event loop.
+    r.get("/api/v1/config").handler(ctx -> blocking(ctx, () -> {
       CommitManager.Active a = daemon.commits().active();
       String shown = Redact.yaml(a.text()); // secrets never leave the node's disk
       JsonObject out = new JsonObject().put("revision", a.revision()).put("yaml", shown);
       if ("set".equals(ctx.queryParams().get("format"))) {
         out.put("set", new JsonArray(io.portcullis.daemon.config.ConfigEditor.displaySet(shown)));
       }
-      json(ctx, 200, out);
-    });
-    r.get("/api/v1/candidate").handler(ctx -> json(ctx, 200, new JsonObject()
+      return out;
+    }));
+    r.get("/api/v1/candidate").handler(ctx -> blocking(ctx, () -> new JsonObject()
         .put("yaml", Redact.yaml(daemon.commits().candidate())).put("changed", daemon.commits().candidateChanged())));
     r.put("/api/v1/candidate").handler(ctx -> {
       JsonObject body = body(ctx);
@@ -200,7 +202,8 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
       error(ctx, 401, "a valid bearer token is required (see " + AdminToken.FILE + " in the data dir)", List.of());
       return;
     }
-    String refusal = Access.refusal(c.role(), ctx.request().method().name(), ctx.request().path());
+    // The path the router matches (decoded, dot segments gone), not the raw one: /cluster/%6Aoin-key is join-key.
+    String refusal = Access.refusal(c.role(), ctx.request().method().name(), ctx.normalizedPath());
     if (refusal != null) {
       AUDIT.warn("user={} source={} refused {} {}: {}", c.user(), c.source(), ctx.request().method().name(),
           Logs.escape(ctx.request().path()), refusal);
@@ -237,15 +240,21 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         : ctx.request().remoteAddress().hostAddress();
   }
 
-  /** Refuses (403) a commit of {@code to} that the caller's role may not make; true if it did. */
-  static boolean refuseCommit(RoutingContext ctx, String from, String to) {
+  /** What the caller's role may commit, asked by the commit queue about the very text it would commit. */
+  static CommitManager.Permission permission(RoutingContext ctx) {
     Callers.Caller c = caller(ctx);
-    String refusal = c == null ? null : Access.commitRefusal(c.role(), from, to);
-    if (refusal == null) {
+    io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role role = c == null
+        ? io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.READ_ONLY : c.role();
+    return (from, to) -> Access.commitRefusal(role, from, to);
+  }
+
+  /** Answers 403 (and audits) when {@code cause} is a commit the caller's role may not make; true if it was. */
+  static boolean refused(RoutingContext ctx, Throwable cause) {
+    if (!(cause instanceof CommitManager.RefusedException r)) {
       return false;
     }
-    AUDIT.warn("user={} source={} commit refused: {}", user(ctx), source(ctx), refusal);
-    errorOf(ctx, 403, refusal, List.of());
+    AUDIT.warn("user={} source={} commit refused: {}", user(ctx), source(ctx), r.getMessage());
+    errorOf(ctx, 403, r.getMessage(), List.of());
     return true;
   }
 
@@ -264,12 +273,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         return;
       }
     }
-    if (refuseCommit(ctx, daemon.commits().active().text(), daemon.commits().candidate())) {
-      return;
-    }
     Duration within = confirm;
-    daemon.commits().commit(user(ctx), body.getString("message", ""), within,
-            body.getBoolean("force", false))
+    daemon.commits().commitText(null, -1, user(ctx), body.getString("message", ""), within,
+            body.getBoolean("force", false), permission(ctx))
         .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
           if (err == null) {
             JsonObject out = revision(rev);
@@ -282,6 +288,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
             return;
           }
           Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+          if (refused(ctx, cause)) {
+            return;
+          }
           if (cause instanceof CommitManager.CommitException ce) {
             error(ctx, ce.problems().isEmpty() ? 409 : 422, ce.getMessage(), ce.problems());
           } else {

@@ -18,10 +18,13 @@ public final class Callers {
 
   private static final SecureRandom RANDOM = new SecureRandom();
   private final AdminToken node;
+  private final java.util.function.Function<String, Role> roleNow;
   private final Map<String, Caller> sessions = new ConcurrentHashMap<>();
 
-  public Callers(AdminToken node) {
+  /** {@code roleNow} gives a console user's role in the config in effect (null: no such user any more). */
+  public Callers(AdminToken node, java.util.function.Function<String, Role> roleNow) {
     this.node = node;
+    this.roleNow = roleNow;
   }
 
   /** A token for an SSH console session of {@code user}; valid until {@link #close}. */
@@ -47,7 +50,13 @@ public final class Callers {
       return new Caller(null, Role.ADMIN, null, false);
     }
     // A hash look-up of a 256-bit random token: what an attacker learns from its time is nothing about the token.
-    return sessions.get(header.substring(7).strip());
+    Caller c = sessions.get(header.substring(7).strip());
+    if (c == null) {
+      return null;
+    }
+    // The role in effect now, not at login: a user demoted or removed by a commit loses the rights at once.
+    Role now = roleNow.apply(c.user());
+    return now == null ? null : now == c.role() ? c : new Caller(c.user(), now, c.source(), true);
   }
 
   /** Sessions open now. */

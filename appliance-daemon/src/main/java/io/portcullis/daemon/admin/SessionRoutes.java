@@ -176,10 +176,8 @@ final class SessionRoutes {
     }
     String id = ctx.pathParam("id");
     try {
-      if (AdminVerticle.refuseCommit(ctx, daemon.commits().active().text(), daemon.sessions().get(id).candidate())) {
-        return;
-      }
-      daemon.sessions().commit(id, body.getString("message", ""), confirm, body.getBoolean("force", false))
+      daemon.sessions().commit(id, body.getString("message", ""), confirm, body.getBoolean("force", false),
+              AdminVerticle.permission(ctx))
           .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
             if (err == null) {
               JsonObject out = new JsonObject().put("revision", rev.number());
@@ -192,6 +190,9 @@ final class SessionRoutes {
               return;
             }
             Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+            if (AdminVerticle.refused(ctx, cause)) {
+              return;
+            }
             if (cause instanceof CommitManager.StaleException) {
               AdminVerticle.jsonOf(ctx, 409, new JsonObject().put("error", cause.getMessage())
                   .put("changed", daemon.sessions().changedMeanwhile(id)));

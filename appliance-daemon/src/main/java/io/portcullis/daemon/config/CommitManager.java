@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -300,7 +301,7 @@ public final class CommitManager implements AutoCloseable {
       } catch (RuntimeException e) {
         return CompletableFuture.failedFuture(new CommitException("cannot merge: " + e.getMessage(), List.of()));
       }
-      return commitStep(text, -1, "cluster", message, null, true);
+      return commitStep(text, false, -1, "cluster", message, null, true);
     });
   }
 
@@ -317,6 +318,27 @@ public final class CommitManager implements AutoCloseable {
   /** As {@link #commitText(String, int, String, String, Duration)}; {@code force} passes the {@link Guard}. */
   public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
       Duration confirmWithin, boolean force) {
+    return commitText(sessionText, base, author, message, confirmWithin, force, (from, to) -> null);
+  }
+
+  /** Why a caller may not commit {@code to} in place of {@code from} (its role); null if it may. */
+  public interface Permission {
+    String refusal(String from, String to);
+  }
+
+  /** A commit the caller's role does not allow; nothing was changed. */
+  public static final class RefusedException extends RuntimeException {
+    public RefusedException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * As above; {@code permission} is asked, in the commit queue, about exactly the text that would be committed, so
+   * that no edit between the asking and the commit slips past it.
+   */
+  public CompletableFuture<Revision> commitText(String sessionText, int base, String author, String message,
+      Duration confirmWithin, boolean force, Permission permission) {
     return serial(() -> {
       steps.clear();
       progress = new Progress(true, "checking the candidate", 0, 0, System.currentTimeMillis());
@@ -325,11 +347,15 @@ public final class CommitManager implements AutoCloseable {
       String to = sessionText != null ? sessionText : candidate();
       try {
         guard.check(from, to, force);
-      } catch (CommitException e) {
+        String refusal = permission.refusal(from, to);
+        if (refusal != null) {
+          throw new RefusedException(refusal);
+        }
+      } catch (CommitException | RefusedException e) {
         progress = new Progress(false, "failed", 0, 0, progress.startedMillis());
         return CompletableFuture.failedFuture(e);
       }
-      return commitStep(sessionText, base, author, message, confirmWithin, false)
+      return commitStep(to, sessionText == null, base, author, message, confirmWithin, false)
           // A follower bounded by its own wait, and by this in case it is not: the commit queue must move on.
           .thenCompose(rev -> follower.follow(rev).orTimeout(120, TimeUnit.SECONDS).handle((x, e) -> rev))
           .whenComplete((r, e) ->
@@ -337,20 +363,19 @@ public final class CommitManager implements AutoCloseable {
     });
   }
 
-  private CompletableFuture<Revision> commitStep(String sessionText, int base, String author, String message,
-      Duration confirmWithin, boolean fromControl) {
-    String text;
+  /** Commits {@code text}; {@code shared}: it is the shared candidate, cleared once committed (unless edited since). */
+  private CompletableFuture<Revision> commitStep(String text, boolean shared, int base, String author,
+      String message, Duration confirmWithin, boolean fromControl) {
     Active before;
     synchronized (this) {
-      text = sessionText != null ? sessionText : candidate();
       before = active;
     }
-    if (sessionText != null && base >= 0 && base != before.revision()) {
+    if (!shared && base >= 0 && base != before.revision()) {
       return CompletableFuture.failedFuture(new StaleException(base, before.revision()));
     }
     if (text.equals(before.text()) && confirmWithin == null) {
       synchronized (this) {
-        if (sessionText == null) {
+        if (shared && Objects.equals(candidate, text)) {
           candidate = null;
         }
         if (pending != null && !fromControl) {
@@ -367,7 +392,7 @@ public final class CommitManager implements AutoCloseable {
     }
     return applyAndRecord(before, text, next, author, message).thenApply(rev -> {
       synchronized (this) {
-        if (sessionText == null) {
+        if (shared && Objects.equals(candidate, text)) {
           candidate = null;
         }
         if (pending != null && !fromControl) {

@@ -19,6 +19,8 @@ public final class ConfigFiles {
   /** Where the packages install the block-page templates. */
   public static final Path PACKAGED_TEMPLATES = Path.of("/usr/share/portcullis/templates");
 
+  /** The daemon's own logs (FileLogging), which no config key may name: one holds the audit trail. */
+  static final java.util.Set<String> DAEMON_LOGS = java.util.Set.of("portcullis.log", "events.log");
   private final Path configDir;
   private final Path logDir;
 
@@ -106,9 +108,17 @@ public final class ConfigFiles {
       case TEMPLATE -> "the config's directory " + configDir + " or " + PACKAGED_TEMPLATES;
       case LOG -> "the config's directory " + configDir + (logDir == null ? "" : " or the log directory " + logDir);
     };
-    if (kind == ConfigFile.Kind.LOG && !file.getFileName().toString().endsWith(".log")) {
-      // An appended log must not land on the config file, a template or a list in the same directory.
-      problems.add(new Problem(path, "names " + file + ": a log's file name must end in .log", 0, 0));
+    String base = file.getFileName() == null ? "" : file.getFileName().toString();
+    if (kind == ConfigFile.Kind.LOG && (!base.endsWith(".log") || DAEMON_LOGS.contains(base))) {
+      // An appended log must not land on the config file, a template, a list, or the daemon's own (audit) logs.
+      problems.add(new Problem(path, "names " + file + ": a log's file name must end in .log and not be one of the "
+          + "daemon's own logs " + DAEMON_LOGS, 0, 0));
+      return;
+    }
+    if (kind == ConfigFile.Kind.TEMPLATE && !base.endsWith(".html") && !base.endsWith(".htm")) {
+      // A block page is served to every user the rule blocks: it must not be the config, a key or a user list.
+      problems.add(new Problem(path, "names " + file + ": a block-page template's name must end in .html or .htm",
+          0, 0));
       return;
     }
     Path root = roots.stream().filter(file::startsWith).findFirst().orElse(null);

@@ -187,6 +187,12 @@ public final class EditSessions {
 
   /** As {@link #commit(String, String, Duration)}; {@code force} commits what a cluster node would refuse. */
   public CompletableFuture<Revision> commit(String id, String message, Duration confirm, boolean force) {
+    return commit(id, message, confirm, force, (from, to) -> null);
+  }
+
+  /** As above; {@code permission} decides, in the commit queue, whether the caller may commit the session's text. */
+  public CompletableFuture<Revision> commit(String id, String message, Duration confirm, boolean force,
+      CommitManager.Permission permission) {
     Session s = get(id);
     String text;
     int base;
@@ -194,7 +200,7 @@ public final class EditSessions {
       text = s.candidate;
       base = s.base;
     }
-    return commits.commitText(text, base, s.user, message, confirm, force).thenApply(rev -> {
+    return commits.commitText(text, base, s.user, message, confirm, force, permission).thenApply(rev -> {
       synchronized (s) {
         s.base = rev.number();
         s.baseText = text;

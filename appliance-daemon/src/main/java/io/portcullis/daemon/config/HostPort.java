@@ -39,7 +39,9 @@ public record HostPort(String host, int port) {
 
   /** True when only this machine can reach the address. */
   public boolean isLoopback() {
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+    // Literals only (and the name localhost): a name like 127.corp.example may resolve anywhere.
+    return host.equals("localhost") || (host.startsWith("127.") && Addresses.isIpv4Literal(host))
+        || host.equals("::1");
   }
 
   @Override

@@ -13,7 +13,8 @@ public record ProxyConfig(
     @Doc("networks the proxy never connects to, checked on the address it connects to after name resolution "
         + "(Squid's to_localhost, and more): loopback, this network, link-local (cloud metadata), multicast; [] allows "
         + "every address. The node's own listening ports on its own addresses are refused whatever this says")
-    @Default("127.0.0.0/8, ::1, 0.0.0.0/8, ::, 169.254.0.0/16, fe80::/10, 224.0.0.0/4, ff00::/8, 255.255.255.255")
+    @Default("127.0.0.0/8, ::1, 0.0.0.0/8, ::, 169.254.0.0/16, fe80::/10, fd00:ec2::254, 224.0.0.0/4, ff00::/8, "
+        + "255.255.255.255")
     List<Cidr> deniedDestinations,
     @Doc("add X-Forwarded-For with the client's address") @Default("false") boolean xForwardedFor,
     @Doc("connections to one origin at most (the pool; Vert.x's own default of 5 is far too low for a proxy)")

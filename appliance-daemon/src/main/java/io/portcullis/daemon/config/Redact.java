@@ -32,10 +32,9 @@ public final class Redact {
   /** The names of the secret keys anywhere in the schema (password, passwordHash, secret, joinKey). */
   static final Set<String> NAMES = secretNames();
 
-  /** Keys that, written as "name: value", are secret even where the text does not parse. */
-  private static final Pattern FALLBACK = Pattern.compile(
-      "((?:^|[\\s{,])(?:" + String.join("|", NAMES) + ")\\s*:[ \\t]*)([^\\s,}#][^,}\\n]*|\"[^\"\\n]*\"|'[^'\\n]*')",
-      Pattern.MULTILINE);
+  /** A secret key, "name:", found where the text does not parse. */
+  private static final Pattern FALLBACK_KEY = Pattern.compile(
+      "(?:^|[\\s{,\"'])(?:" + String.join("|", NAMES) + ")[\"']?\\s*:");
 
   private Redact() {
   }
@@ -72,8 +71,33 @@ public final class Redact {
     return new String[] {replace(from, a, java.util.Map.of()), replace(to, b, changed)};
   }
 
+  /**
+   * Text that is not YAML: the value after each secret key is hidden, and so is every following line indented deeper
+   * than the key's line (a value on the next line, a block scalar). It may hide more than the secret; never less.
+   */
   private static String fallback(String yaml) {
-    return FALLBACK.matcher(yaml).replaceAll(m -> Matcher.quoteReplacement(m.group(1) + QUOTED));
+    StringBuilder out = new StringBuilder(yaml.length());
+    int hiddenIndent = -1;
+    for (String line : yaml.split("(?<=\n)", -1)) {
+      int indent = 0;
+      while (indent < line.length() && (line.charAt(indent) == ' ' || line.charAt(indent) == '\t')) {
+        indent++;
+      }
+      boolean blank = line.isBlank();
+      if (hiddenIndent >= 0 && (blank || indent > hiddenIndent)) {
+        out.append(blank ? line : line.substring(0, indent) + "# " + PLACEHOLDER + (line.endsWith("\n") ? "\n" : ""));
+        continue;
+      }
+      hiddenIndent = -1;
+      Matcher m = FALLBACK_KEY.matcher(line);
+      if (m.find()) {
+        out.append(line, 0, m.end()).append(' ').append(QUOTED).append(line.endsWith("\n") ? "\n" : "");
+        hiddenIndent = indent;
+      } else {
+        out.append(line);
+      }
+    }
+    return out.toString();
   }
 
   /** The secrets of {@code yaml}; null if it is not YAML. */

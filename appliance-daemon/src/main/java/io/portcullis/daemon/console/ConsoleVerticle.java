@@ -156,7 +156,6 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
         ? PasswordHash.check(password.toCharArray(), u.passwordHash())
         : PasswordHash.check(password.toCharArray(), DUMMY) && false;
     if (ok) {
-      settings().logins().succeeded(from);
       return true;
     }
     AUDIT.warn("user={} source={} ssh password refused", Logs.escape(name), from);
@@ -183,7 +182,6 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       try {
         PublicKey allowed = AuthorizedKeyEntry.parseAuthorizedKeyEntry(line.strip()).resolvePublicKey(null, null);
         if (KeyUtils.compareKeys(allowed, key)) {
-          settings().logins().succeeded(address(session));
           return true;
         }
       } catch (Exception e) {

@@ -10,8 +10,9 @@ import java.util.function.LongSupplier;
 /**
  * Failed logins counted per source address, as fail2ban does it: {@link Lockout#maxFailures} within
  * {@link Lockout#window} lock the address out for {@link Lockout#duration}, during which no password is even checked.
- * A success clears the address. Lives across commits (the limits come with each call); safe from any thread; bounded
- * in memory whatever the number of addresses trying.
+ * A success does not clear them (as with fail2ban): else a guesser with an account of his own would reset his count
+ * between guesses at another's. IPv6 addresses count by /64, what one host is given. Lives across commits (the limits
+ * come with each call); safe from any thread; bounded in memory, never by forgetting a locked-out address.
  */
 public final class LoginThrottle {
   static final int MAX_ADDRESSES = 100_000;
@@ -35,7 +36,7 @@ public final class LoginThrottle {
 
   /** Seconds {@code address} stays locked out (0: it may try). */
   public long lockedFor(String address) {
-    Tracked t = byAddress.get(address);
+    Tracked t = byAddress.get(key(address));
     if (t == null) {
       return 0;
     }
@@ -50,10 +51,14 @@ public final class LoginThrottle {
     if (rule.maxFailures() <= 0) {
       return false;
     }
-    if (byAddress.size() >= MAX_ADDRESSES) {
+    String key = key(address);
+    if (byAddress.size() >= MAX_ADDRESSES && !byAddress.containsKey(key)) {
       prune();
+      if (byAddress.size() >= MAX_ADDRESSES) {
+        return false; // a flood of locked-out addresses: the newcomer is not counted rather than one forgotten
+      }
     }
-    Tracked t = byAddress.computeIfAbsent(address, a -> new Tracked());
+    Tracked t = byAddress.computeIfAbsent(key, a -> new Tracked());
     synchronized (t) {
       long now = clock.getAsLong();
       long windowStart = now - rule.window().toNanos();
@@ -71,9 +76,20 @@ public final class LoginThrottle {
     }
   }
 
-  /** A successful login from {@code address}: its failures are forgotten. */
-  public void succeeded(String address) {
-    byAddress.remove(address);
+  /** The unit failures are counted by: the address, or an IPv6 address's /64. */
+  static String key(String address) {
+    if (address == null || address.indexOf(':') < 0) {
+      return address;
+    }
+    try {
+      byte[] b = java.net.InetAddress.getByName(address).getAddress(); // a literal (it has ':'): no DNS
+      if (b.length != 16) {
+        return java.net.InetAddress.getByAddress(b).getHostAddress(); // an IPv4-mapped address
+      }
+      return java.util.HexFormat.of().formatHex(b, 0, 8) + "::/64";
+    } catch (java.io.IOException e) {
+      return address;
+    }
   }
 
   /** Lockouts so far (a metric). */
@@ -90,11 +106,8 @@ public final class LoginThrottle {
     long now = clock.getAsLong();
     byAddress.entrySet().removeIf(e -> {
       synchronized (e.getValue()) {
-        return e.getValue().lockedUntil - now <= 0;
+        return e.getValue().lockedUntil - now <= 0; // not locked out: only its recent failures are forgotten
       }
     });
-    if (byAddress.size() >= MAX_ADDRESSES) {
-      byAddress.clear(); // a flood of addresses, all locked: forget rather than grow without bound
-    }
   }
 }

@@ -20,17 +20,25 @@ import java.util.Set;
  * the address the proxy then connects to, after name resolution, so no spelling or DNS answer leads round it.
  */
 public final class Destinations {
-  private final List<CidrMatcher> denied;
-  private final Map<Integer, String> ownPorts;
-  private final Set<ByteBuffer> localAddresses;
+  /** How old the list of this host's addresses may be: a DHCP renewal, a VIP or an IPv6 temporary address appear. */
+  static final long ADDRESSES_MAX_AGE_NANOS = 5_000_000_000L;
+  private static final java.util.concurrent.atomic.AtomicReference<Listed> HOST =
+      new java.util.concurrent.atomic.AtomicReference<>(new Listed(Set.of(), Long.MIN_VALUE / 2));
+  private static final java.util.concurrent.atomic.AtomicBoolean LISTING =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
-  Destinations(List<CidrMatcher> denied, Map<Integer, String> ownPorts, Set<ByteBuffer> localAddresses) {
-    this.denied = List.copyOf(denied);
-    this.ownPorts = Map.copyOf(ownPorts);
-    this.localAddresses = Set.copyOf(localAddresses);
+  private record Listed(Set<ByteBuffer> addresses, long at) {
   }
 
-  /** The destinations of {@code c}, with the addresses this host has now (listed once per commit). */
+  private final List<CidrMatcher> denied;
+  private final Map<Integer, String> ownPorts;
+
+  Destinations(List<CidrMatcher> denied, Map<Integer, String> ownPorts) {
+    this.denied = List.copyOf(denied);
+    this.ownPorts = Map.copyOf(ownPorts);
+  }
+
+  /** The destinations of {@code c}; this host's addresses are listed now, then again in the background as they age. */
   public static Destinations of(Config c) {
     Map<Integer, String> own = new LinkedHashMap<>();
     own.put(c.admin().listen().port(), "the admin API");
@@ -51,12 +59,27 @@ public final class Destinations {
         own.putIfAbsent(f.listen().port(), "the balancer's frontend " + f.name());
       }
     }
-    return new Destinations(c.proxy().deniedDestinations().stream().map(CidrMatcher::new).toList(), own,
-        hostAddresses());
+    HOST.set(new Listed(hostAddresses(), System.nanoTime()));
+    return new Destinations(c.proxy().deniedDestinations().stream().map(CidrMatcher::new).toList(), own);
+  }
+
+  /** This host's addresses, at most a few seconds old; a newer list is made off the caller's thread. */
+  private static Set<ByteBuffer> localAddresses() {
+    Listed l = HOST.get();
+    if (System.nanoTime() - l.at() > ADDRESSES_MAX_AGE_NANOS && LISTING.compareAndSet(false, true)) {
+      java.util.concurrent.ForkJoinPool.commonPool().execute(() -> {
+        try {
+          HOST.set(new Listed(hostAddresses(), System.nanoTime()));
+        } finally {
+          LISTING.set(false);
+        }
+      });
+    }
+    return l.addresses();
   }
 
   private static Set<ByteBuffer> hostAddresses() {
-    Set<ByteBuffer> out = new HashSet<>();
+    Set<ByteBuffer> out = new HashSet<>(); // made once, then only read: safe to share between threads
     try {
       for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
         for (InetAddress a : Collections.list(ni.getInetAddresses())) {
@@ -66,7 +89,7 @@ public final class Destinations {
     } catch (SocketException e) {
       // Without the list, loopback and the wildcard addresses are still known to be this host.
     }
-    return out;
+    return Set.copyOf(out);
   }
 
   /** Why the proxy must not connect to {@code address}:{@code port}, or null if it may. */
@@ -103,7 +126,7 @@ public final class Destinations {
         return true; // ::, ::1
       }
     }
-    return localAddresses.contains(ByteBuffer.wrap(b));
+    return localAddresses().contains(ByteBuffer.wrap(b));
   }
 
   private static boolean isV4Mapped(byte[] b) {

@@ -439,7 +439,6 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
         return;
       }
       if (ar.succeeded() && ar.result() != null) {
-        settings.logins().succeeded(from);
         f.user = ar.result();
         serve(req, settings);
       } else {

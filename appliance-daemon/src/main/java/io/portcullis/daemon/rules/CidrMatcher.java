@@ -71,8 +71,8 @@ public final class CidrMatcher {
           return null; // not an address literal: never resolved here
         }
       }
-      if (t.isEmpty()) {
-        return null;
+      if (t.isEmpty() || t.indexOf(':') < 0) {
+        return null; // not IPv6, and not a dotted quad: "cafe.bad" or "2130706433" would be a DNS look-up here
       }
       byte[] b = InetAddress.getByName(t).getAddress();
       if (b.length == 16 && isV4Mapped(b)) {

@@ -62,10 +62,11 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
   protected abstract Future<Listener> bind(HostPort address, S s);
 
   /**
-   * Called on this verticle's context when {@code next} came into effect on the listener already bound (the address
-   * did not move): a verticle whose listener holds more than its address (a certificate) updates it here.
+   * Readies {@code next} on the listener already bound (the address did not move), on this verticle's context: a
+   * verticle whose listener holds more than its address (a certificate) updates it here; a failure fails the commit.
    */
-  protected void kept(S previous, S next) {
+  protected Future<Void> keep(S previous, S next) {
+    return Future.succeededFuture();
   }
 
   /** How long connections may finish when a listener stops (on a move or at shutdown). */
@@ -105,18 +106,19 @@ public abstract class ServiceVerticle<S> extends VerticleBase {
     context.runOnContext(v -> {
       HostPort address = address(next);
       if (Objects.equals(address, boundAddress)) {
-        promise.complete(new Prepared() {
+        S previous = settings;
+        Future<Void> kept = address == null ? Future.succeededFuture() : keep(previous, next);
+        kept.onFailure(promise::fail).onSuccess(x -> promise.complete(new Prepared() {
           public void activate() {
-            S previous = settings;
             settings = next;
-            if (address != null) {
-              context.runOnContext(x -> kept(previous, next));
-            }
           }
 
           public void abort() {
+            if (address != null) {
+              context.runOnContext(y -> keep(next, previous)); // what the listener held before, back
+            }
           }
-        });
+        }));
         return;
       }
       Future<Listener> bound = address == null ? Future.succeededFuture(null) : bind(address, next);

@@ -23,7 +23,7 @@ class ConfigFilesTest {
   void dirs() throws Exception {
     etc = Files.createDirectories(root.resolve("etc"));
     logs = Files.createDirectories(root.resolve("logs"));
-    outside = Files.writeString(root.resolve("secret.txt"), "not for the proxy's users\n");
+    outside = Files.writeString(root.resolve("secret.html"), "not for the proxy's users\n");
     Files.writeString(etc.resolve("page.html"), "<p>blocked</p>");
     Files.createDirectories(etc.resolve("pages"));
     Files.writeString(etc.resolve("pages/inner.html"), "<p>blocked</p>");
@@ -60,9 +60,19 @@ class ConfigFilesTest {
   }
 
   @Test
+  void aTemplateMustBeAnHtmlFileSoThatTheConfigOrAKeyIsNeverServed() throws Exception {
+    Files.writeString(etc.resolve("portcullis.yaml"), "console: {}\n");
+    List<Problem> p = check(template("portcullis.yaml"));
+    assertEquals("rules.access[0].template", paths(p));
+    assertTrue(p.get(0).message().contains("must end in .html or .htm"), p.toString());
+    assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: " + logs.resolve("portcullis.log") + " }\n")),
+        "not the daemon's own (audit) log");
+  }
+
+  @Test
   void dotDotThatLeavesTheDirectoryIsRefused() throws Exception {
-    assertEquals("rules.access[0].template", paths(check(template("../secret.txt"))));
-    assertEquals("rules.access[0].template", paths(check(template("pages/../../secret.txt"))));
+    assertEquals("rules.access[0].template", paths(check(template("../secret.html"))));
+    assertEquals("rules.access[0].template", paths(check(template("pages/../../secret.html"))));
     assertEquals("rules.access[0].template", paths(check(template(".."))));
     assertEquals("rules.access[0].template", paths(check(template("."))), "the directory itself is not a file");
   }
@@ -76,7 +86,7 @@ class ConfigFilesTest {
     List<Problem> p = check(template("link.html"));
     assertEquals("rules.access[0].template", paths(p));
     assertTrue(p.get(0).message().contains("symbolic link to " + outside.toRealPath()), p.toString());
-    assertEquals("rules.access[0].template", paths(check(template("dirlink/secret.txt"))));
+    assertEquals("rules.access[0].template", paths(check(template("dirlink/secret.html"))));
     assertEquals(List.of(), check(template("ok.html")), "a link that stays inside is fine");
     assertEquals("proxy.accessLog", paths(check("proxy: { accessLog: dangling.log }\n")));
   }

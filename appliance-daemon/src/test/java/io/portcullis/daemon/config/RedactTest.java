@@ -62,6 +62,15 @@ class RedactTest {
   }
 
   @Test
+  void unparseableTextHidesAValueOnTheNextLineAndABlockScalar() {
+    String broken = "cluster:\n  secret:\n    a-long-cluster-secret\n  joinKey: |\n    line one of it\n"
+        + "  role: control\nconsole: [unclosed\n";
+    String shown = Redact.yaml(broken);
+    assertFalse(shown.contains("a-long-cluster-secret") || shown.contains("line one"), shown);
+    assertTrue(shown.contains("  role: control"), "what is not secret stays: " + shown);
+  }
+
+  @Test
   void anAliasedSecretIsHiddenWhereItIsWritten() {
     String text = "x-hash: &h '" + HASH + "'\nproxy:\n  auth:\n    users:\n      - { name: a, password: *h }\n";
     String shown = Redact.yaml(text);

@@ -43,11 +43,13 @@ class LoginThrottleTest {
   }
 
   @Test
-  void aSuccessForgetsTheFailuresAndZeroNeverLocks() {
-    t.failed("a", rule);
-    t.failed("a", rule);
-    t.succeeded("a");
-    assertFalse(t.failed("a", rule));
+  void ipv6CountsByItsSlash64AndZeroNeverLocks() {
+    assertFalse(t.failed("2001:db8:1:2::1", rule));
+    assertFalse(t.failed("2001:db8:1:2:ffff::9", rule));
+    assertTrue(t.failed("2001:db8:1:2:abcd:1:2:3", rule), "three addresses of one /64: one host");
+    assertEquals(300, t.lockedFor("2001:db8:1:2::77"));
+    assertEquals(0, t.lockedFor("2001:db8:1:3::1"));
+    assertEquals("10.0.0.1", LoginThrottle.key("::ffff:10.0.0.1"));
     Lockout never = new Lockout(0, Duration.ofMinutes(1), Duration.ofMinutes(5));
     for (int i = 0; i < 100; i++) {
       assertFalse(t.failed("b", never));
@@ -56,10 +58,14 @@ class LoginThrottleTest {
   }
 
   @Test
-  void memoryStaysBoundedWhateverTheNumberOfAddresses() {
+  void memoryStaysBoundedAndALockedOutAddressIsNeverForgotten() {
+    for (int i = 0; i < 3; i++) {
+      t.failed("locked", rule);
+    }
     for (int i = 0; i < LoginThrottle.MAX_ADDRESSES + 10; i++) {
       t.failed("addr-" + i, rule);
     }
     assertTrue(t.tracked() <= LoginThrottle.MAX_ADDRESSES, Integer.toString(t.tracked()));
+    assertEquals(300, t.lockedFor("locked"), "a flood of new addresses does not unlock it");
   }
 }
