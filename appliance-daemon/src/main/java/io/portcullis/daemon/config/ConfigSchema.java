@@ -9,7 +9,8 @@ import java.util.List;
 public final class ConfigSchema {
 
   /** One key: its path ({@code rules.access[].action}), its type's name, its default (or null) and its help. */
-  public record Key(String path, String type, String defaultValue, boolean optional, String doc) {
+  public record Key(String path, String type, String defaultValue, boolean optional, String doc, boolean secret,
+      ConfigFile.Kind file) {
   }
 
   private ConfigSchema() {
@@ -25,7 +26,7 @@ public final class ConfigSchema {
   private static void walk(Class<?> type, String prefix, List<Key> out, java.util.Set<Class<?>> above) {
     if (!above.add(type)) {
       // A record inside itself (Conditions.unless): listed once, as a key of the same shape.
-      out.add(new Key(prefix, "list of " + type.getSimpleName(), null, false, "same keys as its parent"));
+      out.add(new Key(prefix, "list of " + type.getSimpleName(), null, false, "same keys as its parent", false, null));
       return;
     }
     for (RecordComponent c : type.getRecordComponents()) {
@@ -47,8 +48,9 @@ public final class ConfigSchema {
       String typeName = t == List.class
           ? "list of " + ((Class<?>) ((ParameterizedType) c.getGenericType()).getActualTypeArguments()[0]).getSimpleName()
           : t.isEnum() ? ConfigBinder.enumNames(t) : t.getSimpleName();
+      ConfigFile file = c.getAnnotation(ConfigFile.class);
       out.add(new Key(path, typeName, d == null ? null : d.value(), c.isAnnotationPresent(OptionalKey.class),
-          doc == null ? "" : doc.value()));
+          doc == null ? "" : doc.value(), c.isAnnotationPresent(Secret.class), file == null ? null : file.value()));
     }
   }
 }
