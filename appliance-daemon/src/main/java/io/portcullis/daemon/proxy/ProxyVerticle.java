@@ -1,5 +1,6 @@
 package io.portcullis.daemon.proxy;
 
+import io.portcullis.daemon.icap.codec.DecisionHeaders;
 import io.portcullis.daemon.config.Cidr;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.ProxyConfig;
@@ -213,29 +214,29 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
      */
     void icapAnswered(IcapResponse r, int originStatus) {
       Headers h = r.headers();
-      String a = h.get("X-Portcullis-Action");
+      String a = h.get(DecisionHeaders.ACTION);
       if (a == null) {
         // Another ICAP server (c-icap): a REQMOD answered with a response, a RESPMOD that changed the status, or
         // an infection found, is its decision; a RESPMOD echoing the origin's answer allows it.
         int st = r.status() == 200 && r.httpResponse() != null ? r.httpResponse().status() : -1;
-        a = h.get("X-Infection-Found") != null ? "block" : st < 0 || st == originStatus ? "allow"
+        a = h.get(DecisionHeaders.INFECTION_FOUND) != null ? "block" : st < 0 || st == originStatus ? "allow"
             : st >= 300 && st < 400 ? "redirect" : "block";
       }
-      String rt = h.get("X-Portcullis-Rule-Type");
+      String rt = h.get(DecisionHeaders.RULE_TYPE);
       if (!a.equals("allow") || action == null || rule == null && rt != null && !rt.equals("none")) {
         action = a;
         ruleType = rt == null || rt.equals("none") ? null : rt;
-        rule = h.get("X-Portcullis-Rule");
-        String c = h.get("X-Portcullis-Category");
+        rule = h.get(DecisionHeaders.RULE);
+        String c = h.get(DecisionHeaders.CATEGORY);
         category = c != null ? c : category;
-        threat = h.get("X-Portcullis-Threat");
-        String infection = h.get("X-Infection-Found");
+        threat = h.get(DecisionHeaders.THREAT);
+        String infection = h.get(DecisionHeaders.INFECTION_FOUND);
         if (threat == null && infection != null) {
           java.util.regex.Matcher m = THREAT.matcher(infection);
           threat = m.find() ? m.group(1).strip() : infection;
         }
       }
-      String ft = h.get("X-Portcullis-File-Type");
+      String ft = h.get(DecisionHeaders.FILE_TYPE);
       fileType = ft != null ? ft : fileType;
     }
 
@@ -571,7 +572,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
 
   /** Our ICAP server then answers its decision in X-Portcullis-* headers and leaves the event to us. */
   private static IcapRequest withEvents(IcapRequest r) {
-    return new IcapRequest(r.method(), r.uri(), r.headers().with("X-Portcullis-Events", "client"), r.httpRequest(),
+    return new IcapRequest(r.method(), r.uri(), r.headers().with(DecisionHeaders.EVENTS, "client"), r.httpRequest(),
         r.httpResponse(), r.body(), r.preview());
   }
 

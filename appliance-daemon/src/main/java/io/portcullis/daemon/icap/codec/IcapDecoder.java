@@ -444,7 +444,7 @@ public final class IcapDecoder {
    * and a look-up with the same literal ({@code get("Host")}) matches it by identity before comparing any letter.
    */
   private static final String[][] NAMES_BY_LENGTH = byLength("Host", "Date", "Encapsulated", "Preview", "Allow",
-      "X-Client-IP", "X-Client-Username", "X-Authenticated-User", "X-Authenticated-Groups", "X-Portcullis-Events",
+      "X-Client-IP", "X-Client-Username", "X-Authenticated-User", "X-Authenticated-Groups", DecisionHeaders.EVENTS,
       "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection", "Content-Type", "Content-Length",
       "Content-Encoding", "Cache-Control", "Cookie", "Set-Cookie", "Referer", "Server", "Last-Modified", "ETag",
       "Accept-Ranges", "Transfer-Encoding", "Via", "X-Forwarded-For", "Pragma", "Upgrade-Insecure-Requests",

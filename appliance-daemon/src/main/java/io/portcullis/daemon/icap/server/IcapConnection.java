@@ -1,5 +1,6 @@
 package io.portcullis.daemon.icap.server;
 
+import io.portcullis.daemon.icap.codec.DecisionHeaders;
 import io.netty.buffer.Unpooled;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AccessRule;
@@ -700,11 +701,9 @@ final class IcapConnection {
 
   // ---- answers --------------------------------------------------------------------------------------------------------
 
-  /** A header our proxy sends: it records the traffic event itself, so we answer the decision instead of logging it. */
-  static final String EVENTS_HEADER = "X-Portcullis-Events";
 
   private boolean clientRecordsEvent() {
-    return request != null && request.headers().contains(EVENTS_HEADER);
+    return request != null && request.headers().contains(DecisionHeaders.EVENTS);
   }
 
   /**
@@ -729,29 +728,29 @@ final class IcapConnection {
     h.add(SERVER);
     if (threat != null) {
       // As c-icap's virus_scan sends it: Squid can log it (%adapt::<last_h) and other gateways read it.
-      h.add("X-Infection-Found");
+      h.add(DecisionHeaders.INFECTION_FOUND);
       h.add("Type=0; Resolution=2; Threat=" + headerSafe(threat).replace(';', ',') + ";");
     }
     if (decision) {
-      h.add("X-Portcullis-Action");
+      h.add(DecisionHeaders.ACTION);
       h.add(action());
-      h.add("X-Portcullis-Rule-Type");
+      h.add(DecisionHeaders.RULE_TYPE);
       h.add(ruleType());
       String rule = ruleName();
       if (rule != null) {
-        h.add("X-Portcullis-Rule");
+        h.add(DecisionHeaders.RULE);
         h.add(headerSafe(rule));
       }
       if (this.decision != null && this.decision.category() != null) {
-        h.add("X-Portcullis-Category");
+        h.add(DecisionHeaders.CATEGORY);
         h.add(headerSafe(this.decision.category()));
       }
       if (threat != null) {
-        h.add("X-Portcullis-Threat");
+        h.add(DecisionHeaders.THREAT);
         h.add(headerSafe(threat));
       }
       if (facts != null && facts.fileType() != null) {
-        h.add("X-Portcullis-File-Type");
+        h.add(DecisionHeaders.FILE_TYPE);
         h.add(headerSafe(facts.fileType()));
       }
     }
@@ -845,7 +844,7 @@ final class IcapConnection {
         "Content-Type", "text/html; charset=utf-8",
         "Content-Length", Integer.toString(page0.length),
         "Cache-Control", "no-store",
-        "X-Portcullis-Rule", headerSafe(rule)));
+        DecisionHeaders.RULE, headerSafe(rule)));
     status = 200;
     write(IcapEncoder.encode(new IcapResponse(200, "OK", common(), null, res, BodyKind.RES_BODY)));
     write(IcapEncoder.chunk(page0));
@@ -858,7 +857,7 @@ final class IcapConnection {
         "Location", location,
         "Content-Length", "0",
         "Cache-Control", "no-store",
-        "X-Portcullis-Rule", headerSafe(decision.rule())));
+        DecisionHeaders.RULE, headerSafe(decision.rule())));
     status = 200;
     write(IcapEncoder.encode(new IcapResponse(200, "OK", common(), null, res, BodyKind.NULL_BODY)));
   }
