@@ -65,7 +65,7 @@ public final class Main {
                           working directory without --config)
           --log-dir DIR   also log to DIR/portcullis.log, rolled daily and at 100 MB
           --seed FILE     unattended-install answers (KEY=value lines; PORTCULLIS_* environment variables too),
-                          applied to the config once, at the first start that sees them (README: unattended install)
+                          applied to the config once, at the first start that sees them (docs/install.md: unattended install)
           --check         validate the config, print every problem, and exit (0 valid, 2 invalid)
           --version       print the version""";
   }

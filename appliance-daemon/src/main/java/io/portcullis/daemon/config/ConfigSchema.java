@@ -5,7 +5,7 @@ import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The config's keys as a flat list, read from the records: what the console completes and the README documents. */
+/** The config's keys as a flat list, read from the records: what the console completes and docs/configuration.md lists. */
 public final class ConfigSchema {
 
   /** One key: its path ({@code rules.access[].action}), its type's name, its default (or null) and its help. */
