@@ -123,5 +123,10 @@ class AdminTlsTest {
     Peers.Run old = curl("--cacert", dir.resolve("data/admin-tls/admin.crt").toString(),
         "https://127.0.0.1:" + admin + "/health/live");
     assertEquals(60, old.exit(), "not the node's own any more: " + old.output());
+    // The local console follows: it trusts the certificate served, not the node's own left beside it.
+    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+    int code = new io.portcullis.console.Main(new java.io.PrintStream(o, true), new java.io.PrintStream(o, true))
+        .run(new String[] {"--data-dir", dir.resolve("data").toString(), "show", "status"});
+    assertEquals(0, code, o.toString());
   }
 }

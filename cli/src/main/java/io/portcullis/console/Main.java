@@ -143,7 +143,7 @@ public final class Main {
         admin = URI.create(Files.exists(url) ? Files.readString(url, StandardCharsets.US_ASCII).strip()
             : "http://127.0.0.1:9090/");
       }
-      Path cert = data.resolve("admin-tls/admin.crt");
+      Path cert = data.resolve("admin-tls/served.crt"); // the certificate the daemon serves, its own or the admin's
       if ("https".equals(admin.getScheme()) && Files.exists(cert)) {
         tls = AdminClient.trusting(cert); // the node's own certificate; an admin's own is in the JDK's trust
       }

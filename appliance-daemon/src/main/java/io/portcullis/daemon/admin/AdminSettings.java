@@ -43,6 +43,8 @@ public record AdminSettings(AdminConfig config, Path certificate, Path key) {
   public static final String DIR = "admin-tls";
   /** The file that tells the local console the admin API's URL. */
   public static final String URL_FILE = "admin.url";
+  /** Under {@link #DIR}: a copy of the certificate the admin API serves, for the local console to trust. */
+  public static final String SERVED = "served.crt";
   private static final Duration VALIDITY = Duration.ofDays(3650);
 
   /** The settings of {@code c}; files it names are in {@code configDir}, the node's own in {@code dataDir}. */
@@ -53,6 +55,10 @@ public record AdminSettings(AdminConfig config, Path certificate, Path key) {
       Path key = null;
       if (a.usesTls()) {
         cert = certificateOf(c, configDir, dataDir);
+        if (!Files.isDirectory(dataDir.resolve(DIR))) {
+          Files.createDirectories(dataDir.resolve(DIR), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+              java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        }
         if (a.tls().certificate() != null) {
           key = configDir.resolve(a.tls().key());
         } else {
@@ -61,6 +67,11 @@ public record AdminSettings(AdminConfig config, Path certificate, Path key) {
             makeOwn(c, cert, key);
           }
         }
+      }
+      if (cert != null) {
+        // What the local console trusts: a copy of the certificate served, the node's own or the admin's.
+        AtomicFiles.write(dataDir.resolve(DIR).resolve(SERVED), Files.readAllBytes(cert),
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
       }
       String host = a.listen().host();
       String local = host.equals("0.0.0.0") ? "127.0.0.1" : host.equals("::") ? "[::1]"
