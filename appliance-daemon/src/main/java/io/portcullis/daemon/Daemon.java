@@ -201,7 +201,7 @@ public final class Daemon implements CommitManager.Applier {
     this.liveness = HealthChecks.create(vertx).register("daemon", p -> p.complete(Status.OK()));
     this.readiness = HealthChecks.create(vertx);
     for (Service<?> s : all()) {
-      readiness.register(s.name(), p -> p.complete(health(s.state())));
+      readiness.register(s.name(), p -> p.complete(Readiness.of(s.state())));
       Gauge.builder("portcullis_service_up", s, x -> x.state().healthy() ? 1 : 0)
           .description("1 when the service is disabled or working, 0 when it failed").tag("service", s.name())
           .register(registry);
@@ -211,7 +211,11 @@ public final class Daemon implements CommitManager.Applier {
       p.complete(c == null ? Status.KO(new JsonObject().put("reason", "not started"))
           : Status.OK(new JsonObject().put("revision", c.active().revision())));
     });
-    readiness.register("icap-client", 3000, this::icapClientHealth);
+    Readiness checks = new Readiness(vertx, () -> {
+      ServiceVerticle<ProxySettings> v = proxy.verticle();
+      return v == null ? null : v.settings();
+    }, this::scanner);
+    readiness.register("icap-client", 3000, checks::icapClient);
     this.cluster = new io.portcullis.daemon.cluster.Cluster(this, dataDir);
     // Up even when the control node is away: the node keeps serving on its last config, and a balancer checking
     // /health/ready must not take it out for that; the data says how the link is.
@@ -220,7 +224,7 @@ public final class Daemon implements CommitManager.Applier {
       c.remove("nodes");
       p.complete(Status.OK(c));
     });
-    readiness.register("scan", 3000, this::scanHealth);
+    readiness.register("scan", 3000, checks::scan);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);
   }
@@ -272,115 +276,10 @@ public final class Daemon implements CommitManager.Applier {
     return list;
   }
 
-  private static Status health(ServiceState s) {
-    JsonObject data = new JsonObject().put("state", s.kind().name().toLowerCase());
-    if (s.address() != null) {
-      data.put("address", s.address());
-    }
-    if (s.reason() != null) {
-      data.put("reason", s.reason());
-    }
-    return s.healthy() ? Status.OK(data) : Status.KO(data);
+  /** The scanner of the config compiled last, or null. */
+  private synchronized io.portcullis.daemon.scan.Scanner scanner() {
+    return compiled == null ? null : compiled.scanner();
   }
-
-  /**
-   * Ready only if the proxy can reach an ICAP service of each list it uses — when it fails closed (onError block):
-   * with bypass, traffic flows unscanned and the proxy stays ready. One OPTIONS per service, in order, until one
-   * answers 200.
-   */
-  private void icapClientHealth(io.vertx.core.Promise<Status> p) {
-    ServiceVerticle<ProxySettings> v = proxy.verticle();
-    if (v == null) {
-      p.complete(Status.OK(new JsonObject().put("used", false)));
-      return;
-    }
-    ProxySettings s = v.settings();
-    if (s.proxy().icap().onError() == io.portcullis.daemon.config.ProxyConfig.ProxyIcap.OnError.BYPASS) {
-      p.complete(Status.OK(new JsonObject().put("onError", "bypass")));
-      return;
-    }
-    if (probeNet == null) {
-      probeNet = vertx.createNetClient(new io.vertx.core.net.NetClientOptions().setConnectTimeout(1500));
-    }
-    List<Future<String>> lists = new ArrayList<>();
-    for (var list : List.of(s.reqmod(), s.respmod())) {
-      if (!list.isEmpty()) {
-        lists.add(firstAnswering(list, 0, new ArrayList<>()));
-      }
-    }
-    Future.join(lists).onComplete(x -> {
-      JsonObject data = new JsonObject().put("onError", "block");
-      List<String> down = new ArrayList<>();
-      for (Future<String> f : lists) {
-        if (f.failed()) {
-          down.add(f.cause().getMessage());
-        }
-      }
-      p.complete(down.isEmpty() ? Status.OK(data) : Status.KO(data.put("reason", "the proxy fails closed and "
-          + String.join("; ", down))));
-    });
-  }
-
-  /** The first service of {@code list} (from {@code i}) that answers OPTIONS; fails naming why each did not. */
-  private Future<String> firstAnswering(List<io.portcullis.daemon.icap.client.IcapService> list, int i,
-      List<String> why) {
-    if (i == list.size()) {
-      return Future.failedFuture("no ICAP service answers: " + String.join(", ", why));
-    }
-    io.portcullis.daemon.icap.client.IcapService svc = list.get(i);
-    io.vertx.core.Promise<String> done = io.vertx.core.Promise.promise();
-    long timer = vertx.setTimer(2000, t -> done.tryFail("no answer within 2000 ms"));
-    String path = java.net.URI.create(svc.uri()).getRawPath();
-    io.portcullis.daemon.icap.client.IcapProbe.options(probeNet, svc.host(), svc.port(), path, done.future())
-        .onComplete(ar -> {
-          if (ar.succeeded()) {
-            done.tryComplete(ar.result());
-          } else {
-            done.tryFail(ar.cause().getMessage() == null ? ar.cause().toString() : ar.cause().getMessage());
-          }
-        });
-    return done.future().transform(ar -> {
-      vertx.cancelTimer(timer);
-      if (ar.succeeded()) {
-        return Future.succeededFuture(svc.uri());
-      }
-      why.add(svc.uri() + ": " + ar.cause().getMessage());
-      return firstAnswering(list, i + 1, why);
-    });
-  }
-
-  /** Ready only if every scan engine can scan (clamd answers PING); asked at most every 2 s, one ask at a time. */
-  private void scanHealth(io.vertx.core.Promise<Status> p) {
-    Object[] last = scanHealthCache;
-    if (last != null && System.nanoTime() - (long) last[0] < 2_000_000_000L) {
-      p.complete((Status) last[1]);
-      return;
-    }
-    Future<Status> ask;
-    synchronized (this) {
-      io.portcullis.daemon.scan.Scanner scanner = compiled == null ? null : compiled.scanner();
-      if (scanner == null) {
-        p.complete(Status.OK());
-        return;
-      }
-      if (scanHealthAsk == null || scanHealthAsk.isComplete()) {
-        // One worker at most, even while clamd hangs and probes keep coming.
-        scanHealthAsk = vertx.executeBlocking(scanner::problems, false).map(problems -> {
-          Status st = problems.isEmpty() ? Status.OK()
-              : Status.KO(new JsonObject().put("reason", String.join("; ", problems)));
-          scanHealthCache = new Object[] {System.nanoTime(), st};
-          return st;
-        });
-      }
-      ask = scanHealthAsk;
-    }
-    ask.onComplete(ar -> p.tryComplete(ar.succeeded() ? ar.result()
-        : Status.KO(new JsonObject().put("reason", String.valueOf(ar.cause())))));
-  }
-
-  private Future<Status> scanHealthAsk;
-  private volatile Object[] scanHealthCache;
-  private io.vertx.core.net.NetClient probeNet;
 
   /** Puts {@code next} into effect on every service, or on none: all new listeners bind before any old one stops. */
   @Override
