@@ -162,6 +162,27 @@ class ConsoleAccessTest {
   }
 
   @Test
+  void aConfigurationSessionIsItsOpenersOnly() throws Exception {
+    var operator = io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.OPERATOR;
+    String ops = daemon.callers().open("ops", operator, "test");
+    String boss = daemon.callers().open("boss", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
+        "test");
+    String id = new io.vertx.core.json.JsonObject(Peers.run(dir, "curl", "-s", "-X", "POST", "-H",
+        "Authorization: Bearer " + ops, "http://127.0.0.1:" + admin + "/api/v1/sessions").output())
+        .getString("session");
+    assertEquals("200", status(ops, "GET", "/api/v1/sessions/" + id));
+    for (String[] call : new String[][] {{"GET", ""}, {"GET", "/compare"}, {"POST", "/commit"},
+        {"DELETE", ""}}) {
+      assertEquals("404", status(boss, call[0], "/api/v1/sessions/" + id + call[1]), String.join(" ", call));
+    }
+    assertEquals("200", status(TestNodes.token(dir.resolve("data")), "GET", "/api/v1/sessions/" + id),
+        "the local console (the node's token) may");
+    assertEquals("200", status(ops, "DELETE", "/api/v1/sessions/" + id));
+    daemon.callers().close(ops);
+    daemon.callers().close(boss);
+  }
+
+  @Test
   void repeatedWrongPasswordsLockTheAddressOutRightPasswordAndKeyIncluded() throws Exception {
     // From 127.0.0.2, so that the other tests' logins from 127.0.0.1 are not locked out.
     for (int i = 0; i < 3; i++) {

@@ -25,6 +25,20 @@ final class SessionRoutes {
   }
 
   static void add(Router r, Daemon daemon) {
+    // A console session's candidate is its user's own: another SSH user's token cannot read, edit or commit it (as
+    // if it did not exist). The local console (the node's token) may use any, as root may.
+    io.vertx.core.Handler<RoutingContext> owner = ctx -> {
+      Callers.Caller c = AdminVerticle.caller(ctx);
+      String id = ctx.pathParam("id");
+      EditSessions.Session s = id == null ? null : daemon.sessions().peek(id);
+      if (c != null && c.session() && s != null && !s.user().equals(c.user())) {
+        AdminVerticle.errorOf(ctx, 404, new EditSessions.NoSuchSession(id).getMessage(), List.of());
+        return;
+      }
+      ctx.next();
+    };
+    r.route("/api/v1/sessions/:id").handler(owner);
+    r.route("/api/v1/sessions/:id/*").handler(owner);
     r.get("/api/v1/schema").handler(ctx -> {
       JsonArray keys = new JsonArray();
       for (ConfigSchema.Key k : ConfigSchema.keys()) {

@@ -50,6 +50,11 @@ public final class EditSessions {
       return id;
     }
 
+    /** Who opened the session (the console user). */
+    public String user() {
+      return user;
+    }
+
     public synchronized int base() {
       return base;
     }
@@ -65,7 +70,7 @@ public final class EditSessions {
 
   /** No session by that id (closed, expired, or the daemon restarted). */
   public static final class NoSuchSession extends RuntimeException {
-    NoSuchSession(String id) {
+    public NoSuchSession(String id) {
       super("no configuration session " + id + " (closed, expired or the daemon restarted): start configure again");
     }
   }
@@ -95,8 +100,13 @@ public final class EditSessions {
     return b;
   }
 
+  /** The session {@code id}, or null; does not count as a use. */
+  public Session peek(String id) {
+    return sessions.get(id);
+  }
+
   public Session get(String id) {
-    Session s = sessions.get(id);
+    Session s = id == null ? null : sessions.get(id);
     if (s == null) {
       throw new NoSuchSession(id);
     }
