@@ -85,11 +85,6 @@ public final class Daemon implements CommitManager.Applier {
     if (compiled != null && compiled.config() == c) {
       return compiled;
     }
-    List<io.portcullis.daemon.config.Problem> outside = files.check(c);
-    if (!outside.isEmpty()) { // the commit's own check refuses these first; this covers the start and the cluster
-      throw new Policy.PolicyException(outside.stream().map(Object::toString)
-          .collect(java.util.stream.Collectors.joining("; ")));
-    }
     Policy policy = Policy.compile(c.rules(), baseDir);
     Scanner scanner;
     if (compiled != null && compiled.config().scan().equals(c.scan())) {

@@ -58,9 +58,4 @@ public final class Callers {
     Role now = roleNow.apply(c.user());
     return now == null ? null : now == c.role() ? c : new Caller(c.user(), now, c.source(), true);
   }
-
-  /** Sessions open now. */
-  public int open() {
-    return sessions.size();
-  }
 }

@@ -545,7 +545,7 @@ public final class CommitManager implements AutoCloseable {
       Config previous;
       try {
         text = store.text(p.previous()).orElseThrow(() -> new IOException("revision " + p.previous() + " is gone"));
-        previous = ConfigLoader.parse(text);
+        previous = parse(text); // its files may have changed on disk since it was committed
       } catch (IOException | ConfigException e) {
         LOG.error("commit confirmed: cannot revert revision {} to {}", p.revision(), p.previous(), e);
         synchronized (this) {

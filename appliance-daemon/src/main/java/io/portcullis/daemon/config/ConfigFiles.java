@@ -36,11 +36,6 @@ public final class ConfigFiles {
     return new ConfigFiles(configDir, logs == null || logs.isEmpty() ? null : Path.of(logs));
   }
 
-  /** The directory relative names resolve against. */
-  public Path configDir() {
-    return configDir;
-  }
-
   /** Every file key of {@code c} whose value leaves the directories it may name, with its path. */
   public List<Problem> check(Config c) {
     List<Problem> problems = new ArrayList<>();
@@ -57,8 +52,31 @@ public final class ConfigFiles {
     return c;
   }
 
+  /** Whether a record type holds a file key anywhere below it: the walk skips the rest (100 000 rules' conditions). */
+  private static final ClassValue<Boolean> HOLDS_FILES = new ClassValue<>() {
+    @Override
+    protected Boolean computeValue(Class<?> type) {
+      return holdsFiles(type, new java.util.HashSet<>());
+    }
+  };
+
+  private static boolean holdsFiles(Class<?> type, java.util.Set<Class<?>> seen) {
+    if (!type.isRecord() || !seen.add(type)) {
+      return false;
+    }
+    for (RecordComponent rc : type.getRecordComponents()) {
+      Class<?> t = rc.getType() == List.class
+          ? (Class<?>) ((java.lang.reflect.ParameterizedType) rc.getGenericType()).getActualTypeArguments()[0]
+          : rc.getType();
+      if (rc.isAnnotationPresent(ConfigFile.class) || holdsFiles(t, seen)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private void walk(Object value, String path, List<Problem> problems) {
-    if (value == null || !value.getClass().isRecord()) {
+    if (value == null || !value.getClass().isRecord() || !HOLDS_FILES.get(value.getClass())) {
       return;
     }
     for (RecordComponent rc : RecordShape.of(value.getClass()).components()) {

@@ -134,8 +134,7 @@ final class BasicAuth {
       return null;
     }
     Known k = users.get(pair.substring(0, colon));
-    hashChecks.incrementAndGet();
-    boolean right = matches(pair.substring(colon + 1), k == null ? dummyHash : k.hash());
+    boolean right = verify(pair.substring(colon + 1), k == null ? dummyHash : k.hash());
     if (k == null || !right) {
       if (wrong.size() >= MAX_REMEMBERED) {
         wrong.clear();
@@ -149,6 +148,12 @@ final class BasicAuth {
     }
     remembered.put(header, new Remembered(u, System.nanoTime() + ttlNanos));
     return u;
+  }
+
+  /** {@link #matches}, counted: each call is one hash computed. */
+  private boolean verify(String password, String hash) {
+    hashChecks.incrementAndGet();
+    return matches(password, hash);
   }
 
   /** True if {@code password} hashes to {@code hash} ($6$, $5$ or $apr1$; the salt comes from the hash). */
