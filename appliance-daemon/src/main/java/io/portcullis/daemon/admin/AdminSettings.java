@@ -73,11 +73,8 @@ public record AdminSettings(AdminConfig config, Path certificate, Path key) {
         AtomicFiles.write(dataDir.resolve(DIR).resolve(SERVED), Files.readAllBytes(cert),
             java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
       }
-      String host = a.listen().host();
-      String local = host.equals("0.0.0.0") ? "127.0.0.1" : host.equals("::") ? "[::1]"
-          : host.contains(":") ? "[" + host + "]" : host;
-      AtomicFiles.write(dataDir.resolve(URL_FILE), ((a.usesTls() ? "https" : "http") + "://" + local + ":"
-          + a.listen().port() + "/\n").getBytes(StandardCharsets.US_ASCII), null);
+      AtomicFiles.write(dataDir.resolve(URL_FILE), ((a.usesTls() ? "https" : "http") + "://"
+          + a.listen().localAuthority() + "/\n").getBytes(StandardCharsets.US_ASCII), null);
       return new AdminSettings(a, cert, key);
     } catch (IOException e) {
       throw new UncheckedIOException("admin API certificate: " + e.getMessage(), e);

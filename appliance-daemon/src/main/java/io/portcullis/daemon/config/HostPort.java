@@ -44,6 +44,16 @@ public record HostPort(String host, int port) {
         || host.equals("::1");
   }
 
+  /**
+   * The authority this node's own clients use to reach this listener: loopback for a wildcard address, IPv6 in
+   * brackets ({@code 0.0.0.0:9090} is {@code 127.0.0.1:9090}, {@code [::]:1344} is {@code [::1]:1344}).
+   */
+  public String localAuthority() {
+    String h = host.equals("0.0.0.0") ? "127.0.0.1" : host.equals("::") ? "[::1]"
+        : host.contains(":") ? "[" + host + "]" : host;
+    return h + ":" + port;
+  }
+
   @Override
   public String toString() {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;

@@ -2,7 +2,6 @@ package io.portcullis.daemon.console;
 
 import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ConsoleConfig;
-import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.identity.LoginThrottle;
 import java.net.URI;
 import java.nio.file.Path;
@@ -20,10 +19,7 @@ public record ConsoleSettings(ConsoleConfig config, URI admin, Path adminCertifi
    */
   public static ConsoleSettings of(Config c, Path adminCertificate, SessionTokens tokens, Path dataDir,
       LoginThrottle logins) {
-    HostPort a = c.admin().listen();
-    String host = a.host().equals("0.0.0.0") ? "127.0.0.1" : a.host().equals("::") ? "[::1]"
-        : a.host().contains(":") ? "[" + a.host() + "]" : a.host();
-    return new ConsoleSettings(c.console(), URI.create((adminCertificate == null ? "http" : "https") + "://" + host
-        + ":" + a.port() + "/"), adminCertificate, tokens, dataDir, logins);
+    return new ConsoleSettings(c.console(), URI.create((adminCertificate == null ? "http" : "https") + "://"
+        + c.admin().listen().localAuthority() + "/"), adminCertificate, tokens, dataDir, logins);
   }
 }

@@ -1,7 +1,6 @@
 package io.portcullis.daemon.proxy;
 
 import io.portcullis.daemon.config.Config;
-import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.ProxyConfig;
 import io.portcullis.daemon.icap.client.IcapService;
 import java.util.List;
@@ -24,10 +23,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
-      HostPort l = c.icap().listen();
-      String host = l.host().equals("0.0.0.0") ? "127.0.0.1" : l.host().equals("::") ? "[::1]"
-          : l.host().contains(":") ? "[" + l.host() + "]" : l.host();
-      own = "icap://" + host + ":" + l.port();
+      own = "icap://" + c.icap().listen().localAuthority();
     }
     List<IcapService> req = p.icap().reqmod().isEmpty()
         ? (own == null ? List.of() : List.of(IcapService.parse(own + "/av/reqmod")))

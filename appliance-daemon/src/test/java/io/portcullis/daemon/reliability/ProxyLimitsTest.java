@@ -116,7 +116,9 @@ class ProxyLimitsTest {
       assertTrue(daemon.isAlive());
       Report.row("limits", "1 GiB through proxy+ICAP past 1000 idle connections, -Xmx128m", 1, 1, 0, 0, -1, -1, ms,
           "daemon RSS " + rss / 1024 + " MiB after");
-      // 1000 idle + this one = 1001 of 1001: the next is refused; once the idle ones go, all is well again.
+      // 1000 idle + this one = 1001 of 1001: the next is refused; once the idle ones go, all is well again. First
+      // the GiB's own connection must be gone on the proxy's side too, else "this one" is the 1002nd and refused.
+      awaitOpen(admin, token, 1000);
       try (Socket extra = open(proxy, "127.0.0.13")) {
         awaitOpen(admin, token, 1001);
         String over = refusal(proxy, "127.0.0.14");
