@@ -410,7 +410,7 @@ public final class Daemon implements CommitManager.Applier {
     }
     JsonObject out = new JsonObject()
         .put("node", config.node().name())
-        .put("version", version())
+        .put("version", io.portcullis.daemon.runtime.Version.get())
         .put("revision", commits.active().revision())
         .put("startedAt", startedAt.toString())
         .put("uptimeSeconds", Duration.between(startedAt, Instant.now()).toSeconds())
@@ -426,10 +426,6 @@ public final class Daemon implements CommitManager.Applier {
     return out;
   }
 
-  public static String version() {
-    String v = Daemon.class.getPackage().getImplementationVersion();
-    return v == null ? "dev" : v;
-  }
 
   /** The port a service has bound (tests and status), or -1. */
   public int port(String service) {

@@ -88,7 +88,7 @@ public final class Main {
           return null;
         }
         case "--version" -> {
-          System.out.println("portcullis " + Daemon.version());
+          System.out.println("portcullis " + io.portcullis.daemon.runtime.Version.get());
           System.exit(EXIT_OK);
         }
         default -> throw new IllegalArgumentException("unknown argument " + a);
@@ -174,7 +174,7 @@ public final class Main {
     long logging = System.nanoTime();
     Logger log = LoggerFactory.getLogger(Main.class);
     logging = (System.nanoTime() - logging) / 1_000_000;
-    log.info("starting portcullis {} (node {}, config {}, data dir {})", Daemon.version(), config.node().name(),
+    log.info("starting portcullis {} (node {}, config {}, data dir {})", io.portcullis.daemon.runtime.Version.get(), config.node().name(),
         source, args.effectiveDataDir().toAbsolutePath());
     // Where a slow start goes (a VM under emulation takes many times the 1-2 s of a server).
     log.info("start: main after {} ms of the JVM's own start, config parsed and checked in {} ms, logging set up in "

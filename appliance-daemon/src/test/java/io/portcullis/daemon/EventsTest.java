@@ -352,7 +352,7 @@ class EventsTest {
       String cef = lines.stream().filter(l -> l.contains("CEF:0")).findFirst().orElseThrow();
       // <local0.warning> = 16*8+4; the URL's pipe needs no escape in an extension value.
       assertTrue(cef.startsWith("132|portcullis|test-node|"), cef);
-      assertTrue(cef.contains("CEF:0|Portcullis|Portcullis|" + Daemon.version() + "|access-block|Blocked by access "
+      assertTrue(cef.contains("CEF:0|Portcullis|Portcullis|" + io.portcullis.daemon.runtime.Version.get() + "|access-block|Blocked by access "
           + "rule|5|"), cef);
       assertTrue(cef.contains(" request=http://www.casino.test/spin?a\\=1|b\\=2 dhost=www.casino.test act=block"), cef);
       assertTrue(cef.contains("cs2Label=rule cs2=no-casino"), cef);

@@ -434,7 +434,7 @@ final class ClusterNode {
     reporting = true;
     daemon.readiness().checkStatus().onComplete(h -> context.runOnContext(x -> {
       JsonObject body = new JsonObject().put("revision", applied).put("localRevision",
-          daemon.commits().active().revision()).put("state", state).put("version", Daemon.version())
+          daemon.commits().active().revision()).put("state", state).put("version", io.portcullis.daemon.runtime.Version.get())
           .put("proxyPort", daemon.port("proxy")).put("icapPort", daemon.port("icap"))
           .put("eventsMissed", eventsMissed);
       if (problem != null) {

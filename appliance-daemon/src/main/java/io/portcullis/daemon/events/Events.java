@@ -110,7 +110,7 @@ public final class Events implements AutoCloseable {
     for (EventsConfig.SyslogTarget t : wanted.values()) {
       sinks.computeIfAbsent(t.name(), n -> {
         registerSinkMeters(n);
-        return new SyslogSink(t, baseDir, node, io.portcullis.daemon.Daemon.version());
+        return new SyslogSink(t, baseDir, node, io.portcullis.daemon.runtime.Version.get());
       });
     }
   }

@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  */
 final class IcapConnection {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
-  static final String SERVER = "Portcullis/" + Daemon.version();
+  static final String SERVER = "Portcullis/" + io.portcullis.daemon.runtime.Version.get();
   /** Body bytes past which a scanned answer's head goes out before the scan ends (see {@link #headEarly}). */
   static final int EARLY_HEAD = 32 * 1024;
   /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
@@ -809,7 +809,7 @@ final class IcapConnection {
     include.add("X-Authenticated-Groups");
     Headers h = Headers.of(
         "Methods", methods,
-        "Service", "Portcullis " + Daemon.version() + " " + (service == Service.REQMOD ? "request" : "response")
+        "Service", "Portcullis " + io.portcullis.daemon.runtime.Version.get() + " " + (service == Service.REQMOD ? "request" : "response")
             + " filter",
         "ServiceId", "portcullis-" + methods.toLowerCase(),
         "ISTag", s.istag(),
@@ -838,7 +838,7 @@ final class IcapConnection {
     values.put("MIME_TYPE", facts.responseMime());
     values.put("DATE", DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.now().atOffset(ZoneOffset.UTC)));
     values.put("SERVER_NAME", s.node());
-    values.put("APPLICATION", "Portcullis " + Daemon.version());
+    values.put("APPLICATION", "Portcullis " + io.portcullis.daemon.runtime.Version.get());
     byte[] page0 = (page == null ? BlockPage.DEFAULT : page).render(values).getBytes(StandardCharsets.UTF_8);
     HttpHead res = HttpHead.response(403, "Forbidden", Headers.of(
         "Content-Type", "text/html; charset=utf-8",
