@@ -481,7 +481,7 @@ public final class Daemon implements CommitManager.Applier {
     r.bypass().forEach(b -> out.add(rule("bypass", b.name(), "bypass")));
     r.access().forEach(a -> out.add(rule("access", a.name(), a.action().name().toLowerCase())));
     r.protection().forEach(p -> out.add(rule("protection", p.name(), p.action().name().toLowerCase())));
-    events.hits("policy").forEach((name, n) -> out.add(rule("policy", name, "block")));
+    events.hits("proxy").forEach((name, n) -> out.add(rule("proxy", name, "block")));
     return new JsonObject().put("rules", out);
   }
 

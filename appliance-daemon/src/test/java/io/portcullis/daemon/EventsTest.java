@@ -232,7 +232,7 @@ class EventsTest {
     // Failing closed is recorded as such.
     assertEquals("503", curl("http://www.example.test/"));
     JsonObject e = awaitEventsFor("example.test", 1).get(0);
-    assertEquals(List.of("error", "policy", "proxy.icap.onError", 503), List.of(e.getString("action"),
+    assertEquals(List.of("error", "proxy", "proxy.icap.onError", 503), List.of(e.getString("action"),
         e.getString("ruleType"), e.getString("rule"), e.getInteger("status")), e.encode());
   }
 

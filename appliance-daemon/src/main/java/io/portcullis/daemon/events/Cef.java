@@ -15,8 +15,8 @@ package io.portcullis.daemon.events;
  * <tr><td>Device Vendor, Product</td><td>{@code Portcullis}, {@code Portcullis}</td></tr>
  * <tr><td>Device Version</td><td>the node's version</td></tr>
  * <tr><td>Signature ID</td><td>{@code ruleType-action} ({@code access-block}, {@code protection-block},
- *     {@code bypass-allow}, {@code policy-block} ...), or {@code action} alone when no rule decided</td></tr>
- * <tr><td>Name</td><td>Threat blocked, Blocked by access rule, Blocked by protection rule, Blocked by policy,
+ *     {@code bypass-allow}, {@code proxy-block} ...), or {@code action} alone when no rule decided</td></tr>
+ * <tr><td>Name</td><td>Threat blocked, Blocked by access rule, Blocked by protection rule, Blocked by the proxy,
  *     Blocked, Redirected, Bypassed, Allowed, Error</td></tr>
  * <tr><td>Severity</td><td>8 a threat blocked, 5 other blocks, 4 error, 3 redirect, 1 allow</td></tr>
  * </table>
@@ -34,7 +34,7 @@ package io.portcullis.daemon.events;
  * <tr><td>dhost</td><td>host</td><td>the requested host</td></tr>
  * <tr><td>act</td><td>action</td><td>allow, block, redirect or error</td></tr>
  * <tr><td>cat</td><td>category</td><td>the URL category</td></tr>
- * <tr><td>cs1Label=ruleType cs1</td><td>ruleType</td><td>bypass, access, protection or policy</td></tr>
+ * <tr><td>cs1Label=ruleType cs1</td><td>ruleType</td><td>bypass, access, protection or proxy</td></tr>
  * <tr><td>cs2Label=rule cs2</td><td>rule</td><td>the name of the rule that decided</td></tr>
  * <tr><td>cs3Label=threat cs3</td><td>threat</td><td>the threat found</td></tr>
  * <tr><td>cs4Label=contentType cs4</td><td>mime</td><td>the declared content type</td></tr>
@@ -110,7 +110,7 @@ public final class Cef {
         return switch (ruleType) {
           case "access" -> "Blocked by access rule";
           case "protection" -> "Blocked by protection rule";
-          case "policy" -> "Blocked by policy";
+          case "proxy" -> "Blocked by the proxy";
           default -> "Blocked";
         };
       case "redirect":

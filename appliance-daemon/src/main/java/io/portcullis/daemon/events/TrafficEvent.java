@@ -7,7 +7,7 @@ import java.time.Instant;
  * One decision on one piece of traffic: what the journal keeps, {@code show events} shows and the syslog targets send.
  * Strings are null when unknown; numbers are -1 when unknown. {@code source}: {@code proxy} (a request through this
  * node's proxy, with its ICAP answers folded in) or {@code icap} (an ICAP transaction from another client, e.g. Squid).
- * {@code ruleType}: bypass, access, protection, or policy (the proxy's own checks: clients, ports, authentication).
+ * {@code ruleType}: bypass, access, protection, or proxy (the proxy's own checks: clients, ports, authentication).
  * {@code action}: allow, block, redirect or error.
  */
 public record TrafficEvent(

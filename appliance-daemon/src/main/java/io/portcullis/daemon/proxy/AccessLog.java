@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * second. When more than {@link #CAPACITY} lines wait, new ones are dropped and counted: a slow disk never slows
  * traffic. One writer per path for the daemon's life, so commits that keep the path keep the writer.
  */
-final class AccessLog {
+public final class AccessLog {
   private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
   private static final int CAPACITY = 100_000;
   private static final ConcurrentHashMap<Path, AccessLog> OPEN = new ConcurrentHashMap<>();
@@ -48,7 +48,7 @@ final class AccessLog {
    * One line. {@code code}: Squid's result code (TCP_MISS, TCP_DENIED, TCP_TUNNEL, NONE_NONE); {@code peer}: the
    * origin's address, or null for HIER_NONE; {@code type}: the response's Content-Type, or null.
    */
-  void add(long startMillis, long elapsedMillis, String client, String code, int status, long bytes, String method,
+  public void add(long startMillis, long elapsedMillis, String client, String code, int status, long bytes, String method,
       String url, String user, String peer, String type) {
     if (size.incrementAndGet() > CAPACITY) {
       size.decrementAndGet();

@@ -22,9 +22,9 @@ import org.apache.commons.codec.digest.Sha2Crypt;
  * purpose), so a header checked once is remembered for {@code cacheTtl}; {@link #check} runs off the event loop.
  * Immutable but for the cache; one per settings, so a commit that changes a password forgets the old one.
  */
-final class BasicAuth {
+public final class BasicAuth {
   /** An authenticated user. */
-  record User(String name, List<String> groups) {
+  public record User(String name, List<String> groups) {
   }
 
   private record Known(String hash, List<String> groups) {
@@ -88,12 +88,12 @@ final class BasicAuth {
   }
 
   /** The value of the 407's {@code Proxy-Authenticate}. */
-  String challenge() {
+  public String challenge() {
     return "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"";
   }
 
   /** The user a {@code Proxy-Authorization} value proves, if checked recently; null if it needs {@link #check}. */
-  User remembered(String header) {
+  public User remembered(String header) {
     Remembered r = header == null ? null : remembered.get(header);
     if (r == null) {
       return null;
@@ -106,7 +106,7 @@ final class BasicAuth {
   }
 
   /** True if {@code header} was found wrong within the last minute: 407 again, no hash check, not a new failure. */
-  boolean knownWrong(String header) {
+  public boolean knownWrong(String header) {
     Long until = header == null ? null : wrong.get(header);
     if (until == null) {
       return false;
@@ -119,7 +119,7 @@ final class BasicAuth {
   }
 
   /** Checks a {@code Proxy-Authorization} value against the hashes (slow: not on an event loop); null if wrong. */
-  User check(String header) {
+  public User check(String header) {
     if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
       return null;
     }

@@ -222,7 +222,7 @@ class SyslogSinkTest {
         event("block", "access", null, "http://blocked.example/x", node),
         event("block", "protection", "Eicar-Test-Signature", "http://x/a|b=c\\d\ne\rf?q=1&r=2", node),
         event("redirect", "access", null, "http://example.com/r", node),
-        event("error", "policy", null, "http://example.com/err", node),
+        event("error", "proxy", null, "http://example.com/err", node),
         new TrafficEvent(T.plusMillis(1), node, "icap", null, null, null, null, null, null, "bypass", "b", "allow",
             null, null, null, -1, -1, -1, -1, -1, -1));
   }

@@ -18,8 +18,8 @@ import java.util.Map;
 
 /**
  * The proxy's ICAP client on one event loop: OPTIONS (cached for Options-TTL), failover over a list of services,
- * pooled persistent connections, and whole small exchanges ({@link #exchange}). Streaming RESPMOD is driven by the
- * proxy with {@link #acquire} and the connection's events.
+ * pooled persistent connections, and whole small exchanges ({@link #exchange}). The transactions built on it are
+ * {@link Reqmod} and the streaming {@link Respmod}.
  */
 public final class IcapClient {
   private final Vertx vertx;
@@ -138,6 +138,13 @@ public final class IcapClient {
     }, () -> p.tryFail("ICAP service " + c.service + " closed the connection"));
     c.socket().write(Buffer.buffer(bytes)).onFailure(p::tryFail);
     return p.future().onComplete(x -> vertx.cancelTimer(timer));
+  }
+
+  /** {@code r} marked for our ICAP server: it answers its decision in headers and leaves the event to us. */
+  public static IcapRequest askingForDecision(IcapRequest r) {
+    return new IcapRequest(r.method(), r.uri(), r.headers().with(
+        io.portcullis.daemon.icap.codec.DecisionHeaders.EVENTS, "client"), r.httpRequest(), r.httpResponse(),
+        r.body(), r.preview());
   }
 
   /** An ICAP request head for the proxy's messages. */

@@ -24,6 +24,37 @@ public final class DecisionHeaders {
   /** c-icap's threat header ({@code Type=0; Resolution=2; Threat=NAME;}), which we send too and read from others. */
   public static final String INFECTION_FOUND = "X-Infection-Found";
 
+  private static final java.util.regex.Pattern THREAT_NAME = java.util.regex.Pattern.compile("Threat=([^;]*)");
+
+  /** A decision as an answer states it; null fields: not said. */
+  public record Decision(String action, String ruleType, String rule, String category, String threat,
+      String fileType) {
+  }
+
+  /**
+   * What answer {@code r} decided: our server's headers, else c-icap's X-Infection-Found, else the answer's kind (a
+   * message of its own blocks or redirects; a RESPMOD echoing {@code originStatus}, or a 204, allows).
+   * {@code ruleType} is null when the server says {@code none} or nothing.
+   */
+  public static Decision read(IcapResponse r, int originStatus) {
+    Headers h = r.headers();
+    String action = h.get(ACTION);
+    String infection = h.get(INFECTION_FOUND);
+    if (action == null) {
+      int st = r.status() == 200 && r.httpResponse() != null ? r.httpResponse().status() : -1;
+      action = infection != null ? "block" : st < 0 || st == originStatus ? "allow"
+          : st >= 300 && st < 400 ? "redirect" : "block";
+    }
+    String rt = h.get(RULE_TYPE);
+    String threat = h.get(THREAT);
+    if (threat == null && infection != null) {
+      java.util.regex.Matcher m = THREAT_NAME.matcher(infection);
+      threat = m.find() ? m.group(1).strip() : infection;
+    }
+    return new Decision(action, rt == null || rt.equals("none") ? null : rt, h.get(RULE), h.get(CATEGORY), threat,
+        h.get(FILE_TYPE));
+  }
+
   private DecisionHeaders() {
   }
 }

@@ -1,0 +1,86 @@
+package io.portcullis.daemon.proxy.impl;
+
+import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.proxy.Answer;
+import io.portcullis.daemon.proxy.BasicAuth;
+import io.portcullis.daemon.proxy.Exchange;
+import io.portcullis.daemon.proxy.ExchangeStep;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Proxy authentication (proxy.auth): Basic credentials checked against the users, remembered once right, the same
+ * wrong ones refused without a new check, and a client address locked out after repeated failures.
+ */
+final class Authentication implements ExchangeStep {
+  private static final Logger LOG = LoggerFactory.getLogger(Authentication.class);
+  private final Vertx vertx;
+
+  Authentication(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  @Override
+  public Future<Answer> request(Exchange ex) {
+    BasicAuth auth = ex.settings().auth();
+    if (auth == null) {
+      return ex.next();
+    }
+    HttpServerRequest req = ex.request();
+    String credentials = req.getHeader("Proxy-Authorization");
+    BasicAuth.User known = auth.remembered(credentials);
+    if (known != null) {
+      ex.record().user = known;
+      return ex.next();
+    }
+    if (credentials == null) {
+      return challenge(ex, auth, false);
+    }
+    String from = ex.record().client == null ? "-" : ex.record().client;
+    long locked = ex.settings().logins().lockedFor(from);
+    if (locked > 0) {
+      ex.record().decide("block", "proxy.auth.lockout");
+      req.response().putHeader("Retry-After", Long.toString(locked));
+      return Future.succeededFuture(ex.page(429, "Too many failed logins", "Too many wrong passwords came from your "
+          + "address: try again in " + locked + " seconds.", closes(req)));
+    }
+    if (auth.knownWrong(credentials)) {
+      return challenge(ex, auth, true); // the same wrong password again (a page's every resource): no new failure
+    }
+    req.pause();
+    // Checking a crypt hash takes milliseconds of CPU by design: a worker thread, not this event loop.
+    return vertx.executeBlocking(() -> auth.check(credentials), false).transform(ar -> {
+      if (ex.over()) {
+        return Future.succeededFuture(Answer.NONE);
+      }
+      if (ar.succeeded() && ar.result() != null) {
+        ex.record().user = ar.result();
+        return ex.next();
+      }
+      ProxyConfig.ProxyAuth a = ex.settings().proxy().auth();
+      if (ex.settings().logins().failed(from, a.lockout())) {
+        LOG.warn("proxy authentication: {} locked out for {} after {} failed logins", from, a.lockout().duration(),
+            a.lockout().maxFailures());
+      }
+      return challenge(ex, auth, true);
+    });
+  }
+
+  /** 407 with our page and the Basic challenge; the connection stays open unless a body would have to be read. */
+  private static Future<Answer> challenge(Exchange ex, BasicAuth auth, boolean wrong) {
+    ex.record().decide("block", "proxy.auth");
+    ex.request().response().putHeader("Proxy-Authenticate", auth.challenge());
+    return Future.succeededFuture(ex.page(407, "Proxy authentication required", wrong
+        ? "The user name or password is not right." : "This proxy needs your user name and password.",
+        closes(ex.request())));
+  }
+
+  /** A request whose body is unread (or a CONNECT) cannot leave the connection reusable. */
+  static boolean closes(HttpServerRequest req) {
+    return Targeting.hasBody(req) || req.method() == HttpMethod.CONNECT;
+  }
+}

@@ -1,0 +1,113 @@
+package io.portcullis.daemon.proxy.impl;
+
+import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.icap.codec.Headers;
+import io.portcullis.daemon.proxy.Answer;
+import io.portcullis.daemon.proxy.Exchange;
+import io.portcullis.daemon.proxy.ExchangeStep;
+import io.portcullis.daemon.proxy.Target;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+
+/**
+ * The last step of a request: it goes to the origin over a pooled keep-alive connection, with end-to-end headers,
+ * {@code Via} and (proxy.xForwardedFor) X-Forwarded-For; the body streams with back-pressure, or REQMOD's
+ * replacement goes whole. Its answer is the origin's response, paused until it is relayed.
+ */
+final class Forward implements ExchangeStep {
+  private final Vertx vertx;
+  private final HttpClientAgent client;
+
+  Forward(Vertx vertx, HttpClientAgent client) {
+    this.vertx = vertx;
+    this.client = client;
+  }
+
+  @Override
+  public Future<Answer> request(Exchange ex) {
+    Target target = ex.target();
+    return Destination.resolve(vertx, ex, target.origin(), address -> send(ex, address));
+  }
+
+  private Future<Answer> send(Exchange ex, SocketAddress address) {
+    ProxyConfig s = ex.settings().proxy();
+    Target target = ex.target();
+    HttpServerRequest req = ex.request();
+    HttpMethod method = ex.adapted() ? HttpMethod.valueOf(ex.head().method()) : req.method();
+    RequestOptions options = new RequestOptions().setMethod(method).setHost(target.origin().host())
+        .setPort(target.origin().port()).setServer(address).setURI(target.path())
+        .setIdleTimeout(s.upstreamTimeout().toMillis());
+    long t0 = System.nanoTime();
+    return client.request(options).transform(ar -> {
+      if (ar.failed()) {
+        return Future.succeededFuture(Pages.upstreamFailed(ex, ar.cause(), target.origin()));
+      }
+      HttpClientRequest up = ar.result();
+      if (ex.over()) {
+        up.reset(); // timed out or gone while the connection was being found
+        return Future.succeededFuture(Answer.NONE);
+      }
+      ex.onAbort(up::reset);
+      ex.record().peer = target.origin().host();
+      headers(ex, up, s);
+      return body(ex, up).transform(res -> {
+        ex.record().upstreamNanos = System.nanoTime() - t0;
+        if (res.failed()) {
+          return Future.succeededFuture(Pages.upstreamFailed(ex, res.cause(), target.origin()));
+        }
+        res.result().pause(); // until it is relayed, or RESPMOD reads it
+        return Future.succeededFuture(Relay.origin(res.result(), Buffer.buffer(), false));
+      });
+    });
+  }
+
+  /** The origin's request headers: REQMOD's if it changed them, else the user's end-to-end ones. */
+  private static void headers(Exchange ex, HttpClientRequest up, ProxyConfig s) {
+    HttpServerRequest req = ex.request();
+    if (ex.adapted()) {
+      for (Headers.Field f : ex.head().headers().fields()) {
+        if (!Relay.hopByHop(f.name())) {
+          up.headers().add(f.name(), f.value());
+        }
+      }
+    } else {
+      Relay.copyHeaders(req.headers(), up.headers());
+    }
+    up.headers().set(HttpHeaders.HOST, ex.target().authority()); // the absolute URI's authority wins (RFC 9112)
+    up.headers().add("Via", ex.via(req.version().alpnName()));
+    if (s.xForwardedFor() && req.remoteAddress() != null) {
+      String prior = req.headers().get("X-Forwarded-For");
+      up.headers().set("X-Forwarded-For", (prior == null ? "" : prior + ", ") + req.remoteAddress().hostAddress());
+    }
+  }
+
+  /** Sends the body: REQMOD's replacement whole, else the user's streamed (none if the request has none). */
+  private static Future<HttpClientResponse> body(Exchange ex, HttpClientRequest up) {
+    HttpServerRequest req = ex.request();
+    Buffer replaced = ex.body();
+    boolean hasBody = req.headers().contains(HttpHeaders.CONTENT_LENGTH)
+        || req.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    if (replaced != null) {
+      up.headers().remove(HttpHeaders.TRANSFER_ENCODING);
+      up.headers().set(HttpHeaders.CONTENT_LENGTH, Integer.toString(replaced.length()));
+      return up.send(replaced);
+    }
+    if (hasBody) {
+      if (!req.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+        up.setChunked(true);
+      }
+      return up.send(req);
+    }
+    req.resume();
+    return up.send();
+  }
+}
