@@ -14,7 +14,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
     io.portcullis.daemon.events.Events events, ClientConnections connections,
     List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients,
-    List<io.portcullis.daemon.rules.CidrMatcher> forwarders, Destinations destinations,
+    List<io.portcullis.daemon.rules.CidrMatcher> followXForwardedFor, Destinations destinations,
     io.portcullis.daemon.identity.LoginThrottle logins) {
 
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */

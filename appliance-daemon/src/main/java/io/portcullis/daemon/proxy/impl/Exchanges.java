@@ -91,7 +91,7 @@ public final class Exchanges {
    */
   public static String clientAddress(HttpServerRequest req, ProxySettings s) {
     String peer = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
-    if (s.forwarders().isEmpty() || peer == null || !CidrMatcher.anyMatches(s.forwarders(), CidrMatcher.literal(peer))) {
+    if (s.followXForwardedFor().isEmpty() || peer == null || !CidrMatcher.anyMatches(s.followXForwardedFor(), CidrMatcher.literal(peer))) {
       return peer;
     }
     List<String> values = req.headers().getAll("X-Forwarded-For");
@@ -105,7 +105,7 @@ public final class Exchanges {
           return client;
         }
         client = hop;
-        if (!CidrMatcher.anyMatches(s.forwarders(), address)) {
+        if (!CidrMatcher.anyMatches(s.followXForwardedFor(), address)) {
           return client;
         }
       }
