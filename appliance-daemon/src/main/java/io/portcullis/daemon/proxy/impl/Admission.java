@@ -7,7 +7,7 @@ import io.portcullis.daemon.rules.CidrMatcher;
 import io.vertx.core.Future;
 
 /** The first step: only clients in proxy.allowedClients are served; the others get 403 and a close. */
-final class Admission implements ExchangeStep {
+record Admission() implements ExchangeStep {
   @Override
   public Future<Answer> request(Exchange ex) {
     if (!CidrMatcher.anyMatches(ex.settings().allowedClients(), CidrMatcher.literal(ex.record().client))) {

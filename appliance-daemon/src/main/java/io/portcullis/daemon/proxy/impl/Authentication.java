@@ -16,13 +16,8 @@ import org.slf4j.LoggerFactory;
  * Proxy authentication (proxy.auth): Basic credentials checked against the users, remembered once right, the same
  * wrong ones refused without a new check, and a client address locked out after repeated failures.
  */
-final class Authentication implements ExchangeStep {
+record Authentication(Vertx vertx) implements ExchangeStep {
   private static final Logger LOG = LoggerFactory.getLogger(Authentication.class);
-  private final Vertx vertx;
-
-  Authentication(Vertx vertx) {
-    this.vertx = vertx;
-  }
 
   @Override
   public Future<Answer> request(Exchange ex) {

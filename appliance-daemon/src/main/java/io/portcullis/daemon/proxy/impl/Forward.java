@@ -23,15 +23,7 @@ import io.vertx.core.net.SocketAddress;
  * {@code Via} and (proxy.xForwardedFor) X-Forwarded-For; the body streams with back-pressure, or REQMOD's
  * replacement goes whole. Its answer is the origin's response, paused until it is relayed.
  */
-final class Forward implements ExchangeStep {
-  private final Vertx vertx;
-  private final HttpClientAgent client;
-
-  Forward(Vertx vertx, HttpClientAgent client) {
-    this.vertx = vertx;
-    this.client = client;
-  }
-
+record Forward(Vertx vertx, HttpClientAgent client) implements ExchangeStep {
   @Override
   public Future<Answer> request(Exchange ex) {
     Target target = ex.target();

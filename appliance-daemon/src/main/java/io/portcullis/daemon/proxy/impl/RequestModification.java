@@ -24,13 +24,8 @@ import org.slf4j.LoggerFactory;
  * lets it pass (204), changes it (a new request line, headers or body), or answers for the origin (a block page, a
  * redirect). When ICAP fails, proxy.icap.onError decides: bypass passes it unscanned, block answers 503.
  */
-final class RequestModification implements ExchangeStep {
+record RequestModification(IcapClient icap) implements ExchangeStep {
   private static final Logger LOG = LoggerFactory.getLogger(RequestModification.class);
-  private final IcapClient icap;
-
-  RequestModification(IcapClient icap) {
-    this.icap = icap;
-  }
 
   @Override
   public Future<Answer> request(Exchange ex) {

@@ -21,15 +21,8 @@ import org.slf4j.LoggerFactory;
  * RESPMOD, on the way back: the origin's response goes through the ICAP services ({@link Respmod}) before the
  * user sees it. Answers the proxy or an ICAP server made are not sent to RESPMOD (as Squid does not).
  */
-final class ResponseModification implements ExchangeStep {
+record ResponseModification(Vertx vertx, IcapClient icap) implements ExchangeStep {
   private static final Logger LOG = LoggerFactory.getLogger(ResponseModification.class);
-  private final Vertx vertx;
-  private final IcapClient icap;
-
-  ResponseModification(Vertx vertx, IcapClient icap) {
-    this.vertx = vertx;
-    this.icap = icap;
-  }
 
   @Override
   public Future<Answer> answer(Exchange ex, Answer answer) {

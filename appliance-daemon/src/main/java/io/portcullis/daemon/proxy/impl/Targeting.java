@@ -14,7 +14,7 @@ import io.vertx.core.http.HttpServerRequest;
  * proxy.connectPorts. Anything else is refused here, before any rule or origin sees it. The request is paused from
  * here on: its body waits for REQMOD or the origin.
  */
-final class Targeting implements ExchangeStep {
+record Targeting() implements ExchangeStep {
   @Override
   public Future<Answer> request(Exchange ex) {
     HttpServerRequest req = ex.request();

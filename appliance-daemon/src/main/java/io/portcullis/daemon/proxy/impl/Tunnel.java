@@ -15,15 +15,7 @@ import io.vertx.core.net.SocketAddress;
  * bytes both ways with back-pressure, counted for the access log. The tunnel lives until either side closes or
  * idles out; proxy.requestTimeout does not cut it.
  */
-final class Tunnel implements ExchangeStep {
-  private final Vertx vertx;
-  private final NetClient tunnels;
-
-  Tunnel(Vertx vertx, NetClient tunnels) {
-    this.vertx = vertx;
-    this.tunnels = tunnels;
-  }
-
+record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
   @Override
   public Future<Answer> request(Exchange ex) {
     Target target = ex.target();
