@@ -73,6 +73,7 @@ public final class Daemon implements CommitManager.Applier {
   private volatile CommitManager commits;
   private volatile io.portcullis.daemon.config.EditSessions sessions;
   private final io.portcullis.daemon.cluster.Cluster cluster;
+  private final NodeStatus nodeStatus;
   private final io.portcullis.daemon.runtime.HeapCompactor compactor = new io.portcullis.daemon.runtime.HeapCompactor();
   private boolean stopped;
 
@@ -220,6 +221,7 @@ public final class Daemon implements CommitManager.Applier {
       p.complete(Status.OK(c));
     });
     readiness.register("scan", 3000, checks::scan);
+    this.nodeStatus = new NodeStatus(startedAt, all(), balancer, this::config, () -> commits, cluster, events);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);
   }
@@ -371,19 +373,14 @@ public final class Daemon implements CommitManager.Applier {
     LOG.info("stopped");
   }
 
-  /** The node's state for {@code show status}. */
   /** The balancer's frontends and servers as they are now (state, connections, checks). */
   public JsonObject balancerStatus() {
-    ServiceVerticle<Balancer> v = balancer.verticle();
-    return v == null ? new JsonObject().put("enabled", false).put("frontends", new io.vertx.core.json.JsonArray())
-        : v.settings().status();
+    return nodeStatus.balancer();
   }
 
   /** The balancer here and, on a control node, each node's balancer as it last reported it. */
   public JsonObject clusterBalancerStatus() {
-    JsonObject out = balancerStatus();
-    JsonObject nodes = cluster.balancers();
-    return nodes.isEmpty() ? out : out.copy().put("nodes", nodes);
+    return nodeStatus.clusterBalancer();
   }
 
   /** The node's place in its cluster. */
@@ -391,41 +388,10 @@ public final class Daemon implements CommitManager.Applier {
     return cluster;
   }
 
+  /** The node's state for {@code show status}. */
   public JsonObject status() {
-    JsonObject services = new JsonObject();
-    for (Service<?> s : all()) {
-      ServiceState st = s.state();
-      JsonObject o = new JsonObject().put("state", st.kind().name().toLowerCase());
-      if (st.address() != null) {
-        o.put("address", st.address());
-      }
-      if (st.reason() != null) {
-        o.put("reason", st.reason());
-      }
-      ServiceVerticle<?> v = s.verticle();
-      if (v != null && v.port() > 0) {
-        o.put("port", v.port());
-      }
-      services.put(s.name(), o);
-    }
-    JsonObject out = new JsonObject()
-        .put("node", config.node().name())
-        .put("version", io.portcullis.daemon.runtime.Version.get())
-        .put("revision", commits.active().revision())
-        .put("startedAt", startedAt.toString())
-        .put("uptimeSeconds", Duration.between(startedAt, Instant.now()).toSeconds())
-        .put("services", services);
-    JsonObject cl = cluster.status();
-    if (!"standalone".equals(cl.getString("role"))) {
-      JsonObject c = cl.copy();
-      c.remove("nodes");
-      out.put("cluster", c);
-    }
-    commits.pending().ifPresent(p -> out.put("pendingConfirm",
-        new JsonObject().put("revision", p.revision()).put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));
-    return out;
+    return nodeStatus.status();
   }
-
 
   /** The port a service has bound (tests and status), or -1. */
   public int port(String service) {
@@ -471,23 +437,9 @@ public final class Daemon implements CommitManager.Applier {
     return readiness;
   }
 
-  /**
-   * The rules in effect, in order (bypass, access, protection), each with its decisions since the daemon started
-   * (counts survive commits that keep the rule's name), then the proxy's own checks that decided something.
-   */
+  /** The rules in effect with their decisions since the daemon started, then the proxy's own checks. */
   public JsonObject rules() {
-    io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
-    io.portcullis.daemon.config.RulesConfig r = config.rules();
-    r.bypass().forEach(b -> out.add(rule("bypass", b.name(), "bypass")));
-    r.access().forEach(a -> out.add(rule("access", a.name(), a.action().name().toLowerCase())));
-    r.protection().forEach(p -> out.add(rule("protection", p.name(), p.action().name().toLowerCase())));
-    events.hits("policy").forEach((name, n) -> out.add(rule("policy", name, "block")));
-    return new JsonObject().put("rules", out);
-  }
-
-  private JsonObject rule(String type, String name, String action) {
-    return new JsonObject().put("type", type).put("name", name).put("action", action)
-        .put("hits", events.hits(type, name));
+    return nodeStatus.rules();
   }
 
   /** The node's traffic events: journal, syslog targets, counts. */
