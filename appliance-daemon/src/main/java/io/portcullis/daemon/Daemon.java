@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer and admin services on one config, which
  * {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}.
  */
-public final class Daemon implements CommitManager.Applier {
+public final class Daemon implements CommitManager.Applier, io.portcullis.daemon.cluster.Cluster.Host {
   private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
 
   /** Where the node keeps its state; {@code configFile} (may be null) is rewritten on each commit. */
@@ -374,6 +374,7 @@ public final class Daemon implements CommitManager.Applier {
   }
 
   /** The balancer's frontends and servers as they are now (state, connections, checks). */
+  @Override
   public JsonObject balancerStatus() {
     return nodeStatus.balancer();
   }
@@ -394,6 +395,7 @@ public final class Daemon implements CommitManager.Applier {
   }
 
   /** The port a service has bound (tests and status), or -1. */
+  @Override
   public int port(String service) {
     return all().stream().filter(s -> s.name().equals(service)).findFirst()
         .map(s -> s.verticle() == null ? -1 : s.verticle().port()).orElse(-1);
@@ -403,6 +405,8 @@ public final class Daemon implements CommitManager.Applier {
     return all().stream().filter(s -> s.name().equals(service)).findFirst().map(Service::state).orElseThrow();
   }
 
+  /** The config in effect. */
+  @Override
   public Config config() {
     return config;
   }
@@ -417,6 +421,8 @@ public final class Daemon implements CommitManager.Applier {
     return sessions;
   }
 
+  /** The commit queue; null until {@link #start} has made it. */
+  @Override
   public CommitManager commits() {
     return commits;
   }
@@ -437,12 +443,19 @@ public final class Daemon implements CommitManager.Applier {
     return readiness;
   }
 
+  /** Runs the readiness checks. */
+  @Override
+  public Future<io.vertx.ext.healthchecks.CheckResult> checkReadiness() {
+    return readiness.checkStatus();
+  }
+
   /** The rules in effect with their decisions since the daemon started, then the proxy's own checks. */
   public JsonObject rules() {
     return nodeStatus.rules();
   }
 
   /** The node's traffic events: journal, syslog targets, counts. */
+  @Override
   public io.portcullis.daemon.events.Events events() {
     return events;
   }
@@ -451,6 +464,14 @@ public final class Daemon implements CommitManager.Applier {
     return registry;
   }
 
+  /** This node's metrics in the Prometheus text format. */
+  @Override
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /** The node's Vert.x. */
+  @Override
   public Vertx vertx() {
     return vertx;
   }

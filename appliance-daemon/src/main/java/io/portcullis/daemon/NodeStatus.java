@@ -41,7 +41,7 @@ final class NodeStatus {
     this.events = events;
   }
 
-  /** The node's state for {@code show status}: version, revision, uptime, each service, cluster link, pending confirm. */
+  /** {@code show status}: version, revision, uptime, each service, the cluster link and a commit awaiting confirm. */
   JsonObject status() {
     JsonObject byName = new JsonObject();
     for (Service<?> s : services) {
@@ -73,8 +73,8 @@ final class NodeStatus {
       link.remove("nodes");
       out.put("cluster", link);
     }
-    c.pending().ifPresent(p -> out.put("pendingConfirm",
-        new JsonObject().put("revision", p.revision()).put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));
+    c.pending().ifPresent(p -> out.put("pendingConfirm", new JsonObject().put("revision", p.revision())
+        .put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));
     return out;
   }
 
