@@ -5,13 +5,17 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.portcullis.daemon.admin.AdminToken;
 import io.portcullis.daemon.admin.AdminVerticle;
+import io.portcullis.daemon.admin.Callers;
 import io.portcullis.daemon.balancer.BalancerVerticle;
 import io.portcullis.daemon.balancer.Balancer;
 import io.portcullis.daemon.balancer.BalancerStats;
+import io.portcullis.daemon.cluster.Cluster;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.Config;
+import io.portcullis.daemon.config.EditSessions;
 import io.portcullis.daemon.config.ProxyConfig;
 import io.portcullis.daemon.config.RevisionStore;
+import io.portcullis.daemon.events.Events;
 import io.portcullis.daemon.icap.server.IcapSettings;
 import io.portcullis.daemon.icap.server.IcapVerticle;
 import io.portcullis.daemon.proxy.ProxySettings;
@@ -25,6 +29,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.CheckResult;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -45,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer and admin services on one config, which
  * {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}.
  */
-public final class Daemon implements CommitManager.Applier, io.portcullis.daemon.cluster.Cluster.Host {
+public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminVerticle.Node {
   private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
 
   /** Where the node keeps its state; {@code configFile} (may be null) is rewritten on each commit. */
@@ -54,9 +59,8 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
 
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
-  private final io.portcullis.daemon.events.Events events;
-  private final AdminToken token;
-  private final io.portcullis.daemon.admin.Callers callers;
+  private final Events events;
+  private final Callers callers;
   private final Service<io.portcullis.daemon.admin.AdminSettings> admin;
   private final List<Service<?>> traffic = new ArrayList<>();
   private final HealthChecks liveness;
@@ -71,8 +75,8 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
   private final Service<ProxySettings> proxy;
   private volatile Config config;
   private volatile CommitManager commits;
-  private volatile io.portcullis.daemon.config.EditSessions sessions;
-  private final io.portcullis.daemon.cluster.Cluster cluster;
+  private volatile EditSessions sessions;
+  private final Cluster cluster;
   private final NodeStatus nodeStatus;
   private final io.portcullis.daemon.runtime.HeapCompactor compactor = new io.portcullis.daemon.runtime.HeapCompactor();
   private boolean stopped;
@@ -123,11 +127,11 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
         io.portcullis.daemon.config.AtomicFiles.removeLeftovers(d);
       }
     }
-    this.token = AdminToken.loadOrCreate(options.dataDir());
-    this.callers = new io.portcullis.daemon.admin.Callers(token, user -> this.config().console().users().stream()
+    AdminToken token = AdminToken.loadOrCreate(options.dataDir());
+    this.callers = new Callers(token, user -> this.config().console().users().stream()
         .filter(u -> u.name().equals(user)).findFirst().map(u -> u.role()).orElse(null));
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    this.events = new io.portcullis.daemon.events.Events(options.dataDir().resolve("events"), registry);
+    this.events = new Events(options.dataDir().resolve("events"), registry);
     events.configure(config.events(), baseDir, config.node().name());
     this.vertx = Vertx.builder()
         .with(new VertxOptions().setPreferNativeTransport(true)
@@ -212,7 +216,7 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
       return v == null ? null : v.settings();
     }, this::scanner);
     readiness.register("icap-client", 3000, checks::icapClient);
-    this.cluster = new io.portcullis.daemon.cluster.Cluster(this, dataDir);
+    this.cluster = new Cluster(this, dataDir);
     // Up even when the control node is away: the node keeps serving on its last config, and a balancer checking
     // /health/ready must not take it out for that; the data says how the link is.
     readiness.register("cluster", p -> {
@@ -239,7 +243,7 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
       d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
           options.configFile(), text, config, source);
       d.commits.files(d.files);
-      d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
+      d.sessions = new EditSessions(d.commits);
       d.commits.guard(d.cluster);
       d.commits.follower(d.cluster);
       d.commits.onActive(d.cluster::activated);
@@ -373,27 +377,6 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
     LOG.info("stopped");
   }
 
-  /** The balancer's frontends and servers as they are now (state, connections, checks). */
-  @Override
-  public JsonObject balancerStatus() {
-    return nodeStatus.balancer();
-  }
-
-  /** The balancer here and, on a control node, each node's balancer as it last reported it. */
-  public JsonObject clusterBalancerStatus() {
-    return nodeStatus.clusterBalancer();
-  }
-
-  /** The node's place in its cluster. */
-  public io.portcullis.daemon.cluster.Cluster cluster() {
-    return cluster;
-  }
-
-  /** The node's state for {@code show status}. */
-  public JsonObject status() {
-    return nodeStatus.status();
-  }
-
   /** The port a service has bound (tests and status), or -1. */
   @Override
   public int port(String service) {
@@ -401,24 +384,18 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
         .map(s -> s.verticle() == null ? -1 : s.verticle().port()).orElse(-1);
   }
 
+  /** The state of {@code service}; an exception if there is no such service. */
   public ServiceState state(String service) {
     return all().stream().filter(s -> s.name().equals(service)).findFirst().map(Service::state).orElseThrow();
   }
+
+  // What the admin API (AdminVerticle.Node) and the cluster (Cluster.Host) see of the node: the JSON comes from
+  // NodeStatus and the cluster, the rest is the node's own parts.
 
   /** The config in effect. */
   @Override
   public Config config() {
     return config;
-  }
-
-  /** The rules in effect, compiled. */
-  public synchronized io.portcullis.daemon.rules.Policy policy() {
-    return compiled == null ? io.portcullis.daemon.rules.Policy.EMPTY : compiled.policy();
-  }
-
-  /** The console's configuration sessions. */
-  public io.portcullis.daemon.config.EditSessions sessions() {
-    return sessions;
   }
 
   /** The commit queue; null until {@link #start} has made it. */
@@ -427,41 +404,52 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
     return commits;
   }
 
-  public io.portcullis.daemon.admin.Callers callers() {
+  /** The node's traffic events: journal, syslog targets, counts. */
+  @Override
+  public Events events() {
+    return events;
+  }
+
+  /** The Bearer tokens the admin API accepts: the node's own and the console's sessions. */
+  @Override
+  public Callers callers() {
     return callers;
   }
 
-  public AdminToken token() {
-    return token;
+  /** The console's configuration sessions; null until {@link #start} has made them. */
+  @Override
+  public EditSessions sessions() {
+    return sessions;
   }
 
+  /** The rules in effect, compiled. */
+  @Override
+  public synchronized Policy policy() {
+    return compiled == null ? Policy.EMPTY : compiled.policy();
+  }
+
+  /** The node's Vert.x. */
+  @Override
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** The checks behind {@code /health/live}. */
+  @Override
   public HealthChecks liveness() {
     return liveness;
   }
 
+  /** The checks behind {@code /health/ready}. */
+  @Override
   public HealthChecks readiness() {
     return readiness;
   }
 
   /** Runs the readiness checks. */
   @Override
-  public Future<io.vertx.ext.healthchecks.CheckResult> checkReadiness() {
+  public Future<CheckResult> checkReadiness() {
     return readiness.checkStatus();
-  }
-
-  /** The rules in effect with their decisions since the daemon started, then the proxy's own checks. */
-  public JsonObject rules() {
-    return nodeStatus.rules();
-  }
-
-  /** The node's traffic events: journal, syslog targets, counts. */
-  @Override
-  public io.portcullis.daemon.events.Events events() {
-    return events;
-  }
-
-  public PrometheusMeterRegistry meterRegistry() {
-    return registry;
   }
 
   /** This node's metrics in the Prometheus text format. */
@@ -470,9 +458,51 @@ public final class Daemon implements CommitManager.Applier, io.portcullis.daemon
     return registry.scrape();
   }
 
-  /** The node's Vert.x. */
+  /** This node's metrics and, on a control node, each reporting node's, in the Prometheus text format. */
   @Override
-  public Vertx vertx() {
-    return vertx;
+  public String metrics() {
+    return cluster.metrics(registry.scrape());
+  }
+
+  /** The node's state for {@code show status}. */
+  @Override
+  public JsonObject status() {
+    return nodeStatus.status();
+  }
+
+  /** The rules in effect with their decisions since the daemon started, then the proxy's own checks. */
+  @Override
+  public JsonObject rules() {
+    return nodeStatus.rules();
+  }
+
+  /** The balancer's frontends and servers as they are now (state, connections, checks). */
+  @Override
+  public JsonObject balancerStatus() {
+    return nodeStatus.balancer();
+  }
+
+  /** The balancer here and, on a control node, each node's balancer as it last reported it. */
+  @Override
+  public JsonObject clusterBalancerStatus() {
+    return nodeStatus.clusterBalancer();
+  }
+
+  /** The node's place in its cluster, for {@code show cluster}. */
+  @Override
+  public JsonObject clusterStatus() {
+    return cluster.status();
+  }
+
+  /** On a control node, the join key of listed node {@code name}; else an exception. */
+  @Override
+  public String joinKey(String name) {
+    return cluster.joinKey(name);
+  }
+
+  /** On a control node with nodes, how many lag behind {@code revision}; else null. */
+  @Override
+  public JsonObject commitReport(int revision) {
+    return cluster.commitReport(revision);
   }
 }
