@@ -50,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer and admin services on one config, which
  * {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}.
  */
-public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminVerticle.Node {
+public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminVerticle.Host {
   private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
 
   /** Where the node keeps its state; {@code configFile} (may be null) is rewritten on each commit. */
@@ -389,7 +389,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     return all().stream().filter(s -> s.name().equals(service)).findFirst().map(Service::state).orElseThrow();
   }
 
-  // What the admin API (AdminVerticle.Node) and the cluster (Cluster.Host) see of the node: the JSON comes from
+  // What the admin API (AdminVerticle.Host) and the cluster (Cluster.Host) see of the node: the JSON comes from
   // NodeStatus and the cluster, the rest is the node's own parts.
 
   /** The config in effect. */

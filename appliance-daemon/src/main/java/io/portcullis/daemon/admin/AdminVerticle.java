@@ -34,8 +34,8 @@ import java.util.concurrent.CompletionException;
  * out; errors are {@code {"error": …, "problems": [{path, message, line, column}]}}.
  */
 public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
-  /** What the admin API needs of its node; the daemon provides it. */
-  public interface Node {
+  /** What the admin API needs of the node that hosts it; {@code Daemon} provides it. */
+  public interface Host {
     /** The checks behind {@code /health/live}. */
     HealthChecks liveness();
 
@@ -86,12 +86,12 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
   private static final String CALLER = "portcullis.caller";
   private volatile io.vertx.core.http.HttpServer server; // the newest bound: where a new certificate goes
   private static final org.slf4j.Logger AUDIT = org.slf4j.LoggerFactory.getLogger("portcullis.audit");
-  private final Node node;
+  private final Host host;
 
-  /** An admin API for {@code node}, to listen as {@code initial} says. */
-  public AdminVerticle(AdminSettings initial, Node node) {
+  /** An admin API for {@code host}, to listen as {@code initial} says. */
+  public AdminVerticle(AdminSettings initial, Host host) {
     super(initial);
-    this.node = node;
+    this.host = host;
   }
 
   @Override
@@ -136,10 +136,10 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
 
   private Router router() {
     Router r = Router.router(vertx);
-    r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(node.liveness()));
-    r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(node.readiness()));
+    r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(host.liveness()));
+    r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(host.readiness()));
     r.route().handler(this::authenticate);
-    r.get("/metrics").handler(ctx -> vertx.executeBlocking(node::metrics, false).onComplete(ar -> {
+    r.get("/metrics").handler(ctx -> vertx.executeBlocking(host::metrics, false).onComplete(ar -> {
       if (ar.failed()) {
         error(ctx, 500, String.valueOf(ar.cause()), List.of());
         return;
@@ -148,19 +148,19 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
       ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
     }));
     r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false));
-    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, node.status()));
-    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, node.clusterBalancerStatus()));
-    r.get("/api/v1/cluster").handler(ctx -> json(ctx, 200, node.clusterStatus()));
+    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, host.status()));
+    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, host.clusterBalancerStatus()));
+    r.get("/api/v1/cluster").handler(ctx -> json(ctx, 200, host.clusterStatus()));
     r.get("/api/v1/cluster/join-key").handler(ctx -> blocking(ctx, () -> new JsonObject()
         .put("node", ctx.queryParam("node").isEmpty() ? null : ctx.queryParam("node").get(0))
-        .put("joinKey", node.joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
-        .put("caFingerprint", node.clusterStatus().getString("ca"))));
-    r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, node.rules()));
+        .put("joinKey", host.joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
+        .put("caFingerprint", host.clusterStatus().getString("ca"))));
+    r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, host.rules()));
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
         String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(
-            io.portcullis.daemon.cluster.Membership.balancer(node.config()),
-            ctx.queryParam("frontend"), node.config().node().name(), node.commits().active().revision());
+            io.portcullis.daemon.cluster.Membership.balancer(host.config()),
+            ctx.queryParam("frontend"), host.config().node().name(), host.commits().active().revision());
         ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8").end(cfg);
       } catch (IllegalArgumentException e) {
         error(ctx, 404, e.getMessage(), List.of());
@@ -168,7 +168,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     });
     // Parsing a large config to hide its secrets takes a while: a worker thread, not the admin API's event loop.
     r.get("/api/v1/config").handler(ctx -> blocking(ctx, () -> {
-      CommitManager.Active a = node.commits().active();
+      CommitManager.Active a = host.commits().active();
       String shown = Redact.yaml(a.text()); // secrets never leave the node's disk
       JsonObject out = new JsonObject().put("revision", a.revision()).put("yaml", shown);
       if ("set".equals(ctx.queryParams().get("format"))) {
@@ -177,7 +177,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
       return out;
     }));
     r.get("/api/v1/candidate").handler(ctx -> blocking(ctx, () -> new JsonObject()
-        .put("yaml", Redact.yaml(node.commits().candidate())).put("changed", node.commits().candidateChanged())));
+        .put("yaml", Redact.yaml(host.commits().candidate())).put("changed", host.commits().candidateChanged())));
     r.put("/api/v1/candidate").handler(ctx -> {
       JsonObject body = body(ctx);
       if (body == null) {
@@ -188,22 +188,22 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         error(ctx, 400, "body must be {\"yaml\": \"...\"}", List.of());
         return;
       }
-      List<Problem> problems = node.commits().setCandidate(yaml);
+      List<Problem> problems = host.commits().setCandidate(yaml);
       json(ctx, 200, new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
     });
     r.delete("/api/v1/candidate").handler(ctx -> {
-      node.commits().discard();
+      host.commits().discard();
       json(ctx, 200, new JsonObject().put("discarded", true));
     });
     r.post("/api/v1/commit/check").handler(ctx -> {
-      List<Problem> problems = node.commits().check();
+      List<Problem> problems = host.commits().check();
       json(ctx, problems.isEmpty() ? 200 : 422,
           new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
     });
     r.post("/api/v1/commit").handler(this::commit);
     r.post("/api/v1/commit/confirm").handler(ctx -> {
       try {
-        Revision rev = node.commits().confirm();
+        Revision rev = host.commits().confirm();
         json(ctx, 200, revision(rev).put("confirmed", true));
       } catch (IllegalStateException e) {
         error(ctx, 409, e.getMessage(), List.of());
@@ -220,35 +220,35 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         return;
       }
       blocking(ctx, () -> {
-        node.commits().rollback(n);
-        return new JsonObject().put("candidate", n).put("problems", problems(node.commits().check()));
+        host.commits().rollback(n);
+        return new JsonObject().put("candidate", n).put("problems", problems(host.commits().check()));
       });
     });
     r.get("/api/v1/revisions").handler(ctx -> blocking(ctx, () -> {
       JsonArray list = new JsonArray();
-      int active = node.commits().active().revision();
-      for (Revision rev : node.commits().revisions()) {
+      int active = host.commits().active().revision();
+      for (Revision rev : host.commits().revisions()) {
         list.add(revision(rev).put("active", rev.number() == active));
       }
       return new JsonObject().put("revisions", list);
     }));
     r.get("/api/v1/revisions/:n").handler(ctx -> blocking(ctx, () -> {
       int n = Integer.parseInt(ctx.pathParam("n"));
-      String text = node.commits().revisionText(n)
+      String text = host.commits().revisionText(n)
           .orElseThrow(() -> new IllegalArgumentException("revision " + n + " is not kept"));
       return new JsonObject().put("revision", n).put("yaml", Redact.yaml(text));
     }));
     r.get("/api/v1/compare").handler(ctx -> blocking(ctx, () -> {
       String n = ctx.queryParams().get("revision");
-      return new JsonObject().put("diff", node.commits().compare(n == null ? null : Integer.parseInt(n)));
+      return new JsonObject().put("diff", host.commits().compare(n == null ? null : Integer.parseInt(n)));
     }));
-    SessionRoutes.add(r, node);
+    SessionRoutes.add(r, host);
     r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path(), List.of()));
     return r;
   }
 
   private void authenticate(RoutingContext ctx) {
-    Callers.Caller c = node.callers().resolve(ctx.request().getHeader("Authorization"));
+    Callers.Caller c = host.callers().resolve(ctx.request().getHeader("Authorization"));
     if (c == null) {
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"portcullis\"");
       error(ctx, 401, "a valid bearer token is required (see " + AdminToken.FILE + " in the data dir)", List.of());
@@ -326,16 +326,16 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
       }
     }
     Duration within = confirm;
-    node.commits().commitText(null, -1, user(ctx), body.getString("message", ""), within,
+    host.commits().commitText(null, -1, user(ctx), body.getString("message", ""), within,
             body.getBoolean("force", false), permission(ctx))
         .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
           if (err == null) {
             JsonObject out = revision(rev);
-            JsonObject nodes = node.commitReport(rev.number());
+            JsonObject nodes = host.commitReport(rev.number());
             if (nodes != null) {
               out.put("nodes", nodes);
             }
-            node.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+            host.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
             json(ctx, 200, out);
             return;
           }

@@ -25,7 +25,7 @@ import java.util.concurrent.CompletableFuture;
  * follower (a control node's commit waits for its nodes).
  */
 public final class Cluster implements CommitManager.Guard, CommitManager.Follower {
-  /** What the cluster's control endpoint and node agent need of their node; the daemon provides it. */
+  /** What the control endpoint and the node agent need of the node that hosts them; {@code Daemon} provides it. */
   public interface Host {
     /** The node's Vert.x, for the endpoint, the agent's context and its HTTP clients. */
     Vertx vertx();
