@@ -47,8 +47,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer and admin services on one config, which
- * {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}.
+ * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer, admin and console services on one config,
+ * which {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}. The
+ * admin API and the cluster see it through their own narrow interfaces, so no package depends back on this one.
  */
 public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminVerticle.Host {
   private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
