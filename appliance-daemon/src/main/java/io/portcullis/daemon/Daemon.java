@@ -411,7 +411,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     return events;
   }
 
-  /** The Bearer tokens the admin API accepts: the node's own and the console's sessions. */
+  /** The Bearer tokens the admin API accepts: the node's own and one per SSH console login. */
   @Override
   public Callers callers() {
     return callers;

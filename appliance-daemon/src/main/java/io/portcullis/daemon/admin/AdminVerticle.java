@@ -271,20 +271,20 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     return ctx.get(CALLER);
   }
 
-  /** The user a call is made for: a console session's own, else the one the local console names. */
+  /** The user a call is made for: an SSH console login's own, else the one the local console names. */
   static String user(RoutingContext ctx) {
     Callers.Caller c = caller(ctx);
-    if (c != null && c.session()) {
+    if (c != null && c.login()) {
       return c.user();
     }
     String u = ctx.request().getHeader("X-Portcullis-User");
     return u == null || u.isBlank() ? "api" : Logs.escape(u); // it goes into the audit log
   }
 
-  /** Where the caller is: a console session's SSH client, else what the local console says, else the peer. */
+  /** Where the caller is: an SSH console login's client, else what the local console says, else the peer. */
   static String source(RoutingContext ctx) {
     Callers.Caller c = caller(ctx);
-    if (c != null && c.session()) {
+    if (c != null && c.login()) {
       return c.source();
     }
     String s = ctx.request().getHeader("X-Portcullis-Source");

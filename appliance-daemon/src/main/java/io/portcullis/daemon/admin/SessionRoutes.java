@@ -24,13 +24,13 @@ final class SessionRoutes {
   }
 
   static void add(Router r, AdminVerticle.Host host) {
-    // A console session's candidate is its user's own: another SSH user's token cannot read, edit or commit it (as
-    // if it did not exist). The local console (the node's token) may use any, as root may.
+    // A configuration session's candidate is its user's own: another SSH user's token cannot read, edit or commit it
+    // (as if it did not exist). The local console (the node's token) may use any, as root may.
     io.vertx.core.Handler<RoutingContext> owner = ctx -> {
       Callers.Caller c = AdminVerticle.caller(ctx);
       String id = ctx.pathParam("id");
       EditSessions.Session s = id == null ? null : host.sessions().peek(id);
-      if (c != null && c.session() && s != null && !s.user().equals(c.user())) {
+      if (c != null && c.login() && s != null && !s.user().equals(c.user())) {
         AdminVerticle.errorOf(ctx, 404, new EditSessions.NoSuchSession(id).getMessage(), List.of());
         return;
       }
