@@ -106,6 +106,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     return compiled;
   }
 
+  /** {@link #compile} with its failure unchecked, for the services' settings functions, which cannot throw. */
   private Compiled compiled(Config c) {
     try {
       return compile(c);
@@ -114,6 +115,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     }
   }
 
+  /** Builds the node's parts on {@code config}; nothing listens until {@link #start}. */
   private Daemon(Options options, Config config) throws IOException {
     this.config = config;
     this.baseDir = options.configFile() != null ? options.configFile().toAbsolutePath().getParent()
@@ -264,6 +266,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     return d;
   }
 
+  /** The result of {@code f}, waited for up to a minute; its failure is thrown as it is. */
   private <T> T await(Future<T> f) throws Exception {
     try {
       return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -272,6 +275,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     }
   }
 
+  /** Every service, admin first. */
   private List<Service<?>> all() {
     List<Service<?>> list = new ArrayList<>(traffic);
     list.add(0, admin);
@@ -343,6 +347,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     }
   }
 
+  /** Tells the commit under way how far it is, once there is a commit queue. */
   private void progress(String phase, int done, int total) {
     CommitManager c = commits;
     if (c != null) {
