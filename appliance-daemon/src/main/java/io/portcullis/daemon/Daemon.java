@@ -5,13 +5,17 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.portcullis.daemon.admin.AdminToken;
 import io.portcullis.daemon.admin.AdminVerticle;
+import io.portcullis.daemon.admin.Callers;
 import io.portcullis.daemon.balancer.BalancerVerticle;
 import io.portcullis.daemon.balancer.Balancer;
 import io.portcullis.daemon.balancer.BalancerStats;
+import io.portcullis.daemon.cluster.Cluster;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.Config;
+import io.portcullis.daemon.config.EditSessions;
 import io.portcullis.daemon.config.ProxyConfig;
 import io.portcullis.daemon.config.RevisionStore;
+import io.portcullis.daemon.events.Events;
 import io.portcullis.daemon.icap.server.IcapSettings;
 import io.portcullis.daemon.icap.server.IcapVerticle;
 import io.portcullis.daemon.proxy.ProxySettings;
@@ -25,6 +29,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.CheckResult;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -42,10 +47,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer and admin services on one config, which
- * {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}.
+ * One Portcullis node: a Vert.x instance running the proxy, ICAP, balancer, admin and console services on one config,
+ * which {@link CommitManager} changes through {@link #apply}. Start with {@link #start}, stop with {@link #stop}. The
+ * admin API and the cluster see it through their own narrow interfaces, so no package depends back on this one.
  */
-public final class Daemon implements CommitManager.Applier {
+public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminVerticle.Host {
   private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
 
   /** Where the node keeps its state; {@code configFile} (may be null) is rewritten on each commit. */
@@ -54,9 +60,8 @@ public final class Daemon implements CommitManager.Applier {
 
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
-  private final io.portcullis.daemon.events.Events events;
-  private final AdminToken token;
-  private final io.portcullis.daemon.admin.Callers callers;
+  private final Events events;
+  private final Callers callers;
   private final Service<io.portcullis.daemon.admin.AdminSettings> admin;
   private final List<Service<?>> traffic = new ArrayList<>();
   private final HealthChecks liveness;
@@ -71,8 +76,9 @@ public final class Daemon implements CommitManager.Applier {
   private final Service<ProxySettings> proxy;
   private volatile Config config;
   private volatile CommitManager commits;
-  private volatile io.portcullis.daemon.config.EditSessions sessions;
-  private final io.portcullis.daemon.cluster.Cluster cluster;
+  private volatile EditSessions sessions;
+  private final Cluster cluster;
+  private final NodeStatus nodeStatus;
   private final io.portcullis.daemon.runtime.HeapCompactor compactor = new io.portcullis.daemon.runtime.HeapCompactor();
   private boolean stopped;
 
@@ -100,6 +106,7 @@ public final class Daemon implements CommitManager.Applier {
     return compiled;
   }
 
+  /** {@link #compile} with its failure unchecked, for the services' settings functions, which cannot throw. */
   private Compiled compiled(Config c) {
     try {
       return compile(c);
@@ -108,6 +115,7 @@ public final class Daemon implements CommitManager.Applier {
     }
   }
 
+  /** Builds the node's parts on {@code config}; nothing listens until {@link #start}. */
   private Daemon(Options options, Config config) throws IOException {
     this.config = config;
     this.baseDir = options.configFile() != null ? options.configFile().toAbsolutePath().getParent()
@@ -122,21 +130,21 @@ public final class Daemon implements CommitManager.Applier {
         io.portcullis.daemon.config.AtomicFiles.removeLeftovers(d);
       }
     }
-    this.token = AdminToken.loadOrCreate(options.dataDir());
-    this.callers = new io.portcullis.daemon.admin.Callers(token, user -> this.config().console().users().stream()
+    AdminToken token = AdminToken.loadOrCreate(options.dataDir());
+    this.callers = new Callers(token, user -> this.config().console().users().stream()
         .filter(u -> u.name().equals(user)).findFirst().map(u -> u.role()).orElse(null));
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    this.events = new io.portcullis.daemon.events.Events(options.dataDir().resolve("events"), registry);
+    this.events = new Events(options.dataDir().resolve("events"), registry);
     events.configure(config.events(), baseDir, config.node().name());
     this.vertx = Vertx.builder()
         .with(new VertxOptions().setPreferNativeTransport(true)
             // Nothing here looks classes up through the thread's context loader, and setting it around every
-            // dispatch was a twentieth of the ICAP server's event-loop time for small messages.
+            // dispatch is a visible share of the ICAP server's event-loop time for small messages.
             .setDisableTCCL(true).setEventLoopPoolSize(Math.max(2, (config.node().eventLoops() > 0
             ? config.node().eventLoops() : Runtime.getRuntime().availableProcessors()) + 1)).setMetricsOptions(
-            // Vert.x's per-connection and per-request HTTP/TCP meters cost a registry lookup each (a sixth of the
-            // proxy's CPU for small objects) and label by remote address, which for a proxy is every origin on the
-            // web: our own meters cover traffic instead.
+            // Vert.x's per-connection and per-request HTTP/TCP meters cost a registry lookup each (a large share of
+            // the proxy's CPU for small objects) and label by remote address, which for a proxy is every origin on
+            // the web: our own meters cover traffic instead.
             new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
                 .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_SERVER)
                 .addDisabledMetricsCategory(io.vertx.micrometer.MetricsDomain.HTTP_CLIENT)
@@ -211,7 +219,7 @@ public final class Daemon implements CommitManager.Applier {
       return v == null ? null : v.settings();
     }, this::scanner);
     readiness.register("icap-client", 3000, checks::icapClient);
-    this.cluster = new io.portcullis.daemon.cluster.Cluster(this, dataDir);
+    this.cluster = new Cluster(this, dataDir);
     // Up even when the control node is away: the node keeps serving on its last config, and a balancer checking
     // /health/ready must not take it out for that; the data says how the link is.
     readiness.register("cluster", p -> {
@@ -220,6 +228,7 @@ public final class Daemon implements CommitManager.Applier {
       p.complete(Status.OK(c));
     });
     readiness.register("scan", 3000, checks::scan);
+    this.nodeStatus = new NodeStatus(startedAt, all(), balancer, this::config, () -> commits, cluster, events);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);
   }
@@ -237,7 +246,7 @@ public final class Daemon implements CommitManager.Applier {
       d.commits = new CommitManager(new RevisionStore(options.dataDir().resolve("revisions")), d,
           options.configFile(), text, config, source);
       d.commits.files(d.files);
-      d.sessions = new io.portcullis.daemon.config.EditSessions(d.commits);
+      d.sessions = new EditSessions(d.commits);
       d.commits.guard(d.cluster);
       d.commits.follower(d.cluster);
       d.commits.onActive(d.cluster::activated);
@@ -257,6 +266,7 @@ public final class Daemon implements CommitManager.Applier {
     return d;
   }
 
+  /** The result of {@code f}, waited for up to a minute; its failure is thrown as it is. */
   private <T> T await(Future<T> f) throws Exception {
     try {
       return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -265,6 +275,7 @@ public final class Daemon implements CommitManager.Applier {
     }
   }
 
+  /** Every service, admin first. */
   private List<Service<?>> all() {
     List<Service<?>> list = new ArrayList<>(traffic);
     list.add(0, admin);
@@ -336,6 +347,7 @@ public final class Daemon implements CommitManager.Applier {
     }
   }
 
+  /** Tells the commit under way how far it is, once there is a commit queue. */
   private void progress(String phase, int done, int total) {
     CommitManager c = commits;
     if (c != null) {
@@ -371,135 +383,132 @@ public final class Daemon implements CommitManager.Applier {
     LOG.info("stopped");
   }
 
-  /** The node's state for {@code show status}. */
-  /** The balancer's frontends and servers as they are now (state, connections, checks). */
-  public JsonObject balancerStatus() {
-    ServiceVerticle<Balancer> v = balancer.verticle();
-    return v == null ? new JsonObject().put("enabled", false).put("frontends", new io.vertx.core.json.JsonArray())
-        : v.settings().status();
-  }
-
-  /** The balancer here and, on a control node, each node's balancer as it last reported it. */
-  public JsonObject clusterBalancerStatus() {
-    JsonObject out = balancerStatus();
-    JsonObject nodes = cluster.balancers();
-    return nodes.isEmpty() ? out : out.copy().put("nodes", nodes);
-  }
-
-  /** The node's place in its cluster. */
-  public io.portcullis.daemon.cluster.Cluster cluster() {
-    return cluster;
-  }
-
-  public JsonObject status() {
-    JsonObject services = new JsonObject();
-    for (Service<?> s : all()) {
-      ServiceState st = s.state();
-      JsonObject o = new JsonObject().put("state", st.kind().name().toLowerCase());
-      if (st.address() != null) {
-        o.put("address", st.address());
-      }
-      if (st.reason() != null) {
-        o.put("reason", st.reason());
-      }
-      ServiceVerticle<?> v = s.verticle();
-      if (v != null && v.port() > 0) {
-        o.put("port", v.port());
-      }
-      services.put(s.name(), o);
-    }
-    JsonObject out = new JsonObject()
-        .put("node", config.node().name())
-        .put("version", io.portcullis.daemon.runtime.Version.get())
-        .put("revision", commits.active().revision())
-        .put("startedAt", startedAt.toString())
-        .put("uptimeSeconds", Duration.between(startedAt, Instant.now()).toSeconds())
-        .put("services", services);
-    JsonObject cl = cluster.status();
-    if (!"standalone".equals(cl.getString("role"))) {
-      JsonObject c = cl.copy();
-      c.remove("nodes");
-      out.put("cluster", c);
-    }
-    commits.pending().ifPresent(p -> out.put("pendingConfirm",
-        new JsonObject().put("revision", p.revision()).put("revertsTo", p.previous()).put("deadline", p.deadline().toString())));
-    return out;
-  }
-
-
   /** The port a service has bound (tests and status), or -1. */
+  @Override
   public int port(String service) {
     return all().stream().filter(s -> s.name().equals(service)).findFirst()
         .map(s -> s.verticle() == null ? -1 : s.verticle().port()).orElse(-1);
   }
 
+  /** The state of {@code service}; an exception if there is no such service. */
   public ServiceState state(String service) {
     return all().stream().filter(s -> s.name().equals(service)).findFirst().map(Service::state).orElseThrow();
   }
 
+  // What the admin API (AdminVerticle.Host) and the cluster (Cluster.Host) see of the node: the JSON comes from
+  // NodeStatus and the cluster, the rest is the node's own parts.
+
+  /** The config in effect. */
+  @Override
   public Config config() {
     return config;
   }
 
-  /** The rules in effect, compiled. */
-  public synchronized io.portcullis.daemon.rules.Policy policy() {
-    return compiled == null ? io.portcullis.daemon.rules.Policy.EMPTY : compiled.policy();
-  }
-
-  /** The console's configuration sessions. */
-  public io.portcullis.daemon.config.EditSessions sessions() {
-    return sessions;
-  }
-
+  /** The commit queue; null until {@link #start} has made it. */
+  @Override
   public CommitManager commits() {
     return commits;
   }
 
-  public io.portcullis.daemon.admin.Callers callers() {
+  /** The node's traffic events: journal, syslog targets, counts. */
+  @Override
+  public Events events() {
+    return events;
+  }
+
+  /** The Bearer tokens the admin API accepts: the node's own and one per SSH console login. */
+  @Override
+  public Callers callers() {
     return callers;
   }
 
-  public AdminToken token() {
-    return token;
+  /** The console's configuration sessions; null until {@link #start} has made them. */
+  @Override
+  public EditSessions sessions() {
+    return sessions;
   }
 
+  /** The rules in effect, compiled. */
+  @Override
+  public synchronized Policy policy() {
+    return compiled == null ? Policy.EMPTY : compiled.policy();
+  }
+
+  /** The node's Vert.x. */
+  @Override
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** The checks behind {@code /health/live}. */
+  @Override
   public HealthChecks liveness() {
     return liveness;
   }
 
+  /** The checks behind {@code /health/ready}. */
+  @Override
   public HealthChecks readiness() {
     return readiness;
   }
 
-  /**
-   * The rules in effect, in order (bypass, access, protection), each with its decisions since the daemon started
-   * (counts survive commits that keep the rule's name), then the proxy's own checks that decided something.
-   */
+  /** Runs the readiness checks. */
+  @Override
+  public Future<CheckResult> checkReadiness() {
+    return readiness.checkStatus();
+  }
+
+  /** This node's metrics in the Prometheus text format. */
+  @Override
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /** This node's metrics and, on a control node, each reporting node's, in the Prometheus text format. */
+  @Override
+  public String metrics() {
+    return cluster.metrics(registry.scrape());
+  }
+
+  /** The node's state for {@code show status}. */
+  @Override
+  public JsonObject status() {
+    return nodeStatus.status();
+  }
+
+  /** The rules in effect with their decisions since the daemon started, then the proxy's own checks. */
+  @Override
   public JsonObject rules() {
-    io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
-    io.portcullis.daemon.config.RulesConfig r = config.rules();
-    r.bypass().forEach(b -> out.add(rule("bypass", b.name(), "bypass")));
-    r.access().forEach(a -> out.add(rule("access", a.name(), a.action().name().toLowerCase())));
-    r.protection().forEach(p -> out.add(rule("protection", p.name(), p.action().name().toLowerCase())));
-    events.hits("proxy").forEach((name, n) -> out.add(rule("proxy", name, "block")));
-    return new JsonObject().put("rules", out);
+    return nodeStatus.rules();
   }
 
-  private JsonObject rule(String type, String name, String action) {
-    return new JsonObject().put("type", type).put("name", name).put("action", action)
-        .put("hits", events.hits(type, name));
+  /** The balancer's frontends and servers as they are now (state, connections, checks). */
+  @Override
+  public JsonObject balancerStatus() {
+    return nodeStatus.balancer();
   }
 
-  /** The node's traffic events: journal, syslog targets, counts. */
-  public io.portcullis.daemon.events.Events events() {
-    return events;
+  /** The balancer here and, on a control node, each node's balancer as it last reported it. */
+  @Override
+  public JsonObject clusterBalancerStatus() {
+    return nodeStatus.clusterBalancer();
   }
 
-  public PrometheusMeterRegistry meterRegistry() {
-    return registry;
+  /** The node's place in its cluster, for {@code show cluster}. */
+  @Override
+  public JsonObject clusterStatus() {
+    return cluster.status();
   }
 
-  public Vertx vertx() {
-    return vertx;
+  /** On a control node, the join key of listed node {@code name}; else an exception. */
+  @Override
+  public String joinKey(String name) {
+    return cluster.joinKey(name);
+  }
+
+  /** On a control node with nodes, how many lag behind {@code revision}; else null. */
+  @Override
+  public JsonObject commitReport(int revision) {
+    return cluster.commitReport(revision);
   }
 }

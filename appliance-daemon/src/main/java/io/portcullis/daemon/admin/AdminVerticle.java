@@ -1,14 +1,17 @@
 package io.portcullis.daemon.admin;
 
 import io.portcullis.daemon.config.Redact;
-import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AdminConfig;
 import io.portcullis.daemon.config.CommitManager;
+import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.Durations;
+import io.portcullis.daemon.config.EditSessions;
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.Problem;
 import io.portcullis.daemon.config.Revision;
+import io.portcullis.daemon.events.Events;
 import io.portcullis.daemon.logging.Logs;
+import io.portcullis.daemon.rules.Policy;
 import io.portcullis.daemon.runtime.Listener;
 import io.portcullis.daemon.runtime.ServiceVerticle;
 import io.vertx.core.Future;
@@ -16,6 +19,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -30,15 +34,64 @@ import java.util.concurrent.CompletionException;
  * out; errors are {@code {"error": …, "problems": [{path, message, line, column}]}}.
  */
 public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
+  /** What the admin API needs of the node that hosts it; {@code Daemon} provides it. */
+  public interface Host {
+    /** The checks behind {@code /health/live}. */
+    HealthChecks liveness();
+
+    /** The checks behind {@code /health/ready}. */
+    HealthChecks readiness();
+
+    /** The Prometheus text of this node and, on a control node, of each node that reports; blocks. */
+    String metrics();
+
+    /** {@code show status}: version, revision, uptime, services, cluster link, a commit awaiting confirm. */
+    JsonObject status();
+
+    /** The rules in effect, each with its hits, then the proxy's own checks that decided something. */
+    JsonObject rules();
+
+    /** The balancer here and, on a control node, each node's as it last reported it. */
+    JsonObject clusterBalancerStatus();
+
+    /** {@code show cluster}: the role, and the nodes or the link to the control node. */
+    JsonObject clusterStatus();
+
+    /** On a control node, the join key of listed node {@code name}; else an exception. */
+    String joinKey(String name);
+
+    /** For a commit's answer on a control node with nodes: how many lag behind {@code revision}; else null. */
+    JsonObject commitReport(int revision);
+
+    /** The config in effect. */
+    Config config();
+
+    /** The compiled rules in effect, for a dry run of a URL. */
+    Policy policy();
+
+    /** The node's commit queue. */
+    CommitManager commits();
+
+    /** The console's configuration sessions. */
+    EditSessions sessions();
+
+    /** Who a bearer token stands for. */
+    Callers callers();
+
+    /** The node's traffic events, for {@code show events}. */
+    Events events();
+  }
+
   private static final long MAX_BODY = 16L * 1024 * 1024;
   private static final String CALLER = "portcullis.caller";
   private volatile io.vertx.core.http.HttpServer server; // the newest bound: where a new certificate goes
   private static final org.slf4j.Logger AUDIT = org.slf4j.LoggerFactory.getLogger("portcullis.audit");
-  private final Daemon daemon;
+  private final Host host;
 
-  public AdminVerticle(AdminSettings initial, Daemon daemon) {
+  /** An admin API for {@code host}, to listen as {@code initial} says. */
+  public AdminVerticle(AdminSettings initial, Host host) {
     super(initial);
-    this.daemon = daemon;
+    this.host = host;
   }
 
   @Override
@@ -83,32 +136,31 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
 
   private Router router() {
     Router r = Router.router(vertx);
-    r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(daemon.liveness()));
-    r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(daemon.readiness()));
+    r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(host.liveness()));
+    r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(host.readiness()));
     r.route().handler(this::authenticate);
-    r.get("/metrics").handler(ctx -> vertx.executeBlocking(() -> daemon.cluster().metrics(
-        daemon.meterRegistry().scrape()), false).onComplete(ar -> {
-          if (ar.failed()) {
-            error(ctx, 500, String.valueOf(ar.cause()), List.of());
-            return;
-          }
-          // Every node's samples on a control node, labelled node="NAME" (text format 0.0.4).
-          ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
-        }));
+    r.get("/metrics").handler(ctx -> vertx.executeBlocking(host::metrics, false).onComplete(ar -> {
+      if (ar.failed()) {
+        error(ctx, 500, String.valueOf(ar.cause()), List.of());
+        return;
+      }
+      // Every node's samples on a control node, labelled node="NAME" (text format 0.0.4).
+      ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
+    }));
     r.route("/api/*").handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false));
-    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, daemon.status()));
-    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, daemon.clusterBalancerStatus()));
-    r.get("/api/v1/cluster").handler(ctx -> json(ctx, 200, daemon.cluster().status()));
+    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, host.status()));
+    r.get("/api/v1/balancer").handler(ctx -> json(ctx, 200, host.clusterBalancerStatus()));
+    r.get("/api/v1/cluster").handler(ctx -> json(ctx, 200, host.clusterStatus()));
     r.get("/api/v1/cluster/join-key").handler(ctx -> blocking(ctx, () -> new JsonObject()
         .put("node", ctx.queryParam("node").isEmpty() ? null : ctx.queryParam("node").get(0))
-        .put("joinKey", daemon.cluster().joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
-        .put("caFingerprint", daemon.cluster().status().getString("ca"))));
-    r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, daemon.rules()));
+        .put("joinKey", host.joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
+        .put("caFingerprint", host.clusterStatus().getString("ca"))));
+    r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, host.rules()));
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
         String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(
-            io.portcullis.daemon.cluster.Membership.balancer(daemon.config()),
-            ctx.queryParam("frontend"), daemon.config().node().name(), daemon.commits().active().revision());
+            io.portcullis.daemon.cluster.Membership.balancer(host.config()),
+            ctx.queryParam("frontend"), host.config().node().name(), host.commits().active().revision());
         ctx.response().putHeader("Content-Type", "text/plain; charset=utf-8").end(cfg);
       } catch (IllegalArgumentException e) {
         error(ctx, 404, e.getMessage(), List.of());
@@ -116,7 +168,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     });
     // Parsing a large config to hide its secrets takes a while: a worker thread, not the admin API's event loop.
     r.get("/api/v1/config").handler(ctx -> blocking(ctx, () -> {
-      CommitManager.Active a = daemon.commits().active();
+      CommitManager.Active a = host.commits().active();
       String shown = Redact.yaml(a.text()); // secrets never leave the node's disk
       JsonObject out = new JsonObject().put("revision", a.revision()).put("yaml", shown);
       if ("set".equals(ctx.queryParams().get("format"))) {
@@ -125,7 +177,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
       return out;
     }));
     r.get("/api/v1/candidate").handler(ctx -> blocking(ctx, () -> new JsonObject()
-        .put("yaml", Redact.yaml(daemon.commits().candidate())).put("changed", daemon.commits().candidateChanged())));
+        .put("yaml", Redact.yaml(host.commits().candidate())).put("changed", host.commits().candidateChanged())));
     r.put("/api/v1/candidate").handler(ctx -> {
       JsonObject body = body(ctx);
       if (body == null) {
@@ -136,22 +188,22 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         error(ctx, 400, "body must be {\"yaml\": \"...\"}", List.of());
         return;
       }
-      List<Problem> problems = daemon.commits().setCandidate(yaml);
+      List<Problem> problems = host.commits().setCandidate(yaml);
       json(ctx, 200, new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
     });
     r.delete("/api/v1/candidate").handler(ctx -> {
-      daemon.commits().discard();
+      host.commits().discard();
       json(ctx, 200, new JsonObject().put("discarded", true));
     });
     r.post("/api/v1/commit/check").handler(ctx -> {
-      List<Problem> problems = daemon.commits().check();
+      List<Problem> problems = host.commits().check();
       json(ctx, problems.isEmpty() ? 200 : 422,
           new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
     });
     r.post("/api/v1/commit").handler(this::commit);
     r.post("/api/v1/commit/confirm").handler(ctx -> {
       try {
-        Revision rev = daemon.commits().confirm();
+        Revision rev = host.commits().confirm();
         json(ctx, 200, revision(rev).put("confirmed", true));
       } catch (IllegalStateException e) {
         error(ctx, 409, e.getMessage(), List.of());
@@ -168,35 +220,35 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         return;
       }
       blocking(ctx, () -> {
-        daemon.commits().rollback(n);
-        return new JsonObject().put("candidate", n).put("problems", problems(daemon.commits().check()));
+        host.commits().rollback(n);
+        return new JsonObject().put("candidate", n).put("problems", problems(host.commits().check()));
       });
     });
     r.get("/api/v1/revisions").handler(ctx -> blocking(ctx, () -> {
       JsonArray list = new JsonArray();
-      int active = daemon.commits().active().revision();
-      for (Revision rev : daemon.commits().revisions()) {
+      int active = host.commits().active().revision();
+      for (Revision rev : host.commits().revisions()) {
         list.add(revision(rev).put("active", rev.number() == active));
       }
       return new JsonObject().put("revisions", list);
     }));
     r.get("/api/v1/revisions/:n").handler(ctx -> blocking(ctx, () -> {
       int n = Integer.parseInt(ctx.pathParam("n"));
-      String text = daemon.commits().revisionText(n)
+      String text = host.commits().revisionText(n)
           .orElseThrow(() -> new IllegalArgumentException("revision " + n + " is not kept"));
       return new JsonObject().put("revision", n).put("yaml", Redact.yaml(text));
     }));
     r.get("/api/v1/compare").handler(ctx -> blocking(ctx, () -> {
       String n = ctx.queryParams().get("revision");
-      return new JsonObject().put("diff", daemon.commits().compare(n == null ? null : Integer.parseInt(n)));
+      return new JsonObject().put("diff", host.commits().compare(n == null ? null : Integer.parseInt(n)));
     }));
-    SessionRoutes.add(r, daemon);
+    SessionRoutes.add(r, host);
     r.route().last().handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path(), List.of()));
     return r;
   }
 
   private void authenticate(RoutingContext ctx) {
-    Callers.Caller c = daemon.callers().resolve(ctx.request().getHeader("Authorization"));
+    Callers.Caller c = host.callers().resolve(ctx.request().getHeader("Authorization"));
     if (c == null) {
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"portcullis\"");
       error(ctx, 401, "a valid bearer token is required (see " + AdminToken.FILE + " in the data dir)", List.of());
@@ -219,20 +271,20 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     return ctx.get(CALLER);
   }
 
-  /** The user a call is made for: a console session's own, else the one the local console names. */
+  /** The user a call is made for: an SSH console login's own, else the one the local console names. */
   static String user(RoutingContext ctx) {
     Callers.Caller c = caller(ctx);
-    if (c != null && c.session()) {
+    if (c != null && c.login()) {
       return c.user();
     }
     String u = ctx.request().getHeader("X-Portcullis-User");
     return u == null || u.isBlank() ? "api" : Logs.escape(u); // it goes into the audit log
   }
 
-  /** Where the caller is: a console session's SSH client, else what the local console says, else the peer. */
+  /** Where the caller is: an SSH console login's client, else what the local console says, else the peer. */
   static String source(RoutingContext ctx) {
     Callers.Caller c = caller(ctx);
-    if (c != null && c.session()) {
+    if (c != null && c.login()) {
       return c.source();
     }
     String s = ctx.request().getHeader("X-Portcullis-Source");
@@ -274,16 +326,16 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
       }
     }
     Duration within = confirm;
-    daemon.commits().commitText(null, -1, user(ctx), body.getString("message", ""), within,
+    host.commits().commitText(null, -1, user(ctx), body.getString("message", ""), within,
             body.getBoolean("force", false), permission(ctx))
         .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
           if (err == null) {
             JsonObject out = revision(rev);
-            JsonObject nodes = daemon.cluster().commitReport(rev.number());
+            JsonObject nodes = host.commitReport(rev.number());
             if (nodes != null) {
               out.put("nodes", nodes);
             }
-            daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+            host.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
             json(ctx, 200, out);
             return;
           }

@@ -1,7 +1,6 @@
 package io.portcullis.daemon.admin;
 
 import io.portcullis.daemon.config.Redact;
-import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.ConfigEditor;
 import io.portcullis.daemon.config.ConfigSchema;
@@ -24,14 +23,14 @@ final class SessionRoutes {
   private SessionRoutes() {
   }
 
-  static void add(Router r, Daemon daemon) {
-    // A console session's candidate is its user's own: another SSH user's token cannot read, edit or commit it (as
-    // if it did not exist). The local console (the node's token) may use any, as root may.
+  static void add(Router r, AdminVerticle.Host host) {
+    // A configuration session's candidate is its user's own: another SSH user's token cannot read, edit or commit it
+    // (as if it did not exist). The local console (the node's token) may use any, as root may.
     io.vertx.core.Handler<RoutingContext> owner = ctx -> {
       Callers.Caller c = AdminVerticle.caller(ctx);
       String id = ctx.pathParam("id");
-      EditSessions.Session s = id == null ? null : daemon.sessions().peek(id);
-      if (c != null && c.session() && s != null && !s.user().equals(c.user())) {
+      EditSessions.Session s = id == null ? null : host.sessions().peek(id);
+      if (c != null && c.login() && s != null && !s.user().equals(c.user())) {
         AdminVerticle.errorOf(ctx, 404, new EditSessions.NoSuchSession(id).getMessage(), List.of());
         return;
       }
@@ -54,31 +53,31 @@ final class SessionRoutes {
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("keys", keys));
     });
     r.get("/api/v1/commit/progress").handler(ctx -> {
-      CommitManager.Progress p = daemon.commits().progress();
+      CommitManager.Progress p = host.commits().progress();
       AdminVerticle.jsonOf(ctx, 200, new JsonObject().put("running", p.running()).put("phase", p.phase())
           .put("done", p.done()).put("total", p.total())
           .put("elapsedMs", p.startedMillis() == 0 ? 0 : System.currentTimeMillis() - p.startedMillis())
-          .put("steps", new JsonArray(daemon.commits().steps())));
+          .put("steps", new JsonArray(host.commits().steps())));
     });
-    r.get("/api/v1/events").handler(ctx -> run(ctx, () -> events(daemon, ctx)));
+    r.get("/api/v1/events").handler(ctx -> run(ctx, () -> events(host, ctx)));
     r.post("/api/v1/test-url").handler(ctx -> {
       JsonObject body = AdminVerticle.bodyOf(ctx);
       if (body == null) {
         return;
       }
-      run(ctx, () -> testUrl(daemon, body));
+      run(ctx, () -> testUrl(host, body));
     });
     r.post("/api/v1/sessions").handler(ctx -> run(ctx, () -> {
-      EditSessions.Session s = daemon.sessions().open(user(ctx), source(ctx));
+      EditSessions.Session s = host.sessions().open(user(ctx), source(ctx));
       return new JsonObject().put("session", s.id()).put("base", s.base());
     }));
     r.get("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
-      EditSessions.Session s = daemon.sessions().get(ctx.pathParam("id"));
+      EditSessions.Session s = host.sessions().get(ctx.pathParam("id"));
       return new JsonObject().put("base", s.base()).put("changed", s.changed()).put("yaml", Redact.yaml(s.candidate()))
-          .put("active", daemon.commits().active().revision());
+          .put("active", host.commits().active().revision());
     }));
     r.delete("/api/v1/sessions/:id").handler(ctx -> run(ctx, () -> {
-      daemon.sessions().close(ctx.pathParam("id"));
+      host.sessions().close(ctx.pathParam("id"));
       return new JsonObject().put("closed", true);
     }));
     for (String op : List.of("set", "delete")) {
@@ -87,7 +86,7 @@ final class SessionRoutes {
         if (body == null) {
           return;
         }
-        run(ctx, () -> problems(daemon.sessions().edit(ctx.pathParam("id"), op.equals("set"), words(body, "path"))));
+        run(ctx, () -> problems(host.sessions().edit(ctx.pathParam("id"), op.equals("set"), words(body, "path"))));
       });
     }
     r.post("/api/v1/sessions/:id/insert").handler(ctx -> {
@@ -95,18 +94,18 @@ final class SessionRoutes {
       if (body == null) {
         return;
       }
-      run(ctx, () -> problems(daemon.sessions().insert(ctx.pathParam("id"), words(body, "list"),
+      run(ctx, () -> problems(host.sessions().insert(ctx.pathParam("id"), words(body, "list"),
           body.getString("item"), "before".equals(body.getString("position")), body.getString("ref"))));
     });
     r.get("/api/v1/sessions/:id/compare").handler(ctx -> run(ctx, () -> new JsonObject()
-        .put("diff", daemon.sessions().compare(ctx.pathParam("id")))));
+        .put("diff", host.sessions().compare(ctx.pathParam("id")))));
     r.get("/api/v1/sessions/:id/set").handler(ctx -> run(ctx, () -> new JsonObject()
         .put("set", new JsonArray(ConfigEditor.displaySet(
-            Redact.yaml(daemon.sessions().get(ctx.pathParam("id")).candidate()))))));
+            Redact.yaml(host.sessions().get(ctx.pathParam("id")).candidate()))))));
     r.post("/api/v1/sessions/:id/check").handler(ctx -> run(ctx, () -> problems(
-        daemon.sessions().check(ctx.pathParam("id")))));
+        host.sessions().check(ctx.pathParam("id")))));
     r.post("/api/v1/sessions/:id/discard").handler(ctx -> run(ctx, () -> {
-      daemon.sessions().discard(ctx.pathParam("id"));
+      host.sessions().discard(ctx.pathParam("id"));
       return new JsonObject().put("discarded", true);
     }));
     r.post("/api/v1/sessions/:id/rollback").handler(ctx -> {
@@ -115,8 +114,8 @@ final class SessionRoutes {
         return;
       }
       ctx.vertx().executeBlocking(() -> {
-        daemon.sessions().rollback(ctx.pathParam("id"), body.getInteger("revision", -1));
-        return problems(daemon.sessions().check(ctx.pathParam("id")));
+        host.sessions().rollback(ctx.pathParam("id"), body.getInteger("revision", -1));
+        return problems(host.sessions().check(ctx.pathParam("id")));
       }, false).onComplete(ar -> {
         if (ar.succeeded()) {
           AdminVerticle.jsonOf(ctx, 200, ar.result());
@@ -125,11 +124,11 @@ final class SessionRoutes {
         }
       });
     });
-    r.post("/api/v1/sessions/:id/commit").handler(ctx -> commit(ctx, daemon));
+    r.post("/api/v1/sessions/:id/commit").handler(ctx -> commit(ctx, host));
   }
 
   /** A dry run of a request through the rules in effect: which bypass, access and protection rule match. */
-  private static JsonObject testUrl(Daemon daemon, JsonObject body) {
+  private static JsonObject testUrl(AdminVerticle.Host host, JsonObject body) {
     String url = body.getString("url");
     if (url == null || !url.matches("(?i)https?://\\S+")) {
       throw new IllegalArgumentException("url must be an absolute http:// or https:// URL");
@@ -149,7 +148,7 @@ final class SessionRoutes {
       target = authority.contains(":") ? authority : authority + ":443";
       method = "CONNECT";
     }
-    io.portcullis.daemon.rules.Policy policy = daemon.policy();
+    io.portcullis.daemon.rules.Policy policy = host.policy();
     io.portcullis.daemon.rules.Facts facts = new io.portcullis.daemon.rules.Facts(method, target, client, user, groups,
         null, java.time.Instant.now());
     JsonObject out = new JsonObject().put("url", url).put("method", method).put("client", client)
@@ -176,7 +175,7 @@ final class SessionRoutes {
         + d.rule());
   }
 
-  private static void commit(RoutingContext ctx, Daemon daemon) {
+  private static void commit(RoutingContext ctx, AdminVerticle.Host host) {
     JsonObject body = ctx.body().isEmpty() ? new JsonObject() : AdminVerticle.bodyOf(ctx);
     if (body == null) {
       return;
@@ -190,16 +189,16 @@ final class SessionRoutes {
     }
     String id = ctx.pathParam("id");
     try {
-      daemon.sessions().commit(id, body.getString("message", ""), confirm, body.getBoolean("force", false),
+      host.sessions().commit(id, body.getString("message", ""), confirm, body.getBoolean("force", false),
               AdminVerticle.permission(ctx))
           .whenComplete((rev, err) -> ctx.vertx().runOnContext(v -> {
             if (err == null) {
               JsonObject out = new JsonObject().put("revision", rev.number());
-              JsonObject nodes = daemon.cluster().commitReport(rev.number());
+              JsonObject nodes = host.commitReport(rev.number());
               if (nodes != null) {
                 out.put("nodes", nodes);
               }
-              daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+              host.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
               AdminVerticle.jsonOf(ctx, 200, out);
               return;
             }
@@ -209,7 +208,7 @@ final class SessionRoutes {
             }
             if (cause instanceof CommitManager.StaleException) {
               AdminVerticle.jsonOf(ctx, 409, new JsonObject().put("error", cause.getMessage())
-                  .put("changed", daemon.sessions().changedMeanwhile(id)));
+                  .put("changed", host.sessions().changedMeanwhile(id)));
             } else if (cause instanceof CommitManager.CommitException ce) {
               AdminVerticle.errorOf(ctx, ce.problems().isEmpty() ? 409 : 422, ce.getMessage(), ce.problems());
             } else {
@@ -225,13 +224,12 @@ final class SessionRoutes {
     JsonObject get() throws Exception;
   }
 
-  /** Runs {@code work} on a worker: YAML edits and validation of a large config must not hold the event loop. */
   /**
    * {@code GET /api/v1/events}: with {@code after=N}, the events numbered after N from the recent ring (follow);
    * without, the last {@code limit} from the journal. Filters: client, user, host, action, type, rule, source, url,
    * threat, since and until (an instant, or a duration back from now: 15m, 2h, 1d).
    */
-  private static JsonObject events(Daemon daemon, RoutingContext ctx) throws Exception {
+  private static JsonObject events(AdminVerticle.Host host, RoutingContext ctx) throws Exception {
     var q = ctx.queryParams();
     int limit = q.get("limit") == null ? 20 : Integer.parseInt(q.get("limit"));
     if (limit < 1 || limit > 10_000) {
@@ -243,7 +241,7 @@ final class SessionRoutes {
     if (filter.problem() != null) {
       throw new IllegalArgumentException(filter.problem());
     }
-    io.portcullis.daemon.events.Events events = daemon.events();
+    io.portcullis.daemon.events.Events events = host.events();
     JsonArray out = new JsonArray();
     JsonObject answer = new JsonObject().put("events", out);
     if (q.get("after") != null) {
@@ -273,6 +271,7 @@ final class SessionRoutes {
     }
   }
 
+  /** Runs {@code work} on a worker: YAML edits and validation of a large config must not hold the event loop. */
   private static void run(RoutingContext ctx, Work work) {
     ctx.vertx().executeBlocking(work::get, false).onComplete(ar -> {
       if (ar.succeeded()) {

@@ -1,15 +1,17 @@
 package io.portcullis.daemon.cluster;
 
-import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ClusterConfig;
 import io.portcullis.daemon.config.ClusterConfig.Role;
 import io.portcullis.daemon.config.CommitManager;
 import io.portcullis.daemon.config.Config;
 import io.portcullis.daemon.config.ConfigEditor;
 import io.portcullis.daemon.config.Revision;
+import io.portcullis.daemon.events.Events;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.CheckResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +25,34 @@ import java.util.concurrent.CompletableFuture;
  * follower (a control node's commit waits for its nodes).
  */
 public final class Cluster implements CommitManager.Guard, CommitManager.Follower {
-  private final Daemon daemon;
+  /** What the control endpoint and the node agent need of the node that hosts them; {@code Daemon} provides it. */
+  public interface Host {
+    /** The node's Vert.x, for the endpoint, the agent's context and its HTTP clients. */
+    Vertx vertx();
+
+    /** The config in effect. */
+    Config config();
+
+    /** The node's commit queue; set before {@link Cluster#configure} is first called. */
+    CommitManager commits();
+
+    /** The node's traffic events: a node sends them on, a control node takes them in. */
+    Events events();
+
+    /** Runs the node's readiness checks, for the report to the control node. */
+    Future<CheckResult> checkReadiness();
+
+    /** The port {@code service} has bound, or -1. */
+    int port(String service);
+
+    /** This node's balancer as it is now, as JSON. */
+    JsonObject balancerStatus();
+
+    /** This node's own metrics in the Prometheus text format. */
+    String scrape();
+  }
+
+  private final Host host;
   private final Path dir;
   private volatile ClusterControl control;
   private volatile ClusterNode node;
@@ -33,8 +62,9 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
   /** The last event sent to the control node, kept across agents so a restart of the agent goes on from there. */
   private final long[] eventsAfter = {-1};
 
-  public Cluster(Daemon daemon, Path dataDir) {
-    this.daemon = daemon;
+  /** A standalone node's part, until {@link #configure} gives it a role; state under {@code dataDir}/cluster. */
+  public Cluster(Host host, Path dataDir) {
+    this.host = host;
     this.dir = dataDir.resolve("cluster");
   }
 
@@ -51,7 +81,7 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
     Future<Void> stopped = stopNow();
     if (next.role() == Role.CONTROL) {
       // Control and node files apart: a data dir that was both keeps a CA key with its own certificate.
-      ClusterControl ctl = new ClusterControl(daemon, dir.resolve("control"), next.listen());
+      ClusterControl ctl = new ClusterControl(host, dir.resolve("control"), next.listen());
       return stopped.compose(x -> ctl.start()).onSuccess(x -> control = ctl).onFailure(e -> {
         synchronized (this) {
           current = null; // the next commit tries again, even with the same settings
@@ -60,7 +90,7 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
       });
     }
     if (next.role() == Role.NODE) {
-      ClusterNode n = new ClusterNode(daemon, dir.resolve("node"), next.control(), eventsAfter);
+      ClusterNode n = new ClusterNode(host, dir.resolve("node"), next.control(), eventsAfter);
       node = n;
       return stopped.onSuccess(x -> n.start());
     }
@@ -98,7 +128,7 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
   /** On a control node, the join key of listed node {@code name} (its cluster.joinKey); else an exception. */
   public String joinKey(String name) {
     ClusterControl ctl = control;
-    Config c = daemon.config();
+    Config c = host.config();
     if (ctl == null) {
       throw new IllegalStateException("this is not a control node (cluster.role)");
     }
@@ -111,7 +141,7 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
   /** {@inheritDoc} A node refuses, unless forced, a change beyond its local keys: those belong to its control node. */
   @Override
   public void check(String from, String to, boolean force) {
-    Config c = daemon.config();
+    Config c = host.config();
     if (force || c.cluster().role() != Role.NODE) {
       return;
     }
@@ -137,11 +167,11 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
   @Override
   public CompletableFuture<Void> follow(Revision rev) {
     ClusterControl ctl = control;
-    Config c = daemon.config();
+    Config c = host.config();
     if (ctl == null || c.cluster().nodes().isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
-    return ctl.await(rev.number(), c.cluster().commitWait(), (done, total) -> daemon.commits()
+    return ctl.await(rev.number(), c.cluster().commitWait(), (done, total) -> host.commits()
         .progress("nodes with revision " + rev.number(), done, total)).<Void>mapEmpty()
         .toCompletionStage().toCompletableFuture();
   }
@@ -149,7 +179,7 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
   /** For a commit's answer on a control node with nodes: how many there are and which lag behind {@code rev}. */
   public JsonObject commitReport(int rev) {
     ClusterControl ctl = control;
-    Config c = daemon.config();
+    Config c = host.config();
     if (ctl == null || c.cluster().nodes().isEmpty()) {
       return null;
     }
@@ -159,12 +189,12 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
 
   /** {@code show cluster}: the role and, on a control node, each node's state; on a node, its link to the control. */
   public JsonObject status() {
-    Config c = daemon.config();
+    Config c = host.config();
     ClusterControl ctl = control;
     ClusterNode n = node;
     if (ctl != null) {
       return new JsonObject().put("role", "control").put("listen", ctl.listen().toString())
-          .put("revision", daemon.commits().active().revision()).put("ca", ctl.fingerprint())
+          .put("revision", host.commits().active().revision()).put("ca", ctl.fingerprint())
           .put("nodes", ctl.members());
     }
     if (n != null) {

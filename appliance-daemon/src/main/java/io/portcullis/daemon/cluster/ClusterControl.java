@@ -1,6 +1,5 @@
 package io.portcullis.daemon.cluster;
 
-import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AtomicFiles;
 import io.portcullis.daemon.config.ClusterConfig;
 import io.portcullis.daemon.config.ConfigEditor;
@@ -111,7 +110,7 @@ final class ClusterControl {
         if (answered.get()) {
           return;
         }
-        int now = daemon.commits().active().revision();
+        int now = host.commits().active().revision();
         if (now == after && !always) {
           return;
         }
@@ -133,7 +132,7 @@ final class ClusterControl {
     }
   }
 
-  private final Daemon daemon;
+  private final Cluster.Host host;
   private final Vertx vertx;
   private final Path dir;
   private final HostPort listen;
@@ -146,9 +145,9 @@ final class ClusterControl {
   private ClusterCa ca;
   private HttpServer server;
 
-  ClusterControl(Daemon daemon, Path dir, HostPort listen) {
-    this.daemon = daemon;
-    this.vertx = daemon.vertx();
+  ClusterControl(Cluster.Host host, Path dir, HostPort listen) {
+    this.host = host;
+    this.vertx = host.vertx();
     this.dir = dir;
     this.listen = listen;
   }
@@ -248,7 +247,7 @@ final class ClusterControl {
   }
 
   private ClusterConfig cluster() {
-    return daemon.config().cluster();
+    return host.config().cluster();
   }
 
   private boolean listed(String name) {
@@ -369,7 +368,7 @@ final class ClusterControl {
   }
 
   private void answerConfig(RoutingContext ctx) {
-    var active = daemon.commits().active();
+    var active = host.commits().active();
     Object[] cached = sharedCache;
     String text;
     if (cached != null && (Integer) cached[0] == active.revision()) {
@@ -379,7 +378,7 @@ final class ClusterControl {
       sharedCache = new Object[] {active.revision(), text};
     }
     JsonObject out = new JsonObject().put("revision", active.revision()).put("text", text);
-    daemon.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+    host.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
     json(ctx, 200, out);
   }
 
@@ -397,7 +396,7 @@ final class ClusterControl {
       if (before == null || before.revision() != r.revision()) {
         LOG.info("cluster: node {} reports revision {} ({})", name, r.revision(), r.state());
       }
-      json(ctx, 200, new JsonObject().put("revision", daemon.commits().active().revision()));
+      json(ctx, 200, new JsonObject().put("revision", host.commits().active().revision()));
     });
   }
 
@@ -415,7 +414,7 @@ final class ClusterControl {
         if (o instanceof JsonObject e) {
           TrafficEvent ev = TrafficEvent.fromJson(e);
           if (name.equals(ev.node())) { // a node speaks for itself only
-            daemon.events().importEvent(ev);
+            host.events().importEvent(ev);
             n++;
           }
         }
@@ -437,7 +436,7 @@ final class ClusterControl {
 
   /** The nodes as show cluster lists them: each listed node's state, revision, health and last report. */
   JsonArray members() {
-    int active = daemon.commits().active().revision();
+    int active = host.commits().active().revision();
     JsonArray out = new JsonArray();
     for (ClusterConfig.Member m : cluster().nodes()) {
       Report r = reports.get(m.name());

@@ -1,6 +1,5 @@
 package io.portcullis.daemon.cluster;
 
-import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AtomicFiles;
 import io.portcullis.daemon.config.ClusterConfig;
 import io.portcullis.daemon.config.CommitManager;
@@ -45,7 +44,7 @@ final class ClusterNode {
   private static final long REPORT_MS = 2000;
   private static final long EVENTS_MS = 1000;
 
-  private final Daemon daemon;
+  private final Cluster.Host host;
   private final Vertx vertx;
   private final Path dir;
   private final HostPort control;
@@ -73,9 +72,9 @@ final class ClusterNode {
 
   /** {@code eventsAfter}: the number of the last event sent, shared by the agents of one daemon (a restart of the
    * agent goes on from there). */
-  ClusterNode(Daemon daemon, Path dir, HostPort control, long[] eventsAfter) {
-    this.daemon = daemon;
-    this.vertx = daemon.vertx();
+  ClusterNode(Cluster.Host host, Path dir, HostPort control, long[] eventsAfter) {
+    this.host = host;
+    this.vertx = host.vertx();
     this.dir = dir;
     this.control = control;
     this.eventsAfter = eventsAfter;
@@ -97,7 +96,7 @@ final class ClusterNode {
       }
       seen = applied;
       if (eventsAfter[0] < 0) {
-        eventsAfter[0] = daemon.events().follow(-1, 1, EventFilter.ALL).last();
+        eventsAfter[0] = host.events().follow(-1, 1, EventFilter.ALL).last();
       }
       if (certified()) {
         connect();
@@ -115,9 +114,9 @@ final class ClusterNode {
         return false;
       }
       X509Certificate c = ClusterCa.readCert(Files.readString(crt));
-      if (!daemon.config().node().name().equals(ClusterCa.commonName(c))) {
+      if (!host.config().node().name().equals(ClusterCa.commonName(c))) {
         LOG.info("cluster: the certificate is for {}, this node is {} now: joining again", ClusterCa.commonName(c),
-            daemon.config().node().name());
+            host.config().node().name());
         return false;
       }
       return true;
@@ -145,7 +144,7 @@ final class ClusterNode {
   }
 
   private ClusterConfig cluster() {
-    return daemon.config().cluster();
+    return host.config().cluster();
   }
 
   private List<String> locals() {
@@ -174,7 +173,7 @@ final class ClusterNode {
     set("joining", null);
     String key = cluster().joinKey();
     String pin = cluster().caFingerprint();
-    String name = daemon.config().node().name();
+    String name = host.config().node().name();
     KeyPair kp;
     try {
       kp = ClusterCa.newKeyPair();
@@ -355,10 +354,10 @@ final class ClusterNode {
     set("applying", null);
     List<String> locals = locals();
     // Merged in the commit queue against the text in effect then: a local commit just before is kept.
-    return Future.fromCompletionStage(daemon.commits().commitFromControl(
+    return Future.fromCompletionStage(host.commits().commitFromControl(
             active -> {
-              if (daemon.config().cluster().role() != ClusterConfig.Role.NODE
-                  || !control.equals(daemon.config().cluster().control())) {
+              if (host.config().cluster().role() != ClusterConfig.Role.NODE
+                  || !control.equals(host.config().cluster().control())) {
                 // A local commit just before took this node out of the cluster, or to another control node.
                 throw new IllegalStateException("this node no longer takes its config from " + control);
               }
@@ -366,7 +365,7 @@ final class ClusterNode {
             }, "control revision " + revision + " from "
                 + control), context)
         .compose(rev -> vertx.executeBlocking(() -> {
-          String own = ConfigEditor.withoutLocal(daemon.commits().active().text(), locals);
+          String own = ConfigEditor.withoutLocal(host.commits().active().text(), locals);
           AtomicFiles.write(dir.resolve("shared.yaml"), own.getBytes(StandardCharsets.UTF_8),
               java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")); // it holds password hashes
           AtomicFiles.write(dir.resolve("applied"), (revision + "\n").getBytes(StandardCharsets.US_ASCII), null);
@@ -432,10 +431,10 @@ final class ClusterNode {
       return;
     }
     reporting = true;
-    daemon.readiness().checkStatus().onComplete(h -> context.runOnContext(x -> {
+    host.checkReadiness().onComplete(h -> context.runOnContext(x -> {
       JsonObject body = new JsonObject().put("revision", applied).put("localRevision",
-          daemon.commits().active().revision()).put("state", state).put("version", io.portcullis.daemon.runtime.Version.get())
-          .put("proxyPort", daemon.port("proxy")).put("icapPort", daemon.port("icap"))
+          host.commits().active().revision()).put("state", state).put("version", io.portcullis.daemon.runtime.Version.get())
+          .put("proxyPort", host.port("proxy")).put("icapPort", host.port("icap"))
           .put("eventsMissed", eventsMissed);
       if (problem != null) {
         body.put("problem", problem);
@@ -452,14 +451,14 @@ final class ClusterNode {
         body.put("ready", false);
       }
       body.put("notReady", notReady);
-      body.put("balancer", daemon.balancerStatus());
+      body.put("balancer", host.balancerStatus());
       List<String> locals = locals();
       // The scrape walks every meter, the comparison parses YAML: off the event loop.
       vertx.executeBlocking(() -> {
         String shared = lastShared;
-        body.put("localChanges", shared != null && !ConfigEditor.withoutLocal(daemon.commits().active().text(),
+        body.put("localChanges", shared != null && !ConfigEditor.withoutLocal(host.commits().active().text(),
             locals).equals(shared));
-        return body.put("metrics", daemon.meterRegistry().scrape());
+        return body.put("metrics", host.scrape());
       }, false).compose(b -> call(HttpMethod.POST, "/cluster/v1/status", b, 5000)).onComplete(ar -> {
         reporting = false;
         if (ar.succeeded()) {
@@ -478,7 +477,7 @@ final class ClusterNode {
     if (stopped || sendingEvents) {
       return;
     }
-    Events.Page page = daemon.events().follow(eventsAfter[0], ClusterControl.MAX_EVENTS, EventFilter.ALL);
+    Events.Page page = host.events().follow(eventsAfter[0], ClusterControl.MAX_EVENTS, EventFilter.ALL);
     eventsMissed += page.missed(); // overwritten in the ring before they could be sent: counted, shown
     if (page.events().isEmpty()) {
       eventsAfter[0] = page.last();

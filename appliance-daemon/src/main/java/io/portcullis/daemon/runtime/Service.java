@@ -15,18 +15,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One part of the daemon (proxy, icap, balancer, admin) as the config sees it: deploys its verticle when enabled (as
- * several instances sharing one listening address, one per event loop, when it serves traffic), undeploys it when
- * disabled, moves it when its section changes, and keeps its state for health and status.
+ * One of the node's services (proxy, icap, balancer, admin, console) as the config sees it: deploys its verticle when
+ * enabled (as several instances sharing one listening address, one per event loop, when it serves traffic), undeploys
+ * it when disabled, moves it when its settings change, and keeps its state for health and status.
  *
- * @param <S> the part's config section
+ * @param <S> the service's settings, made from the config
  */
 public final class Service<S> {
   private static final Logger LOG = LoggerFactory.getLogger(Service.class);
 
   private final String name;
   private final Vertx vertx;
-  private final Function<Config, S> section;
+  private final Function<Config, S> settings;
   private final Predicate<S> enabled;
   private final Function<S, ServiceVerticle<S>> factory;
   private final int instances;
@@ -36,20 +36,23 @@ public final class Service<S> {
   private S current;
   private volatile Duration grace = Duration.ofSeconds(10);
 
-  public Service(String name, Vertx vertx, Function<Config, S> section, Predicate<S> enabled,
+  /** {@code settings} makes the service's settings from a config; {@code factory} a verticle for them. */
+  public Service(String name, Vertx vertx, Function<Config, S> settings, Predicate<S> enabled,
       Function<S, ServiceVerticle<S>> factory, int instances) {
     this.name = name;
     this.vertx = vertx;
-    this.section = section;
+    this.settings = settings;
     this.enabled = enabled;
     this.factory = factory;
     this.instances = Math.max(1, instances);
   }
 
+  /** The service's name in status, health checks and logs. */
   public String name() {
     return name;
   }
 
+  /** Whether the service is disabled, starting, listening, running or failed, and where. */
   public ServiceState state() {
     return state;
   }
@@ -64,7 +67,7 @@ public final class Service<S> {
   public Future<Void> start(Config config) {
     grace = config.node().shutdownGrace();
     try {
-      current = section.apply(config);
+      current = settings.apply(config);
     } catch (RuntimeException e) {
       state = ServiceState.failed(null, e.getMessage());
       LOG.error("{} failed: {}", name, e.getMessage());
@@ -105,11 +108,11 @@ public final class Service<S> {
     return factory.apply(s).where(s);
   }
 
-  /** Readies the change to {@code next}; fails, with nothing changed, if the new section cannot run. */
+  /** Readies the change to {@code next}; fails, with nothing changed, if the new settings cannot run. */
   public Future<ServiceVerticle.Prepared> prepare(Config next) {
     S s;
     try {
-      s = section.apply(next);
+      s = settings.apply(next);
     } catch (RuntimeException e) {
       return Future.failedFuture(new IllegalStateException(name + ": " + e.getMessage(), e));
     }

@@ -12,7 +12,7 @@ import java.util.Objects;
  * bound before the old one stops accepting, and the old one's connections finish within the grace time. Subclasses
  * say how to bind ({@link #bind}) and read {@link #settings()} per request, so a settings change applies at once.
  *
- * @param <S> the verticle's config section
+ * @param <S> the verticle's settings, made from the config
  */
 public abstract class ServiceVerticle<S> extends VerticleBase {
   private volatile S settings;
