@@ -182,7 +182,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     this.balancerStats = new BalancerStats(registry);
     traffic.add(balancer = new Service<Balancer>("balancer", vertx, c -> new Balancer(io.portcullis.daemon.cluster.Membership.balancer(c), c.node().name(),
         vertx, balancerStats), b -> b.config().enabled(), BalancerVerticle::new, loops));
-    io.portcullis.daemon.console.SessionTokens sessionTokens = new io.portcullis.daemon.console.SessionTokens() {
+    io.portcullis.daemon.console.LoginTokens sessionTokens = new io.portcullis.daemon.console.LoginTokens() {
       public String open(String user, io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role role, String src) {
         return callers.open(user, role, src);
       }
