@@ -121,6 +121,28 @@ class ConsoleShellTest {
   }
 
   @Test
+  void oneTableServesEveryEntryPointWithTheSameSyntax() throws Exception {
+    // configuration mode: show PATH is that part of the session's candidate, as set commands
+    assertEquals(0, console("configure\nset rules access part-test action allow\nshow rules access part-test\n"
+        + "exit discard\n"), err);
+    assertTrue(out.contains("set rules access part-test action allow"), out);
+    assertTrue(daemon.commits().active().text().indexOf("part-test") < 0, "exit discard left nothing committed");
+    // an operational command in configuration mode is pointed at run, not run
+    assertEquals(2, console("configure\nping\n"));
+    assertTrue(err.contains("ping is an operational command: run ping"), err);
+    assertEquals(2, console("configure\ncompare 1\n"), "compare N is for the shared candidate only");
+    // one-shot arguments reach the shell's commands, and the haproxy.cfg export under both its names
+    assertEquals(0, console("", "show", "rules"), err);
+    assertTrue(out.contains("TYPE") && out.contains("HITS"), out);
+    int code = console("", "show", "balancer", "haproxy");
+    String cfg = out + err;
+    assertEquals(code, console("", "show", "haproxy-config"));
+    assertEquals(cfg, out + err);
+    assertEquals(2, console("", "show"));
+    assertTrue(err.contains("show what? status, config"), err);
+  }
+
+  @Test
   void aCommitOnAStaleCandidateIsRefusedWithWhatChangedMeanwhile() throws Exception {
     // Two sessions, interleaved, through the API the console uses.
     String token = TestNodes.token(dir.resolve("data"));

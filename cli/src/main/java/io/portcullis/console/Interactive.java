@@ -1,6 +1,7 @@
 package io.portcullis.console;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.portcullis.console.Command.Mode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -109,6 +110,7 @@ public final class Interactive {
     return last;
   }
 
+  /** The node's name for the prompt, or "portcullis" if the daemon does not say. */
   private String nodeName() {
     try {
       return shell.client().get("api/v1/status").body().path("node").asText("portcullis");
@@ -139,53 +141,29 @@ public final class Interactive {
     }
   }
 
-  private static final Map<String, String> OPERATIONAL = ordered(
-      "configure", "enter configuration mode", "show", "show the node's state and config", "exit", "leave the console",
-      "test", "test url URL: a dry run through the rules", "ping", "is the daemon there", "help",
-      "list the commands");
-  private static final Map<String, String> SHOW = ordered(
-      "status", "node, revision, services", "config", "the active config", "rules", "the rules in order, with their hits",
-      "balancer", "frontends and servers", "cluster", "the cluster's nodes and their state", "events", "traffic decisions from the journal (filters; follow: live)",
-      "haproxy-config", "the balancer as a haproxy.cfg", "metrics",
-      "the node's metrics", "revisions", "revisions kept", "revision", "one revision's config");
-  private static final Map<String, String> CONFIGURATION = ordered(
-      "set", "set a key or add values", "delete", "delete a key, item or values", "insert", "move a named item",
-      "edit", "work under a path", "up", "one level up", "top", "back to the top", "show", "the candidate",
-      "compare", "what this session changes", "commit", "validate and apply", "confirm", "keep a commit confirmed",
-      "rollback", "a revision becomes the candidate", "discard", "drop this session's changes", "run",
-      "an operational command", "exit", "leave configuration mode");
-
-  private static Map<String, String> ordered(String... kv) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (int i = 0; i < kv.length; i += 2) {
-      m.put(kv[i], kv[i + 1]);
-    }
-    return m;
-  }
-
   /** The choices (with help) for the next word after {@code before}, starting with {@code prefix}. */
   Map<String, String> choices(List<String> before, String prefix) {
     Map<String, String> all = new LinkedHashMap<>();
     try {
-      List<String> w = new ArrayList<>(before);
-      boolean config = shell.configuring();
-      if (config && !w.isEmpty() && w.get(0).equals("run")) {
+      List<String> w = before;
+      Mode mode = shell.mode();
+      if (mode == Mode.CONFIGURATION && !w.isEmpty() && w.get(0).equals("run")) {
         w = w.subList(1, w.size());
-        config = false;
+        mode = Mode.OPERATIONAL;
       }
-      if (w.isEmpty()) {
-        all.putAll(config ? CONFIGURATION : OPERATIONAL);
-      } else if (!config && w.get(0).equals("show") && w.size() == 1) {
-        all.putAll(SHOW);
-      } else if (config && List.of("set", "delete", "edit", "insert").contains(w.get(0))) {
-        List<String> path = new ArrayList<>(shell.editPath());
-        path.addAll(w.subList(1, w.size()));
-        pathChoices(path, all, w.get(0).equals("set"));
-      } else if (!config && w.get(0).equals("show") && w.get(1).equals("config")) {
-        pathChoices(w.subList(2, w.size()), all, false);
-      } else if (config && w.get(0).equals("commit") && w.size() == 1) {
-        all.putAll(ordered("check", "validate only", "confirmed", "revert unless confirmed in MINUTES", "force",
-            "on a cluster node: change what the control node owns", "comment", "a comment for the revision"));
+      all.putAll(Commands.nextWords(mode, w, shell.remote()));
+      Commands.Match m = w.isEmpty() ? null : Commands.lookup(mode, w);
+      if (m != null && m.command().args().contains("PATH") && !m.args().contains("|")) {
+        // config paths from the daemon's schema; in configuration mode under the edit path
+        List<String> path = new ArrayList<>(mode == Mode.CONFIGURATION ? shell.editPath() : List.of());
+        path.addAll(m.args());
+        pathChoices(path, all, m.command().words().equals(List.of("set")));
+      } else if (m != null) {
+        for (String k : m.command().keywords()) {
+          if (!m.args().contains(k)) {
+            all.put(k, m.command().keywordHelp(k));
+          }
+        }
       }
     } catch (IOException | InterruptedException e) {
       return Map.of();
