@@ -2,7 +2,6 @@ package io.portcullis.daemon.icap.server;
 
 import io.portcullis.daemon.icap.codec.DecisionHeaders;
 import io.netty.buffer.Unpooled;
-import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.AccessRule;
 import io.portcullis.daemon.config.IcapConfig;
 import io.portcullis.daemon.events.TrafficEvent;
@@ -896,9 +895,5 @@ final class IcapConnection {
       body = new byte[0]; // do not hold a big scan buffer between messages
     }
     bodyLen = 0;
-  }
-
-  private static String dash(String v) {
-    return v == null || v.isEmpty() ? "-" : v;
   }
 }
