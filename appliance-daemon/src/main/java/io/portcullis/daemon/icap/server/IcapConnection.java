@@ -2,7 +2,6 @@ package io.portcullis.daemon.icap.server;
 
 import io.portcullis.daemon.icap.codec.DecisionHeaders;
 import io.netty.buffer.Unpooled;
-import io.portcullis.daemon.config.AccessRule;
 import io.portcullis.daemon.config.IcapConfig;
 import io.portcullis.daemon.events.TrafficEvent;
 import io.portcullis.daemon.icap.codec.BodyKind;
@@ -12,11 +11,10 @@ import io.portcullis.daemon.icap.codec.IcapDecoder;
 import io.portcullis.daemon.icap.codec.IcapEncoder;
 import io.portcullis.daemon.icap.codec.IcapRequest;
 import io.portcullis.daemon.icap.codec.IcapResponse;
+import io.portcullis.daemon.logging.Logs;
 import io.portcullis.daemon.pages.BlockPage;
-import io.portcullis.daemon.rules.Decision;
 import io.portcullis.daemon.rules.Facts;
 import io.portcullis.daemon.rules.FileTypes;
-import io.portcullis.daemon.rules.Protection;
 import io.portcullis.daemon.scan.ScanResult;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
@@ -54,8 +52,6 @@ final class IcapConnection {
   static final int EARLY_HEAD = 32 * 1024;
   /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
   static final int KICK_EVERY = 16 * 1024;
-  /** The event's threat for a body blocked by scan.overMaxSize. */
-  static final String OVER_MAX_SIZE = "over scan.maxSize";
 
   private enum Service { REQMOD, RESPMOD }
 
@@ -89,10 +85,7 @@ final class IcapConnection {
   private long started;
   private long bodyBytes;
   private int status;
-  private Decision decision;
-  private Protection protection;
-  private String threat;
-  private String bypassRule;
+  private IcapVerdict verdict;
   private Facts facts;
   private String clientIp;
   private String user;
@@ -226,10 +219,7 @@ final class IcapConnection {
     bodyBytes = 0;
     bodyLen = 0;
     status = 0;
-    decision = null;
-    protection = null;
-    threat = null;
-    bypassRule = null;
+    verdict = IcapVerdict.NONE;
     facts = null;
     answerStarted = false;
     cutOff = false;
@@ -258,30 +248,14 @@ final class IcapConnection {
     HttpHead http = r.httpRequest();
     facts = http == null ? new Facts("GET", "", clientIp, user, groups, null, Instant.now())
         : Facts.ofRequest(http, clientIp, user, groups, Instant.now());
-    bypassRule = s.policy().bypass(facts);
-    if (bypassRule != null) {
-      decision = Decision.DEFAULT_ALLOW;
-      pass();
-      return;
-    }
-    if (service == Service.REQMOD) {
-      decision = s.policy().access(facts);
-      if (actOnDecision()) {
-        return;
-      }
-      if (r.body().hasBody()) {
-        plan = Plan.SNIFF; // an upload: its first bytes tell its true type, then protection may scan it
-      } else {
-        pass();
-      }
-      return;
-    }
-    // RESPMOD: the decision needs the response, and with a body, its first bytes.
-    if (r.body().hasBody()) {
-      plan = Plan.SNIFF;
+    verdict = IcapDecider.onRequest(s.policy(), facts, service == Service.REQMOD, r.body().hasBody());
+    if (verdict.step() != IcapVerdict.Step.NEEDS_BODY) {
+      act(false);
+    } else if (r.body().hasBody()) {
+      plan = Plan.SNIFF; // its first bytes tell its true type
     } else {
-      facts.withResponse(r.httpResponse(), null, 0, -1);
-      decideResponse(false);
+      facts.withResponse(r.httpResponse(), null, 0, -1); // RESPMOD without a body: its head is all there is
+      decideBody(false);
     }
   }
 
@@ -314,17 +288,25 @@ final class IcapConnection {
     }
   }
 
-  /** Answers a block or redirect decision; false if the decision lets the message pass. */
-  private boolean actOnDecision() {
-    if (decision.action() == AccessRule.Action.BLOCK) {
-      answerBlockPage(decision.page(), decision.rule(), decision.category(), null);
-      return true;
+  /** Carries out the verdict's step; {@code atPause}: the decoder stopped at the end of a preview. */
+  private void act(boolean atPause) {
+    switch (verdict.step()) {
+      case BLOCK -> answerBlockPage();
+      case REDIRECT -> answerRedirect();
+      case PASS -> passWithSniffed(atPause);
+      case SCAN -> {
+        plan = Plan.COLLECT;
+        if (atPause) {
+          continueAfterPreview();
+        }
+      }
+      default -> throw new IllegalStateException("nothing to act on: " + verdict.step());
     }
-    if (decision.action() == AccessRule.Action.REDIRECT) {
-      answerRedirect(decision.location());
-      return true;
-    }
-    return false;
+  }
+
+  /** scan.maxSize and scan.overMaxSize of this transaction's scanner. */
+  private IcapDecider.ScanLimit scanLimit() {
+    return new IcapDecider.ScanLimit(s.scanner().maxSize(), s.scanner().blocksOverMaxSize());
   }
 
   /** The body's first bytes (its size, if known) into the facts: the response's, or for REQMOD the upload's. */
@@ -336,39 +318,10 @@ final class IcapConnection {
     }
   }
 
-  /**
-   * A body (a response, or a REQMOD upload) with what is known of it (all of it, or its first bytes): bypass,
-   * access, then protection. {@code atPause}: the decoder stopped at the end of a preview.
-   */
-  private void decideResponse(boolean atPause) {
-    bypassRule = s.policy().bypass(facts);
-    if (bypassRule != null) {
-      decision = Decision.DEFAULT_ALLOW;
-      passWithSniffed(atPause);
-      return;
-    }
-    decision = s.policy().access(facts);
-    if (actOnDecision()) {
-      return;
-    }
-    protection = s.policy().protection(facts);
-    long size = facts.bodySize();
-    boolean tooBig = size > s.scanner().maxSize();
-    if (tooBig && protection.scan() && request.body().hasBody() && s.scanner().blocksOverMaxSize()) {
-      blockOverMaxSize();
-      return;
-    }
-    if (!protection.scan() || !request.body().hasBody() || tooBig) {
-      if (protection.scan() && !request.body().hasBody()) {
-        protection = Protection.NO_SCAN; // nothing to scan
-      }
-      passWithSniffed(atPause);
-      return;
-    }
-    plan = Plan.COLLECT;
-    if (atPause) {
-      continueAfterPreview();
-    }
+  /** The body (a response, or a REQMOD upload) with what is known of it: decide, and act on it. */
+  private void decideBody(boolean atPause) {
+    verdict = IcapDecider.onBody(s.policy(), facts, request.body().hasBody(), scanLimit());
+    act(atPause);
   }
 
   /** Asks for the rest of a body after its preview (100 Continue), then collects it. */
@@ -430,7 +383,7 @@ final class IcapConnection {
         keep(data);
         if (bodyLen >= FileTypes.HEAD) {
           sniffed(-1);
-          decideResponse(false);
+          decideBody(false);
         }
       }
       case COLLECT -> {
@@ -438,7 +391,7 @@ final class IcapConnection {
           // Past the scan limit (no Content-Length told us before), and scan.overMaxSize says block.
           if (headSent) {
             cutOff = true; // the early head is out (see headEarly): only a cut can stop it now
-            threat = OVER_MAX_SIZE;
+            verdict = IcapDecider.overMaxSize(verdict, scanLimit());
             finish();
             closed = true;
             socket.close();
@@ -451,7 +404,7 @@ final class IcapConnection {
         }
         if (bodyLen + (long) data.remaining() > s.scanner().maxSize()) {
           // Past the scan limit (no Content-Length told us before): the default bypass; pass what we have and the rest.
-          protection = new Protection(false, protection.rule() + " (over scan.maxSize)", false, null);
+          verdict = IcapDecider.overMaxSize(verdict, scanLimit()); // passes unscanned
           if (inPreview) {
             plan = Plan.WAIT_204; // nothing went out yet: 204 at the preview's end, the client keeps its copy
             return;
@@ -475,9 +428,8 @@ final class IcapConnection {
 
   /** A body over scan.maxSize that scan.overMaxSize blocks: the protection rule's block page. */
   private void blockOverMaxSize() {
-    threat = OVER_MAX_SIZE;
-    answerBlockPage(protection.page(), protection.rule(), null,
-        "the file is larger than the scan limit (" + s.scanner().maxSize() + " bytes)");
+    verdict = IcapDecider.overMaxSize(verdict, scanLimit());
+    answerBlockPage();
   }
 
   /**
@@ -545,7 +497,7 @@ final class IcapConnection {
       case SNIFF -> {
         sniffed(bodyLen);
         inPreview = false; // the whole body is here (ieof or no preview)
-        decideResponse(false);
+        decideBody(false);
         if (plan == Plan.COLLECT) {
           startScan();
           return;
@@ -584,7 +536,7 @@ final class IcapConnection {
       }
       case SNIFF -> {
         sniffed(-1);
-        decideResponse(true);
+        decideBody(true);
         if (plan == Plan.ANSWERED) {
           finish();
           queue.addAll(decoder.skipBody());
@@ -637,16 +589,11 @@ final class IcapConnection {
   }
 
   private void afterScan(ScanResult result) {
-    boolean block = result instanceof ScanResult.Infected
-        || (result instanceof ScanResult.Failed && protection.blockOnError());
-    if (result instanceof ScanResult.Infected inf) {
-      threat = inf.threat();
-    } else if (result instanceof ScanResult.Failed f) {
-      LOG.warn("scan failed for {} ({}): {} by rule {}", io.portcullis.daemon.logging.Logs.escape(facts.url()), io.portcullis.daemon.logging.Logs.escape(f.reason()), block ? "blocked" : "allowed",
-          protection.rule());
-      if (block) {
-        threat = "scan failed: " + f.reason();
-      }
+    verdict = IcapDecider.onScan(verdict, result);
+    boolean block = verdict.step() == IcapVerdict.Step.BLOCK;
+    if (result instanceof ScanResult.Failed f) {
+      LOG.warn("scan failed for {} ({}): {} by rule {}", Logs.escape(facts.url()), Logs.escape(f.reason()),
+          block ? "blocked" : "allowed", verdict.protection().rule());
     }
     if (block && headSent) {
       // The 200's head is out (see headEarly): cut it off with only its first bytes out. Our proxy only
@@ -658,8 +605,7 @@ final class IcapConnection {
       return;
     }
     if (block) {
-      answerBlockPage(protection.page(), protection.rule(), null,
-          result instanceof ScanResult.Infected ? threat : "the file could not be checked");
+      answerBlockPage();
     } else if (headSent) {
       writeChunk(ByteBuffer.wrap(body, released, bodyLen - released));
       write(IcapEncoder.LAST_CHUNK);
@@ -710,13 +656,14 @@ final class IcapConnection {
    * goes as the 204 encoded once per commit, the hot path's answer; the proxy reads no headers as allow.
    */
   private boolean sendsDecision() {
-    return clientRecordsEvent() && (threat != null || bypassRule != null || ruleName() != null
-        || decision != null && decision.category() != null || facts != null && facts.fileType() != null
+    return clientRecordsEvent() && (verdict.threat() != null || verdict.bypassRule() != null
+        || verdict.ruleName() != null || verdict.category() != null || facts != null && facts.fileType() != null
         || !action().equals("allow"));
   }
 
   private Headers common() {
     boolean decision = sendsDecision();
+    String threat = verdict.threat();
     if (threat == null && !decision) {
       return Headers.of("ISTag", s.istag(), "Server", SERVER);
     }
@@ -734,15 +681,15 @@ final class IcapConnection {
       h.add(DecisionHeaders.ACTION);
       h.add(action());
       h.add(DecisionHeaders.RULE_TYPE);
-      h.add(ruleType());
-      String rule = ruleName();
+      h.add(verdict.ruleType());
+      String rule = verdict.ruleName();
       if (rule != null) {
         h.add(DecisionHeaders.RULE);
         h.add(headerSafe(rule));
       }
-      if (this.decision != null && this.decision.category() != null) {
+      if (verdict.category() != null) {
         h.add(DecisionHeaders.CATEGORY);
-        h.add(headerSafe(this.decision.category()));
+        h.add(headerSafe(verdict.category()));
       }
       if (threat != null) {
         h.add(DecisionHeaders.THREAT);
@@ -768,29 +715,7 @@ final class IcapConnection {
 
   /** The transaction's action for events and metrics: allow, block, redirect, error (a failed answer), none. */
   private String action() {
-    return threat != null ? "block" : aborted ? "error" : decision == null ? (status >= 400 ? "error" : "none")
-        : decision.actionName();
-  }
-
-  /** Which rule list decided: bypass, protection (a threat, or a scan rule on an allowed message), access, or none. */
-  private String ruleType() {
-    if (bypassRule != null) {
-      return "bypass";
-    }
-    if (threat != null || decision != null && decision.rule() == null && protection != null
-        && protection.rule() != null) {
-      return "protection";
-    }
-    return decision != null && decision.rule() != null ? "access" : "none";
-  }
-
-  private String ruleName() {
-    return switch (ruleType()) {
-      case "bypass" -> bypassRule;
-      case "protection" -> protection == null ? null : protection.rule();
-      case "access" -> decision.rule();
-      default -> null;
-    };
+    return verdict.action(aborted, status);
   }
 
   private void answerStatus(int code, String reason) {
@@ -824,13 +749,16 @@ final class IcapConnection {
     write(IcapEncoder.encode(new IcapResponse(200, "OK", h, null, null, BodyKind.NULL_BODY)));
   }
 
-  private void answerBlockPage(BlockPage page, String rule, String category, String threatName) {
+  private void answerBlockPage() {
     plan = Plan.ANSWERED;
+    IcapVerdict.Page p = verdict.page();
+    BlockPage page = p.template();
+    String rule = p.rule();
     Map<String, String> values = new HashMap<>();
     values.put("URL", facts.url());
     values.put("RULE_NAME", rule);
-    values.put("CATEGORY", category);
-    values.put("THREAT", threatName);
+    values.put("CATEGORY", p.category());
+    values.put("THREAT", p.threat());
     values.put("CLIENT_IP", clientIp);
     values.put("USER_NAME", user);
     values.put("METHOD", facts.method());
@@ -850,13 +778,13 @@ final class IcapConnection {
     write(IcapEncoder.LAST_CHUNK);
   }
 
-  private void answerRedirect(String location) {
+  private void answerRedirect() {
     plan = Plan.ANSWERED;
     HttpHead res = HttpHead.response(302, "Found", Headers.of(
-        "Location", location,
+        "Location", verdict.access().location(),
         "Content-Length", "0",
         "Cache-Control", "no-store",
-        DecisionHeaders.RULE, headerSafe(decision.rule())));
+        DecisionHeaders.RULE, headerSafe(verdict.access().rule())));
     status = 200;
     write(IcapEncoder.encode(new IcapResponse(200, "OK", common(), null, res, BodyKind.NULL_BODY)));
   }
@@ -877,15 +805,15 @@ final class IcapConnection {
     String action = action();
     metrics.transaction(lastMeters, method, action, status, nanos);
     if (!method.equals("OPTIONS") && (!clientRecordsEvent() || cutOff)) {
-      String ruleType = ruleType();
+      String ruleType = verdict.ruleType();
       // In milliseconds, as the proxy's: Instant.now() has microseconds here, and such a time is formatted whole per
       // event (a quarter of the events thread's samples in JFR) where a millisecond one reuses its second's text.
       Instant now = Instant.ofEpochMilli(System.currentTimeMillis());
       s.events().publish(new TrafficEvent(now, s.node(), "icap", clientIp, user,
           facts == null ? null : facts.method(), facts == null ? null : facts.url(),
-          facts == null ? null : facts.host(), decision == null ? null : decision.category(),
-          ruleType.equals("none") ? null : ruleType, ruleName(),
-          action, threat, facts == null ? null : facts.responseMime(), facts == null ? null : facts.fileType(),
+          facts == null ? null : facts.host(), verdict.category(),
+          ruleType.equals("none") ? null : ruleType, verdict.ruleName(),
+          action, verdict.threat(), facts == null ? null : facts.responseMime(), facts == null ? null : facts.fileType(),
           status, service == Service.REQMOD ? bodyBytes : -1, service == Service.RESPMOD ? bodyBytes : -1,
           nanos / 1000, -1, nanos / 1000));
     }
