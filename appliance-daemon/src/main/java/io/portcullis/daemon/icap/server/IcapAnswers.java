@@ -156,6 +156,7 @@ final class IcapAnswers {
     return text == null ? "-" : text.replaceAll("[^\\x20-\\x7e]", "?");
   }
 
+  /** The time now as HTTP dates are written. */
   private static String now() {
     return DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.now().atOffset(ZoneOffset.UTC));
   }

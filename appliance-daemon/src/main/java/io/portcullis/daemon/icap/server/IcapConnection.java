@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * its later messages queued). It keeps the header timeout and the decoder's limits; a malformed message gets a 400
  * and the connection closes.
  */
-final class IcapConnection implements IcapTransaction.Wire {
+final class IcapConnection implements IcapWire {
   private static final Logger LOG = LoggerFactory.getLogger(IcapConnection.class);
 
   private final NetSocket socket;
@@ -44,6 +44,7 @@ final class IcapConnection implements IcapTransaction.Wire {
   private boolean midHead; // a head is being read (it began at headStarted)
   private long headStarted; // System.nanoTime()
 
+  /** A connection on {@code socket}, reading {@code settings} per message; {@code onClose} runs once it closed. */
   IcapConnection(NetSocket socket, Supplier<IcapSettings> settings, IcapMetrics metrics, Runnable onClose,
       Context context) {
     this.socket = socket;
@@ -53,7 +54,7 @@ final class IcapConnection implements IcapTransaction.Wire {
     this.context = context;
   }
 
-  /** Starts reading; {@code onClose} runs once the socket has closed. */
+  /** Starts reading the socket. */
   void start() {
     decoder = new IcapDecoder(IcapDecoder.Mode.REQUEST, settings.get().limits());
     socket.handler(this::onData);
@@ -72,6 +73,7 @@ final class IcapConnection implements IcapTransaction.Wire {
     socket.exceptionHandler(e -> LOG.debug("icap connection {}: {}", socket.remoteAddress(), e.toString()));
   }
 
+  /** Bytes read: decoded, and the events they complete handled. */
   private void onData(Buffer buffer) {
     if (closed) {
       return;
@@ -108,10 +110,12 @@ final class IcapConnection implements IcapTransaction.Wire {
     }
   }
 
+  /** icap.headerTimeout, at least 100 ms. */
   private long headTimeoutMillis() {
     return Math.max(100, settings.get().icap().headerTimeout().toMillis());
   }
 
+  /** The header timer fired: a head still in progress past its timeout gets a 408, else the timer waits on. */
   private void onHeadTimer() {
     headTimer = -1;
     if (closed || tx != null || !midHead) {
@@ -150,6 +154,7 @@ final class IcapConnection implements IcapTransaction.Wire {
     }
   }
 
+  /** A whole head: its message becomes the transaction in progress. */
   private void onHead(IcapRequest r) {
     midHead = false; // the head is whole (its timer, if pending, finds no head in progress)
     body.clear();
@@ -167,6 +172,7 @@ final class IcapConnection implements IcapTransaction.Wire {
     socket.write(Buffer.buffer(answer)).onComplete(x -> socket.close());
   }
 
+  /** A malformed message or one beyond the limits: 400 (unless an answer is under way) and close. */
   private void onError(String reason) {
     metrics.badRequest();
     LOG.debug("icap connection {}: bad request: {}", socket.remoteAddress(), reason);

@@ -107,6 +107,7 @@ final class IcapDecider {
     return null;
   }
 
+  /** The block for a body over scan.maxSize that scan.overMaxSize blocks. */
   private static IcapVerdict blockedOverMaxSize(Decision access, Protection p, ScanLimit limit) {
     return blocked(access, p, OVER_MAX_SIZE,
         "the file is larger than the scan limit (" + limit.maxSize() + " bytes)");

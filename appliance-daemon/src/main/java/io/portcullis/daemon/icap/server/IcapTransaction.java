@@ -1,6 +1,5 @@
 package io.portcullis.daemon.icap.server;
 
-import io.netty.buffer.ByteBuf;
 import io.portcullis.daemon.events.TrafficEvent;
 import io.portcullis.daemon.icap.codec.BodyKind;
 import io.portcullis.daemon.icap.codec.DecisionHeaders;
@@ -15,15 +14,12 @@ import io.portcullis.daemon.rules.FileTypes;
 import io.portcullis.daemon.scan.ScanResult;
 import java.nio.ByteBuffer;
 import java.time.Instant;
-import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One ICAP message and its answer, from its head to its end, on its connection's event loop; the wire is
- * {@link IcapConnection}'s and the rules' verdict {@link IcapDecider}'s. REQMOD: bypass, then access rules on the
+ * One ICAP message and its answer, from its head to its end, on its connection's event loop. It reaches its
+ * connection only through {@link IcapWire}, and the rules only through {@link IcapDecider}. REQMOD: bypass, then access rules on the
  * request. RESPMOD: bypass, access rules and protection on the request plus the response's type, true file type
  * (first bytes), name and size; a body to scan is collected whole, up to {@code scan.maxSize}. A pass is 204 when
  * allowed (in a preview, or with {@code Allow: 204}), else a 200 carrying the message, streamed with back-pressure.
@@ -34,33 +30,6 @@ final class IcapTransaction {
   static final int EARLY_HEAD = 32 * 1024;
   /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
   static final int KICK_EVERY = 16 * 1024;
-
-  /** What a transaction needs of its connection. */
-  interface Wire {
-    /** Writes {@code bytes} as they are. */
-    void send(byte[] bytes);
-
-    /** Writes {@code shared}, a buffer that every connection writes duplicates of. */
-    void send(ByteBuf shared);
-
-    /** Writes {@code data} as one chunk, not copied; reading pauses while the socket's write queue is full. */
-    void sendChunk(ByteBuffer data);
-
-    /** After a preview and 100 Continue: the decoder goes on with the rest of the body. */
-    void continueBody();
-
-    /** After a preview and a final answer: the decoder skips the rest of the body (the client sends none). */
-    void skipBody();
-
-    /** Runs {@code scan} while the connection reads nothing, then {@code then} on its event loop, unless closed. */
-    void awaitScan(Supplier<CompletableFuture<ScanResult>> scan, Consumer<ScanResult> then);
-
-    /** Closes the connection now: an answer already under way is cut off. */
-    void cut();
-
-    /** The transaction is over (counted with these values); the connection goes on with its next message. */
-    void finished(String method, String action, int status, long nanos);
-  }
 
   private enum Service { REQMOD, RESPMOD }
 
@@ -75,7 +44,7 @@ final class IcapTransaction {
     SCANNING  // the scan runs; the connection waits
   }
 
-  private final Wire wire;
+  private final IcapWire wire;
   private final IcapRequest request;
   private final IcapSettings s;
   private final BodyBuffer body;
@@ -96,7 +65,7 @@ final class IcapTransaction {
   private int released; // body bytes of a scanned answer sent before its scan ended (see headEarly)
 
   /** A transaction for {@code request}, under the settings {@code s} of its head's arrival; {@code body} is empty. */
-  IcapTransaction(Wire wire, IcapRequest request, IcapSettings s, BodyBuffer body) {
+  IcapTransaction(IcapWire wire, IcapRequest request, IcapSettings s, BodyBuffer body) {
     this.wire = wire;
     this.request = request;
     this.s = s;
@@ -378,6 +347,7 @@ final class IcapTransaction {
     }
   }
 
+  /** The whole body is in: scan it, the connection waiting meanwhile. */
   private void startScan() {
     plan = Plan.SCANNING;
     wire.awaitScan(() -> {
@@ -388,6 +358,7 @@ final class IcapTransaction {
     }, this::afterScan);
   }
 
+  /** Answers by the scan's result: the block page (or a cut, if the head is out), else the message unchanged. */
   private void afterScan(ScanResult result) {
     verdict = IcapDecider.onScan(verdict, result);
     boolean block = verdict.step() == IcapVerdict.Step.BLOCK;
@@ -420,6 +391,7 @@ final class IcapTransaction {
 
   // ---- answers --------------------------------------------------------------------------------------------------
 
+  /** Whether the client is our proxy, which records the traffic event itself (see {@link DecisionHeaders#EVENTS}). */
   private boolean clientRecordsEvent() {
     return request.headers().contains(DecisionHeaders.EVENTS);
   }
@@ -433,6 +405,7 @@ final class IcapTransaction {
     return IcapAnswers.worthTelling(verdict, action, fileType()) ? action : null;
   }
 
+  /** The ICAP headers of a final answer now (see {@link IcapAnswers#headers}). */
   private Headers common() {
     return IcapAnswers.headers(s.istag(), verdict, fileType(), told());
   }
@@ -442,10 +415,12 @@ final class IcapTransaction {
     return verdict.action(aborted, status);
   }
 
+  /** The body's true file type, or null (none sniffed, or no rules ran). */
   private String fileType() {
     return facts == null ? null : facts.fileType();
   }
 
+  /** 204: the message unchanged; the shared, pre-encoded answer unless there is a decision to tell. */
   private void answer204() {
     status = 204;
     String told = told();
@@ -458,17 +433,20 @@ final class IcapTransaction {
     }
   }
 
+  /** A final answer without a body, e.g. 404 or 405. */
   private void answerStatus(int code, String reason) {
     plan = Plan.ANSWERED;
     status = code;
     write(IcapEncoder.encode(new IcapResponse(code, reason, common(), null, null, BodyKind.NULL_BODY)));
   }
 
+  /** The service's OPTIONS answer. */
   private void answerOptions() {
     status = 200;
     write(IcapAnswers.options(s.icap(), s.istag(), service.name()));
   }
 
+  /** A 200 carrying the verdict's block page as the HTTP response. */
   private void answerBlockPage() {
     plan = Plan.ANSWERED;
     IcapVerdict.Page page = verdict.page();
@@ -480,6 +458,7 @@ final class IcapTransaction {
     write(IcapEncoder.LAST_CHUNK);
   }
 
+  /** A 200 carrying a 302 to the access rule's location. */
   private void answerRedirect() {
     plan = Plan.ANSWERED;
     HttpHead res = IcapAnswers.redirectHead(verdict.access());
@@ -487,6 +466,7 @@ final class IcapTransaction {
     write(IcapEncoder.encode(new IcapResponse(200, "OK", common(), null, res, BodyKind.NULL_BODY)));
   }
 
+  /** The head of a 200 carrying the message unchanged; its body's chunks follow. */
   private void writeEchoHead() {
     IcapRequest r = request;
     BodyKind kind = !r.body().hasBody() ? BodyKind.NULL_BODY
@@ -498,6 +478,7 @@ final class IcapTransaction {
     write(IcapEncoder.encode(echo));
   }
 
+  /** One body chunk of the answer, unless empty. */
   private void writeChunk(ByteBuffer data) {
     if (data.remaining() == 0) {
       return;
@@ -506,6 +487,7 @@ final class IcapTransaction {
     wire.sendChunk(data);
   }
 
+  /** Answer bytes: the answer has begun. */
   private void write(byte[] bytes) {
     answerStarted = true;
     wire.send(bytes);
