@@ -99,8 +99,8 @@ final class IcapConnection implements IcapWire {
 
   /**
    * A head begins now. The connection's one timer is set only when none is pending, and when it fires it looks at
-   * the head in progress then (if any): a timer set and cancelled per message cost a twelfth of the event loop's time
-   * for small REQMODs, and a busy connection now sets one per header timeout.
+   * the head in progress then (if any): a timer set and cancelled per message was a large share of the event loop's
+   * work for small REQMODs, and a busy connection now sets one per header timeout.
    */
   private void headBegins() {
     midHead = true;

@@ -247,13 +247,13 @@ final class IcapTransaction {
   }
 
   /**
-   * Without {@code Allow: 204} the answer to a scanned body is a 200 carrying it, and Squid (5.7, measured) hands over
-   * no more than 64 KiB of a body until that answer starts, then reads on from the origin only while the answer's
-   * body moves (a 5 MiB download stalled at 2.7 MB with the head alone). So once more than {@link #EARLY_HEAD} bytes
-   * are in, the head (the HTTP head unchanged) goes out, then one body byte per {@link #KICK_EVERY} received (the
-   * file's first bytes); the rest waits for the scan. A threat found then cuts the answer off with only those bytes
-   * out: the user's download fails instead of showing the block page, which needs a head of its own. A body that
-   * fits in {@code EARLY_HEAD} (or any body when the client allows 204) waits whole, and a threat gets the block page.
+   * Without {@code Allow: 204} the answer to a scanned body is a 200 carrying it, and Squid hands over only the start
+   * of a body until that answer starts, then reads on from the origin only while the answer's body moves (a large
+   * download stalls with the head alone). So once more than {@link #EARLY_HEAD} bytes are in, the head (the HTTP head
+   * unchanged) goes out, then one body byte per {@link #KICK_EVERY} received (the file's first bytes); the rest waits
+   * for the scan. A threat found then cuts the answer off with only those bytes out: the user's download fails
+   * instead of showing the block page, which needs a head of its own. A body that fits in {@code EARLY_HEAD} (or any
+   * body when the client allows 204) waits whole, and a threat gets the block page.
    */
   private void headEarly() {
     if (inPreview || request.headers().hasToken("Allow", "204") || body.length() <= EARLY_HEAD) {
@@ -511,7 +511,7 @@ final class IcapTransaction {
     if (!method.equals("OPTIONS") && (!clientRecordsEvent() || cutOff)) {
       String ruleType = verdict.ruleType();
       // In milliseconds, as the proxy's: Instant.now() has microseconds here, and such a time is formatted whole per
-      // event (a quarter of the events thread's samples in JFR) where a millisecond one reuses its second's text.
+      // event, a large share of the events thread's work, where a millisecond one reuses its second's text.
       Instant now = Instant.ofEpochMilli(System.currentTimeMillis());
       s.events().publish(new TrafficEvent(now, s.node(), "icap", who.clientIp(), who.user(),
           facts == null ? null : facts.method(), facts == null ? null : facts.url(),
