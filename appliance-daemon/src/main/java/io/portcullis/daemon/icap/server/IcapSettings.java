@@ -25,7 +25,7 @@ public record IcapSettings(IcapConfig icap, Policy policy, Scanner scanner, Stri
     // The 204 answer is the same for every message under one config: encoded once, into native memory (a write from
     // the heap is copied there first), shared by every connection through duplicates that a release cannot free.
     byte[] bytes = IcapEncoder.encode(new IcapResponse(204, "No Content",
-        Headers.of("ISTag", istag, "Server", IcapConnection.SERVER), null, null, BodyKind.NULL_BODY));
+        Headers.of("ISTag", istag, "Server", IcapAnswers.SERVER), null, null, BodyKind.NULL_BODY));
     java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(bytes.length).put(bytes).flip(); // freed by GC
     io.netty.buffer.ByteBuf noContent = io.netty.buffer.Unpooled.unreleasableBuffer(
         io.netty.buffer.Unpooled.wrappedBuffer(direct));

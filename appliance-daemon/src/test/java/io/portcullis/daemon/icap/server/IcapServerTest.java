@@ -217,11 +217,11 @@ class IcapServerTest {
   void aPreviewLongerThanTheEarlyHeadGets100ContinueBeforeAnyAnswer() throws Exception {
     // A client may send a preview longer than we advertise; the early head of a scanned answer must not start a 200 inside it,
     // or the "100 Continue" would land in the middle of that 200's body.
-    byte[] body = new byte[2 * IcapConnection.EARLY_HEAD + 4000];
+    byte[] body = new byte[2 * IcapTransaction.EARLY_HEAD + 4000];
     for (int i = 0; i < body.length; i++) {
       body[i] = (byte) ('a' + i % 26);
     }
-    int preview = IcapConnection.EARLY_HEAD + 2000;
+    int preview = IcapTransaction.EARLY_HEAD + 2000;
     String req = "GET http://scan.test/f HTTP/1.1\r\nHost: scan.test\r\n\r\n";
     String res = "HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n";
     String before = daemon.commits().active().text();
@@ -385,7 +385,7 @@ class IcapServerTest {
     // Squid offers no 204 for a body over 64 KiB, sends no more of it until the answer starts, and keeps reading the
     // origin only while the answer moves: the head goes out early, then one body byte per 16 KiB received, and the
     // rest once the scan is done; a threat cuts the answer off.
-    byte[] bad = new byte[4 * IcapConnection.EARLY_HEAD];
+    byte[] bad = new byte[4 * IcapTransaction.EARLY_HEAD];
     new java.util.Random(21).nextBytes(bad);
     byte[] clean = bad.clone();
     clean[clean.length - 1] ^= 1; // differs in its last byte only: the whole body must be scanned
@@ -408,7 +408,7 @@ class IcapServerTest {
         IcapResponse head = c.readHead();
         assertEquals(200, head.status());
         assertEquals(200, head.httpResponse().status(), "the origin's own head, before the body is all in");
-        assertTrue(c.bodyBytes <= half / IcapConnection.KICK_EVERY, c.bodyBytes + " body bytes before the scan");
+        assertTrue(c.bodyBytes <= half / IcapTransaction.KICK_EVERY, c.bodyBytes + " body bytes before the scan");
         c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(clean, half, clean.length)));
         c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
         assertTrue(Arrays.equals(clean, c.read().body()), "a clean body follows whole once scanned");
@@ -420,7 +420,7 @@ class IcapServerTest {
         c.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(Arrays.copyOfRange(bad, half, bad.length)));
         c.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
         assertTrue(c.closedByServer(), "the answer is cut off");
-        assertTrue(c.bodyBytes <= bad.length / IcapConnection.KICK_EVERY, c.bodyBytes + " bytes of the infected body");
+        assertTrue(c.bodyBytes <= bad.length / IcapTransaction.KICK_EVERY, c.bodyBytes + " bytes of the infected body");
       }
     } finally {
       daemon.commits().setCandidate(before);

@@ -219,7 +219,7 @@ class ProtectionInteropTest {
     String out = fetch("http://127.0.0.1:" + origin + "/marked.bin", got);
     assertTrue(out.contains("curl: (18) transfer closed with"), out);
     long size = Files.exists(got) ? Files.size(got) : 0;
-    assertTrue(size <= 200_000 / IcapConnection.KICK_EVERY, "the user got " + size + " bytes of the infected file");
+    assertTrue(size <= 200_000 / IcapTransaction.KICK_EVERY, "the user got " + size + " bytes of the infected file");
   }
 
   @Test

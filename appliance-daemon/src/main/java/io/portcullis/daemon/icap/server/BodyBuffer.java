@@ -1,0 +1,50 @@
+package io.portcullis.daemon.icap.server;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * A connection's buffer for the body of its current message (its first bytes to sniff, or all of it to scan), lent
+ * to one transaction at a time: the array is kept for the next message, unless it grew big.
+ */
+final class BodyBuffer {
+  /** An array larger than this is dropped between messages rather than held by an idle connection. */
+  private static final int KEEP_AT_MOST = 1024 * 1024;
+
+  private byte[] bytes = new byte[0];
+  private int length;
+
+  /** Appends (consumes) {@code data}; growth doubles, but past {@code maxSize + 1} only as far as it must. */
+  void append(ByteBuffer data, long maxSize) {
+    int n = data.remaining();
+    if (length + n > bytes.length) {
+      long want = Math.max((long) length + n, Math.min((long) bytes.length * 2, maxSize + 1L));
+      bytes = Arrays.copyOf(bytes, (int) Math.max(want, 1024));
+    }
+    data.get(bytes, length, n);
+    length += n;
+  }
+
+  /** The array whose first {@link #length()} bytes hold the body; valid until the next append or clear. */
+  byte[] bytes() {
+    return bytes;
+  }
+
+  /** How many body bytes are held. */
+  int length() {
+    return length;
+  }
+
+  /** A view of the bytes held in {@code [from, to)}, not a copy. */
+  ByteBuffer view(int from, int to) {
+    return ByteBuffer.wrap(bytes, from, to - from);
+  }
+
+  /** Empties the buffer for the next message. */
+  void clear() {
+    if (bytes.length > KEEP_AT_MOST) {
+      bytes = new byte[0];
+    }
+    length = 0;
+  }
+}
