@@ -13,6 +13,7 @@ final class BodyBuffer {
 
   private byte[] bytes = new byte[0];
   private int length;
+  private boolean lent; // a view went to the socket, whose queued writes may still read it
 
   /** Appends (consumes) {@code data}; growth doubles, but past {@code maxSize + 1} only as far as it must. */
   void append(ByteBuffer data, long maxSize) {
@@ -35,16 +36,19 @@ final class BodyBuffer {
     return length;
   }
 
-  /** A view of the bytes held in {@code [from, to)}, not a copy. */
+  /** A view of the bytes held in {@code [from, to)}, not a copy; the array is not reused after it. */
   ByteBuffer view(int from, int to) {
+    lent = true;
     return ByteBuffer.wrap(bytes, from, to - from);
   }
 
   /** Empties the buffer for the next message. */
   void clear() {
-    if (bytes.length > KEEP_AT_MOST) {
+    // A lent array may still be queued for a slow reader: the next message must not write over it.
+    if (bytes.length > KEEP_AT_MOST || lent) {
       bytes = new byte[0];
     }
+    lent = false;
     length = 0;
   }
 }
