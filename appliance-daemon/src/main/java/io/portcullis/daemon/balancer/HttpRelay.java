@@ -11,9 +11,9 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.portcullis.daemon.config.BalancerConfig;
 import io.portcullis.daemon.config.HostPort;
+import io.portcullis.daemon.http1.Http1Framing;
 import io.portcullis.daemon.pages.ErrorPage;
 import io.portcullis.daemon.proxy.LingeringClose;
-import io.portcullis.daemon.proxy.RequestFraming;
 import io.vertx.core.Future;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
@@ -31,10 +31,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client connection of an http frontend, relayed request by request below Vert.x, as HAProxy does it: each
- * request's framing is walked ({@link RequestFraming}, strict: nothing smuggled passes), its head rewritten
+ * request's framing is walked ({@link Http1Framing}, strict: nothing smuggled passes), its head rewritten
  * ({@link Heads}: the connection-scoped headers go, X-Forwarded-For if asked), and the request sent on a pooled
- * keep-alive connection to the server the frontend's method picks; the body, then the response ({@link
- * ResponseFraming}), stream through as Netty buffers with back-pressure, never decoded or buffered whole. One request
+ * keep-alive connection to the server the frontend's method picks; the body, then the response (its
+ * RESPONSE walk), stream through as Netty buffers with back-pressure, never decoded or buffered whole. One request
  * at a time per client connection: a pipelined one waits, read but held, until the response before it has ended. A
  * server that fails before answering is retried on another (a request without a body of a safe method even after it
  * was sent: a stale pooled connection). CONNECT's 2xx makes a tunnel. Everything runs on the client connection's event
@@ -68,8 +68,9 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
   private final SocketAddress remote;
   private final String clientIp;
   private final int hash;
-  private final RequestFraming framing;
-  private final ResponseFraming response = new ResponseFraming(MAX_RESPONSE_HEAD);
+  private final Http1Framing framing;
+  private final Http1Framing response = new Http1Framing(Http1Framing.Mode.RESPONSE,
+      Http1Framing.Limits.response(MAX_RESPONSE_HEAD));
   private final Heads heads = new Heads();
   private final long headerTimeout;
   private final long idleTimeout;
@@ -111,8 +112,8 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
     this.clientIp = remote == null ? null : remote.hostAddress();
     this.hash = Frontend.clientHash(clientIp);
     BalancerConfig.Frontend c = f.config();
-    this.framing = new RequestFraming(new RequestFraming.Limits(c.maxRequestLine(), c.maxHeaderBytes(),
-        c.maxHeaders())).stopAtBoundaries();
+    this.framing = new Http1Framing(Http1Framing.Mode.REQUEST, Http1Framing.Limits.request(c.maxRequestLine(),
+        c.maxHeaderBytes(), c.maxHeaders())).stopAtBoundaries();
     this.headerTimeout = c.headerTimeout().toNanos();
     this.idleTimeout = c.idleTimeout().toNanos();
   }
@@ -248,7 +249,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
             return;
           }
           int event = framing.event();
-          if ((event & RequestFraming.HEAD) == 0) { // the head goes on in a later read
+          if ((event & Http1Framing.HEAD) == 0) { // the head goes on in a later read
             if (head == null) {
               head = client.alloc().buffer(Math.max(256, n));
             }
@@ -262,7 +263,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
             h = head.writeBytes(in, n);
             head = null;
           }
-          requestDone = (event & RequestFraming.MESSAGE) != 0 || framing.connect();
+          requestDone = (event & Http1Framing.MESSAGE) != 0 || framing.connect();
           start(h);
         } else if (phase == Phase.BODY) {
           int n = feed(in);
@@ -272,7 +273,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
             return;
           }
           up.channel.write(in.readRetainedSlice(n), up.channel.voidPromise());
-          if ((framing.event() & RequestFraming.MESSAGE) != 0) {
+          if ((framing.event() & Http1Framing.MESSAGE) != 0) {
             requestDone = true;
             phase = Phase.WAITING;
           }
@@ -428,7 +429,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
         }
         int event = response.event();
         if (!headSent) {
-          if ((event & ResponseFraming.HEAD) == 0) {
+          if ((event & Http1Framing.HEAD) == 0) {
             if (responseHead == null) {
               responseHead = client.alloc().buffer(Math.max(256, n));
             }
@@ -457,7 +458,7 @@ final class HttpRelay extends ChannelInboundHandlerAdapter {
         } else {
           client.write(b.readRetainedSlice(n), client.voidPromise());
         }
-        if ((event & ResponseFraming.MESSAGE) != 0) {
+        if ((event & Http1Framing.MESSAGE) != 0) {
           responseEnd(b.isReadable()); // bytes after the response: the connection is not clean
           return;
         }

@@ -6,13 +6,14 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.daemon.http1.Http1Framing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Sits in front of the HTTP decoder of each client connection and lets through only what {@link RequestFraming}
- * finds sound: a head once it is whole, body bytes as they come. On a bad head (or one that takes longer than the
+ * Sits in front of the HTTP decoder of each client connection and lets through only what the strict request walk
+ * ({@link Http1Framing}, REQUEST mode) finds sound: a head once it is whole, body bytes as they come. On a bad head (or one that takes longer than the
  * header timeout) it passes on bytes the decoder must refuse, so that the server's invalid-request path answers
  * with our error page, in order after any earlier pipelined request, and closes. On a bad body it tells the proxy
  * ({@link #BODY_REFUSED}). Nothing after a violation goes on.
@@ -36,7 +37,7 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private static final byte[] BAD_HEAD = "GET / HTTP/1.1\r\nContent-Length: refused\r\n\r\n"
       .getBytes(StandardCharsets.US_ASCII);
 
-  private final RequestFraming framing;
+  private final Http1Framing framing;
   private final long headerTimeoutNanos;
   private final long bodyTimeoutNanos;
   private final long minBodyRate;
@@ -49,7 +50,7 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> headTimer;
 
   RequestGuard(RequestFraming.Limits limits, Duration headerTimeout, Duration bodyTimeout, long minBodyRate) {
-    this.framing = new RequestFraming(limits);
+    this.framing = limits.framing();
     this.headerTimeoutNanos = headerTimeout.toNanos();
     this.bodyTimeoutNanos = bodyTimeout.toNanos();
     this.minBodyRate = Math.max(1, minBodyRate);

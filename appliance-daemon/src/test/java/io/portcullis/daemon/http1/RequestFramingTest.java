@@ -1,4 +1,4 @@
-package io.portcullis.daemon.proxy;
+package io.portcullis.daemon.http1;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,14 +9,18 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The framing check alone: the same bytes split anywhere give the same verdict; what it lets through, and when. */
+/** The REQUEST mode alone: the same bytes split anywhere give the same verdict; what it lets through, and when. */
 class RequestFramingTest {
-  static final RequestFraming.Limits LIMITS = new RequestFraming.Limits(8192, 32768, 100);
+  static final Http1Framing.Limits LIMITS = Http1Framing.Limits.request(8192, 32768, 100);
+
+  static Http1Framing framing() {
+    return new Http1Framing(Http1Framing.Mode.REQUEST, LIMITS);
+  }
 
   /** Feeds {@code text} cut at {@code cuts}; returns [released, failed ? status : 0]. */
   static long[] run(String text, int... cuts) {
     byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
-    RequestFraming f = new RequestFraming(LIMITS);
+    Http1Framing f = framing();
     long released = 0;
     int from = 0;
     for (int i = 0; i <= cuts.length; i++) {
@@ -49,7 +53,7 @@ class RequestFramingTest {
 
   @Test
   void aHeadIsHeldBackUntilItIsWholeAndBodyBytesGoOnAsTheyCome() {
-    RequestFraming f = new RequestFraming(LIMITS);
+    Http1Framing f = framing();
     String head = "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\n";
     assertEquals(0, f.feed(ByteBuffer.wrap(head.substring(0, 20).getBytes(StandardCharsets.US_ASCII))));
     assertTrue(f.inHead());
