@@ -78,7 +78,7 @@ public enum Violation {
   }
 
   /** The violation a negative check result stands for. */
-  static Violation of(long code) {
+  public static Violation of(long code) {
     return ALL[(int) (-1 - code)];
   }
 }
