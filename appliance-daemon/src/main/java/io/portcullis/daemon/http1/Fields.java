@@ -23,7 +23,7 @@ public final class Fields {
   private Fields() {
   }
 
-  /** Checks the line b[from, to) (CRLF excluded, not empty); returns its colon's index, or a negative violation code. */
+  /** Checks the line b[from, to) (no CRLF, not empty); returns its colon's index, or a negative violation code. */
   public static int check(byte[] b, int from, int to, Rules rules) {
     if (Chars.ows(b[from])) {
       return Violation.OBS_FOLD.code();

@@ -17,7 +17,8 @@ public final class StartLine {
     int sp1 = indexOf(b, ' ', from, to);
     int sp2 = sp1 < 0 ? -1 : indexOf(b, ' ', sp1 + 1, to);
     if (embedded) {
-      if (sp2 < 0 || indexOf(b, ' ', sp2 + 1, to) >= 0 || sp1 == from || sp2 == sp1 + 1 || version(b, sp2 + 1, to) < 0) {
+      if (sp2 < 0 || indexOf(b, ' ', sp2 + 1, to) >= 0 || sp1 == from || sp2 == sp1 + 1
+          || version(b, sp2 + 1, to) < 0) {
         return Violation.BAD_REQUEST_LINE;
       }
       return tokens(b, from, sp1) ? null : Violation.BAD_METHOD;
@@ -46,7 +47,7 @@ public final class StartLine {
     return version(b, to - 8, to);
   }
 
-  /** Whether the request line b[from, to) that {@link #request} accepted is a CONNECT (the method is case-sensitive). */
+  /** Whether the request line b[from, to) that {@link #request} accepted is a CONNECT (case-sensitive). */
   public static boolean connect(byte[] b, int from, int to) {
     String m = "CONNECT ";
     for (int k = 0; k < m.length(); k++) {

@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Sits in front of the HTTP decoder of each client connection and lets through only what the strict request walk
- * ({@link Http1Framing}, REQUEST mode) finds sound: a head once it is whole, body bytes as they come. On a bad head (or one that takes longer than the
- * header timeout) it passes on bytes the decoder must refuse, so that the server's invalid-request path answers
- * with our error page, in order after any earlier pipelined request, and closes. On a bad body it tells the proxy
- * ({@link #BODY_REFUSED}). Nothing after a violation goes on.
+ * ({@link Http1Framing}, REQUEST mode) finds sound: a head once it is whole, body bytes as they come. On a bad head
+ * (or one that takes longer than the header timeout) it passes on bytes the decoder must refuse, so that the
+ * server's invalid-request path answers with our error page, in order after any earlier pipelined request, and
+ * closes. On a bad body it tells the proxy ({@link #BODY_REFUSED}). Nothing after a violation goes on.
  */
 public final class RequestGuard extends ChannelInboundHandlerAdapter {
   /** Why the guard refused a request: read by the invalid-request handler for its page and log. */
