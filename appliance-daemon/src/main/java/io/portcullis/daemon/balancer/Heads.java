@@ -167,4 +167,15 @@ final class Heads {
   static boolean is(byte[] h, int from, int to, String lower) {
     return Chars.is(h, from, to, lower);
   }
+
+  /** The method of a request head (after any empty lines before it). */
+  static String method(ByteBuf h) {
+    int i = h.readerIndex();
+    int end = h.writerIndex();
+    while (i + 1 < end && h.getByte(i) == '\r' && h.getByte(i + 1) == '\n') {
+      i += 2;
+    }
+    int sp = h.indexOf(i, end, (byte) ' ');
+    return h.toString(i, Math.max(0, sp - i), StandardCharsets.US_ASCII);
+  }
 }
