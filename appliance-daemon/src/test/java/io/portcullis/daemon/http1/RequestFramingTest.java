@@ -93,4 +93,67 @@ class RequestFramingTest {
     String text = "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n\u0016\u0003\u0001 any TLS bytes\n\r";
     assertEquals(List.of((long) text.length(), 0L), List.of(run(text)[0], run(text)[1]));
   }
+
+  /** Feeds {@code text} cut at {@code cut} (0: whole); returns "status reason" of the violation, or "sound". */
+  static String verdict(String text, int cut) {
+    byte[] b = text.getBytes(StandardCharsets.ISO_8859_1);
+    Http1Framing f = new Http1Framing(Http1Framing.Mode.REQUEST, Http1Framing.Limits.request(64, 96, 3));
+    f.feed(ByteBuffer.wrap(b, 0, cut));
+    f.feed(ByteBuffer.wrap(b, cut, b.length - cut));
+    return f.failed() ? f.status() + " " + f.reason() : "sound";
+  }
+
+  @Test
+  void eachViolationHasItsStatusAndReasonWhereverTheBytesAreSplit() {
+    String h = "POST /x HTTP/1.1\r\nHost: a\r\n";
+    String chunked = h + "Transfer-Encoding: chunked\r\n\r\n";
+    String[][] cases = {
+        {"GET / HTTP/1.1\nHost: a\r\n\r\n", "400 bare LF"},
+        {"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", "400 bare CR"},
+        {"GET /" + "a".repeat(64) + " HTTP/1.1\r\n", "414 request line longer than 64 bytes"},
+        {"GET / HTTP/1.1\r\nX: " + "a".repeat(96) + "\r\n", "431 line longer than 96 bytes"},
+        {"GET / HTTP/1.1\r\nX: " + "a".repeat(60) + "\r\nY: " + "b".repeat(60) + "\r\n",
+            "431 header section larger than 96 bytes"},
+        {h + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", "431 more than 3 header lines"},
+        {" GET / HTTP/1.1\r\n", "400 request line without a method"},
+        {"G(T / HTTP/1.1\r\n", "400 invalid character in the method"},
+        {"GET  HTTP/1.1\r\n", "400 request line is not METHOD SP TARGET SP VERSION"},
+        {"GET /\u007f HTTP/1.1\r\n", "400 invalid character in the request target"},
+        {"GET / HTTP/2.0\r\n", "505 HTTP version 2.0 is not supported"},
+        {"GET / HTTP/1.1x\r\n", "400 invalid HTTP version"},
+        {"CONNECT a.test HTTP/1.1\r\n", "400 CONNECT needs host:port"},
+        {h + " folded\r\n", "400 obsolete line folding"},
+        {h + "nocolon\r\n", "400 header line without a name and colon"},
+        {h + "X : 1\r\n", "400 whitespace between a header name and its colon"},
+        {h + "X(: 1\r\n", "400 invalid character in a header name"},
+        {h + "X: a\u0000\r\n", "400 control character in a header value"},
+        {h + "Content-Length: +5\r\n", "400 Content-Length is not a byte count"},
+        {h + "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", "400 more than one Content-Length"},
+        {h + "Transfer-Encoding: gzip, chunked\r\n", "400 Transfer-Encoding other than chunked"},
+        {h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "400 more than one Transfer-Encoding"},
+        {h + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "400 both Content-Length and Transfer-Encoding"},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "400 Transfer-Encoding in an HTTP/1.0 request"},
+        {"GET / HTTP/1.1\r\n\r\n", "400 HTTP/1.1 request without Host"},
+        {h + "Host: b\r\n\r\n", "400 more than one Host"},
+        {"GET / HTTP/1.1\r\nHost: a b\r\n", "400 invalid Host"},
+        {"CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\nContent-Length: 1\r\n\r\n", "400 CONNECT with a body"},
+        {chunked + "12345678901234567\r\n", "400 chunk size longer than 16 hex digits"},
+        {chunked + ";x\r\n", "400 invalid chunk size"},
+        {chunked + "5000000000000000\r\n", "400 invalid chunk size"},
+        {chunked + "5;=x\r\n", "400 invalid chunk extension"},
+        {chunked + "5 \r\n", "400 invalid chunk extension"},
+        {chunked + "5;" + "x".repeat(4095) + "\r\n", "400 line longer than 4096 bytes"},
+        {chunked + "1\r\nab", "400 chunk data is not followed by CRLF"},
+        {chunked + "0\r\nT: " + "a".repeat(96) + "\r\n", "400 line longer than 96 bytes"},
+        {chunked + "0\r\nT: 1\r\n T\r\n", "400 obsolete line folding"},
+    };
+    for (String[] c : cases) {
+      for (int cut = 0; cut <= c[0].length(); cut++) {
+        assertEquals(c[1], verdict(c[0], cut), c[0] + " cut at " + cut);
+      }
+    }
+    assertEquals("sound", verdict(chunked + "5;a=b;c\r\nhello\r\n0\r\nT: 1\r\n\r\n", 0));
+  }
 }
