@@ -138,8 +138,9 @@ final class Heads {
 
   /** Reads a Connection header's tokens: close, keep-alive, and the names of headers to drop with it. */
   private void tokens(byte[] h, int from, int to) {
-    for (int s = TokenList.skipSeparators(h, from, to); s < to; s = TokenList.skipSeparators(h, s, to)) {
-      int k = TokenList.itemEnd(h, s, to);
+    for (int s = TokenList.itemStart(h, from, to); s < to; s = TokenList.itemStart(h, s, to)) {
+      int comma = TokenList.comma(h, s, to);
+      int k = TokenList.trimEnd(h, s, comma);
       if (is(h, s, k, "close")) {
         close = true;
       } else if (is(h, s, k, "keep-alive")) {
@@ -150,7 +151,7 @@ final class Heads {
         }
         listed.add(new String(h, s, k - s, StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT));
       }
-      s = k;
+      s = comma;
     }
   }
 

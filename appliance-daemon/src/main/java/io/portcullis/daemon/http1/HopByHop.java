@@ -86,13 +86,13 @@ public final class HopByHop implements Predicate<String> {
   public void copy(MultiMap from, MultiMap to) {
     Set<String> named = null;
     for (String c : from.getAll("Connection")) {
-      for (int k = TokenList.skipSeparators(c, 0); k < c.length(); k = TokenList.skipSeparators(c, k)) {
-        int end = TokenList.itemEnd(c, k);
+      for (int k = TokenList.itemStart(c, 0); k < c.length(); k = TokenList.itemStart(c, k)) {
+        int comma = TokenList.comma(c, k);
         if (named == null) {
           named = new HashSet<>();
         }
-        named.add(c.substring(k, end).toLowerCase(Locale.ROOT));
-        k = end;
+        named.add(c.substring(k, TokenList.trimEnd(c, k, comma)).toLowerCase(Locale.ROOT));
+        k = comma;
       }
     }
     for (Map.Entry<String, String> e : from) {

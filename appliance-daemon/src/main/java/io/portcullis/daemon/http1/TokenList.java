@@ -1,9 +1,9 @@
 package io.portcullis.daemon.http1;
 
 /**
- * Comma-separated token lists (RFC 9110 5.6.1), as Connection, Transfer-Encoding, Allow and the like carry them. The
- * one reading used everywhere: items are separated by commas and whitespace, empty items skipped, tokens compared in
- * any case. Whitespace separates too, so that a malformed {@code Connection: foo close} still says close.
+ * Comma-separated lists (RFC 9110 5.6.1), as Connection, Transfer-Encoding, Allow and the like carry them. The one
+ * reading used everywhere: items are separated by commas, trimmed of spaces and controls (as String.trim), empty
+ * ones skipped, and compared whole, in any case: {@code foo close} is one item, not close.
  */
 public final class TokenList {
   private TokenList() {
@@ -11,14 +11,12 @@ public final class TokenList {
 
   /** Whether the list in b[from, to) has {@code lower} (a lower-case token) as an item. */
   public static boolean has(byte[] b, int from, int to, String lower) {
-    int k = from;
-    while (k < to) {
-      k = skipSeparators(b, k, to);
-      int end = itemEnd(b, k, to);
-      if (end > k && Chars.is(b, k, end, lower)) {
+    for (int k = itemStart(b, from, to); k < to; k = itemStart(b, k, to)) {
+      int comma = comma(b, k, to);
+      if (Chars.is(b, k, trimEnd(b, k, comma), lower)) {
         return true;
       }
-      k = end;
+      k = comma;
     }
     return false;
   }
@@ -26,64 +24,79 @@ public final class TokenList {
   /** Whether the last item of the list in b[from, to) is {@code lower} (Transfer-Encoding's coding that frames). */
   public static boolean lastIs(byte[] b, int from, int to, String lower) {
     int end = to;
-    while (end > from && separator(b[end - 1])) {
-      end--;
+    while (end > from && (b[end - 1] == ',' || blank(b[end - 1]))) {
+      end--; // empty items at the end are no items
     }
     int start = end;
-    while (start > from && !separator(b[start - 1])) {
+    while (start > from && b[start - 1] != ',') {
       start--;
+    }
+    while (start < end && blank(b[start])) {
+      start++;
     }
     return end > start && Chars.is(b, start, end, lower);
   }
 
-  /** The index of the first item at or after {@code k} in b[k, to) ({@code to} if none). */
-  public static int skipSeparators(byte[] b, int k, int to) {
-    while (k < to && separator(b[k])) {
+  /** The index of the first character of the next item at or after {@code k} in b[k, to) ({@code to} if none). */
+  public static int itemStart(byte[] b, int k, int to) {
+    while (k < to && (b[k] == ',' || blank(b[k]))) {
       k++;
     }
     return k;
   }
 
-  /** The end of the item that starts at {@code k} in b[k, to). */
-  public static int itemEnd(byte[] b, int k, int to) {
-    while (k < to && !separator(b[k])) {
+  /** The index of the comma that ends the item at {@code k} in b[k, to), or {@code to}. */
+  public static int comma(byte[] b, int k, int to) {
+    while (k < to && b[k] != ',') {
       k++;
     }
     return k;
+  }
+
+  /** The end of the item b[start, end) without the blanks after it. */
+  public static int trimEnd(byte[] b, int start, int end) {
+    while (end > start && blank(b[end - 1])) {
+      end--;
+    }
+    return end;
   }
 
   /** Whether the list {@code list} has {@code token} as an item, in any case. */
   public static boolean has(String list, String token) {
-    int n = list.length();
-    int k = 0;
-    while (k < n) {
-      k = skipSeparators(list, k);
-      int end = itemEnd(list, k);
+    for (int k = itemStart(list, 0); k < list.length(); k = itemStart(list, k)) {
+      int comma = comma(list, k);
+      int end = trimEnd(list, k, comma);
       if (end - k == token.length() && list.regionMatches(true, k, token, 0, end - k)) {
         return true;
       }
-      k = end;
+      k = comma;
     }
     return false;
   }
 
-  /** The index of the first item of {@code list} at or after {@code k} (its length if none). */
-  public static int skipSeparators(String list, int k) {
-    while (k < list.length() && separator(list.charAt(k))) {
+  /** The index of the first character of the next item of {@code list} at or after {@code k} (its length if none). */
+  public static int itemStart(String list, int k) {
+    while (k < list.length() && (list.charAt(k) == ',' || list.charAt(k) <= ' ')) {
       k++;
     }
     return k;
   }
 
-  /** The end of the item of {@code list} that starts at {@code k}. */
-  public static int itemEnd(String list, int k) {
-    while (k < list.length() && !separator(list.charAt(k))) {
-      k++;
-    }
-    return k;
+  /** The index of the comma that ends the item of {@code list} at {@code k}, or its length. */
+  public static int comma(String list, int k) {
+    int c = list.indexOf(',', k);
+    return c < 0 ? list.length() : c;
   }
 
-  private static boolean separator(int c) {
-    return c == ',' || c == ' ' || c == '\t';
+  /** The end of the item list[start, end) without the blanks after it. */
+  public static int trimEnd(String list, int start, int end) {
+    while (end > start && list.charAt(end - 1) <= ' ') {
+      end--;
+    }
+    return end;
+  }
+
+  private static boolean blank(byte x) {
+    return (x & 0xff) <= ' ';
   }
 }
