@@ -87,7 +87,7 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
     settings().stop();
     vertx.cancelTimer(sweeper);
     return Future.join(closing).eventually(() -> {
-      pools.values().forEach(HttpRelay.Pool::close);
+      pools.values().forEach(Pool::close);
       netClients.values().forEach(NetClient::close);
       return Future.succeededFuture();
     });
@@ -296,11 +296,11 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
       BalancerVerticle.this.refuse(f, client);
     }
 
-    public HttpRelay.Pool pool(Server s, BalancerConfig.Frontend f) {
-      HttpRelay.Pool p = poolOf.get(s);
+    public Pool pool(Server s, BalancerConfig.Frontend f) {
+      Pool p = poolOf.get(s);
       if (p == null) {
         NetClient client = netClient(f);
-        p = pools.computeIfAbsent(new PoolKey(s.address(), ClientKey.of(f)), k -> new HttpRelay.Pool(
+        p = pools.computeIfAbsent(new PoolKey(s.address(), ClientKey.of(f)), k -> new Pool(
             a -> client.connect(a.port(), a.host()), k.address(), f.maxConnectionsPerServer(), f.idleTimeout(),
             f.connectTimeout()));
         poolOf.put(s, p);
@@ -313,9 +313,9 @@ public final class BalancerVerticle extends ServiceVerticle<Balancer> {
   private record PoolKey(HostPort address, ClientKey client) {
   }
 
-  private final Map<PoolKey, HttpRelay.Pool> pools = new HashMap<>();
+  private final Map<PoolKey, Pool> pools = new HashMap<>();
   // The pool of each server object of the current commit: one identity lookup per request (cleared by a commit).
-  private final Map<Server, HttpRelay.Pool> poolOf = new java.util.IdentityHashMap<>();
+  private final Map<Server, Pool> poolOf = new java.util.IdentityHashMap<>();
   private long sweeper = -1;
 
   /** Every half second: pooled connections idle too long close, requests waiting too long for one fail. */

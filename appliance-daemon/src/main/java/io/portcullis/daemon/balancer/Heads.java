@@ -2,6 +2,9 @@ package io.portcullis.daemon.balancer;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.portcullis.daemon.http1.Chars;
+import io.portcullis.daemon.http1.HopByHop;
+import io.portcullis.daemon.http1.TokenList;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,8 +27,8 @@ final class Heads {
   private List<String> listed; // header names a Connection header lists, dropped with it (RFC 9110 7.6.1)
 
   /**
-   * The request {@code head} for a server: without Connection, Keep-Alive, Proxy-Connection, TE and Upgrade (and
-   * what Connection lists); with {@code client} appended to X-Forwarded-For (one header, after those the client sent)
+   * The request {@code head} for a server: without the fields of {@link HopByHop#RELAY_REQUEST} (and what
+   * Connection lists); with {@code client} appended to X-Forwarded-For (one header, after those the client sent)
    * unless null. Takes {@code head} over (released or returned).
    */
   ByteBuf request(ByteBuf head, String client, ByteBufAllocator alloc) {
@@ -33,7 +36,7 @@ final class Heads {
   }
 
   /**
-   * The response {@code head} for the client: without Connection, Keep-Alive and Proxy-Connection (and what
+   * The response {@code head} for the client: without the fields of {@link HopByHop#RELAY_RESPONSE} (and what
    * Connection lists), with {@code connection} as its Connection header unless null. Takes {@code head} over.
    */
   ByteBuf response(ByteBuf head, String connection, ByteBufAllocator alloc) {
@@ -48,13 +51,11 @@ final class Heads {
     keepAlive = false;
     listed = null;
     boolean any = false;
+    HopByHop hop = request ? HopByHop.RELAY_REQUEST : HopByHop.RELAY_RESPONSE;
     for (int l = 1; l < lines; l++) {
       int s = starts[l];
       int colon = colon(h, s, ends[l]);
-      boolean go = is(h, s, colon, "connection") || is(h, s, colon, "keep-alive")
-          || is(h, s, colon, "proxy-connection")
-          || (request && (is(h, s, colon, "te") || is(h, s, colon, "upgrade")))
-          || (extra != null && request && is(h, s, colon, "x-forwarded-for"));
+      boolean go = hop.test(h, s, colon) || (extra != null && request && is(h, s, colon, "x-forwarded-for"));
       if (is(h, s, colon, "connection")) {
         tokens(h, colon + 1, ends[l]);
       }
@@ -137,18 +138,9 @@ final class Heads {
 
   /** Reads a Connection header's tokens: close, keep-alive, and the names of headers to drop with it. */
   private void tokens(byte[] h, int from, int to) {
-    int k = from;
-    while (k < to) {
-      while (k < to && (h[k] == ' ' || h[k] == '\t' || h[k] == ',')) {
-        k++;
-      }
-      int s = k;
-      while (k < to && h[k] != ',' && h[k] != ' ' && h[k] != '\t') {
-        k++;
-      }
-      if (k == s) {
-        continue;
-      }
+    for (int s = TokenList.itemStart(h, from, to); s < to; s = TokenList.itemStart(h, s, to)) {
+      int comma = TokenList.comma(h, s, to);
+      int k = TokenList.trimEnd(h, s, comma);
       if (is(h, s, k, "close")) {
         close = true;
       } else if (is(h, s, k, "keep-alive")) {
@@ -159,6 +151,7 @@ final class Heads {
         }
         listed.add(new String(h, s, k - s, StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT));
       }
+      s = comma;
     }
   }
 
@@ -171,16 +164,19 @@ final class Heads {
     return to;
   }
 
-  /** Whether h[from, to) is {@code lower}, ignoring case (ASCII: header names and tokens). */
+  /** Whether h[from, to) is {@code lower}, ignoring case. */
   static boolean is(byte[] h, int from, int to, String lower) {
-    if (to - from != lower.length()) {
-      return false;
+    return Chars.is(h, from, to, lower);
+  }
+
+  /** The method of a request head (after any empty lines before it). */
+  static String method(ByteBuf h) {
+    int i = h.readerIndex();
+    int end = h.writerIndex();
+    while (i + 1 < end && h.getByte(i) == '\r' && h.getByte(i + 1) == '\n') {
+      i += 2;
     }
-    for (int k = from; k < to; k++) {
-      if ((h[k] | 0x20) != lower.charAt(k - from)) {
-        return false;
-      }
-    }
-    return true;
+    int sp = h.indexOf(i, end, (byte) ' ');
+    return h.toString(i, Math.max(0, sp - i), StandardCharsets.US_ASCII);
   }
 }

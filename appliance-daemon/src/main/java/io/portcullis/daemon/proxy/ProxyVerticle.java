@@ -2,6 +2,7 @@ package io.portcullis.daemon.proxy;
 
 import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.http1.Http1Framing;
 import io.portcullis.daemon.proxy.impl.Exchanges;
 import io.portcullis.daemon.rules.CidrMatcher;
 import io.portcullis.daemon.runtime.Listener;
@@ -39,7 +40,6 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   @Override
   protected Future<Listener> bind(HostPort address, ProxySettings next) {
     ProxyConfig s = next.proxy();
-    RequestFraming.Limits limits = new RequestFraming.Limits(s.maxRequestLine(), s.maxHeaderBytes(), s.maxHeaders());
     return vertx.createHttpServer(new HttpServerOptions().setHost(address.host()).setPort(address.port())
             .setTcpNoDelay(true).setHandle100ContinueAutomatically(true).setDecompressionSupported(false)
             .setHttp2ClearTextEnabled(false)
@@ -51,8 +51,7 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
             // The settings in effect now, not those the listener was bound with: a commit applies to new
             // connections at once.
             ProxyConfig live = settings().proxy();
-            guard(conn, new RequestFraming.Limits(live.maxRequestLine(), live.maxHeaderBytes(), live.maxHeaders()),
-                live);
+            guard(conn, live);
           }
         })
         .invalidRequestHandler(this::invalid)
@@ -90,8 +89,9 @@ public final class ProxyVerticle extends ServiceVerticle<ProxySettings> {
   }
 
   /** Puts a {@link RequestGuard} in front of the connection's HTTP decoder. */
-  private void guard(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits, ProxyConfig s) {
+  private void guard(io.vertx.core.http.HttpConnection conn, ProxyConfig s) {
     io.netty.channel.Channel ch = ((io.vertx.core.net.impl.ConnectionBase) conn).channel();
+    Http1Framing.Limits limits = Http1Framing.Limits.request(s.maxRequestLine(), s.maxHeaderBytes(), s.maxHeaders());
     if (!RequestGuard.install(conn, limits, s.headerTimeout(), s.bodyTimeout(), s.minBodyRate(),
         r -> Exchanges.bodyRefused(ch, r.status(), r.reason()))) {
       LOG.error("no HTTP/1.1 decoder on a proxy connection from {}: closed it", conn.remoteAddress());

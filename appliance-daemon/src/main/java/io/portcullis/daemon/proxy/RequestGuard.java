@@ -6,16 +6,17 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.portcullis.daemon.http1.Http1Framing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Sits in front of the HTTP decoder of each client connection and lets through only what {@link RequestFraming}
- * finds sound: a head once it is whole, body bytes as they come. On a bad head (or one that takes longer than the
- * header timeout) it passes on bytes the decoder must refuse, so that the server's invalid-request path answers
- * with our error page, in order after any earlier pipelined request, and closes. On a bad body it tells the proxy
- * ({@link #BODY_REFUSED}). Nothing after a violation goes on.
+ * Sits in front of the HTTP decoder of each client connection and lets through only what the strict request walk
+ * ({@link Http1Framing}, REQUEST mode) finds sound: a head once it is whole, body bytes as they come. On a bad head
+ * (or one that takes longer than the header timeout) it passes on bytes the decoder must refuse, so that the
+ * server's invalid-request path answers with our error page, in order after any earlier pipelined request, and
+ * closes. On a bad body it tells the proxy ({@link #BODY_REFUSED}). Nothing after a violation goes on.
  */
 public final class RequestGuard extends ChannelInboundHandlerAdapter {
   /** Why the guard refused a request: read by the invalid-request handler for its page and log. */
@@ -36,7 +37,7 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private static final byte[] BAD_HEAD = "GET / HTTP/1.1\r\nContent-Length: refused\r\n\r\n"
       .getBytes(StandardCharsets.US_ASCII);
 
-  private final RequestFraming framing;
+  private final Http1Framing framing;
   private final long headerTimeoutNanos;
   private final long bodyTimeoutNanos;
   private final long minBodyRate;
@@ -48,8 +49,8 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private boolean stopped;
   private ScheduledFuture<?> headTimer;
 
-  RequestGuard(RequestFraming.Limits limits, Duration headerTimeout, Duration bodyTimeout, long minBodyRate) {
-    this.framing = new RequestFraming(limits);
+  RequestGuard(Http1Framing.Limits limits, Duration headerTimeout, Duration bodyTimeout, long minBodyRate) {
+    this.framing = new Http1Framing(Http1Framing.Mode.REQUEST, limits);
     this.headerTimeoutNanos = headerTimeout.toNanos();
     this.bodyTimeoutNanos = bodyTimeout.toNanos();
     this.minBodyRate = Math.max(1, minBodyRate);
@@ -59,7 +60,7 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
    * Puts a guard in front of the HTTP/1.1 decoder of {@code conn}; {@code bodyRefused} is told of a body whose framing
    * broke. Returns false (and closes the connection) when it has no such decoder.
    */
-  public static boolean install(io.vertx.core.http.HttpConnection conn, RequestFraming.Limits limits,
+  public static boolean install(io.vertx.core.http.HttpConnection conn, Http1Framing.Limits limits,
       Duration headerTimeout, Duration bodyTimeout, long minBodyRate,
       java.util.function.Consumer<Refusal> bodyRefused) {
     var pipeline = ((io.vertx.core.net.impl.ConnectionBase) conn).channelHandlerContext().pipeline();

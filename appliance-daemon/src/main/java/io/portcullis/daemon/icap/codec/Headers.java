@@ -1,5 +1,6 @@
 package io.portcullis.daemon.icap.codec;
 
+import io.portcullis.daemon.http1.TokenList;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -68,33 +69,9 @@ public final class Headers {
   /** True when a comma-separated value of {@code name} holds {@code token} (e.g. {@code Allow: 204}). */
   public boolean hasToken(String name, String token) {
     for (Field f : fields) {
-      if (f.name().equalsIgnoreCase(name) && listHas(f.value(), token)) {
+      if (f.name().equalsIgnoreCase(name) && TokenList.has(f.value(), token)) {
         return true;
       }
-    }
-    return false;
-  }
-
-  /** True when the comma-separated {@code list} has {@code token} as one item (whitespace around items ignored). */
-  private static boolean listHas(String list, String token) {
-    int from = 0, n = list.length();
-    while (from <= n) {
-      int comma = list.indexOf(',', from);
-      int end = comma < 0 ? n : comma;
-      int a = from, b = end;
-      while (a < b && list.charAt(a) <= ' ') {
-        a++;
-      }
-      while (b > a && list.charAt(b - 1) <= ' ') {
-        b--;
-      }
-      if (b - a == token.length() && list.regionMatches(true, a, token, 0, b - a)) {
-        return true;
-      }
-      if (comma < 0) {
-        return false;
-      }
-      from = comma + 1;
     }
     return false;
   }

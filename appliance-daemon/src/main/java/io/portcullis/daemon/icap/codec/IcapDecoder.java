@@ -1,17 +1,18 @@
 package io.portcullis.daemon.icap.codec;
 
+import io.portcullis.daemon.http1.Http1Framing;
+import io.portcullis.daemon.http1.Violation;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 /**
  * ICAP message decoder: an explicit state machine fed with bytes as they arrive, split anywhere. It turns a byte
  * stream into {@link Event}s: a {@link Head} (ICAP line, headers, encapsulated HTTP heads), the de-chunked
  * {@link Body} pieces, {@link PreviewEnd} when a preview stops without {@code ieof}, and {@link End}. Bad input is an
- * {@link Error} event, never an exception; after it the decoder takes nothing more. Not thread-safe.
+ * {@link Error} event, never an exception; after it the decoder takes nothing more. Not thread-safe. The head is read
+ * by {@link IcapHeadParser}; the chunked body is the http1 core's CHUNKED walk, ICAP adding preview and ieof.
  */
 public final class IcapDecoder {
 
@@ -51,44 +52,29 @@ public final class IcapDecoder {
   public record Error(String reason) implements Event {
   }
 
-  private enum State { HEAD, HTTP_HEADS, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS, PREVIEW_PAUSE, FAILED }
-
-  private static final int MAX_CHUNK_LINE = 4096;
-  private static final Set<String> METHODS = Set.of("OPTIONS", "REQMOD", "RESPMOD");
-  private static final List<String> SECTION_LIST =
-      List.of("req-hdr", "res-hdr", "req-body", "res-body", "null-body", "opt-body");
-  private static final Set<String> SECTION_NAMES = Set.copyOf(SECTION_LIST);
+  private enum State { HEAD, HTTP_HEADS, BODY, PREVIEW_PAUSE, FAILED }
 
   private final Mode mode;
   private final Limits limits;
+  private final IcapHeadParser head;
+  private final Http1Framing chunks;
   private State state = State.HEAD;
   private byte[] acc = new byte[512];
   private int accLen;
   private ByteBuffer pending;
   private boolean leadingCr;
-
-  // The message being read.
-  private String method;
-  private String uri;
-  private int status;
-  private String reason;
-  private Headers icapHeaders;
-  private List<String> sectionNames;
-  private int[] sectionOffsets;
-  // The lines of the header block being parsed: acc[lineStarts[i], lineEnds[i]), CRLF excluded.
-  private int[] lineStarts = new int[32];
-  private int[] lineEnds = new int[32];
-  private int lineCount;
-  private BodyKind bodyKind;
-  private int preview;
+  // The body being read.
   private boolean previewActive;
   private long previewBytes;
-  private long chunkRemaining;
   private boolean lastChunkIeof;
+  private List<Headers.Field> trailers;
 
   public IcapDecoder(Mode mode, Limits limits) {
     this.mode = mode;
     this.limits = limits;
+    this.head = new IcapHeadParser(mode, limits);
+    this.chunks = new Http1Framing(Http1Framing.Mode.CHUNKED,
+        Http1Framing.Limits.chunked(limits.maxHeadBytes(), limits.maxHeaderCount(), limits.maxChunkSize()));
   }
 
   /** True between messages, when no byte of a next message has arrived. */
@@ -114,7 +100,7 @@ public final class IcapDecoder {
       return List.of(); // the Error was already given (the client sent too much while we decided)
     }
     requirePause();
-    state = State.CHUNK_SIZE;
+    startBody();
     return drainPending();
   }
 
@@ -150,10 +136,7 @@ public final class IcapDecoder {
       switch (state) {
         case HEAD -> readHead(in, out);
         case HTTP_HEADS -> readHttpHeads(in, out);
-        case CHUNK_SIZE -> readChunkSize(in, out);
-        case CHUNK_DATA -> readChunkData(in, out);
-        case CHUNK_CRLF -> readChunkCrlf(in, out);
-        case TRAILERS -> readTrailers(in, out);
+        case BODY -> readBody(in, out);
         case PREVIEW_PAUSE -> stash(in, out);
         case FAILED -> {
           in.position(in.limit());
@@ -173,22 +156,9 @@ public final class IcapDecoder {
   private void reset() {
     state = State.HEAD;
     accLen = 0;
-    method = null;
-    uri = null;
-    icapHeaders = null;
-    sectionNames = null;
-    sectionOffsets = null;
-    bodyKind = null;
-    preview = -1;
+    head.reset();
     previewActive = false;
     previewBytes = 0;
-  }
-
-  private void append(byte b) {
-    if (accLen == acc.length) {
-      acc = Arrays.copyOf(acc, acc.length * 2);
-    }
-    acc[accLen++] = b;
   }
 
   private boolean endsWithBlankLine() {
@@ -238,11 +208,7 @@ public final class IcapDecoder {
         }
       }
       int n = (lf < 0 ? end : lf + 1) - pos;
-      if (accLen + n > acc.length) {
-        acc = Arrays.copyOf(acc, Math.max(acc.length * 2, accLen + n));
-      }
-      in.get(acc, accLen, n);
-      accLen += n;
+      take(in, n);
       if (lf >= 0) {
         if (accLen < 2 || acc[accLen - 2] != '\r') {
           fail(out, "bare LF in the ICAP header section");
@@ -256,530 +222,106 @@ public final class IcapDecoder {
     }
   }
 
-  private void parseIcapHead(List<Event> out) {
-    reset0();
-    String lineError = splitLines(0, accLen - 4, false, "bare CR or LF in the ICAP header section", null);
-    if (lineError != null) {
-      fail(out, lineError);
-      return;
-    }
-    String startLine = line(0);
-    String startError = mode == Mode.REQUEST ? parseRequestLine(startLine) : parseStatusLine(startLine);
-    if (startError != null) {
-      fail(out, startError);
-      return;
-    }
-    List<Headers.Field> fields = new ArrayList<>(lineCount);
-    String fieldError = parseFields(1, fields, "ICAP");
-    if (fieldError != null) {
-      fail(out, fieldError);
-      return;
-    }
-    List<String> encapsulated = new ArrayList<>();
-    List<String> previews = new ArrayList<>();
-    List<Headers.Field> kept = new ArrayList<>(fields.size());
-    for (Headers.Field f : fields) {
-      if (f.name().equalsIgnoreCase("Encapsulated")) {
-        encapsulated.add(f.value());
-      } else if (mode == Mode.REQUEST && f.name().equalsIgnoreCase("Preview")) {
-        previews.add(f.value());
-      } else {
-        kept.add(f);
-      }
-    }
-    icapHeaders = Headers.ofFields(kept);
-    if (encapsulated.size() > 1) {
-      fail(out, "Encapsulated is given more than once");
-      return;
-    }
-    String encError;
-    if (encapsulated.isEmpty()) {
-      boolean optional = mode == Mode.RESPONSE || "OPTIONS".equals(method);
-      if (!optional) {
-        fail(out, "Encapsulated header is missing");
-        return;
-      }
-      sectionNames = List.of("null-body");
-      sectionOffsets = new int[] {0};
-      bodyKind = BodyKind.NULL_BODY;
-      encError = null;
-    } else {
-      encError = parseEncapsulated(encapsulated.get(0));
-    }
-    if (encError != null) {
-      fail(out, "Encapsulated: " + encError);
-      return;
-    }
-    preview = -1;
-    if (mode == Mode.REQUEST && !previews.isEmpty()) {
-      if (previews.size() > 1) {
-        fail(out, "Preview is given more than once");
-        return;
-      }
-      String p = previews.get(0);
-      if (!digits(p, 9) || Integer.parseInt(p) > limits.maxPreview()) {
-        fail(out, "Preview \"" + p + "\" is not a byte count up to " + limits.maxPreview());
-        return;
-      }
-      preview = Integer.parseInt(p);
-    }
-    int headBytes = sectionOffsets[sectionOffsets.length - 1];
-    if (headBytes > limits.maxHttpHeadBytes()) {
-      fail(out, "encapsulated HTTP headers are larger than " + limits.maxHttpHeadBytes() + " bytes");
-      return;
-    }
-    accLen = 0;
-    state = State.HTTP_HEADS;
-    if (headBytes == 0) {
-      finishHttpHeads(out);
-    }
-  }
-
-  private void reset0() {
-    method = null;
-    uri = null;
-    status = 0;
-    reason = null;
-  }
-
-  private String parseRequestLine(String line) {
-    int sp1 = line.indexOf(' ');
-    int sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
-    if (sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) {
-      return "ICAP request line is not METHOD SP URI SP ICAP/1.0";
-    }
-    String m = line.substring(0, sp1);
-    if (!METHODS.contains(m)) {
-      return "unknown ICAP method \"" + printable(m) + "\"";
-    }
-    if (line.length() != sp2 + 9 || !line.startsWith("ICAP/1.0", sp2 + 1)) {
-      return "unsupported ICAP version \"" + printable(line.substring(sp2 + 1)) + "\"";
-    }
-    String u = line.substring(sp1 + 1, sp2);
-    int hostAt = u.startsWith("icap://") ? 7 : u.startsWith("icaps://") ? 8 : -1;
-    if (hostAt < 0) {
-      return "ICAP URI is not icap://host/service";
-    }
-    if (hostAt >= u.length() || u.charAt(hostAt) == '/') {
-      return "ICAP URI has no host";
-    }
-    for (int i = hostAt; i < u.length(); i++) {
-      char c = u.charAt(i);
-      if (c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`'
-          || c == '{' || c == '|' || c == '}') {
-        return "ICAP URI is malformed: character " + (int) c + " at " + i;
-      }
-    }
-    int end = hostAt;
-    while (end < u.length() && "/?#".indexOf(u.charAt(end)) < 0) {
-      end++;
-    }
-    String authority = u.substring(hostAt, end);
-    int colon = authority.lastIndexOf(':');
-    if (colon >= 0 && colon > authority.lastIndexOf(']') && colon < authority.length() - 1) { // "h:" has no port
-      String port = authority.substring(colon + 1);
-      // An authority with a port that is not one is no ICAP URI, whatever the path: refused, not guessed at.
-      if (!digits(port, 5) || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
-        return "ICAP URI has an invalid port \"" + printable(port) + "\"";
-      }
-    }
-    method = m;
-    uri = u;
-    return null;
-  }
-
-  private String parseStatusLine(String line) {
-    if (!line.startsWith("ICAP/1.0 ") || line.length() < 12 || !Character.isDigit(line.charAt(9))
-        || !Character.isDigit(line.charAt(10)) || !Character.isDigit(line.charAt(11))
-        || (line.length() > 12 && line.charAt(12) != ' ')) {
-      return "ICAP status line is not ICAP/1.0 SP 3DIGIT SP reason";
-    }
-    status = Integer.parseInt(line.substring(9, 12));
-    reason = line.length() > 13 ? line.substring(13) : "";
-    return null;
-  }
-
-  /**
-   * Splits acc[from, end) on CRLF into the line offsets ({@link #lineCount} lines); returns an error or null: {@code
-   * bare} for a CR or LF not in a CRLF (or a NUL, with {@code nul}), {@code empty} (when not null) for an empty line.
-   * Offsets rather than Strings: a String per line, then per name and value, was the decoder's largest cost.
-   */
-  private String splitLines(int from, int end, boolean nul, String bare, String empty) {
-    lineCount = 0;
-    int start = from;
-    for (int i = from; i < end; i++) {
-      byte b = acc[i];
-      if (b > '\r') {
-        continue; // the usual byte: one compare
-      }
-      if (b == '\r' && i + 1 < end && acc[i + 1] == '\n') {
-        if (empty != null && i == start) {
-          return empty;
-        }
-        addLine(start, i);
-        start = i + 2;
-        i++;
-      } else if (b == '\r' || b == '\n' || (nul && b == 0)) {
-        return bare;
-      }
-    }
-    if (empty != null && end == start) {
-      return empty;
-    }
-    addLine(start, end);
-    return null;
-  }
-
-  private void addLine(int start, int end) {
-    if (lineCount == lineStarts.length) {
-      lineStarts = Arrays.copyOf(lineStarts, lineCount * 2);
-      lineEnds = Arrays.copyOf(lineEnds, lineCount * 2);
-    }
-    lineStarts[lineCount] = start;
-    lineEnds[lineCount++] = end;
-  }
-
-  /**
-   * Header names Squid, c-icap's clients, browsers and servers send, as constants: a name spelled so is not copied,
-   * and a look-up with the same literal ({@code get("Host")}) matches it by identity before comparing any letter.
-   */
-  private static final String[][] NAMES_BY_LENGTH = byLength("Host", "Date", "Encapsulated", "Preview", "Allow",
-      "X-Client-IP", "X-Client-Username", "X-Authenticated-User", "X-Authenticated-Groups", DecisionHeaders.EVENTS,
-      "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Connection", "Content-Type", "Content-Length",
-      "Content-Encoding", "Cache-Control", "Cookie", "Set-Cookie", "Referer", "Server", "Last-Modified", "ETag",
-      "Accept-Ranges", "Transfer-Encoding", "Via", "X-Forwarded-For", "Pragma", "Upgrade-Insecure-Requests",
-      "If-Modified-Since", "If-None-Match", "Expires", "Vary", "Location", "Authorization", "Proxy-Authorization",
-      "Proxy-Connection", "Origin", "Keep-Alive", "Content-Disposition", "Age", "Range");
-
-  private static String[][] byLength(String... names) {
-    int max = 0;
-    for (String n : names) {
-      max = Math.max(max, n.length());
-    }
-    String[][] table = new String[max + 1][];
-    for (int len = 0; len <= max; len++) {
-      final int l = len;
-      table[len] = java.util.Arrays.stream(names).filter(n -> n.length() == l).toArray(String[]::new);
-    }
-    return table;
-  }
-
-  /** The header name in acc[a, a + len): a constant when it is one of {@link #NAMES_BY_LENGTH}. */
-  private String name(int a, int len) {
-    if (len < NAMES_BY_LENGTH.length) {
-      for (String known : NAMES_BY_LENGTH[len]) {
-        int i = 0;
-        while (i < len && acc[a + i] == (byte) known.charAt(i)) {
-          i++;
-        }
-        if (i == len) {
-          return known;
-        }
-      }
-    }
-    return new String(acc, a, len, StandardCharsets.ISO_8859_1);
-  }
-
-  private String line(int i) {
-    return new String(acc, lineStarts[i], lineEnds[i] - lineStarts[i], StandardCharsets.ISO_8859_1);
-  }
-
-  /** Parses the {@code name: value} lines from line {@code first} on into {@code into}; returns an error or null. */
-  private String parseFields(int first, List<Headers.Field> into, String what) {
-    if (lineCount - first > limits.maxHeaderCount()) {
-      return what + " header has more than " + limits.maxHeaderCount() + " fields";
-    }
-    for (int i = first; i < lineCount; i++) {
-      int a = lineStarts[i];
-      int b = lineEnds[i];
-      if (a == b) {
-        return "empty line inside the " + what + " header";
-      }
-      byte firstByte = acc[a];
-      if (firstByte == ' ' || firstByte == '\t') {
-        return what + " header uses obsolete line folding";
-      }
-      int colon = -1;
-      for (int c = a; c < b; c++) {
-        if (acc[c] == ':') {
-          colon = c;
-          break;
-        }
-      }
-      if (colon <= a) {
-        return what + " header line has no name: \"" + printable(line(i)) + "\"";
-      }
-      for (int c = a; c < colon; c++) {
-        if (!isTokenChar((char) (acc[c] & 0xff))) {
-          return what + " header name \"" + printable(new String(acc, a, colon - a, StandardCharsets.ISO_8859_1))
-              + "\" is not a token";
-        }
-      }
-      // The value without the whitespace String.strip() takes off (Character.isWhitespace), then no control
-      // character inside it but a tab.
-      int vs = colon + 1;
-      int ve = b;
-      while (vs < ve && Character.isWhitespace((char) (acc[vs] & 0xff))) {
-        vs++;
-      }
-      while (ve > vs && Character.isWhitespace((char) (acc[ve - 1] & 0xff))) {
-        ve--;
-      }
-      for (int c = vs; c < ve; c++) {
-        int ch = acc[c] & 0xff;
-        if (ch == 0 || (ch < ' ' && ch != '\t') || ch == 0x7f) {
-          return what + " header " + new String(acc, a, colon - a, StandardCharsets.ISO_8859_1)
-              + " has a control character";
-        }
-      }
-      into.add(new Headers.Field(name(a, colon - a), new String(acc, vs, ve - vs, StandardCharsets.ISO_8859_1)));
-    }
-    return null;
-  }
-
-  private String parseEncapsulated(String value) {
-    int count = 1;
-    for (int c = value.indexOf(','); c >= 0; c = value.indexOf(',', c + 1)) {
-      count++;
-    }
-    List<String> names = new ArrayList<>(count);
-    int[] offsets = new int[count];
-    int from = 0;
-    for (int i = 0; i < count; i++) {
-      int comma = value.indexOf(',', from);
-      String e = value.substring(from, comma < 0 ? value.length() : comma).strip();
-      from = comma + 1;
-      int eq = e.indexOf('=');
-      if (eq <= 0) {
-        return "\"" + printable(e) + "\" is not name=offset";
-      }
-      String name = sectionName(e.substring(0, eq).strip());
-      String off = e.substring(eq + 1).strip();
-      if (!SECTION_NAMES.contains(name)) {
-        return "unknown section \"" + printable(name) + "\"";
-      }
-      if (!digits(off, 9)) {
-        return "offset \"" + printable(off) + "\" of " + name + " is not a non-negative integer";
-      }
-      if (names.contains(name)) {
-        return name + " is given twice";
-      }
-      names.add(name);
-      offsets[i] = Integer.parseInt(off);
-    }
-    if (offsets[0] != 0) {
-      return "the first offset must be 0";
-    }
-    for (int i = 1; i < offsets.length; i++) {
-      if (offsets[i] <= offsets[i - 1]) {
-        return "offsets must strictly increase";
-      }
-    }
-    int bodies = 0;
-    for (String n : names) {
-      if (n.endsWith("-body")) {
-        bodies++;
-      }
-    }
-    String last = names.get(names.size() - 1);
-    if (bodies != 1 || !last.endsWith("-body")) {
-      return "exactly one body entry (req-body, res-body, null-body or opt-body) must come last";
-    }
-    int req = names.indexOf("req-hdr");
-    int res = names.indexOf("res-hdr");
-    if (req >= 0 && res >= 0 && req > res) {
-      return "req-hdr must come before res-hdr";
-    }
-    BodyKind kind = switch (last) {
-      case "req-body" -> BodyKind.REQ_BODY;
-      case "res-body" -> BodyKind.RES_BODY;
-      case "opt-body" -> BodyKind.OPT_BODY;
-      default -> BodyKind.NULL_BODY;
-    };
-    if (mode == Mode.REQUEST) {
-      switch (method) {
-        case "REQMOD" -> {
-          if (res >= 0 || kind == BodyKind.RES_BODY || kind == BodyKind.OPT_BODY) {
-            return "REQMOD carries req-hdr and req-body or null-body only";
-          }
-          if (req < 0) {
-            return "REQMOD needs req-hdr";
-          }
-        }
-        case "RESPMOD" -> {
-          if (kind == BodyKind.REQ_BODY || kind == BodyKind.OPT_BODY) {
-            return "RESPMOD carries res-body or null-body";
-          }
-          if (res < 0) {
-            return "RESPMOD needs res-hdr";
-          }
-        }
-        default -> {
-          if (req >= 0 || res >= 0 || kind == BodyKind.REQ_BODY || kind == BodyKind.RES_BODY) {
-            return "OPTIONS carries opt-body or null-body only";
-          }
-        }
-      }
-    }
-    sectionNames = names;
-    sectionOffsets = offsets;
-    bodyKind = kind;
-    return null;
-  }
-
-  /** One of the section names, whatever its case, as the constant; else the name in lower case. */
-  private static String sectionName(String name) {
-    for (String known : SECTION_LIST) {
-      if (known.equalsIgnoreCase(name)) {
-        return known;
-      }
-    }
-    return name.toLowerCase(java.util.Locale.ROOT);
-  }
-
-  // ---- encapsulated HTTP heads -------------------------------------------------------------------------------------
-
-  private void readHttpHeads(ByteBuffer in, List<Event> out) {
-    int need = sectionOffsets[sectionOffsets.length - 1] - accLen;
-    int n = Math.min(need, in.remaining());
+  /** Appends {@code in}'s next {@code n} bytes to the head gathered so far. */
+  private void take(ByteBuffer in, int n) {
     if (accLen + n > acc.length) {
       acc = Arrays.copyOf(acc, Math.max(acc.length * 2, accLen + n));
     }
     in.get(acc, accLen, n);
     accLen += n;
+  }
+
+  private void parseIcapHead(List<Event> out) {
+    String error = head.icapHead(acc, accLen - 4);
+    if (error != null) {
+      fail(out, error);
+      return;
+    }
+    accLen = 0;
+    state = State.HTTP_HEADS;
+    if (head.httpHeadBytes() == 0) {
+      finishHttpHeads(out);
+    }
+  }
+
+  // ---- encapsulated HTTP heads -------------------------------------------------------------------------------------
+
+  private void readHttpHeads(ByteBuffer in, List<Event> out) {
+    int need = head.httpHeadBytes() - accLen;
+    int n = Math.min(need, in.remaining());
+    take(in, n);
     if (n == need) {
       finishHttpHeads(out);
     }
   }
 
   private void finishHttpHeads(List<Event> out) {
-    HttpHead httpRequest = null;
-    HttpHead httpResponse = null;
-    for (int i = 0; i < sectionNames.size() - 1; i++) {
-      String name = sectionNames.get(i);
-      int from = sectionOffsets[i];
-      int to = sectionOffsets[i + 1];
-      Object head = parseHttpHead(from, to, name.equals("req-hdr"));
-      if (head instanceof String error) {
-        fail(out, name + ": " + error);
-        return;
-      }
-      if (name.equals("req-hdr")) {
-        httpRequest = (HttpHead) head;
-      } else {
-        httpResponse = (HttpHead) head;
-      }
+    String[] error = new String[1];
+    IcapMessage message = head.message(acc, error);
+    if (message == null) {
+      fail(out, error[0]);
+      return;
     }
-    IcapMessage message = mode == Mode.REQUEST
-        ? new IcapRequest(method, uri, icapHeaders, httpRequest, httpResponse, bodyKind, preview)
-        : new IcapResponse(status, reason, icapHeaders, httpRequest, httpResponse, bodyKind);
     out.add(new Head(message));
     accLen = 0;
-    if (!bodyKind.hasBody()) {
+    if (!head.bodyKind.hasBody()) {
       out.add(new End(Headers.EMPTY));
       reset();
       return;
     }
-    previewActive = mode == Mode.REQUEST && preview >= 0;
+    previewActive = mode == Mode.REQUEST && head.preview >= 0;
     previewBytes = 0;
-    state = State.CHUNK_SIZE;
+    startBody();
   }
 
-  /** An HTTP head in acc[from, to), or a String saying what is wrong with it. */
-  private Object parseHttpHead(int from, int to, boolean request) {
-    int len = to - from;
-    if (len < 4 || acc[to - 1] != '\n' || acc[to - 2] != '\r' || acc[to - 3] != '\n' || acc[to - 4] != '\r') {
-      return "the header block does not end with an empty line exactly at the next offset";
-    }
-    String lineError = splitLines(from, to - 4, true, "bare CR, LF or NUL in the HTTP header block",
-        "an empty line ends the header block before the next offset");
-    if (lineError != null) {
-      return lineError;
-    }
-    String start = line(0);
-    if (request) {
-      int sp1 = start.indexOf(' ');
-      int sp2 = sp1 < 0 ? -1 : start.indexOf(' ', sp1 + 1);
-      if (sp2 < 0 || start.indexOf(' ', sp2 + 1) >= 0 || sp1 == 0 || sp2 == sp1 + 1 || !httpVersion(start, sp2 + 1)) {
-        return "\"" + printable(start) + "\" is not an HTTP request line";
-      }
-      for (int c = 0; c < sp1; c++) {
-        if (!isTokenChar(start.charAt(c))) {
-          return "HTTP method \"" + printable(start.substring(0, sp1)) + "\" is not a token";
-        }
-      }
-    } else if (!statusLine(start)) {
-      return "\"" + printable(start) + "\" is not an HTTP status line";
-    }
-    List<Headers.Field> fields = new ArrayList<>(lineCount);
-    String error = parseFields(1, fields, "HTTP");
-    if (error != null) {
-      return error;
-    }
-    return new HttpHead(start, Headers.ofFields(fields));
+  // ---- chunked body ------------------------------------------------------------------------------------------------
+
+  private void startBody() {
+    state = State.BODY;
+    trailers = null;
+    chunks.startChunks();
   }
 
-  // ---- chunked body --------------------------------------------------------------------------------------------------
-
-  private void readChunkSize(ByteBuffer in, List<Event> out) {
-    while (in.hasRemaining()) {
-      byte b = in.get();
-      if (accLen >= MAX_CHUNK_LINE) {
-        fail(out, "chunk size line is longer than " + MAX_CHUNK_LINE + " bytes");
-        return;
+  /** Walks the body as far as the next event of the chunked walk: data, a chunk line, a trailer or the end. */
+  private void readBody(ByteBuffer in, List<Event> out) {
+    int pos = in.position();
+    long before = chunks.examined();
+    chunks.feed(in);
+    int n = (int) (chunks.examined() - before);
+    in.position(pos + n);
+    if (chunks.failed()) {
+      fail(out, bodyError(chunks.violation()));
+      return;
+    }
+    int event = chunks.event();
+    if ((event & Http1Framing.DATA) != 0) {
+      int len = chunks.dataLength();
+      out.add(new Body(in.slice(pos + n - len, len)));
+    }
+    if ((event & Http1Framing.CHUNK) != 0) {
+      chunk(out);
+    }
+    if ((event & Http1Framing.FIELD) != 0) {
+      if (trailers == null) {
+        trailers = new ArrayList<>();
       }
-      append(b);
-      if (b == '\n') {
-        if (accLen < 2 || acc[accLen - 2] != '\r') {
-          fail(out, "chunk size line ends with a bare LF");
-          return;
-        }
-        parseChunkSize(out);
-        return;
-      }
+      trailers.add(new Headers.Field(chunks.fieldName(), chunks.fieldValue()));
+    }
+    if ((event & Http1Framing.MESSAGE) != 0 && state == State.BODY) {
+      endOfBody(out, trailers == null ? Headers.EMPTY : Headers.ofFields(trailers));
     }
   }
 
-  private void parseChunkSize(List<Event> out) {
-    int end = accLen - 2;
-    int i = 0;
-    long size = 0;
-    while (i < end && Character.digit(acc[i], 16) >= 0) {
-      if (i >= 15) {
-        fail(out, "chunk size has more than 15 hex digits");
-        return;
-      }
-      size = size * 16 + Character.digit(acc[i], 16);
-      i++;
-    }
-    if (i == 0) {
-      fail(out, "chunk size is not a hex number");
-      return;
-    }
-    if (size > limits.maxChunkSize()) {
-      fail(out, "chunk size " + size + " is larger than " + limits.maxChunkSize());
-      return;
-    }
-    Boolean ieof = parseExtensions(i, end);
-    if (ieof == null) {
-      fail(out, "chunk extension is malformed");
-      return;
-    }
-    accLen = 0;
+  /** A chunk line: ieof only on the last chunk of a preview, and no more data than the preview announced. */
+  private void chunk(List<Event> out) {
+    long size = chunks.chunkSize();
+    boolean ieof = chunks.chunkExtension("ieof");
     if (size > 0) {
       if (ieof) {
         fail(out, "ieof on a chunk that carries data");
-        return;
+      } else if (previewActive && (previewBytes += size) > head.preview) {
+        fail(out, "preview carries more than the " + head.preview + " bytes of its Preview header");
       }
-      if (previewActive) {
-        previewBytes += size;
-        if (previewBytes > preview) {
-          fail(out, "preview carries more than the " + preview + " bytes of its Preview header");
-          return;
-        }
-      }
-      chunkRemaining = size;
-      state = State.CHUNK_DATA;
       return;
     }
     if (ieof && !previewActive) {
@@ -787,144 +329,24 @@ public final class IcapDecoder {
       return;
     }
     lastChunkIeof = ieof;
-    state = State.TRAILERS;
   }
 
-  /** Reads {@code *( OWS ";" OWS name [ OWS "=" OWS value ] )} in acc[from, end); TRUE if ieof is among them, null if malformed. */
-  private Boolean parseExtensions(int from, int end) {
-    boolean ieof = false;
-    int i = from;
-    while (true) {
-      while (i < end && (acc[i] == ' ' || acc[i] == '\t')) {
-        i++;
-      }
-      if (i == end) {
-        return ieof;
-      }
-      if (acc[i] != ';') {
-        return null;
-      }
-      i++;
-      while (i < end && (acc[i] == ' ' || acc[i] == '\t')) {
-        i++;
-      }
-      int nameStart = i;
-      while (i < end && isTokenChar((char) (acc[i] & 0xff))) {
-        i++;
-      }
-      if (i == nameStart) {
-        return null;
-      }
-      String name = new String(acc, nameStart, i - nameStart, StandardCharsets.ISO_8859_1);
-      while (i < end && (acc[i] == ' ' || acc[i] == '\t')) {
-        i++;
-      }
-      if (i < end && acc[i] == '=') {
-        i++;
-        while (i < end && (acc[i] == ' ' || acc[i] == '\t')) {
-          i++;
-        }
-        if (i < end && acc[i] == '"') {
-          i++;
-          boolean closed = false;
-          while (i < end) {
-            byte c = acc[i];
-            if (c == '"') {
-              closed = true;
-              i++;
-              break;
-            }
-            if (c == '\\') {
-              i++;
-              if (i == end) {
-                return null;
-              }
-              c = acc[i];
-            }
-            if (c == '\r' || c == '\n' || c == 0 || c == 0x7f) {
-              return null;
-            }
-            i++;
-          }
-          if (!closed) {
-            return null;
-          }
-        } else {
-          int valueStart = i;
-          while (i < end && isTokenChar((char) (acc[i] & 0xff))) {
-            i++;
-          }
-          if (i == valueStart) {
-            return null;
-          }
-        }
-      }
-      if (name.equalsIgnoreCase("ieof")) {
-        ieof = true;
-      }
-    }
-  }
-
-  private void readChunkData(ByteBuffer in, List<Event> out) {
-    int n = (int) Math.min(chunkRemaining, in.remaining());
-    ByteBuffer slice = in.slice(in.position(), n);
-    in.position(in.position() + n);
-    chunkRemaining -= n;
-    out.add(new Body(slice));
-    if (chunkRemaining == 0) {
-      state = State.CHUNK_CRLF;
-      accLen = 0;
-    }
-  }
-
-  private void readChunkCrlf(ByteBuffer in, List<Event> out) {
-    while (in.hasRemaining()) {
-      byte b = in.get();
-      if ((accLen == 0 && b != '\r') || (accLen == 1 && b != '\n')) {
-        fail(out, "chunk data is not followed by CRLF");
-        return;
-      }
-      if (++accLen == 2) {
-        accLen = 0;
-        state = State.CHUNK_SIZE;
-        return;
-      }
-    }
-  }
-
-  private void readTrailers(ByteBuffer in, List<Event> out) {
-    while (in.hasRemaining()) {
-      byte b = in.get();
-      if (accLen >= limits.maxHeadBytes()) {
-        fail(out, "trailer section is larger than " + limits.maxHeadBytes() + " bytes");
-        return;
-      }
-      append(b);
-      if (b != '\n') {
-        continue;
-      }
-      if (accLen < 2 || acc[accLen - 2] != '\r') {
-        fail(out, "trailer line ends with a bare LF");
-        return;
-      }
-      if (accLen == 2 || endsWithBlankLine()) {
-        Headers trailers = Headers.EMPTY;
-        if (accLen > 2) {
-          String error = splitLines(0, accLen - 4, false, "bare CR or LF in the trailers", null);
-          List<Headers.Field> fields = new ArrayList<>();
-          if (error == null) {
-            error = parseFields(0, fields, "trailer");
-          }
-          if (error != null) {
-            fail(out, error);
-            return;
-          }
-          trailers = Headers.ofFields(fields);
-        }
-        endOfBody(out, trailers);
-        return;
-      }
-    }
+  /** What is wrong with the body, in the decoder's words. */
+  private String bodyError(Violation v) {
+    boolean inTrailers = chunks.failedInTrailers();
+    return switch (v) {
+      case BARE_LF -> inTrailers ? "trailer line ends with a bare LF" : "chunk size line ends with a bare LF";
+      case BARE_CR -> "bare CR or LF in the trailers";
+      case CHUNK_LINE_TOO_LONG -> "chunk size line is longer than " + Http1Framing.MAX_CHUNK_LINE + " bytes";
+      case HEAD_TOO_LARGE -> "trailer section is larger than " + limits.maxHeadBytes() + " bytes";
+      case TOO_MANY_FIELDS -> "trailer header has more than " + limits.maxHeaderCount() + " fields";
+      case CHUNK_SIZE_DIGITS -> "chunk size has more than 15 hex digits";
+      case NO_CHUNK_SIZE -> "chunk size is not a hex number";
+      case CHUNK_TOO_LARGE -> "chunk size " + chunks.chunkSize() + " is larger than " + limits.maxChunkSize();
+      case BAD_CHUNK_EXTENSION -> "chunk extension is malformed";
+      case NO_CRLF_AFTER_DATA -> "chunk data is not followed by CRLF";
+      default -> IcapHeadParser.fieldError("trailer", v, chunks.failedLine());
+    };
   }
 
   private void endOfBody(List<Event> out, Headers trailers) {
@@ -960,58 +382,5 @@ public final class IcapDecoder {
       pending = bigger;
     }
     pending.put(in);
-  }
-
-  private static boolean digits(String s, int max) {
-    if (s.isEmpty() || s.length() > max) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** {@code HTTP/d.d} at {@code at}, and nothing else after it. */
-  private static boolean httpVersion(String s, int at) {
-    return s.length() == at + 8 && s.startsWith("HTTP/", at) && Character.isDigit(s.charAt(at + 5))
-        && s.charAt(at + 6) == '.' && Character.isDigit(s.charAt(at + 7));
-  }
-
-  /** {@code HTTP/d.d SP 3DIGIT [SP reason]}. */
-  private static boolean statusLine(String s) {
-    if (s.length() < 12 || !httpVersion(s.substring(0, 8), 0) || s.charAt(8) != ' ') {
-      return false;
-    }
-    for (int i = 9; i < 12; i++) {
-      if (!Character.isDigit(s.charAt(i))) {
-        return false;
-      }
-    }
-    return s.length() == 12 || s.charAt(12) == ' ';
-  }
-
-  /** RFC 9110 tchar, by table: it is asked for every character of every header name. */
-  private static final boolean[] TOKEN = new boolean[128];
-
-  static {
-    for (char c = 33; c < 127; c++) {
-      TOKEN[c] = "()<>@,;:\\\"/[]?={}".indexOf(c) < 0;
-    }
-  }
-
-  static boolean isTokenChar(char c) {
-    return c < 128 && TOKEN[c];
-  }
-
-  private static String printable(String s) {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < s.length() && i < 64; i++) {
-      char c = s.charAt(i);
-      sb.append(c < 32 || c > 126 ? '?' : c);
-    }
-    return sb.toString();
   }
 }

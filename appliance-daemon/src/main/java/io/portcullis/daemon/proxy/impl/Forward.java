@@ -1,6 +1,7 @@
 package io.portcullis.daemon.proxy.impl;
 
 import io.portcullis.daemon.config.ProxyConfig;
+import io.portcullis.daemon.http1.HopByHop;
 import io.portcullis.daemon.icap.codec.Headers;
 import io.portcullis.daemon.proxy.Answer;
 import io.portcullis.daemon.proxy.Exchange;
@@ -67,12 +68,12 @@ record Forward(Vertx vertx, HttpClientAgent client) implements ExchangeStep {
     HttpServerRequest req = ex.request();
     if (ex.adapted()) {
       for (Headers.Field f : ex.head().headers().fields()) {
-        if (!Relay.hopByHop(f.name())) {
+        if (!HopByHop.hopByHop(f.name())) {
           up.headers().add(f.name(), f.value());
         }
       }
     } else {
-      Relay.copyHeaders(req.headers(), up.headers());
+      HopByHop.copyHeaders(req.headers(), up.headers());
     }
     up.headers().set(HttpHeaders.HOST, ex.target().authority()); // the absolute URI's authority wins (RFC 9112)
     up.headers().add("Via", ex.via(req.version().alpnName()));

@@ -1,5 +1,6 @@
 package io.portcullis.daemon.proxy.impl;
 
+import io.portcullis.daemon.http1.HopByHop;
 import io.portcullis.daemon.icap.codec.Headers;
 import io.portcullis.daemon.icap.codec.HttpHead;
 import io.portcullis.daemon.logging.Logs;
@@ -14,11 +15,8 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.streams.ReadStream;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +44,7 @@ final class Relay {
       HttpServerResponse out = req.response();
       out.setStatusCode(res.statusCode());
       out.setStatusMessage(res.statusMessage());
-      copyHeaders(res.headers(), out.headers());
+      HopByHop.copyHeaders(res.headers(), out.headers());
       out.headers().add("Via", ex.via(res.version().alpnName()));
       int status = res.statusCode();
       if (req.method() == HttpMethod.HEAD || status == 204 || status == 304 || status < 200) {
@@ -96,7 +94,7 @@ final class Relay {
           out.setStatusMessage(line.substring(sp + 1));
         }
         for (Headers.Field f : head.headers().fields()) {
-          if (!hopByHop(f.name())) {
+          if (!HopByHop.hopByHop(f.name())) {
             out.headers().add(f.name(), f.value());
           }
         }
@@ -129,7 +127,7 @@ final class Relay {
         HttpServerResponse out = ex.request().response();
         out.setStatusCode(head.status());
         for (Headers.Field f : head.headers().fields()) {
-          if (!hopByHop(f.name())) {
+          if (!HopByHop.hopByHop(f.name())) {
             out.headers().add(f.name(), f.value());
           }
         }
@@ -195,7 +193,7 @@ final class Relay {
   /** A message head as ICAP carries it: {@code startLine}, the end-to-end headers, {@code host} (if set) as Host. */
   static HttpHead head(String startLine, MultiMap headers, String host) {
     MultiMap h = MultiMap.caseInsensitiveMultiMap();
-    copyHeaders(headers, h);
+    HopByHop.copyHeaders(headers, h);
     if (host != null) {
       h.set(HttpHeaders.HOST, host);
     }
@@ -205,38 +203,5 @@ final class Relay {
       nv.add(e.getValue());
     }
     return new HttpHead(startLine, Headers.of(nv.toArray(new String[0])));
-  }
-
-  /** Copies end-to-end headers: drops hop-by-hop ones and those named in Connection (RFC 9110 7.6.1). */
-  static void copyHeaders(MultiMap from, MultiMap to) {
-    Set<String> named = null;
-    for (String c : from.getAll(HttpHeaders.CONNECTION)) {
-      for (String token : c.split(",")) {
-        if (named == null) {
-          named = new HashSet<>();
-        }
-        named.add(token.strip().toLowerCase(Locale.ROOT));
-      }
-    }
-    for (Map.Entry<String, String> e : from) {
-      String n = e.getKey();
-      if (!hopByHop(n) && (named == null || !named.contains(n.toLowerCase(Locale.ROOT)))) {
-        to.add(n, e.getValue());
-      }
-    }
-  }
-
-  /** True for hop-by-hop headers, in any case, without allocating (runs per header). */
-  static boolean hopByHop(String n) {
-    return switch (n.length()) {
-      case 2 -> n.equalsIgnoreCase("te");
-      case 7 -> n.equalsIgnoreCase("trailer") || n.equalsIgnoreCase("upgrade");
-      case 10 -> n.equalsIgnoreCase("connection") || n.equalsIgnoreCase("keep-alive");
-      case 16 -> n.equalsIgnoreCase("proxy-connection");
-      case 17 -> n.equalsIgnoreCase("transfer-encoding");
-      case 18 -> n.equalsIgnoreCase("proxy-authenticate");
-      case 19 -> n.equalsIgnoreCase("proxy-authorization");
-      default -> false;
-    };
   }
 }

@@ -1,4 +1,4 @@
-package io.portcullis.daemon.balancer;
+package io.portcullis.daemon.http1;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The response framing walk: where heads and messages end, what persists, what fails. Each stream is fed whole, split
+ * The RESPONSE mode: the response framing walk: where heads and messages end, what persists, what fails. Each stream is fed whole, split
  * in two at every position, and byte by byte; the walk must say the same every time.
  */
 class ResponseFramingTest {
@@ -31,7 +31,7 @@ class ResponseFramingTest {
   }
 
   private static String walk(byte[] bytes, List<Integer> cuts, int max, boolean[]... expects) {
-    ResponseFraming f = new ResponseFraming(max);
+    Http1Framing f = new Http1Framing(Http1Framing.Mode.RESPONSE, Http1Framing.Limits.response(max));
     int next = 0;
     f.expect(expects[next][0], expects[next][1]);
     next++;
@@ -48,10 +48,10 @@ class ResponseFramingTest {
           out.append("F:").append(f.reason()).append(' ');
           break;
         }
-        if ((f.event() & ResponseFraming.HEAD) != 0) {
+        if ((f.event() & Http1Framing.HEAD) != 0) {
           out.append("H@").append(f.examined()).append(f.interim() ? "i" : "").append(' ');
         }
-        if ((f.event() & ResponseFraming.MESSAGE) != 0) {
+        if ((f.event() & Http1Framing.MESSAGE) != 0) {
           out.append("M@").append(f.examined()).append(' ');
           if (!f.interim() && next < expects.length) {
             f.expect(expects[next][0], expects[next][1]);
@@ -174,7 +174,7 @@ class ResponseFramingTest {
 
   @Test
   void theServersCloseEndsACloseDelimitedBodyOnly() {
-    ResponseFraming f = new ResponseFraming(1024);
+    Http1Framing f = new Http1Framing(Http1Framing.Mode.RESPONSE, Http1Framing.Limits.response(1024));
     f.expect(false, false);
     f.feed(ByteBuffer.wrap("HTTP/1.0 200 OK\r\n\r\nabc".getBytes(StandardCharsets.US_ASCII)));
     assertTrue(f.closeDelimited());
