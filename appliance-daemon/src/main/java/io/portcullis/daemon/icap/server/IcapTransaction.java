@@ -31,7 +31,8 @@ final class IcapTransaction {
   /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
   static final int KICK_EVERY = 16 * 1024;
 
-  private enum Service { REQMOD, RESPMOD }
+  /** What the ICAP service at the request's URI modifies: requests or responses. */
+  private enum Modification { REQMOD, RESPMOD }
 
   /** What the message waits for. */
   private enum Plan {
@@ -50,7 +51,7 @@ final class IcapTransaction {
   private final BodyBuffer body;
   private final long started = System.nanoTime();
   private final Requester who;
-  private final Service service;
+  private final Modification modification;
   private Plan plan;
   private long bodyBytes;
   private int status;
@@ -72,9 +73,9 @@ final class IcapTransaction {
     this.body = body;
     this.inPreview = request.hasPreview();
     this.who = Requester.of(request.headers(), s.icap().identity());
-    this.service = switch (request.servicePath()) {
-      case "/av/reqmod", "/reqmod" -> Service.REQMOD;
-      case "/av/respmod", "/respmod" -> Service.RESPMOD;
+    this.modification = switch (request.servicePath()) {
+      case "/av/reqmod", "/reqmod" -> Modification.REQMOD;
+      case "/av/respmod", "/respmod" -> Modification.RESPMOD;
       default -> null;
     };
   }
@@ -89,7 +90,7 @@ final class IcapTransaction {
   /** The head is whole: answers what it can decide now, else plans for the body. */
   void onHead() {
     IcapRequest r = request;
-    if (service == null) {
+    if (modification == null) {
       answerStatus(404, "Service Not Found");
       return;
     }
@@ -97,14 +98,14 @@ final class IcapTransaction {
       plan = Plan.OPTIONS;
       return;
     }
-    if (!r.method().equals(service.name())) {
+    if (!r.method().equals(modification.name())) {
       answerStatus(405, "Method Not Allowed");
       return;
     }
     HttpHead http = r.httpRequest();
     facts = http == null ? new Facts("GET", "", who.clientIp(), who.user(), who.groups(), null, Instant.now())
         : Facts.ofRequest(http, who.clientIp(), who.user(), who.groups(), Instant.now());
-    verdict = IcapDecider.onRequest(s.policy(), facts, service == Service.REQMOD, r.body().hasBody());
+    verdict = IcapDecider.onRequest(s.policy(), facts, modification == Modification.REQMOD, r.body().hasBody());
     if (verdict.step() != IcapVerdict.Step.NEEDS_BODY) {
       act(false);
     } else if (r.body().hasBody()) {
@@ -138,7 +139,7 @@ final class IcapTransaction {
 
   /** The body's first bytes (its size, if known) into the facts: the response's, or for REQMOD the upload's. */
   private void sniffed(long size) {
-    if (service == Service.REQMOD) {
+    if (modification == Modification.REQMOD) {
       facts.withRequestBody(request.httpRequest(), body.bytes(), body.length(), size);
     } else {
       facts.withResponse(request.httpResponse(), body.bytes(), body.length(), size);
@@ -352,7 +353,7 @@ final class IcapTransaction {
     plan = Plan.SCANNING;
     wire.awaitScan(() -> {
       // An upload form is also scanned part by part: each file from its first byte.
-      String uploadType = service == Service.REQMOD && request.httpRequest() != null
+      String uploadType = modification == Modification.REQMOD && request.httpRequest() != null
           ? request.httpRequest().headers().get("Content-Type") : null;
       return s.scanner().scan(body.bytes(), body.length(), uploadType);
     }, this::afterScan);
@@ -443,7 +444,7 @@ final class IcapTransaction {
   /** The service's OPTIONS answer. */
   private void answerOptions() {
     status = 200;
-    write(IcapAnswers.options(s.icap(), s.istag(), service.name()));
+    write(IcapAnswers.options(s.icap(), s.istag(), modification.name()));
   }
 
   /** A 200 carrying the verdict's block page as the HTTP response. */
@@ -470,8 +471,8 @@ final class IcapTransaction {
   private void writeEchoHead() {
     IcapRequest r = request;
     BodyKind kind = !r.body().hasBody() ? BodyKind.NULL_BODY
-        : service == Service.REQMOD ? BodyKind.REQ_BODY : BodyKind.RES_BODY;
-    IcapResponse echo = service == Service.REQMOD
+        : modification == Modification.REQMOD ? BodyKind.REQ_BODY : BodyKind.RES_BODY;
+    IcapResponse echo = modification == Modification.REQMOD
         ? new IcapResponse(200, "OK", common(), r.httpRequest(), null, kind)
         : new IcapResponse(200, "OK", common(), null, r.httpResponse(), kind);
     status = 200;
@@ -518,7 +519,7 @@ final class IcapTransaction {
           facts == null ? null : facts.host(), verdict.category(),
           ruleType.equals("none") ? null : ruleType, verdict.ruleName(),
           action, verdict.threat(), facts == null ? null : facts.responseMime(), fileType(),
-          status, service == Service.REQMOD ? bodyBytes : -1, service == Service.RESPMOD ? bodyBytes : -1,
+          status, modification == Modification.REQMOD ? bodyBytes : -1, modification == Modification.RESPMOD ? bodyBytes : -1,
           nanos / 1000, -1, nanos / 1000));
     }
   }
