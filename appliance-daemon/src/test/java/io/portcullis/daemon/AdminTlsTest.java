@@ -1,13 +1,15 @@
 package io.portcullis.daemon;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +39,7 @@ class AdminTlsTest {
     Peers.require("curl", "curl");
     Peers.require("openssl", "openssl");
     key = dir.resolve("id_ed25519");
-    assertEquals(0, Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
+    assertEquals(0, Host.runIn(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
     admin = freePort();
     ssh = freePort();
     text = """
@@ -61,14 +63,14 @@ class AdminTlsTest {
     }
   }
 
-  Peers.Run curl(String... args) throws Exception {
+  Run curl(String... args) throws Exception {
     String[] cmd = new String[args.length + 4];
     cmd[0] = "curl";
     cmd[1] = "-s";
     cmd[2] = "--max-time";
     cmd[3] = "10";
     System.arraycopy(args, 0, cmd, 4, args.length);
-    return Peers.run(dir, cmd);
+    return Host.runIn(dir, cmd);
   }
 
   @Test
@@ -78,18 +80,18 @@ class AdminTlsTest {
         dir.resolve("data/admin-tls/admin.key"))));
     assertEquals("https://127.0.0.1:" + admin + "/", Files.readString(dir.resolve("data/admin.url")).strip());
     // Plain HTTP: no answer (curl 52, empty reply, or 56, reset): the token would have crossed in clear.
-    Peers.Run plain = curl("-i", "-H", "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/status");
+    Run plain = curl("-i", "-H", "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/status");
     assertFalse(plain.output().startsWith("HTTP/"), plain.output());
     assertNotEquals(0, plain.exit());
     for (String host : new String[] {"127.0.0.1", "localhost"}) {
-      Peers.Run tls = curl("--cacert", cert.toString(), "-H", "Authorization: Bearer " + token,
+      Run tls = curl("--cacert", cert.toString(), "-H", "Authorization: Bearer " + token,
           "https://" + host + ":" + admin + "/api/v1/status");
       assertEquals(0, tls.exit(), tls.output());
       assertEquals("tls-node", new JsonObject(tls.output()).getString("node"));
     }
-    Peers.Run untrusted = curl("https://127.0.0.1:" + admin + "/health/live");
+    Run untrusted = curl("https://127.0.0.1:" + admin + "/health/live");
     assertEquals(60, untrusted.exit(), "curl: the certificate is not trusted without --cacert: " + untrusted.output());
-    Peers.Run s = Peers.run(dir, "sh", "-c", "openssl s_client -connect 127.0.0.1:" + admin + " -CAfile " + cert
+    Run s = Host.runIn(dir, "sh", "-c", "openssl s_client -connect 127.0.0.1:" + admin + " -CAfile " + cert
         + " -verify_return_error -verify_ip 127.0.0.1 </dev/null");
     assertTrue(s.output().contains("Verify return code: 0 (ok)"), s.output());
     // The local console finds the URL and the certificate in the data dir.
@@ -99,7 +101,7 @@ class AdminTlsTest {
     assertEquals(0, code, o.toString());
     assertTrue(o.toString().contains("node tls-node"), o.toString());
     // The SSH console drives the admin API over TLS too.
-    Peers.Run viaSsh = Peers.run(dir, "ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+    Run viaSsh = Host.runIn(dir, "ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), "boss@127.0.0.1", "show status");
     assertEquals(0, viaSsh.exit(), viaSsh.output());
     assertTrue(viaSsh.output().contains("node tls-node"), viaSsh.output());
@@ -107,7 +109,7 @@ class AdminTlsTest {
 
   @Test
   void anAdminsOwnCertificateReplacesTheNodesWithoutAMove() throws Exception {
-    Peers.Run gen = Peers.run(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+    Run gen = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
         "-nodes", "-days", "30", "-subj", "/CN=admin.example.test", "-addext", "subjectAltName=IP:127.0.0.1",
         "-keyout", dir.resolve("own.key").toString(), "-out", dir.resolve("own.crt").toString());
     assertEquals(0, gen.exit(), gen.output());
@@ -117,10 +119,10 @@ class AdminTlsTest {
     daemon.commits().setCandidate(text.replace("allowRemote: true }",
         "allowRemote: true, tls: { certificate: own.crt, key: own.key } }"));
     daemon.commits().commit("test", "own certificate", null).get(20, TimeUnit.SECONDS);
-    Peers.Run own = curl("--cacert", dir.resolve("own.crt").toString(), "-H", "Authorization: Bearer " + token,
+    Run own = curl("--cacert", dir.resolve("own.crt").toString(), "-H", "Authorization: Bearer " + token,
         "https://127.0.0.1:" + admin + "/api/v1/status");
     assertEquals(0, own.exit(), "the admin's certificate is served now: " + own.output());
-    Peers.Run old = curl("--cacert", dir.resolve("data/admin-tls/admin.crt").toString(),
+    Run old = curl("--cacert", dir.resolve("data/admin-tls/admin.crt").toString(),
         "https://127.0.0.1:" + admin + "/health/live");
     assertEquals(60, old.exit(), "not the node's own any more: " + old.output());
     // The local console follows: it trusts the certificate served, not the node's own left beside it.

@@ -1,6 +1,6 @@
 package io.portcullis.daemon;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,7 +11,9 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.portcullis.console.PasswordHash;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -42,7 +44,7 @@ class ConsoleAccessTest {
     Peers.require("ssh", "openssh-client");
     Peers.require("sshpass", "sshpass");
     key = dir.resolve("id_ed25519");
-    assertEquals(0, Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
+    assertEquals(0, Host.runIn(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
     String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
     admin = freePort();
     ssh = freePort();
@@ -81,14 +83,14 @@ class ConsoleAccessTest {
   }
 
   /** {@code script} as a console script of {@code user} (key login); its exit code and output. */
-  static Peers.Run script(String user, String script) throws Exception {
+  static Run script(String user, String script) throws Exception {
     Path file = Files.writeString(dir.resolve(user + ".txt"), script);
     List<String> a = ssh("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
         user + "@127.0.0.1");
     Process p = new ProcessBuilder(a).redirectInput(file.toFile()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    return new Peers.Run(p.exitValue(), out);
+    return new Run(p.exitValue(), out);
   }
 
   static int maxHeaders() {
@@ -97,11 +99,11 @@ class ConsoleAccessTest {
 
   @Test
   void readOnlyShowsButCannotConfigure() throws Exception {
-    Peers.Run show = script("viewer", "show status\n");
+    Run show = script("viewer", "show status\n");
     assertEquals(0, show.exit(), show.output());
     assertTrue(show.output().contains("node access-node"), show.output());
     int before = maxHeaders();
-    Peers.Run set = script("viewer", "configure\nset proxy maxHeaders 61\ncommit\nexit\n");
+    Run set = script("viewer", "configure\nset proxy maxHeaders 61\ncommit\nexit\n");
     assertNotEquals(0, set.exit(), set.output());
     assertTrue(set.output().contains("the read-only role may only show"), set.output());
     assertEquals(before, maxHeaders());
@@ -109,16 +111,16 @@ class ConsoleAccessTest {
 
   @Test
   void operatorCommitsButNotUsersAdminDoesBoth() throws Exception {
-    Peers.Run ok = script("ops", "configure\nset proxy maxHeaders 62\ncommit\nexit\n");
+    Run ok = script("ops", "configure\nset proxy maxHeaders 62\ncommit\nexit\n");
     assertEquals(0, ok.exit(), ok.output());
     assertEquals(62, maxHeaders());
     String hash = PasswordHash.make("x".repeat(12).toCharArray());
-    Peers.Run users = script("ops", "configure\nset console users eve passwordHash " + hash + "\nset console users eve "
+    Run users = script("ops", "configure\nset console users eve passwordHash " + hash + "\nset console users eve "
         + "role admin\ncommit\nexit\n");
     assertNotEquals(0, users.exit(), users.output());
     assertTrue(users.output().contains("console (users, roles, SSH settings) is for the admin role"), users.output());
     assertTrue(daemon.commits().active().config().console().users().stream().noneMatch(u -> u.name().equals("eve")));
-    Peers.Run boss = script("boss", "configure\nset console users eve passwordHash " + hash + "\ncommit\nexit\n");
+    Run boss = script("boss", "configure\nset console users eve passwordHash " + hash + "\ncommit\nexit\n");
     assertEquals(0, boss.exit(), boss.output());
     assertTrue(daemon.commits().active().config().console().users().stream().anyMatch(u -> u.name().equals("eve")));
     assertTrue(audit.list.stream().map(ILoggingEvent::getFormattedMessage)
@@ -129,7 +131,7 @@ class ConsoleAccessTest {
 
   /** curl to the admin API with {@code token}, the path sent as written; the HTTP status. */
   static String status(String token, String method, String path) throws Exception {
-    return Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", "-X", method, "-H",
+    return Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", "-X", method, "-H",
         "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + path).output();
   }
 
@@ -167,7 +169,7 @@ class ConsoleAccessTest {
     String ops = daemon.callers().open("ops", operator, "test");
     String boss = daemon.callers().open("boss", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
         "test");
-    String id = new io.vertx.core.json.JsonObject(Peers.run(dir, "curl", "-s", "-X", "POST", "-H",
+    String id = new io.vertx.core.json.JsonObject(Host.runIn(dir, "curl", "-s", "-X", "POST", "-H",
         "Authorization: Bearer " + ops, "http://127.0.0.1:" + admin + "/api/v1/sessions").output())
         .getString("session");
     assertEquals("200", status(ops, "GET", "/api/v1/sessions/" + id));
@@ -186,14 +188,14 @@ class ConsoleAccessTest {
   void repeatedWrongPasswordsLockTheAddressOutRightPasswordAndKeyIncluded() throws Exception {
     // From 127.0.0.2, so that the other tests' logins from 127.0.0.1 are not locked out.
     for (int i = 0; i < 3; i++) {
-      Peers.Run wrong = Peers.run(dir, withPassword("wrong " + i, "show status").toArray(String[]::new));
+      Run wrong = Host.runIn(dir, withPassword("wrong " + i, "show status").toArray(String[]::new));
       assertNotEquals(0, wrong.exit(), wrong.output());
     }
-    Peers.Run right = Peers.run(dir, withPassword(PASSWORD, "show status").toArray(String[]::new));
+    Run right = Host.runIn(dir, withPassword(PASSWORD, "show status").toArray(String[]::new));
     assertNotEquals(0, right.exit(), "locked out: " + right.output());
     List<String> keyed = ssh("-b", "127.0.0.2", "-i", key.toString(), "-o", "BatchMode=yes", "-o",
         "IdentitiesOnly=yes", "boss@127.0.0.1", "show status");
-    assertNotEquals(0, Peers.run(dir, keyed.toArray(String[]::new)).exit(), "keys too, as fail2ban's ban");
+    assertNotEquals(0, Host.runIn(dir, keyed.toArray(String[]::new)).exit(), "keys too, as fail2ban's ban");
     List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     assertTrue(lines.contains("source=127.0.0.2 locked out of the SSH console for PT10M after 3 failed logins"),
         lines.toString());
@@ -203,7 +205,7 @@ class ConsoleAccessTest {
     List<String> other = new ArrayList<>(List.of("sshpass", "-p", PASSWORD));
     other.addAll(ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
         "boss@127.0.0.1", "show status"));
-    Peers.Run fine = Peers.run(dir, other.toArray(String[]::new));
+    Run fine = Host.runIn(dir, other.toArray(String[]::new));
     assertEquals(0, fine.exit(), fine.output());
     String metrics = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", TestNodes.token(dir.resolve("data")),
         null).body();

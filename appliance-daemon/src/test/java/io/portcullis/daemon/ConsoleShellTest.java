@@ -1,12 +1,14 @@
 package io.portcullis.daemon;
 
 import static io.portcullis.daemon.TestNodes.config;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -75,7 +77,7 @@ class ConsoleShellTest {
   }
 
   String throughProxy(String url) throws Exception {
-    return Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-x",
+    return Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-x",
         "http://127.0.0.1:" + proxy, url).output().strip();
   }
 
@@ -192,7 +194,7 @@ class ConsoleShellTest {
         "io.portcullis.console.Main", "--admin", "http://127.0.0.1:" + admin, "--data-dir",
         dir.resolve("data").toString()));
     String name = "pc" + ProcessHandle.current().pid();
-    Peers.Run started = Peers.run(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "80", cmd);
+    Run started = Host.runIn(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "80", cmd);
     assertEquals(0, started.exit(), started.output());
     try {
       // (tmux trims trailing spaces from the screen it captures)
@@ -231,15 +233,15 @@ class ConsoleShellTest {
       awaitScreen(name, "Exiting configuration mode");
       keys(name, "exit", "Enter");
     } finally {
-      Peers.run(dir, "tmux", "kill-session", "-t", name);
+      Host.runIn(dir, "tmux", "kill-session", "-t", name);
     }
   }
 
   static void keys(String session, String... keys) throws Exception {
     for (String k : keys) {
       boolean literal = !k.equals("Enter") && !k.equals("Tab") && !k.startsWith("C-");
-      Peers.Run r = literal ? Peers.run(dir, "tmux", "send-keys", "-t", session, "-l", k)
-          : Peers.run(dir, "tmux", "send-keys", "-t", session, k);
+      Run r = literal ? Host.runIn(dir, "tmux", "send-keys", "-t", session, "-l", k)
+          : Host.runIn(dir, "tmux", "send-keys", "-t", session, k);
       assertEquals(0, r.exit(), r.output());
     }
   }
@@ -261,13 +263,13 @@ class ConsoleShellTest {
   }
 
   static String screen(String session) throws Exception {
-    return Peers.run(dir, "tmux", "capture-pane", "-p", "-t", session).output();
+    return Host.runIn(dir, "tmux", "capture-pane", "-p", "-t", session).output();
   }
 
   static String awaitScreen(String session, String text) throws Exception {
     String screen = "";
     for (int i = 0; i < 300; i++) {
-      screen = Peers.run(dir, "tmux", "capture-pane", "-p", "-t", session).output();
+      screen = Host.runIn(dir, "tmux", "capture-pane", "-p", "-t", session).output();
       if (screen.contains(text)) {
         return screen;
       }

@@ -1,15 +1,16 @@
 package io.portcullis.daemon;
 
 import static io.portcullis.daemon.TestNodes.call;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -80,7 +81,7 @@ class EventsTest {
         "--max-time", "20", "-x", "http://127.0.0.1:" + proxy));
     cmd.addAll(List.of(extra));
     cmd.add(url);
-    return Peers.run(dir, cmd.toArray(new String[0])).output().strip();
+    return Host.runIn(dir, cmd.toArray(new String[0])).output().strip();
   }
 
   private JsonArray events(String query) throws Exception {
@@ -203,7 +204,7 @@ class EventsTest {
   @Test
   void anotherIcapClientsTransactionsAreRecordedByTheIcapServerWithoutOurHeaders() throws Exception {
     start(RULES);
-    Peers.Run run = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+    Run run = Host.runIn(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
         Integer.toString(icap), "-s", "av/reqmod", "-req", "http://www.casino.test/spin", "-v");
     assertTrue(run.output().contains("403"), run.output());
     assertFalse(run.output().contains("X-Portcullis-Action"), "decision headers only for our proxy: " + run.output());
@@ -333,7 +334,7 @@ class EventsTest {
   void aCommittedSyslogTargetGetsEachDecisionAsCefAndJsonThroughARealRsyslog() throws Exception {
     int udp = freePort();
     int tcp = freePort();
-    io.portcullis.daemon.peers.Rsyslog.Server rs = io.portcullis.daemon.peers.Rsyslog.start(dir, udp, tcp, 0);
+    io.portcullis.testsupport.Rsyslog.Server rs = io.portcullis.testsupport.Rsyslog.start(dir, udp, tcp, 0);
     try {
       start(RULES);
       String token = TestNodes.token(dir.resolve("data"));

@@ -1,12 +1,14 @@
 package io.portcullis.daemon;
 
 import static io.portcullis.daemon.TestNodes.call;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -101,7 +103,7 @@ class IcapAllowedClientsTest {
     assertEquals("", refused, "not a byte for a client outside the list");
     assertEquals(1.0, denied());
     // c-icap-client, from 127.0.0.1 too, gets no OPTIONS answer.
-    Peers.Run c = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+    Run c = Host.runIn(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
         Integer.toString(icap), "-s", "av/reqmod", "-v");
     assertTrue(!c.output().contains("ICAP/1.0 200"), c.output());
     assertEquals(2.0, denied());
@@ -114,7 +116,7 @@ class IcapAllowedClientsTest {
     assertTrue(cfg.encode().length() > 0);
     assertEquals("[127.0.0.0/8, 0:0:0:0:0:0:0:1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]",
         daemon.config().icap().allowedClients().toString());
-    Peers.Run c = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+    Run c = Host.runIn(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
         Integer.toString(icap), "-s", "av/reqmod", "-v");
     assertTrue(c.output().contains("ICAP/1.0 200 OK"), c.output());
     String blocked = reqmodFrom("127.0.0.1");

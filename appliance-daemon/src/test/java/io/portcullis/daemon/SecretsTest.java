@@ -1,6 +1,6 @@
 package io.portcullis.daemon;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,7 +11,9 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.portcullis.console.PasswordHash;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -49,7 +51,7 @@ class SecretsTest {
   @BeforeEach
   void start() throws Exception {
     key = dir.resolve("id_ed25519");
-    Peers.Run gen = Peers.run(dir, Peers.require("ssh-keygen", "openssh-client"), "-q", "-t", "ed25519", "-N", "",
+    Run gen = Host.runIn(dir, Peers.require("ssh-keygen", "openssh-client"), "-q", "-t", "ed25519", "-N", "",
         "-f", key.toString());
     assertEquals(0, gen.exit(), gen.output());
     int adminPort = freePort();
@@ -200,7 +202,7 @@ class SecretsTest {
 
   @Test
   void showConfigurationOverSshHidesTheSecrets() throws Exception {
-    Peers.Run r = Peers.run(dir, "ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+    Run r = Host.runIn(dir, "ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key.toString(),
         "admin@127.0.0.1", "show config");
     assertEquals(0, r.exit(), r.output());

@@ -1,13 +1,15 @@
 package io.portcullis.daemon;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.console.PasswordHash;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,7 +36,7 @@ class SshConsoleTest {
   static void start() throws Exception {
     Peers.require("ssh", "openssh-client");
     key = dir.resolve("id_ed25519");
-    Peers.Run gen = Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test@portcullis", "-f",
+    Run gen = Host.runIn(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test@portcullis", "-f",
         key.toString());
     assertEquals(0, gen.exit(), gen.output());
     String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
@@ -71,41 +73,41 @@ class SshConsoleTest {
     return a;
   }
 
-  static Peers.Run withKey(String... command) throws Exception {
+  static Run withKey(String... command) throws Exception {
     List<String> a = sshArgs("-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes");
     a.add("admin@127.0.0.1");
     a.addAll(List.of(command));
-    return Peers.run(dir, a.toArray(String[]::new));
+    return Host.runIn(dir, a.toArray(String[]::new));
   }
 
-  static Peers.Run withPassword(String password, String... command) throws Exception {
+  static Run withPassword(String password, String... command) throws Exception {
     Peers.require("sshpass", "sshpass");
     List<String> a = new ArrayList<>(List.of("sshpass", "-p", password));
     a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
         "-o", "NumberOfPasswordPrompts=5"));
     a.add("admin@127.0.0.1");
     a.addAll(List.of(command));
-    return Peers.run(dir, a.toArray(String[]::new));
+    return Host.runIn(dir, a.toArray(String[]::new));
   }
 
   @Test
   void execRunsOneConsoleCommandAndNeverASystemCommand() throws Exception {
-    Peers.Run status = withKey("show status");
+    Run status = withKey("show status");
     assertEquals(0, status.exit(), status.output());
     assertTrue(status.output().contains("node ssh-node"), status.output());
-    Peers.Run id = withKey("id");
+    Run id = withKey("id");
     assertNotEquals(0, id.exit(), id.output());
     assertTrue(id.output().contains("unknown command id"), id.output());
     assertTrue(!id.output().contains("uid="), id.output());
     // Nothing reads the node's files for an SSH user: not load, not commit file, not passwd.
-    Peers.Run load = withKey("load " + dir.resolve("data/admin.token"));
+    Run load = withKey("load " + dir.resolve("data/admin.token"));
     assertNotEquals(0, load.exit(), load.output());
     assertTrue(load.output().contains("not available over SSH"), load.output());
     assertNotEquals(0, withKey("commit file /etc/passwd").exit());
     assertNotEquals(0, withKey("passwd admin").exit());
     String token = Files.readString(dir.resolve("data/admin.token")).strip();
     assertTrue(!withKey("show candidate").output().contains(token), "the token never shows");
-    Peers.Run pw = withPassword(PASSWORD, "show status");
+    Run pw = withPassword(PASSWORD, "show status");
     assertEquals(0, pw.exit(), pw.output());
   }
 
@@ -127,7 +129,7 @@ class SshConsoleTest {
     String out = Files.readString(dir.resolve("ssh-script.out"));
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.contains("commit complete"), out);
-    String code = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:"
+    String code = Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:"
         + proxy, "http://www.gambling.test/").output().strip();
     assertEquals("403", code);
     assertTrue(daemon.commits().revisions().stream().anyMatch(r -> r.author().equals("admin")
@@ -155,7 +157,7 @@ class SshConsoleTest {
     assertNotEquals(0, wrong.exitValue(), said);
     assertEquals(3, Files.readAllLines(asked).size(), "disconnected after maxAuthAttempts: " + said);
     // Remote forwarding refused at once; local forwarding refused when used.
-    Peers.Run remote = withKey("-o", "ExitOnForwardFailure=yes", "-R", freePort() + ":127.0.0.1:" + admin,
+    Run remote = withKey("-o", "ExitOnForwardFailure=yes", "-R", freePort() + ":127.0.0.1:" + admin,
         "show status");
     assertNotEquals(0, remote.exit(), remote.output());
     int local = freePort();
@@ -165,7 +167,7 @@ class SshConsoleTest {
         .toFile()).start();
     try {
       Peers.waitForPort(local, tunnel, dir.resolve("fwd.out"));
-      Peers.Run through = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+      Run through = Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
           "http://127.0.0.1:" + local + "/health/live");
       assertNotEquals("200", through.output().strip(), "the forwarded connection is refused");
     } finally {
@@ -173,11 +175,11 @@ class SshConsoleTest {
     }
     Path file = dir.resolve("file.txt");
     Files.writeString(file, "x");
-    Peers.Run sftp = Peers.run(dir, "sftp", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+    Run sftp = Host.runIn(dir, "sftp", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), "-b", "/dev/null",
         "admin@127.0.0.1");
     assertNotEquals(0, sftp.exit(), sftp.output());
-    Peers.Run scp = Peers.run(dir, "scp", "-O", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+    Run scp = Host.runIn(dir, "scp", "-O", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), file.toString(),
         "admin@127.0.0.1:/tmp/portcullis-scp-test");
     assertNotEquals(0, scp.exit(), scp.output());
@@ -190,7 +192,7 @@ class SshConsoleTest {
     daemon.commits().setCandidate(keyOnly);
     daemon.commits().commit("test", "key only", null).get(20, TimeUnit.SECONDS);
     try {
-      Peers.Run pw = withPassword(PASSWORD, "show status");
+      Run pw = withPassword(PASSWORD, "show status");
       assertNotEquals(0, pw.exit(), pw.output());
       assertEquals(0, withKey("show status").exit());
     } finally {
@@ -248,7 +250,7 @@ class SshConsoleTest {
     List<String> a = new ArrayList<>(List.of("sshpass", "-p", "a long enough secret"));
     a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
     a.addAll(List.of("operator@127.0.0.1", "show status"));
-    Peers.Run r = Peers.run(dir, a.toArray(String[]::new));
+    Run r = Host.runIn(dir, a.toArray(String[]::new));
     assertEquals(0, r.exit(), r.output());
   }
 }

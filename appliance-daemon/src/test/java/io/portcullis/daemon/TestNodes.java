@@ -17,10 +17,6 @@ final class TestNodes {
   private TestNodes() {
   }
 
-  static int freePort() throws IOException {
-    return io.portcullis.testsupport.Host.freePort();
-  }
-
   /** A config with every listener on loopback at a free port. */
   static String config(int admin, int proxy, int icap) {
     return "node: { name: test-node, shutdownGrace: 2s }\n"

@@ -1,6 +1,6 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -226,20 +228,20 @@ class BalancerHttpRelayTest {
     new Random(11).nextBytes(big);
     Path file = dir.resolve("big.bin");
     Files.write(file, big);
-    Peers.Run put = Peers.run(dir, "curl", "-sS", "-v", "--max-time", "60", "-H", "Expect: 100-continue", "-T",
+    Run put = Host.runIn(dir, "curl", "-sS", "-v", "--max-time", "60", "-H", "Expect: 100-continue", "-T",
         file.toString(), "-o", "/dev/null", "-w", "%{http_code}\n", "http://127.0.0.1:" + web + "/up/length.bin");
     assertTrue(put.output().contains("< HTTP/1.1 100 Continue"), put.output());
     assertTrue(put.output().strip().endsWith("201"), put.output());
-    Peers.Run chunked = Peers.run(dir, "sh", "-c", "curl -sS --max-time 60 -H 'Transfer-Encoding: chunked' -T - "
+    Run chunked = Host.runIn(dir, "sh", "-c", "curl -sS --max-time 60 -H 'Transfer-Encoding: chunked' -T - "
         + "-o /dev/null -w '%{http_code}' http://127.0.0.1:" + web + "/up/chunked.bin < " + file);
     assertEquals("201", chunked.output().strip(), chunked.output());
     for (String name : List.of("length.bin", "chunked.bin")) {
-      assertEquals(Peers.sha256(file), Peers.sha256(www.resolve("up/" + name)), name + " as nginx stored it");
+      assertEquals(Host.sha256(file), Host.sha256(www.resolve("up/" + name)), name + " as nginx stored it");
       Path back = dir.resolve("back-" + name);
-      Peers.Run get = Peers.run(dir, "curl", "-sS", "-o", back.toString(), "-w", "%{http_code}",
+      Run get = Host.runIn(dir, "curl", "-sS", "-o", back.toString(), "-w", "%{http_code}",
           "http://127.0.0.1:" + web + "/up/" + name);
       assertEquals("200", get.output().strip());
-      assertEquals(Peers.sha256(file), Peers.sha256(back), name + " read back through the balancer");
+      assertEquals(Host.sha256(file), Host.sha256(back), name + " read back through the balancer");
     }
   }
 
@@ -354,7 +356,7 @@ class BalancerHttpRelayTest {
   @Test
   void connectThroughTheBalancerTunnelsToSquidsTarget() throws Exception {
     Path got = dir.resolve("tunnelled.bin");
-    Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "30", "-p", "-x", "http://127.0.0.1:" + sq, "-o",
+    Run r = Host.runIn(dir, "curl", "-sS", "--max-time", "30", "-p", "-x", "http://127.0.0.1:" + sq, "-o",
         got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
     assertEquals("200", r.output().strip(), r.output());
     assertArrayEquals(k1, Files.readAllBytes(got));
@@ -364,7 +366,7 @@ class BalancerHttpRelayTest {
     }
     assertTrue(Peers.read(log).contains("CONNECT 127.0.0.1:" + origin), Peers.read(log));
     // And a plain request through the same frontend, Squid fetching it.
-    Peers.Run plain = Peers.run(dir, "curl", "-sS", "--max-time", "30", "-x", "http://127.0.0.1:" + sq, "-o",
+    Run plain = Host.runIn(dir, "curl", "-sS", "--max-time", "30", "-x", "http://127.0.0.1:" + sq, "-o",
         dir.resolve("plain.bin").toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
     assertEquals("200", plain.output().strip(), plain.output());
     assertFalse(Arrays.equals(new byte[0], Files.readAllBytes(dir.resolve("plain.bin"))));

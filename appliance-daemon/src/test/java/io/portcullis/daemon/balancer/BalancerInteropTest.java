@@ -1,12 +1,14 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -342,10 +344,10 @@ class BalancerInteropTest {
         """.formatted(tcp, dead, origin));
     Path got = dir.resolve("tcp-5m.bin");
     for (int i = 0; i < 4; i++) {
-      Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
+      Run r = Host.runIn(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
           "http://127.0.0.1:" + tcp + "/5m.bin");
       assertEquals("200", r.output().strip(), r.output());
-      assertEquals(Peers.sha256(www.resolve("5m.bin")), Peers.sha256(got));
+      assertEquals(Host.sha256(www.resolve("5m.bin")), Host.sha256(got));
     }
     assertTrue(server("raw", "dead").getLong("errors") >= 1, "round robin sent some to dead, refused: "
         + server("raw", "dead"));
@@ -359,12 +361,12 @@ class BalancerInteropTest {
         """.formatted(web, origin));
     Path got = dir.resolve("http-5m.bin");
     for (int i = 0; i < 2; i++) { // 5 MiB: many reads, streamed; then a small one, whole in the first read
-      Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
+      Run r = Host.runIn(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
           "http://127.0.0.1:" + web + "/5m.bin", "-o", dir.resolve("http-1k.bin").toString(),
           "http://127.0.0.1:" + web + "/1k.bin");
       assertEquals("200200", r.output().strip(), r.output());
-      assertEquals(Peers.sha256(www.resolve("5m.bin")), Peers.sha256(got));
-      assertEquals(Peers.sha256(www.resolve("1k.bin")), Peers.sha256(dir.resolve("http-1k.bin")));
+      assertEquals(Host.sha256(www.resolve("5m.bin")), Host.sha256(got));
+      assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(dir.resolve("http-1k.bin")));
     }
   }
 
@@ -373,10 +375,10 @@ class BalancerInteropTest {
     Peers.require("wrk", "wrk");
     commit("- { name: web, listen: 127.0.0.1:%d, check: { interval: 200ms }, servers: [%s] }".formatted(web,
         servers("a", "b", "c")));
-    Peers.Run[] result = new Peers.Run[1];
+    Run[] result = new Run[1];
     Thread load = new Thread(() -> {
       try {
-        result[0] = Peers.run(dir, "wrk", "-t1", "-c16", "-d6s", "http://127.0.0.1:" + web + "/");
+        result[0] = Host.runIn(dir, "wrk", "-t1", "-c16", "-d6s", "http://127.0.0.1:" + web + "/");
       } catch (Exception e) {
         throw new RuntimeException(e);
       }

@@ -1,12 +1,14 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -162,7 +164,7 @@ class BalancerNodesTest {
     }
     Path k = dir.resolve("curl-" + System.nanoTime() + ".cfg");
     Files.writeString(k, cfg);
-    Peers.Run r = Peers.run(dir, "curl", "-sS", "-Z", "--parallel-max", "8", "--max-time", "30", "-x",
+    Run r = Host.runIn(dir, "curl", "-sS", "-Z", "--parallel-max", "8", "--max-time", "30", "-x",
         "http://127.0.0.1:" + squidPort, "-w", "%{http_code}\\n", "-K", k.toString());
     return r.output().lines().map(String::strip).filter(s -> !s.isEmpty()).toList();
   }
@@ -216,10 +218,10 @@ class BalancerNodesTest {
         wrk.path = "http://127.0.0.1:%d/1k.bin"
         wrk.headers["Host"] = "127.0.0.1:%d"
         """.formatted(origin, origin));
-    Peers.Run[] result = new Peers.Run[1];
+    Run[] result = new Run[1];
     Thread load = new Thread(() -> {
       try {
-        result[0] = Peers.run(dir, "wrk", "-t1", "-c8", "-d10s", "-s", lua.toString(),
+        result[0] = Host.runIn(dir, "wrk", "-t1", "-c8", "-d10s", "-s", lua.toString(),
             "http://127.0.0.1:" + webFront + "/");
       } catch (Exception e) {
         throw new RuntimeException(e);
@@ -247,7 +249,7 @@ class BalancerNodesTest {
     long back = awaitState("web", "n1", "up", restarted);
     System.out.printf("balancer: n1 up again %d ms after its restart began (JVM start, then rise 2 x 300 ms)%n", back);
     for (int i = 0; i < 30; i++) {
-      Peers.Run r = Peers.run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x",
+      Run r = Host.runIn(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x",
           "http://127.0.0.1:" + webFront, "http://127.0.0.1:" + origin + "/1k.bin");
       assertEquals("200", r.output().strip());
     }

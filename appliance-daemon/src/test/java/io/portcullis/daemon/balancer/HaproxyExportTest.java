@@ -1,12 +1,14 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -110,7 +112,7 @@ class HaproxyExportTest {
   static Path checked(String name, String cfg) throws Exception {
     Path file = dir.resolve(name);
     Files.writeString(file, cfg);
-    Peers.Run r = Peers.run(dir, "haproxy", "-c", "-f", file.toString());
+    Run r = Host.runIn(dir, "haproxy", "-c", "-f", file.toString());
     assertEquals(0, r.exit(), "haproxy -c on " + name + ":\n" + r.output() + "\n" + cfg);
     return file;
   }
@@ -121,7 +123,7 @@ class HaproxyExportTest {
 
   /** The status of a GET through HAProxy's web frontend from the loopback address {@code from}. */
   static String viaHaproxy(String from) throws Exception {
-    return Peers.run(dir, "curl", "-sS", "--max-time", "20", "--interface", from, "-o", "/dev/null", "-w",
+    return Host.runIn(dir, "curl", "-sS", "--max-time", "20", "--interface", from, "-o", "/dev/null", "-w",
         "%{http_code}", "-x", "http://127.0.0.1:" + web, "http://127.0.0.1:" + origin + "/1k.bin").output().strip();
   }
 
@@ -145,7 +147,7 @@ class HaproxyExportTest {
       assertEquals("200", viaHaproxy(), Peers.read(dir.resolve("haproxy.log")));
     }
     assertEquals("403", viaHaproxy("127.0.0.2"), "allowedClients, as HAProxy's src ACL");
-    Peers.Run options = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
+    Run options = Host.runIn(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
         "av/reqmod", "-v");
     assertTrue(options.output().contains("200 OK"), "OPTIONS through HAProxy: " + options.output());
     String log = Peers.read(dir.resolve("haproxy.log"));
@@ -156,7 +158,7 @@ class HaproxyExportTest {
     for (int i = 0; i < 10; i++) {
       assertEquals("200", viaHaproxy(), "failover to n1: " + Peers.read(dir.resolve("haproxy.log")));
     }
-    Peers.Run after = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
+    Run after = Host.runIn(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
         "av/reqmod", "-v");
     assertTrue(after.output().contains("200 OK"), "ICAP fails over too: " + after.output());
     assertTrue(Peers.read(dir.resolve("haproxy.log")).contains("n0 is DOWN"), Peers.read(dir.resolve("haproxy.log")));

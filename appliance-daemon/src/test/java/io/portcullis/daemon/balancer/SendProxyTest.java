@@ -1,6 +1,6 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +15,9 @@ import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.BalancerConfig.SendProxy;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.net.SocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -144,7 +146,7 @@ class SendProxyTest {
       assertTrue(cfg.body().contains(" send-proxy-v2"), cfg.body());
       Path file = dir.resolve("haproxy.cfg");
       Files.writeString(file, cfg.body());
-      Peers.Run check = Peers.run(dir, "haproxy", "-c", "-f", file.toString());
+      Run check = Host.runIn(dir, "haproxy", "-c", "-f", file.toString());
       assertEquals(0, check.exit(), check.output() + "\n" + cfg.body());
     } finally {
       if (d != null) {
@@ -156,7 +158,7 @@ class SendProxyTest {
   }
 
   private String curl(String from, int port, String url) throws Exception {
-    return Peers.run(dir, "curl", "-sS", "--max-time", "10", "--interface", from, "-o", "/dev/null", "-w",
+    return Host.runIn(dir, "curl", "-sS", "--max-time", "10", "--interface", from, "-o", "/dev/null", "-w",
         "%{http_code}", "-x", "http://127.0.0.1:" + port, url).output().strip();
   }
 }

@@ -1,14 +1,16 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.runIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigException;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,7 +38,7 @@ class ProxyAuthTest {
     String[] cmd = new String[args.length + 1];
     cmd[0] = "openssl";
     System.arraycopy(args, 0, cmd, 1, args.length);
-    Peers.Run r = run(dir, cmd);
+    Run r = runIn(dir, cmd);
     assertEquals(0, r.exit(), r.output());
     return r.output().strip();
   }
@@ -98,7 +100,7 @@ class ProxyAuthTest {
     }
     cmd.addAll(List.of(extra));
     cmd.add(url);
-    Peers.Run r = run(dir, cmd.toArray(new String[0]));
+    Run r = runIn(dir, cmd.toArray(new String[0]));
     return r.output();
   }
 
@@ -123,7 +125,7 @@ class ProxyAuthTest {
     assertTrue(curl("alice:alice-pw", url, from).startsWith("HTTP/1.1 200 "));
     assertTrue(curl("carol:carol-pw", url, "--interface", "127.0.0.10").startsWith("HTTP/1.1 200 "),
         "another address is served");
-    String metrics = io.portcullis.daemon.peers.Peers.run(dir, "curl", "-s", "-H", "Authorization: Bearer "
+    String metrics = Host.runIn(dir, "curl", "-s", "-H", "Authorization: Bearer "
         + Files.readString(dir.resolve("data/admin.token")).strip(), "http://127.0.0.1:" + admin + "/metrics")
         .output();
     assertTrue(metrics.contains("portcullis_proxy_auth_lockouts_total 1.0"), metrics);
@@ -183,7 +185,7 @@ class ProxyAuthTest {
     Path conf = dir.resolve("sarg.conf");
     Files.writeString(conf, "access_log " + accessLog + "\noutput_dir " + out + "\ntemporary_dir " + tmp
         + "\nresolve_ip no\noverwrite_report yes\ndate_format e\n");
-    Peers.Run r = run(dir, "sarg", "-f", conf.toString());
+    Run r = runIn(dir, "sarg", "-f", conf.toString());
     assertEquals(0, r.exit(), r.output());
     try (var files = Files.walk(out)) {
       String reports = files.filter(Files::isRegularFile).map(p -> {

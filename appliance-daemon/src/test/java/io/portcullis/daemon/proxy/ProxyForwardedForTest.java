@@ -1,12 +1,13 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,7 +73,7 @@ class ProxyForwardedForTest {
       cmd.addAll(List.of("-H", h));
     }
     cmd.add("http://127.0.0.1:" + origin + "/page.html");
-    return Peers.run(dir, cmd.toArray(String[]::new)).output().strip();
+    return Host.runIn(dir, cmd.toArray(String[]::new)).output().strip();
   }
 
   @Test

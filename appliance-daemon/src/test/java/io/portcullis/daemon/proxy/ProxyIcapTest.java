@@ -1,13 +1,14 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.runIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,7 +72,7 @@ class ProxyIcapTest {
     }
   }
 
-  Peers.Run curl(String... args) throws Exception {
+  Run curl(String... args) throws Exception {
     String[] cmd = new String[args.length + 6];
     cmd[0] = "curl";
     cmd[1] = "-sS";
@@ -80,12 +81,12 @@ class ProxyIcapTest {
     cmd[4] = "-x";
     cmd[5] = "http://127.0.0.1:" + proxy;
     System.arraycopy(args, 0, cmd, 6, args.length);
-    return run(dir, cmd);
+    return runIn(dir, cmd);
   }
 
   void assertIntact(String name) throws Exception {
     Path got = dir.resolve("got-" + name);
-    Peers.Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
+    Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
     assertEquals("200", r.output().strip(), name + ": " + r.output());
     assertEquals(ProxyInteropTest.sha256(www.resolve(name)), ProxyInteropTest.sha256(got), name);
   }

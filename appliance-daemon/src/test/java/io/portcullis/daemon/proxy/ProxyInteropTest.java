@@ -1,14 +1,16 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.runIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -52,7 +54,7 @@ class ProxyInteropTest {
     }
     Path tls = dir.resolve("tls");
     Files.createDirectories(tls);
-    Peers.Run cert = run(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+    Run cert = runIn(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
         "-subj", "/CN=localhost", "-keyout", tls.resolve("key.pem").toString(), "-out",
         tls.resolve("cert.pem").toString());
     assertEquals(0, cert.exit(), cert.output());
@@ -110,11 +112,11 @@ class ProxyInteropTest {
   }
 
   static String sha256(Path p) throws Exception {
-    return Peers.sha256(p);
+    return Host.sha256(p);
   }
 
 
-  Peers.Run curl(String... args) throws Exception {
+  Run curl(String... args) throws Exception {
     String[] cmd = new String[args.length + 6];
     cmd[0] = "curl";
     cmd[1] = "-sS";
@@ -123,14 +125,14 @@ class ProxyInteropTest {
     cmd[4] = "-x";
     cmd[5] = "http://127.0.0.1:" + proxy;
     System.arraycopy(args, 0, cmd, 6, args.length);
-    return run(dir, cmd);
+    return runIn(dir, cmd);
   }
 
   @Test
   void downloadsArriveByteForByte() throws Exception {
     for (String name : List.of("1k.bin", "5m.bin", "100m.bin")) {
       Path got = dir.resolve("got-" + name);
-      Peers.Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
+      Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
       assertEquals("200", r.output().strip(), name + ": " + r.output());
       assertEquals(sha256(www.resolve(name)), sha256(got), name);
       Files.delete(got);
@@ -143,7 +145,7 @@ class ProxyInteropTest {
     byte[] data = new byte[3_000_000];
     new Random(9).nextBytes(data);
     Files.write(body, data);
-    Peers.Run r = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
+    Run r = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
         "http://127.0.0.1:" + echoPort + "/post");
     assertEquals("3000000 " + sha256(body), r.output().strip());
     String chunked = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + body,
@@ -151,7 +153,7 @@ class ProxyInteropTest {
     assertEquals("3000000 " + sha256(body), chunked, "a chunked upload");
     assertTrue(lastEchoHeaders.contains("Via=[1.1 portcullis (Portcullis)]"), lastEchoHeaders);
     assertTrue(lastEchoHeaders.contains("X-forwarded-for=[127.0.0.1]"), lastEchoHeaders);
-    Peers.Run again = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
+    Run again = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
         "http://127.0.0.1:" + echoPort + "/post");
     assertEquals(0, again.exit());
     assertTrue(!lastEchoHeaders.contains("X-secret"), "a header named in Connection is hop-by-hop: " + lastEchoHeaders);
@@ -160,9 +162,9 @@ class ProxyInteropTest {
   @Test
   void keepAliveReusesTheClientConnectionAndHeadHasNoBody() throws Exception {
     String u = "http://127.0.0.1:" + origin + "/1k.bin";
-    Peers.Run two = curl("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects};", u, u);
+    Run two = curl("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects};", u, u);
     assertEquals("1;0;", two.output().strip(), "the second request rides the first connection");
-    Peers.Run head = curl("-I", "-w", "%{size_download}", u);
+    Run head = curl("-I", "-w", "%{size_download}", u);
     assertTrue(head.output().contains("Content-Length: 1024"), head.output());
     assertTrue(head.output().strip().endsWith("0"), head.output());
   }
@@ -170,21 +172,21 @@ class ProxyInteropTest {
   @Test
   void connectTunnelsToAllowedPortsOnly() throws Exception {
     Path got = dir.resolve("tls-1k");
-    Peers.Run ok = curl("-k", "-o", got.toString(), "-w", "%{http_connect} %{http_code}",
+    Run ok = curl("-k", "-o", got.toString(), "-w", "%{http_connect} %{http_code}",
         "https://127.0.0.1:" + tlsOrigin + "/1k.bin");
     assertEquals("200 200", ok.output().strip(), ok.output());
     assertEquals(sha256(www.resolve("1k.bin")), sha256(got));
-    Peers.Run refused = curl("-k", "-w", "%{http_connect}", "https://127.0.0.1:25/");
+    Run refused = curl("-k", "-w", "%{http_connect}", "https://127.0.0.1:25/");
     assertTrue(refused.output().strip().endsWith("403"), refused.output());
   }
 
   @Test
   void badTargetsGetErrorPages() throws Exception {
-    Peers.Run dead = curl("-o", dir.resolve("502.html").toString(), "-w", "%{http_code}",
+    Run dead = curl("-o", dir.resolve("502.html").toString(), "-w", "%{http_code}",
         "http://127.0.0.1:" + freePort() + "/");
     assertEquals("502", dead.output().strip());
     assertTrue(Files.readString(dir.resolve("502.html")).contains("could not be reached"));
-    Peers.Run originForm = run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+    Run originForm = runIn(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
         "http://127.0.0.1:" + proxy + "/index.html");
     assertEquals("400", originForm.output().strip());
     // A refused request closes its connection: nothing that follows on it is read as a request.
@@ -204,7 +206,7 @@ class ProxyInteropTest {
     daemon.commits().setCandidate(before.replace("xForwardedFor: true", "xForwardedFor: true, allowedClients: [10.9.9.0/24]"));
     daemon.commits().commit("test", "deny loopback", null).get(20, TimeUnit.SECONDS);
     try {
-      Peers.Run r = curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
+      Run r = curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
       assertEquals("403", r.output().strip());
     } finally {
       daemon.commits().setCandidate(before);

@@ -1,13 +1,14 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.runIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Peers;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -90,7 +91,7 @@ class ProxyTimeoutTest {
     }
   }
 
-  Peers.Run curl(String... args) throws Exception {
+  Run curl(String... args) throws Exception {
     String[] cmd = new String[args.length + 6];
     cmd[0] = "curl";
     cmd[1] = "-sS";
@@ -99,7 +100,7 @@ class ProxyTimeoutTest {
     cmd[4] = "-x";
     cmd[5] = "http://127.0.0.1:" + proxy;
     System.arraycopy(args, 0, cmd, 6, args.length);
-    return run(dir, cmd);
+    return runIn(dir, cmd);
   }
 
   void commit(String icap) throws Exception {
@@ -117,7 +118,7 @@ class ProxyTimeoutTest {
   @Test
   void anOriginThatNeverAnswersGetsTheUserA504PageAtTheRequestTimeout() throws Exception {
     Path page = dir.resolve("silent.html");
-    Peers.Run r = curl("-o", page.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + silent.getLocalPort() + "/");
+    Run r = curl("-o", page.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + silent.getLocalPort() + "/");
     assertEquals("504", r.output().strip(), r.output());
     assertTrue(Files.readString(page).contains("took longer than this proxy allows"), Files.readString(page));
     assertStillServes();
@@ -127,7 +128,7 @@ class ProxyTimeoutTest {
   void aTricklingDownloadHeldForItsScanGetsA504PageAndTheIcapExchangeStops() throws Exception {
     // The scan needs the whole body, so our ICAP server has not answered when the time is up.
     Path page = dir.resolve("scan.html");
-    Peers.Run r = curl("-o", page.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + slow + "/1m.bin");
+    Run r = curl("-o", page.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + slow + "/1m.bin");
     assertEquals("504", r.output().strip(), r.output());
     assertTrue(Files.readString(page).contains("Gateway timeout"));
     assertStillServes();
@@ -140,7 +141,7 @@ class ProxyTimeoutTest {
     try {
       // RESPMOD's service is down and bypassed: the 200 head goes out at once, then the body trickles.
       Path got = dir.resolve("cut.bin");
-      Peers.Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + slow + "/1m.bin");
+      Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + slow + "/1m.bin");
       assertEquals(18, r.exit(), "curl: partial file: " + r.output()); // CURLE_PARTIAL_FILE
       assertTrue(r.output().strip().endsWith("200"), r.output()); // -w prints after curl's error line
       long size = Files.size(got);
@@ -155,7 +156,7 @@ class ProxyTimeoutTest {
   void aConnectTunnelLivesLongerThanTheRequestTimeout() throws Exception {
     // 256 KiB at 64 KiB/s: about 4 s through the tunnel, twice the request timeout.
     Path got = dir.resolve("tunnel.bin");
-    Peers.Run r = curl("-p", "-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + slow + "/256k.bin");
+    Run r = curl("-p", "-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + slow + "/256k.bin");
     assertEquals("200", r.output().strip(), r.output());
     assertEquals(ProxyInteropTest.sha256(www.resolve("256k.bin")), ProxyInteropTest.sha256(got));
   }

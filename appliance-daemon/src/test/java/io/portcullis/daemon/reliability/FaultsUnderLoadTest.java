@@ -3,8 +3,9 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Clamd;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Clamd;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
@@ -124,18 +125,18 @@ class FaultsUnderLoadTest {
     Path www = dir.resolve("www");
     Files.createDirectories(www);
     Files.writeString(www.resolve("page.html"), "a page\n");
-    int origin = Peers.freePort();
+    int origin = Host.freePort();
     Process nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
-    int icap = Peers.freePort();
+    int icap = Host.freePort();
     String icapYaml = """
         node: { name: icap-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
         proxy: { enabled: false }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(Peers.freePort(), icap);
+        """.formatted(Host.freePort(), icap);
     Process icapNode = Peers.portcullis(dir.resolve("icap"), icapYaml, icap);
-    int proxy = Peers.freePort();
-    int admin = Peers.freePort();
+    int proxy = Host.freePort();
+    int admin = Host.freePort();
     String proxyYaml = """
         node: { name: proxy-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -207,13 +208,13 @@ class FaultsUnderLoadTest {
       });
       t.setDaemon(true);
       t.start();
-      int proxy = Peers.freePort();
+      int proxy = Host.freePort();
       Process node = Peers.portcullis(dir.resolve("resets"), """
           node: { name: resets, shutdownGrace: 1s }
           admin: { listen: 127.0.0.1:%d }
           proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
           icap: { listen: 127.0.0.1:%d }
-          """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
+          """.formatted(Host.freePort(), proxy, Host.freePort()), proxy);
       try {
         Load load = new Load(proxy, "http://127.0.0.1:" + origin.getLocalPort() + "/x");
         try (load) {
@@ -262,13 +263,13 @@ class FaultsUnderLoadTest {
     Path www = dir.resolve("www-scan");
     Files.createDirectories(www);
     Files.writeString(www.resolve("file.bin"), "harmless content\n".repeat(100));
-    int origin = Peers.freePort();
+    int origin = Host.freePort();
     Process nginx = Peers.nginx(dir.resolve("nginx-scan"), www, origin);
-    int clamdPort = Peers.freePort();
+    int clamdPort = Host.freePort();
     Map<String, String> sigs = Map.of("test.ndb", "Portcullis.Test.Reliability:0:*:"
         + "706f727463756c6c69732d6d616c77617265\n");
     Process clamd = Clamd.start(dir.resolve("clamd"), clamdPort, sigs);
-    int proxy = Peers.freePort();
+    int proxy = Host.freePort();
     Process node = Peers.portcullis(dir.resolve("scan"), """
         node: { name: scan, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -278,7 +279,7 @@ class FaultsUnderLoadTest {
         rules:
           protection:
             - { name: scan-all, when: {}, action: block, onError: block }
-        """.formatted(Peers.freePort(), proxy, Peers.freePort(), clamdPort), proxy);
+        """.formatted(Host.freePort(), proxy, Host.freePort(), clamdPort), proxy);
     try {
       long stoppedAt;
       long backAt;
@@ -316,10 +317,10 @@ class FaultsUnderLoadTest {
     Path www = dir.resolve("www-commit");
     Files.createDirectories(www);
     Files.writeString(www.resolve("page.html"), "a page\n");
-    int origin = Peers.freePort();
+    int origin = Host.freePort();
     Process nginx = Peers.nginx(dir.resolve("nginx-commit"), www, origin);
-    int proxy = Peers.freePort();
-    int admin = Peers.freePort();
+    int proxy = Host.freePort();
+    int admin = Host.freePort();
     String yaml = """
         node: { name: commits, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -329,7 +330,7 @@ class FaultsUnderLoadTest {
           access:
             - { name: other-%d, when: { hosts: ["*.other.test"] }, action: block }
         """;
-    int icap = Peers.freePort();
+    int icap = Host.freePort();
     Process node = Peers.portcullis(dir.resolve("commit"), yaml.formatted(admin, proxy, 64, icap, 0), proxy);
     Peers.waitForPort(admin, node, dir.resolve("commit/daemon.log")); // the admin API starts after the proxy
     Path data = dir.resolve("commit/data");

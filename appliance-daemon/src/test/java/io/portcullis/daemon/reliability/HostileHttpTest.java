@@ -3,8 +3,9 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
 import io.portcullis.daemon.proxy.MalformedHttp;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.Socket;
@@ -49,13 +50,13 @@ class HostileHttpTest {
     for (String[] a : HostileHttp.BAD_ANSWERS) {
       origin.bad(a[0].replace(' ', '-'), a[1]);
     }
-    proxy = Peers.freePort();
+    proxy = Host.freePort();
     daemon = Peers.portcullis(dir, """
         node: { name: hostile, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
         proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
+        """.formatted(Host.freePort(), proxy, Host.freePort()), proxy);
   }
 
   @AfterAll

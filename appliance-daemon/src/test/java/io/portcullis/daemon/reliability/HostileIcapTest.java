@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.icap.codec.MalformedIcap;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -45,13 +46,13 @@ class HostileIcapTest {
 
   @BeforeAll
   static void start() throws Exception {
-    icap = Peers.freePort();
+    icap = Host.freePort();
     daemon = Peers.portcullis(dir, """
         node: { name: hostile-icap, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
         proxy: { enabled: false }
         icap: { listen: 127.0.0.1:%d, headerTimeout: 1s }
-        """.formatted(Peers.freePort(), icap), icap);
+        """.formatted(Host.freePort(), icap), icap);
   }
 
   @AfterAll

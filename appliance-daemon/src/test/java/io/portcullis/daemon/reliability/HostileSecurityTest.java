@@ -3,7 +3,9 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,9 +57,9 @@ class HostileSecurityTest {
     }, "witness");
     t.setDaemon(true);
     t.start();
-    admin = Peers.freePort();
-    proxy = Peers.freePort();
-    icap = Peers.freePort();
+    admin = Host.freePort();
+    proxy = Host.freePort();
+    icap = Host.freePort();
     node = Peers.portcullis(dir, """
         node: { name: hostile-security, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -186,10 +188,10 @@ class HostileSecurityTest {
             : "rules:\n  categories:\n    - { name: c, file: \"" + name + "\" }\n");
         tried++;
         io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject().put("yaml", yaml);
-        Peers.Run put = Peers.run(dir, "curl", "-s", "-X", "PUT", "-H", "Authorization: Bearer " + token, "-H",
+        Run put = Host.runIn(dir, "curl", "-s", "-X", "PUT", "-H", "Authorization: Bearer " + token, "-H",
             "Content-Type: application/json", "--data-binary", body.encode(), "http://127.0.0.1:" + admin
             + "/api/v1/candidate");
-        Peers.Run commit = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
+        Run commit = Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
             "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/commit");
         passed += put.output().contains(key.equals("template") ? "rules.access[0].template" : "rules.categories[0].file")
             && commit.output().equals("422") ? 1 : 0;

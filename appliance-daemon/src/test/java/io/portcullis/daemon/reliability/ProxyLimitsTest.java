@@ -3,7 +3,8 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.net.InetAddress;
@@ -37,16 +38,16 @@ class ProxyLimitsTest {
     try (RandomAccessFile f = new RandomAccessFile(www.resolve("1g.bin").toFile(), "rw")) {
       f.setLength(1L << 30); // sparse: nginx reads zeros, the disk holds nothing
     }
-    int originPort = Peers.freePort();
+    int originPort = Host.freePort();
     Process nginx = Peers.nginx(dir.resolve("nginx"), www, originPort);
-    int proxy = Peers.freePort();
-    int admin = Peers.freePort();
+    int proxy = Host.freePort();
+    int admin = Host.freePort();
     Process daemon = Peers.portcullis(dir.resolve("node"), """
         node: { name: limits, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
         proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32] }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, proxy, Peers.freePort()), proxy);
+        """.formatted(admin, proxy, Host.freePort()), proxy);
     Peers.waitForPort(admin, daemon, dir.resolve("node/daemon.log")); // the admin API starts after the proxy
     String token = Files.readString(dir.resolve("node/data/admin.token")).strip();
     List<Socket> idle = new ArrayList<>();

@@ -3,7 +3,8 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -36,13 +37,13 @@ class SlowClientsTest {
   @BeforeAll
   static void start() throws Exception {
     origin = new CountingOrigin();
-    proxy = Peers.freePort();
+    proxy = Host.freePort();
     daemon = Peers.portcullis(dir, """
         node: { name: slow, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
         proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000 }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
+        """.formatted(Host.freePort(), proxy, Host.freePort()), proxy);
   }
 
   @AfterAll

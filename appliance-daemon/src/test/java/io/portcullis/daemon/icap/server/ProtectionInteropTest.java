@@ -1,16 +1,17 @@
 package io.portcullis.daemon.icap.server;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.runIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Clamd;
-import io.portcullis.daemon.peers.Peers;
 import io.portcullis.daemon.scan.ClamdEngineTest;
+import io.portcullis.testsupport.Clamd;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -121,7 +122,7 @@ class ProtectionInteropTest {
 
   /** Fetches {@code url} through Squid into a file; returns "STATUS". */
   String fetch(String url, Path to) throws Exception {
-    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o", to.toString(),
+    Run r = runIn(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o", to.toString(),
         "-w", "%{http_code} %{redirect_url}", url);
     return r.output().strip();
   }
@@ -148,7 +149,7 @@ class ProtectionInteropTest {
   @Test
   void anUploadCarryingEicarIsBlockedBeforeItReachesTheOriginAndACleanOnePasses() throws Exception {
     // Squid sends the POST's body in REQMOD; protection scans it like a download.
-    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+    Run r = runIn(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
         dir.resolve("upload.html").toString(), "-w", "%{http_code}", "--data-binary", "@" + www.resolve("eicar.com"),
         "http://127.0.0.1:" + origin + "/upload-eicar");
     assertEquals("403", r.output().strip());
@@ -156,7 +157,7 @@ class ProtectionInteropTest {
     byte[] small = new byte[20_000];
     new Random(21).nextBytes(small);
     Files.write(dir.resolve("small-clean.bin"), small);
-    Peers.Run clean = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+    Run clean = runIn(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
         "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + dir.resolve("small-clean.bin"),
         "http://127.0.0.1:" + origin + "/upload-clean");
     assertEquals("404", clean.output().strip(), "nginx's own answer (no such file): the upload reached it");
@@ -174,12 +175,12 @@ class ProtectionInteropTest {
   void aFileInsideAnUploadFormIsScannedFromItsFirstByte() throws Exception {
     // curl -F sends multipart/form-data: EICAR sits after a text field and the part's headers, where the built-in
     // check (which wants the file at its start) sees it only part by part.
-    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+    Run r = runIn(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
         dir.resolve("form.html").toString(), "-w", "%{http_code}", "-F", "comment=see attached",
         "-F", "file=@" + www.resolve("eicar.com"), "http://127.0.0.1:" + origin + "/form-eicar");
     assertEquals("403", r.output().strip());
     assertTrue(Files.readString(dir.resolve("form.html")).contains("EICAR-Test-File"));
-    Peers.Run clean = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
+    Run clean = runIn(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
         "/dev/null", "-w", "%{http_code}", "-F", "comment=fine", "-F", "file=@" + www.resolve("notes.txt"),
         "http://127.0.0.1:" + origin + "/form-clean");
     assertEquals("404", clean.output().strip(), "nginx's own answer: the clean form reached it");

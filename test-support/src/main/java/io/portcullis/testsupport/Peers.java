@@ -1,4 +1,4 @@
-package io.portcullis.daemon.peers;
+package io.portcullis.testsupport;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -31,10 +31,6 @@ public final class Peers {
         + " (or run .ci/run as root, which installs every package in .ci/packages.txt)");
   }
 
-  public static int freePort() throws IOException {
-    return io.portcullis.testsupport.Host.freePort();
-  }
-
   /** Makes {@code dir} and its parents traversable by other users (peers drop root). */
   public static void openUp(Path dir) throws IOException {
     for (Path p = dir.toAbsolutePath(); p != null && !p.toString().equals("/"); p = p.getParent()) {
@@ -65,21 +61,6 @@ public final class Peers {
     } catch (IOException e) {
       return e.toString();
     }
-  }
-
-  /** Runs a command to its end; returns its exit code and output (stdout and stderr). */
-  public record Run(int exit, String output) {
-  }
-
-  public static Run run(Path dir, String... command) throws Exception {
-    Path out = Files.createTempFile(dir, "run", ".out");
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(out.toFile()).start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(String.join(" ", command) + " did not finish in 120 s");
-    }
-    return new Run(p.exitValue(), read(out));
   }
 
   public static void stop(Process p) {
@@ -171,11 +152,11 @@ public final class Peers {
     Path conf = dir.resolve("squid.conf");
     Files.writeString(conf, String.join("\n", all) + "\n");
     openUp(dir);
-    Run chown = run(dir, "chown", "-R", "proxy:proxy", dir.toString());
+    Host.Run chown = Host.runIn(dir, "chown", "-R", "proxy:proxy", dir.toString());
     if (chown.exit() != 0) {
       throw new AssertionError("chown for squid failed (tests with Squid run as root): " + chown.output());
     }
-    Run parse = run(dir, squid, "-k", "parse", "-f", conf.toString());
+    Host.Run parse = Host.runIn(dir, squid, "-k", "parse", "-f", conf.toString());
     if (parse.exit() != 0) {
       throw new AssertionError("squid -k parse: " + parse.output());
     }
@@ -228,18 +209,5 @@ public final class Peers {
       p.destroyForcibly();
       p.waitFor(10, TimeUnit.SECONDS);
     }
-  }
-
-  /** The SHA-256 of a file, in hex. */
-  public static String sha256(Path p) throws Exception {
-    java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-    try (java.io.InputStream in = Files.newInputStream(p)) {
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return java.util.HexFormat.of().formatHex(md.digest());
   }
 }
