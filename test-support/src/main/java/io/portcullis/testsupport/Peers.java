@@ -115,21 +115,21 @@ public final class Peers {
     return p;
   }
 
-  /** Squid 5 on 127.0.0.1:port with REQMOD and RESPMOD at the given ICAP URIs (bypass off), in the foreground. */
-  public static Process squid(Path dir, int port, String reqmodUri, String respmodUri, List<String> extra)
-      throws Exception {
-    List<String> lines = new ArrayList<>(List.of(
+  /**
+   * Squid 5 on 127.0.0.1:port in front of a Portcullis ICAP server on 127.0.0.1:{@code icapPort}: REQMOD and RESPMOD
+   * (bypass off) at its av/reqmod and av/respmod, the client's address sent; in the foreground.
+   */
+  public static Process squid(Path dir, int port, int icapPort) throws Exception {
+    return squid(dir, port, List.of(
         "http_port 127.0.0.1:" + port,
         "http_access allow localhost",
         "http_access deny all",
         "icap_enable on",
         "icap_send_client_ip on",
-        "icap_service svc_req reqmod_precache bypass=off " + reqmodUri,
-        "icap_service svc_resp respmod_precache bypass=off " + respmodUri,
+        "icap_service svc_req reqmod_precache bypass=off icap://127.0.0.1:" + icapPort + "/av/reqmod",
+        "icap_service svc_resp respmod_precache bypass=off icap://127.0.0.1:" + icapPort + "/av/respmod",
         "adaptation_access svc_req allow all",
         "adaptation_access svc_resp allow all"));
-    lines.addAll(extra);
-    return squid(dir, port, lines);
   }
 
   /**

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -20,10 +22,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -32,10 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @org.junit.jupiter.api.Tag("reliability")
 class BalancerNodesTest {
+  @RegisterExtension
+  static final Cleanup cleanup = new Cleanup();
   @TempDir
   static Path dir;
-  static Daemon balancer;
-  static Process nginx;
   static int origin;
   static int admin;
   static int icapFront;
@@ -44,15 +45,13 @@ class BalancerNodesTest {
   static final int[] nodeIcap = new int[3];
   static final int[] nodeProxy = new int[3];
   static final Process[] nodes = new Process[3];
-  static Process squid;
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
+    Path www = Files.createDirectories(dir.resolve("www"));
     Files.write(www.resolve("1k.bin"), new byte[1024]);
     origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
     for (int i = 0; i < 3; i++) {
       nodeAdmin[i] = freePort();
       nodeIcap[i] = freePort();
@@ -61,55 +60,31 @@ class BalancerNodesTest {
     admin = freePort();
     icapFront = freePort();
     webFront = freePort();
-    String text = """
-        node: { name: lb, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { enabled: false }
-        icap: { enabled: false }
-        balancer:
-          enabled: true
-          frontends:
-            - name: icap
-              listen: 127.0.0.1:%d
-              mode: tcp
-              check: { type: icap, interval: 300ms, timeout: 500ms, rise: 2, fall: 2 }
-              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
-            - name: web
-              listen: 127.0.0.1:%d
-              check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
-              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }, { name: n2, address: 127.0.0.1:%d }]
-        """.formatted(admin, icapFront, nodeIcap[0], nodeIcap[1], webFront, nodeProxy[0], nodeProxy[1],
-        nodeProxy[2]);
-    balancer = Daemon.start(new Daemon.Options(dir.resolve("lb"), null), text, ConfigLoader.parse(text), "test");
+    String text = TestNodes.balancerConfig("{ name: lb, shutdownGrace: 1s }", admin, """
+        - name: icap
+          listen: 127.0.0.1:%d
+          mode: tcp
+          check: { type: icap, interval: 300ms, timeout: 500ms, rise: 2, fall: 2 }
+          servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
+        - name: web
+          listen: 127.0.0.1:%d
+          check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
+          servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }, { name: n2, address: 127.0.0.1:%d }]
+        """.formatted(icapFront, nodeIcap[0], nodeIcap[1], webFront, nodeProxy[0], nodeProxy[1], nodeProxy[2]));
+    cleanup.add(TestNodes.start(dir.resolve("lb"), text), Daemon::stop);
   }
 
-  @AfterAll
-  static void stop() throws Exception {
-    Peers.stop(squid);
-    for (Process p : nodes) {
-      Peers.kill(p);
-    }
-    Peers.stop(nginx);
-    if (balancer != null) {
-      balancer.stop();
-    }
-  }
-
-  @AfterEach
-  void killNodes() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      Peers.kill(nodes[i]);
-      nodes[i] = null;
-    }
-  }
-
-  /** Node {@code i} in its own JVM: its proxy (without ICAP) when {@code proxy}, else its ICAP server alone. */
+  /**
+   * Node {@code i} in its own JVM: its proxy (without ICAP) when {@code proxy}, else its ICAP server alone; killed
+   * (SIGKILL) after the test.
+   */
   static Process node(int i, boolean proxy) throws Exception {
     String yaml = "node: { name: n%d, eventLoops: 1, shutdownGrace: 1s }\nadmin: { listen: 127.0.0.1:%d }\n"
         .formatted(i, nodeAdmin[i]) + (proxy
         ? "proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }\nicap: { enabled: false }\n".formatted(nodeProxy[i])
         : "proxy: { enabled: false }\nicap: { listen: 127.0.0.1:%d }\n".formatted(nodeIcap[i]));
-    nodes[i] = Peers.portcullis(dir.resolve("node" + i + (proxy ? "p" : "i")), yaml, proxy ? nodeProxy[i] : nodeIcap[i]);
+    nodes[i] = cleanup.add(Peers.portcullis(dir.resolve("node" + i + (proxy ? "p" : "i")), yaml,
+        proxy ? nodeProxy[i] : nodeIcap[i]), Peers::kill);
     return nodes[i];
   }
 
@@ -176,32 +151,26 @@ class BalancerNodesTest {
     awaitState("icap", "n0", "up", System.nanoTime());
     awaitState("icap", "n1", "up", System.nanoTime());
     int squidPort = freePort();
-    squid = Peers.squid(dir.resolve("squid"), squidPort, "icap://127.0.0.1:" + icapFront + "/av/reqmod",
-        "icap://127.0.0.1:" + icapFront + "/av/respmod", List.of());
-    try {
-      List<String> codes = throughSquid(squidPort, 60);
-      assertEquals(60, codes.stream().filter("200"::equals).count(), codes.toString());
-      long t0 = transactions(0);
-      long t1 = transactions(1);
-      assertTrue(t0 > 0 && t1 > 0, "both ICAP servers got transactions: " + t0 + ", " + t1);
+    cleanup.add(Peers.squid(dir.resolve("squid"), squidPort, icapFront));
+    List<String> codes = throughSquid(squidPort, 60);
+    assertEquals(60, codes.stream().filter("200"::equals).count(), codes.toString());
+    long t0 = transactions(0);
+    long t1 = transactions(1);
+    assertTrue(t0 > 0 && t1 > 0, "both ICAP servers got transactions: " + t0 + ", " + t1);
 
-      long killed = System.nanoTime();
-      Peers.kill(nodes[0]);
-      long ms = awaitState("icap", "n0", "down", killed);
-      System.out.printf("balancer (tcp, icap check): n0 detected down %d ms after SIGKILL (bound: 2 x 300 + 500 ="
-          + " 1100 ms)%n", ms);
-      io.portcullis.daemon.reliability.Report.row("faults", "a balancer ICAP backend killed (Squid through it)", 1,
-          1, 0, 0, -1, -1, ms, "detected down after ms; then 60 requests through Squid checked below");
-      String cacheLogBefore = Peers.read(dir.resolve("squid/cache.log"));
-      codes = throughSquid(squidPort, 60);
-      assertEquals(60, codes.stream().filter("200"::equals).count(), "Squid sees no ICAP error: " + codes);
-      String newLog = Peers.read(dir.resolve("squid/cache.log")).substring(cacheLogBefore.length());
-      assertTrue(!newLog.contains("ICAP") || !newLog.toLowerCase().contains("fail"), newLog);
-      assertTrue(transactions(1) >= t1 + 60, "the live server took them all");
-    } finally {
-      Peers.stop(squid);
-      squid = null;
-    }
+    long killed = System.nanoTime();
+    Peers.kill(nodes[0]);
+    long ms = awaitState("icap", "n0", "down", killed);
+    System.out.printf("balancer (tcp, icap check): n0 detected down %d ms after SIGKILL (bound: 2 x 300 + 500 ="
+        + " 1100 ms)%n", ms);
+    io.portcullis.daemon.reliability.Report.row("faults", "a balancer ICAP backend killed (Squid through it)", 1,
+        1, 0, 0, -1, -1, ms, "detected down after ms; then 60 requests through Squid checked below");
+    String cacheLogBefore = Peers.read(dir.resolve("squid/cache.log"));
+    codes = throughSquid(squidPort, 60);
+    assertEquals(60, codes.stream().filter("200"::equals).count(), "Squid sees no ICAP error: " + codes);
+    String newLog = Peers.read(dir.resolve("squid/cache.log")).substring(cacheLogBefore.length());
+    assertTrue(!newLog.contains("ICAP") || !newLog.toLowerCase().contains("fail"), newLog);
+    assertTrue(transactions(1) >= t1 + 60, "the live server took them all");
   }
 
   @Test
@@ -248,10 +217,9 @@ class BalancerNodesTest {
     node(1, true);
     long back = awaitState("web", "n1", "up", restarted);
     System.out.printf("balancer: n1 up again %d ms after its restart began (JVM start, then rise 2 x 300 ms)%n", back);
+    Curl curl = Curl.in(dir).proxy(webFront);
     for (int i = 0; i < 30; i++) {
-      Run r = Host.runIn(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x",
-          "http://127.0.0.1:" + webFront, "http://127.0.0.1:" + origin + "/1k.bin");
-      assertEquals("200", r.output().strip());
+      assertEquals("200", curl.status("http://127.0.0.1:" + origin + "/1k.bin"));
     }
     assertTrue(server("web", "n1").getLong("total") > before, "n1 takes requests again");
   }

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,9 +21,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,32 +31,23 @@ import org.junit.jupiter.api.io.TempDir;
  * case must end in an error answer and a close, and no hidden request may reach the origin.
  */
 class ProxyMalformedTest {
+  @RegisterExtension
+  static final Cleanup cleanup = new Cleanup();
   @TempDir
   static Path dir;
-  static Daemon daemon;
-  static Process nginx;
   static int origin;
   static int proxy;
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
+    Path www = Files.createDirectories(dir.resolve("www"));
     Files.writeString(www.resolve("index.html"), "hello\n");
     origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
     proxy = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
         + "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", headerTimeout: 1s }\n";
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    Peers.stop(nginx);
-    if (daemon != null) {
-      daemon.stop();
-    }
+    cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   /** What came back before the proxy closed: the bytes, and whether it closed within the read timeout. */
