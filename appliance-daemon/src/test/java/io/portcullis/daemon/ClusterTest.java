@@ -213,16 +213,8 @@ class ClusterTest {
 
   /** Runs the console's command {@code args} against {@code n}; its output (stdout, then stderr). */
   static String console(Node n, String... args) {
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    String[] all = new String[args.length + 4];
-    all[0] = "--admin";
-    all[1] = n.api("");
-    all[2] = "--data-dir";
-    all[3] = n.data().toString();
-    System.arraycopy(args, 0, all, 4, args.length);
-    java.io.PrintStream ps = new java.io.PrintStream(o, true, StandardCharsets.UTF_8);
-    int code = new io.portcullis.console.Main(ps, ps).run(all);
-    return o.toString(StandardCharsets.UTF_8) + (code == 0 ? "" : "(exit " + code + ")");
+    LocalConsole.Result r = LocalConsole.run(n.admin, n.data(), null, args);
+    return r.out() + r.err() + (r.code() == 0 ? "" : "(exit " + r.code() + ")");
   }
 
   /** Puts {@code text} as the control node's candidate and commits it through the admin API; the answer. */

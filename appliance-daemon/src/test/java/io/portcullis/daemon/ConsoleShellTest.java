@@ -5,21 +5,17 @@ import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pseudo-terminal (tmux) for Tab completion and {@code ?}.
  */
 class ConsoleShellTest {
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static int admin;
   static int proxy;
@@ -42,43 +38,19 @@ class ConsoleShellTest {
     proxy = freePort();
     String text = config(admin, proxy, freePort());
     // In the test's directory: the category list a test commits is there, where config files must be.
-    Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
   }
 
   /** The console with {@code args}, stdin {@code input}; its exit code (out and err kept). */
   static int console(String input, String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    String[] all = new String[args.length + 4];
-    all[0] = "--admin";
-    all[1] = "http://127.0.0.1:" + admin;
-    all[2] = "--data-dir";
-    all[3] = dir.resolve("data").toString();
-    System.arraycopy(args, 0, all, 4, args.length);
-    InputStream stdin = System.in;
-    System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-    try {
-      int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
-          new PrintStream(e, true, StandardCharsets.UTF_8)).run(all);
-      out = o.toString(StandardCharsets.UTF_8);
-      err = e.toString(StandardCharsets.UTF_8);
-      return code;
-    } finally {
-      System.setIn(stdin);
-    }
+    LocalConsole.Result r = LocalConsole.run(admin, dir.resolve("data"), input, args);
+    out = r.out();
+    err = r.err();
+    return r.code();
   }
 
   String throughProxy(String url) throws Exception {
-    return Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-x",
-        "http://127.0.0.1:" + proxy, url).output().strip();
+    return Curl.in(dir).hideErrors().maxTime(20).proxy(proxy).status(url);
   }
 
   @Test

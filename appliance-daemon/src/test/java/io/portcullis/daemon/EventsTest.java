@@ -14,7 +14,6 @@ import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -378,11 +377,8 @@ class EventsTest {
   private String out;
 
   private int console(String command) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run(new String[] {"--admin",
-            "http://127.0.0.1:" + admin, "--data-dir", dir.resolve("data").toString(), "-c", command});
-    out = o.toString(StandardCharsets.UTF_8);
-    return code;
+    LocalConsole.Result r = LocalConsole.run(admin, dir.resolve("data"), null, "-c", command);
+    out = r.out();
+    return r.code();
   }
 }

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * What a test class started (peers, nodes, servers), stopped for it in the reverse order: what {@code @BeforeAll}
  * started after all the class's tests, what a test or its {@code @BeforeEach} started after that test. Register it
- * with {@code @RegisterExtension static final Cleanup cleanup = new Cleanup();} (an instance field for per-test
- * fixtures) instead of writing {@code @AfterAll}/{@code @AfterEach} methods that null-check and stop each thing.
+ * with {@code @RegisterExtension static final Cleanup cleanup = new Cleanup();} (one line, like {@code @TempDir static
+ * Path dir;} beside it: the same two lines head every such test) instead of writing {@code @AfterAll} or
+ * {@code @AfterEach} methods that null-check and stop each thing.
  */
 public final class Cleanup implements BeforeEachCallback, AfterEachCallback, AfterAllCallback {
   /** How to stop one thing; may throw, as {@code close()} does. */

@@ -33,10 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @org.junit.jupiter.api.Tag("reliability")
 class BalancerNodesTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static int origin;
   static int admin;
   static int icapFront;

@@ -27,10 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the rules through ICAP, and the access log in Squid's format, read by the real SARG.
  */
 class ProxyAuthTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Curl curl;
   static int origin;
   static int proxy;

@@ -23,10 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * believed. Real curl, real nginx as the origin, the node's own ICAP server, its balancer in front.
  */
 class ProxyForwardedForTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Curl curl;
   static int origin;
   static int proxy;

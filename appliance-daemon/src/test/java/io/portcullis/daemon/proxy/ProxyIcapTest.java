@@ -21,10 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The seed's path: curl → our proxy → (REQMOD) → nginx → (RESPMOD) → curl, with our ICAP server or real c-icap. */
 class ProxyIcapTest {
   static final String EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static Curl curl;
   static int origin;

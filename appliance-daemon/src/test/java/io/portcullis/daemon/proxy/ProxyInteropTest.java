@@ -29,10 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** curl through our proxy to a real nginx (plain and TLS) and to an echo origin that hashes what it receives. */
 class ProxyInteropTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static Curl curl;
   static int origin;

@@ -31,10 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * case must end in an error answer and a close, and no hidden request may reach the origin.
  */
 class ProxyMalformedTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static int origin;
   static int proxy;
 

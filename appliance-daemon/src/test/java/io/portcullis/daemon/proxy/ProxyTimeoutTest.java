@@ -25,10 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * trickles its files at 64 KiB/s, each byte well within proxy.upstreamTimeout. Tunnels are not limited.
  */
 class ProxyTimeoutTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static Curl curl;
   static ServerSocket silent;

@@ -24,10 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Our ICAP server behind a real Squid 5 in front of a real nginx, driven by curl; and c-icap-client against it. */
 class IcapInteropTest {
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Curl curl;
   static int icap;
   static int origin;

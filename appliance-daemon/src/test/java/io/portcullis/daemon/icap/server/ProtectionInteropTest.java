@@ -33,10 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ProtectionInteropTest {
   static final String EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-  @RegisterExtension
-  static final Cleanup cleanup = new Cleanup();
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static int admin;
   static Curl curl;
