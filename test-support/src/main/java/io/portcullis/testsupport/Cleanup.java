@@ -26,8 +26,8 @@ public final class Cleanup implements BeforeEachCallback, AfterEachCallback, Aft
   private int beforeTest = -1;
 
   /** {@code thing}, to be stopped with {@code stop}; returns it. */
-  public synchronized <T> T add(T thing, Stop<? super T> stop) {
-    started.push(() -> stop.stop(thing));
+  public <T> T add(T thing, Stop<? super T> stop) {
+    atEnd(() -> stop.stop(thing));
     return thing;
   }
 
@@ -39,6 +39,11 @@ public final class Cleanup implements BeforeEachCallback, AfterEachCallback, Aft
   /** A peer process, to be stopped as {@link Peers#stop} does (SIGTERM, then SIGKILL after 10 s); returns it. */
   public Process add(Process p) {
     return add(p, Peers::stop);
+  }
+
+  /** {@code action}, to be run when the things started before it are stopped (for what a test replaces as it runs). */
+  public synchronized void atEnd(AutoCloseable action) {
+    started.push(action);
   }
 
   @Override

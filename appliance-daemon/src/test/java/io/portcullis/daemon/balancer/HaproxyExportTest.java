@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -16,9 +18,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,11 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pass {@code haproxy -c}; proxy and ICAP traffic flow through it; a stopped node fails over.
  */
 class HaproxyExportTest {
-  @TempDir
-  static Path dir;
-  static Daemon exporter;
-  static Process nginx;
-  static Process haproxy;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static final Process[] nodes = new Process[2];
   static final int[] proxyPort = new int[2];
   static final int[] icapPort = new int[2];
@@ -43,11 +42,10 @@ class HaproxyExportTest {
   @BeforeAll
   static void start() throws Exception {
     Peers.require("haproxy", "haproxy");
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
+    Path www = Files.createDirectories(dir.resolve("www"));
     Files.write(www.resolve("1k.bin"), new byte[1024]);
     origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
     for (int i = 0; i < 2; i++) {
       proxyPort[i] = freePort();
       icapPort[i] = freePort();
@@ -57,7 +55,7 @@ class HaproxyExportTest {
           proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
           icap: { listen: 127.0.0.1:%d }
           """.formatted(i, freePort(), proxyPort[i], icapPort[i]);
-      nodes[i] = Peers.portcullis(dir.resolve("n" + i), yaml, proxyPort[i]);
+      nodes[i] = cleanup.add(Peers.portcullis(dir.resolve("n" + i), yaml, proxyPort[i]), Peers::kill);
       Peers.waitForPort(icapPort[i], nodes[i], dir.resolve("n" + i + "/daemon.log"));
     }
     admin = freePort();
@@ -85,20 +83,8 @@ class HaproxyExportTest {
               check: { type: icap, interval: 500ms, timeout: 500ms, rise: 2, fall: 2 }
               servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
         """.formatted(admin, web, proxyPort[0], proxyPort[1], icap, icapPort[0], icapPort[1]);
-    exporter = Daemon.start(new Daemon.Options(dir.resolve("exporter"), null), text, ConfigLoader.parse(text), "test");
-    token = Files.readString(dir.resolve("exporter/admin.token")).strip();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    Peers.stop(haproxy);
-    for (Process p : nodes) {
-      Peers.kill(p);
-    }
-    Peers.stop(nginx);
-    if (exporter != null) {
-      exporter.stop();
-    }
+    cleanup.add(TestNodes.start(dir.resolve("exporter"), text), Daemon::stop);
+    token = TestNodes.token(dir.resolve("exporter"));
   }
 
   static String export(String query) throws Exception {
@@ -123,8 +109,8 @@ class HaproxyExportTest {
 
   /** The status of a GET through HAProxy's web frontend from the loopback address {@code from}. */
   static String viaHaproxy(String from) throws Exception {
-    return Host.runIn(dir, "curl", "-sS", "--max-time", "20", "--interface", from, "-o", "/dev/null", "-w",
-        "%{http_code}", "-x", "http://127.0.0.1:" + web, "http://127.0.0.1:" + origin + "/1k.bin").output().strip();
+    return Curl.in(dir).maxTime(20).proxy(web).with("--interface", from).status("http://127.0.0.1:" + origin
+        + "/1k.bin");
   }
 
   @Test
@@ -138,8 +124,8 @@ class HaproxyExportTest {
     assertTrue(!Files.readString(Path.of(webOnly)).contains("mode tcp"));
     assertTrue(Files.readString(checked("haproxy-icap.cfg", export("?frontend=icap"))).contains("mode tcp"));
 
-    haproxy = new ProcessBuilder("haproxy", "-db", "-f", one.toString()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+    Process haproxy = cleanup.add(new ProcessBuilder("haproxy", "-db", "-f", one.toString()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("haproxy.log").toFile()).start());
     Peers.waitForPort(web, haproxy, dir.resolve("haproxy.log"));
     Peers.waitForPort(icap, haproxy, dir.resolve("haproxy.log"));
     Thread.sleep(2500); // longer than fall x interval: a failing check would have taken the servers down by now
