@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -18,8 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,23 +28,13 @@ import org.junit.jupiter.api.io.TempDir;
  * transactions from another client (c-icap-client), read back through the admin API and the console.
  */
 class EventsTest {
-  @TempDir
-  Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
   Daemon daemon;
   int admin;
   int proxy;
   int icap;
   HttpServer origin;
-
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
-    if (origin != null) {
-      origin.stop(0);
-    }
-  }
 
   private void start(String extra) throws Exception {
     start(null, extra);
@@ -60,27 +51,18 @@ class EventsTest {
           "proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [], "
           + proxyMore + " }");
     }
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   private static final String RULES = """
       rules:
         access:
-          - name: no-casino
-            when: { hosts: ["*.casino.test"] }
-            action: block
-          - name: to-portal
-            when: { hosts: [news.test] }
-            action: redirect
-            location: http://portal.test/why
+          - { name: no-casino, when: { hosts: ["*.casino.test"] }, action: block }
+          - { name: to-portal, when: { hosts: [news.test] }, action: redirect, location: "http://portal.test/why" }
       """;
 
   private String curl(String url, String... extra) throws Exception {
-    List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-        "--max-time", "20", "-x", "http://127.0.0.1:" + proxy));
-    cmd.addAll(List.of(extra));
-    cmd.add(url);
-    return Host.runIn(dir, cmd.toArray(new String[0])).output().strip();
+    return Curl.in(dir).hideErrors().maxTime(20).proxy(proxy).with(extra).status(url);
   }
 
   private JsonArray events(String query) throws Exception {
@@ -109,7 +91,7 @@ class EventsTest {
 
   @Test
   void eachRequestThroughTheProxyIsOneEventWithItsDecisionRuleAndFigures() throws Exception {
-    origin = Host.origin();
+    origin = cleanup.add(Host.origin(), s -> s.stop(0));
     start(RULES);
     String page = "http://127.0.0.1:" + origin.getAddress().getPort() + "/page";
     assertEquals("200", curl(page));
@@ -195,8 +177,8 @@ class EventsTest {
 
     // The journal is on disk: a restarted node still shows the events.
     daemon.stop();
-    String text = TestNodes.config(admin, proxy, icap) + RULES;
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), TestNodes.config(admin, proxy, icap) + RULES),
+        Daemon::stop);
     assertEquals(1, eventsFor("casino.test").size());
   }
 
@@ -252,7 +234,7 @@ class EventsTest {
           StandardCharsets.US_ASCII));
     }
     byte[] body = zip.toByteArray();
-    origin = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    origin = cleanup.add(HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0), s -> s.stop(0));
     origin.createContext("/", x -> {
       x.getResponseHeaders().add("Content-Type", "application/zip");
       x.sendResponseHeaders(200, body.length);
@@ -277,7 +259,7 @@ class EventsTest {
   @Test
   void anUploadCarryingEicarThroughOurProxyIsBlockedAndNeverReachesTheOrigin() throws Exception {
     java.util.concurrent.atomic.AtomicInteger reached = new java.util.concurrent.atomic.AtomicInteger();
-    origin = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    origin = cleanup.add(HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0), s -> s.stop(0));
     origin.createContext("/", x -> {
       reached.incrementAndGet();
       x.getRequestBody().readAllBytes();

@@ -49,6 +49,11 @@ class MainProcessTest {
     return Files.readString(dir.resolve("out.log"), StandardCharsets.UTF_8);
   }
 
+  /** The test's portcullis.yaml: a whole config, the admin API on {@code admin}, the other ports free. */
+  Path configFile(int admin) throws IOException {
+    return Files.writeString(dir.resolve("portcullis.yaml"), config(admin, freePort(), freePort()));
+  }
+
   @Test
   void invalidConfigExitsTwoListingEveryProblemAndStartsNothing() throws Exception {
     int proxy = freePort();
@@ -122,9 +127,7 @@ class MainProcessTest {
   @Test
   void sigtermLetsARequestInFlightFinishBeforeExiting() throws Exception {
     int admin = freePort();
-    Path file = dir.resolve("portcullis.yaml");
-    Files.writeString(file, config(admin, freePort(), freePort()));
-    Process p = launch("--config", file.toString());
+    Process p = launch("--config", configFile(admin).toString());
     try {
       awaitReady(admin);
       String token = TestNodes.token(dir.resolve("portcullis-data"));
@@ -180,8 +183,7 @@ class MainProcessTest {
   @Test
   void unattendedAnswersCountAsAppliedOnlyOnceTheNodeStartedOnThem() throws Exception {
     int admin = freePort();
-    Path file = dir.resolve("portcullis.yaml");
-    Files.writeString(file, config(admin, freePort(), freePort()));
+    Path file = configFile(admin);
     Path seed = dir.resolve("seed.env");
     Files.writeString(seed, "PORTCULLIS_NODE_NAME=seeded-node\nPORTCULLIS_ROLE=icap\n");
     Path marker = dir.resolve("portcullis-data/" + Seed.MARKER);

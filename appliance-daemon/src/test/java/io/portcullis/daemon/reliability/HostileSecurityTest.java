@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
-import java.io.ByteArrayOutputStream;
+import io.portcullis.testsupport.Wire;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -75,22 +73,9 @@ class HostileSecurityTest {
   }
 
   static String exchange(String from, int port, String bytes) throws IOException {
-    try (Socket s = new Socket()) {
-      s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-      s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-      s.setSoTimeout(20_000);
+    try (Socket s = Wire.connect(from, port)) {
       s.getOutputStream().write(bytes.getBytes(StandardCharsets.ISO_8859_1));
-      InputStream in = s.getInputStream();
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      byte[] buf = new byte[8192];
-      try {
-        for (int n; (n = in.read(buf)) > 0; ) {
-          out.write(buf, 0, n);
-        }
-      } catch (java.net.SocketException e) {
-        // a reset after the answer
-      }
-      return out.toString(StandardCharsets.ISO_8859_1);
+      return Wire.readToClose(s);
     }
   }
 
