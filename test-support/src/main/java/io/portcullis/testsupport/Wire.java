@@ -9,6 +9,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -75,5 +77,15 @@ public final class Wire {
     Matcher m = CONTENT_LENGTH.matcher(head);
     in.readNBytes(m.find() ? Integer.parseInt(m.group(1)) : 0);
     return head.toString();
+  }
+
+  /** Every status in {@code text}, in order: group 1 of each match of {@code statusLine} (HTTP's, ICAP's). */
+  public static List<Integer> statuses(Pattern statusLine, String text) {
+    List<Integer> out = new ArrayList<>();
+    Matcher m = statusLine.matcher(text);
+    while (m.find()) {
+      out.add(Integer.parseInt(m.group(1)));
+    }
+    return out;
   }
 }

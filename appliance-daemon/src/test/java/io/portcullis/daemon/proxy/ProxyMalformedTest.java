@@ -8,6 +8,7 @@ import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Wire;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,12 +51,7 @@ class ProxyMalformedTest {
   /** What came back before the proxy closed: the bytes, and whether it closed within the read timeout. */
   record Exchange(String text, boolean closed) {
     List<Integer> statuses() {
-      List<Integer> out = new ArrayList<>();
-      Matcher m = Pattern.compile("(?m)^HTTP/1\\.[01] (\\d{3}) ").matcher(text);
-      while (m.find()) {
-        out.add(Integer.parseInt(m.group(1)));
-      }
-      return out;
+      return Wire.statuses(Pattern.compile("(?m)^HTTP/1\\.[01] (\\d{3}) "), text);
     }
   }
 
