@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpServer;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Eicar;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -230,7 +231,7 @@ class EventsTest {
       z.putNextEntry(new java.util.zip.ZipEntry("data.bin"));
       z.write(filler);
       z.putNextEntry(new java.util.zip.ZipEntry("eicar.com"));
-      z.write("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*".getBytes(
+      z.write(Eicar.TEXT.getBytes(
           StandardCharsets.US_ASCII));
     }
     byte[] body = zip.toByteArray();
@@ -269,7 +270,7 @@ class EventsTest {
     origin.start();
     start(RULES + "  protection:\n    - { name: scan-all, action: block }\n");
     Path eicar = dir.resolve("eicar.com");
-    java.nio.file.Files.writeString(eicar, "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+    java.nio.file.Files.writeString(eicar, Eicar.TEXT);
     String url = "http://127.0.0.1:" + origin.getAddress().getPort() + "/api/files";
     assertEquals("403", curl(url, "-T", eicar.toString()));
     assertEquals(0, reached.get(), "the infected upload never reached the origin");

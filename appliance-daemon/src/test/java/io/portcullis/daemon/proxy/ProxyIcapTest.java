@@ -8,6 +8,7 @@ import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Eicar;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -20,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The seed's path: curl → our proxy → (REQMOD) → nginx → (RESPMOD) → curl, with our ICAP server or real c-icap. */
 class ProxyIcapTest {
-  static final String EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
   @TempDir static Path dir;
   static Daemon daemon;
@@ -35,7 +35,7 @@ class ProxyIcapTest {
     www = Files.createDirectories(dir.resolve("www"));
     Host.randomFile(www.resolve("1k.bin"), 1024, 5);
     Host.randomFile(www.resolve("5m.bin"), 5 << 20, 6);
-    Files.writeString(www.resolve("eicar.com"), EICAR);
+    Files.writeString(www.resolve("eicar.com"), Eicar.TEXT);
     origin = freePort();
     cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
     cicapPort = freePort();

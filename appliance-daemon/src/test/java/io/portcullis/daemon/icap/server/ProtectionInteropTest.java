@@ -11,6 +11,7 @@ import io.portcullis.daemon.scan.ClamdEngineTest;
 import io.portcullis.testsupport.Clamd;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Eicar;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -32,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
  * built-in engine and a real clamd.
  */
 class ProtectionInteropTest {
-  static final String EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
   @TempDir static Path dir;
   static Daemon daemon;
@@ -44,13 +44,13 @@ class ProtectionInteropTest {
   @BeforeAll
   static void start() throws Exception {
     www = Files.createDirectories(dir.resolve("www"));
-    Files.writeString(www.resolve("eicar.com"), EICAR);
+    Files.writeString(www.resolve("eicar.com"), Eicar.TEXT);
     ByteArrayOutputStream zip = new ByteArrayOutputStream();
     try (ZipOutputStream z = new ZipOutputStream(zip)) {
       z.putNextEntry(new ZipEntry("docs/readme.txt"));
       z.write("harmless".getBytes(StandardCharsets.US_ASCII));
       z.putNextEntry(new ZipEntry("tools/eicar.com"));
-      z.write(EICAR.getBytes(StandardCharsets.US_ASCII));
+      z.write(Eicar.TEXT.getBytes(StandardCharsets.US_ASCII));
     }
     Files.write(www.resolve("eicar.zip"), zip.toByteArray());
     Host.randomFile(www.resolve("clean.bin"), 5 * 1024 * 1024, 11);
