@@ -16,7 +16,6 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -99,9 +98,8 @@ class AdminTlsTest {
     // Half of it is refused, naming the key missing.
     daemon.commits().setCandidate(text.replace("allowRemote: true }", "allowRemote: true, tls: { certificate: own.crt } }"));
     assertEquals("admin.tls.key", daemon.commits().check().get(0).path());
-    daemon.commits().setCandidate(text.replace("allowRemote: true }",
-        "allowRemote: true, tls: { certificate: own.crt, key: own.key } }"));
-    daemon.commits().commit("test", "own certificate", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, text.replace("allowRemote: true }",
+        "allowRemote: true, tls: { certificate: own.crt, key: own.key } }"), "own certificate");
     Run own = curl.run("--cacert", dir.resolve("own.crt").toString(), "-H", "Authorization: Bearer " + token,
         "https://127.0.0.1:" + admin + "/api/v1/status");
     assertEquals(0, own.exit(), "the admin's certificate is served now: " + own.output());
