@@ -3,6 +3,7 @@ package io.portcullis.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.testsupport.Host;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.URI;
@@ -50,6 +51,20 @@ public final class TestNodes {
         + "admin: { listen: 127.0.0.1:" + admin + " }\n"
         + "proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [] }\n"
         + "icap: { listen: 127.0.0.1:" + icap + " }\n";
+  }
+
+  /**
+   * A node named {@code name} for its own JVM (1 s shutdown grace): the admin API on 127.0.0.1:{@code admin}, the
+   * proxy on 127.0.0.1:{@code proxy} with {@code proxyMore} after its address (", key: value", or ""), the ICAP server
+   * on a free port.
+   */
+  public static String proxyNode(String name, int admin, int proxy, String proxyMore) throws IOException {
+    return """
+        node: { name: %s, shutdownGrace: 1s }
+        admin: { listen: 127.0.0.1:%d }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d%s }
+        icap: { listen: 127.0.0.1:%d }
+        """.formatted(name, admin, proxy, proxyMore, Host.freePort());
   }
 
   /**

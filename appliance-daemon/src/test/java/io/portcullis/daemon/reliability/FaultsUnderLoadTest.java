@@ -3,6 +3,7 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Clamd;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host;
@@ -227,12 +228,8 @@ class FaultsUnderLoadTest {
       t.setDaemon(true);
       t.start();
       int proxy = Host.freePort();
-      cleanup.add(Peers.portcullis(dir.resolve("resets"), """
-          node: { name: resets, shutdownGrace: 1s }
-          admin: { listen: 127.0.0.1:%d }
-          proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-          icap: { listen: 127.0.0.1:%d }
-          """.formatted(Host.freePort(), proxy, Host.freePort()), proxy));
+      cleanup.add(Peers.portcullis(dir.resolve("resets"), TestNodes.proxyNode("resets", Host.freePort(), proxy, ""),
+          proxy));
       Load load = new Load(proxy, "http://127.0.0.1:" + origin.getLocalPort() + "/x");
       try (load) {
         Thread.sleep(4000);
@@ -283,16 +280,12 @@ class FaultsUnderLoadTest {
         + "706f727463756c6c69732d6d616c77617265\n");
     Process clamd = cleanup.add(Clamd.start(dir.resolve("clamd"), clamdPort, sigs));
     int proxy = Host.freePort();
-    cleanup.add(Peers.portcullis(dir.resolve("scan"), """
-        node: { name: scan, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-        icap: { listen: 127.0.0.1:%d }
+    cleanup.add(Peers.portcullis(dir.resolve("scan"), TestNodes.proxyNode("scan", Host.freePort(), proxy, "") + """
         scan: { clamd: { enabled: true, address: "127.0.0.1:%d", connectTimeout: 500ms }, timeout: 3s }
         rules:
           protection:
             - { name: scan-all, when: {}, action: block, onError: block }
-        """.formatted(Host.freePort(), proxy, Host.freePort(), clamdPort), proxy));
+        """.formatted(clamdPort), proxy));
     Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/file.bin");
     Fault fault = load.killAndRestart(clamd, () -> cleanup.add(Clamd.start(dir.resolve("clamd"), clamdPort, sigs)));
     long stoppedAt = fault.killedAt();

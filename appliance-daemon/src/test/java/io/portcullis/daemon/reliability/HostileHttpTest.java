@@ -3,6 +3,7 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.proxy.MalformedHttp;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host;
@@ -15,9 +16,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -49,16 +48,13 @@ class HostileHttpTest {
       origin.bad(a[0].replace(' ', '-'), a[1]);
     }
     proxy = Host.freePort();
-    daemon = cleanup.add(Peers.portcullis(dir, """
-        node: { name: hostile, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(Host.freePort(), proxy, Host.freePort()), proxy));
+    daemon = cleanup.add(Peers.portcullis(dir, TestNodes.proxyNode("hostile", Host.freePort(), proxy,
+        ", headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s"), proxy));
   }
 
   /** What one case did. */
-  record Outcome(String family, String name, boolean passed, boolean hang, boolean smuggled, String why) {
+  record Outcome(String family, String name, boolean passed, boolean hang, boolean smuggled, String why)
+      implements Report.Outcome {
   }
 
   @Test
@@ -80,16 +76,7 @@ class HostileHttpTest {
     boolean alive = daemon.isAlive();
     int sound = alive ? status(send("GET http://127.0.0.1:" + origin.port() + "/after HTTP/1.1\r\nHost: x\r\n"
         + "Connection: close\r\n\r\n")) : -1;
-    Map<String, long[]> byFamily = new LinkedHashMap<>();
-    for (Outcome o : outcomes) {
-      long[] f = byFamily.computeIfAbsent(o.family(), k -> new long[4]);
-      f[0]++;
-      f[1] += o.passed() ? 1 : 0;
-      f[2] += o.hang() ? 1 : 0;
-      f[3] += o.smuggled() ? 1 : 0;
-    }
-    byFamily.forEach((family, f) -> Report.row("HTTP via proxy", family, f[0], f[1], alive ? 0 : 1, f[2], f[3], -1,
-        -1, ""));
+    Report.families("HTTP via proxy", outcomes, alive, true);
     List<String> failed = outcomes.stream().filter(o -> !o.passed()).map(o -> o.family() + " / " + o.name() + ": "
         + o.why()).toList();
     assertTrue(outcomes.size() >= 300, "at least 300 cases: " + outcomes.size());

@@ -3,6 +3,7 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
@@ -42,12 +43,8 @@ class ProxyLimitsTest {
     Process nginx = Peers.nginx(dir.resolve("nginx"), www, originPort);
     int proxy = Host.freePort();
     int admin = Host.freePort();
-    Process daemon = Peers.portcullis(dir.resolve("node"), """
-        node: { name: limits, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32] }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, proxy, Host.freePort()), proxy);
+    Process daemon = Peers.portcullis(dir.resolve("node"), TestNodes.proxyNode("limits", admin, proxy,
+        ", maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32]"), proxy);
     Peers.waitForPort(admin, daemon, dir.resolve("node/daemon.log")); // the admin API starts after the proxy
     String token = Files.readString(dir.resolve("node/data/admin.token")).strip();
     List<Socket> idle = new ArrayList<>();

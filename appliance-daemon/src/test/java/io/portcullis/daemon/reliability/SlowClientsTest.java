@@ -3,6 +3,7 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
@@ -39,12 +40,8 @@ class SlowClientsTest {
   static void start() throws Exception {
     origin = cleanup.add(new CountingOrigin());
     proxy = Host.freePort();
-    daemon = cleanup.add(Peers.portcullis(dir, """
-        node: { name: slow, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000 }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(Host.freePort(), proxy, Host.freePort()), proxy));
+    daemon = cleanup.add(Peers.portcullis(dir, TestNodes.proxyNode("slow", Host.freePort(), proxy,
+        ", headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000"), proxy));
   }
 
   /** How a slow client ended: cut (with 408 or a close) after ms, or still going when it had sent everything. */
