@@ -53,7 +53,7 @@ class AdminTlsTest {
         console:
           ssh: { enabled: true, listen: 127.0.0.1:%d }
           users: [ { name: boss, role: admin, authorizedKeys: ["%s"] } ]
-        """.formatted(admin, ssh, Files.readString(dir.resolve("id_ed25519.pub")).strip());
+        """.formatted(admin, ssh, Ssh.publicKey(key));
     daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
     token = TestNodes.token(dir.resolve("data"));
   }

@@ -42,7 +42,7 @@ class ConsoleAccessTest {
   static void start() throws Exception {
     Peers.require("sshpass", "sshpass");
     key = Ssh.keygen(dir);
-    String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
+    String pub = Ssh.publicKey(key);
     admin = freePort();
     ssh = new Ssh(freePort());
     String text = """

@@ -3,6 +3,7 @@ package io.portcullis.daemon;
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.daemon.TestNodes.config;
 import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.waitUntil;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -247,16 +248,6 @@ class DaemonTest {
   static int rawGet(Socket s, String path) throws IOException {
     s.setSoTimeout(5000);
     return Integer.parseInt(Wire.keepAliveGet(s, path, "x").substring(9, 12));
-  }
-
-  static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 20 s");
-      }
-      Thread.sleep(25);
-    }
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -134,13 +135,7 @@ class DeniedDestinationsTest {
     assertTrue(viaCurl.contains("the admin API of this node"), viaCurl);
     assertEquals(0, accepted.get(), "no connection reached the loopback witness");
     // Each refusal is an event and an access-log line with its reason.
-    DaemonTest.waitUntil(() -> {
-      try {
-        return events("proxy.deniedDestinations").size() == denied.size() + 2;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    Host.waitUntil(() -> events("proxy.deniedDestinations").size() == denied.size() + 2);
     JsonObject e = events("proxy.deniedDestinations").get(0);
     assertEquals("block", e.getString("action"), e.encode());
     String log = Files.readString(dir.resolve("access.log"));

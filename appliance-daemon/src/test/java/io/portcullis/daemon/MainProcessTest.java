@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.testsupport.Host;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -36,13 +37,7 @@ class MainProcessTest {
 
   /** Until /health/ready on the admin port says 200. */
   static void awaitReady(int admin) throws Exception {
-    DaemonTest.waitUntil(() -> {
-      try {
-        return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    Host.waitUntil(() -> call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200);
   }
 
   String output() throws IOException {

@@ -12,6 +12,7 @@ import io.portcullis.console.PasswordHash;
 import io.portcullis.daemon.config.ConfigLoader;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Ssh;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -63,7 +64,7 @@ class SecretsTest {
           users:
             - { name: admin, passwordHash: "%s", authorizedKeys: ["%s"] }
         """.formatted(adminPort, freePort(), PROXY_HASH, freePort(), ssh, consoleHash,
-        Files.readString(dir.resolve("id_ed25519.pub")).strip());
+        Ssh.publicKey(key));
     audit = listen("portcullis.audit");
     all = listen(org.slf4j.Logger.ROOT_LOGGER_NAME);
     Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
@@ -183,7 +184,7 @@ class SecretsTest {
         assertFalse(auth.isSuccess(), "a wrong password is refused");
       }
     }
-    DaemonTest.waitUntil(() -> audit.list.stream().anyMatch(e -> e.getFormattedMessage().contains("ssh password refused")));
+    Host.waitUntil(() -> audit.list.stream().anyMatch(e -> e.getFormattedMessage().contains("ssh password refused")));
     List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     for (String l : lines) {
       assertFalse(l.contains("\n") || l.contains("\r"), "a line break in an audit line: " + l);

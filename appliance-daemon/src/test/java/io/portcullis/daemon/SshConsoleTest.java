@@ -37,7 +37,7 @@ class SshConsoleTest {
   @BeforeAll
   static void start() throws Exception {
     key = Ssh.keygen(dir);
-    String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
+    String pub = Ssh.publicKey(key);
     admin = freePort();
     proxy = freePort();
     ssh = freePort();

@@ -18,6 +18,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /** What the package tests do on this host: run commands, find ports, hash files, serve a page, wait for health. */
@@ -125,6 +126,28 @@ public final class Host {
         proxyPort))).connectTimeout(Duration.ofSeconds(10)).build();
     return c.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * Waits until {@code condition} holds, asking every 25 ms; a condition that throws does not hold yet. Fails the test
+   * if it has not held within 20 s.
+   */
+  public static void waitUntil(Callable<Boolean> condition) throws InterruptedException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!holds(condition)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 20 s");
+      }
+      Thread.sleep(25);
+    }
+  }
+
+  private static boolean holds(Callable<Boolean> condition) {
+    try {
+      return condition.call();
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   /**

@@ -3,6 +3,8 @@ package io.portcullis.testsupport;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.portcullis.testsupport.Host.Run;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +48,11 @@ public record Ssh(int port) {
   /** Runs {@code command} with {@code script} as its stdin: a console script over a session without a terminal. */
   public static Run script(Path script, List<String> command) throws Exception {
     return Host.runWithInput(script, command.toArray(String[]::new));
+  }
+
+  /** The public half of {@code key} (its .pub file), one line, as an authorizedKeys entry takes it. */
+  public static String publicKey(Path key) throws IOException {
+    return Files.readString(key.resolveSibling(key.getFileName() + ".pub")).strip();
   }
 
   /** A new ed25519 key pair without a passphrase, {@code dir}/id_ed25519(.pub); the private key's path. */
