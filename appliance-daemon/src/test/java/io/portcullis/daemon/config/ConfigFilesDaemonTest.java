@@ -1,4 +1,4 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.config;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.daemon.TestNodes.config;
@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.Main;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
 import io.vertx.core.json.JsonArray;

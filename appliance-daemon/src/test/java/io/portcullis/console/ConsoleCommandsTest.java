@@ -1,10 +1,13 @@
-package io.portcullis.daemon;
+package io.portcullis.console;
 
 import static io.portcullis.daemon.TestNodes.config;
 import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import java.nio.file.Files;
 import java.nio.file.Path;

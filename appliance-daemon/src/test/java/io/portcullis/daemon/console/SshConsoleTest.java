@@ -1,4 +1,4 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.console;
 
 import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.console.PasswordHash;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;

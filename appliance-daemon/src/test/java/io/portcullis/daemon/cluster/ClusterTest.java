@@ -1,4 +1,4 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.cluster;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.testsupport.Host.freePort;
@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.config.ConfigLoader;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Wire;

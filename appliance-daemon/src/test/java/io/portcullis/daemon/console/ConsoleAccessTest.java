@@ -1,4 +1,4 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.console;
 
 import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,6 +10,8 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.portcullis.console.PasswordHash;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;

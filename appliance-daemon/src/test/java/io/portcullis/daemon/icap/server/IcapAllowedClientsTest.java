@@ -1,10 +1,12 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.icap.server;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;

@@ -1,4 +1,4 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.events;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.testsupport.Host.freePort;
@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Eicar;
