@@ -39,14 +39,14 @@ class SecretsTest {
 
   @RegisterExtension final Cleanup cleanup = new Cleanup();
   @TempDir Path dir;
+  ListAppender<ILoggingEvent> audit;
+  ListAppender<ILoggingEvent> all;
   Daemon daemon;
   String admin;
   String token;
   int ssh;
   Path key;
   String consoleHash;
-  ListAppender<ILoggingEvent> audit;
-  ListAppender<ILoggingEvent> all;
 
   @BeforeEach
   void start() throws Exception {

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -76,6 +77,20 @@ public final class Peers {
       p.destroyForcibly();
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * nginx in dir/nginx on a free loopback port, serving {@code files} (name → content, a char a byte) written to
+   * dir/www; {@code cleanup} stops it. Its port.
+   */
+  public static int nginx(Cleanup cleanup, Path dir, Map<String, String> files) throws Exception {
+    Path www = Files.createDirectories(dir.resolve("www"));
+    for (var f : files.entrySet()) {
+      Files.writeString(www.resolve(f.getKey()), f.getValue(), StandardCharsets.ISO_8859_1);
+    }
+    int port = Host.freePort();
+    cleanup.add(nginx(dir.resolve("nginx"), www, port));
+    return port;
   }
 
   /** nginx serving {@code root} on 127.0.0.1:port, in the foreground. */

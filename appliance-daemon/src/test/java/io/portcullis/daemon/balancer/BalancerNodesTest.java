@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -46,10 +47,7 @@ class BalancerNodesTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.write(www.resolve("1k.bin"), new byte[1024]);
-    origin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
+    origin = Peers.nginx(cleanup, dir, Map.of("1k.bin", "\0".repeat(1024)));
     for (int i = 0; i < 3; i++) {
       nodeAdmin[i] = freePort();
       nodeIcap[i] = freePort();

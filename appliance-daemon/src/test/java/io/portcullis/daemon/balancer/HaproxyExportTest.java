@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,10 +43,7 @@ class HaproxyExportTest {
   @BeforeAll
   static void start() throws Exception {
     Peers.require("haproxy", "haproxy");
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.write(www.resolve("1k.bin"), new byte[1024]);
-    origin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
+    origin = Peers.nginx(cleanup, dir, Map.of("1k.bin", "\0".repeat(1024)));
     for (int i = 0; i < 2; i++) {
       proxyPort[i] = freePort();
       icapPort[i] = freePort();

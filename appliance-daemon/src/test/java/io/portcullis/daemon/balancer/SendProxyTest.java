@@ -29,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,10 +86,7 @@ class SendProxyTest {
   @Test
   void squidBehindTheBalancerSeesTheClientsAddressAndTheExportSaysSendProxy() throws Exception {
     Peers.require("haproxy", "haproxy");
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.write(www.resolve("1k.bin"), new byte[1024]);
-    int origin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
+    int origin = Peers.nginx(cleanup, dir, Map.of("1k.bin", "\0".repeat(1024)));
     int proxied = freePort();
     Path sq = dir.resolve("squid");
     cleanup.add(Peers.squid(sq, proxied, List.of(

@@ -15,7 +15,6 @@ import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
-import io.portcullis.testsupport.Peers;
 import io.portcullis.testsupport.Ssh;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,16 +33,15 @@ class ConsoleAccessTest {
   static final String PASSWORD = "the right password";
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
   @TempDir static Path dir;
+  static ListAppender<ILoggingEvent> audit;
   static Daemon daemon;
   static int admin;
   static Ssh ssh;
   static Path key;
-  static ListAppender<ILoggingEvent> audit;
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("sshpass", "sshpass");
-    key = Ssh.keygen(dir);
+    key = Ssh.keygen(dir); // (Ssh requires ssh, and sshpass for the password logins)
     String pub = Ssh.publicKey(key);
     admin = freePort();
     ssh = new Ssh(freePort());

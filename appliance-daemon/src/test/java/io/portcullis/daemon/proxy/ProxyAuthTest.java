@@ -16,6 +16,7 @@ import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,11 +47,7 @@ class ProxyAuthTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.writeString(www.resolve("index.html"), "hello\n");
-    Files.writeString(www.resolve("secret.html"), "secret\n");
-    origin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
+    origin = Peers.nginx(cleanup, dir, Map.of("index.html", "hello\n", "secret.html", "secret\n"));
     String aliceHash = openssl("passwd", "-6", "alice-pw");
     Files.writeString(dir.resolve("htpasswd"), "# made by openssl, as htpasswd -m would\nbob:"
         + openssl("passwd", "-apr1", "bob pw:with colon") + "\n");

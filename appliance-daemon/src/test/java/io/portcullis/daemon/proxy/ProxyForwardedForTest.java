@@ -8,10 +8,10 @@ import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
 import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Peers;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,10 +33,7 @@ class ProxyForwardedForTest {
   @BeforeAll
   static void start() throws Exception {
     curl = Curl.in(dir).maxTime(20);
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.writeString(www.resolve("page.html"), "hello\n");
-    origin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
+    origin = Peers.nginx(cleanup, dir, Map.of("page.html", "hello\n"));
     proxy = freePort();
     balancer = freePort();
     String text = """

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,10 +39,7 @@ class ProxyMalformedTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.writeString(www.resolve("index.html"), "hello\n");
-    origin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
+    origin = Peers.nginx(cleanup, dir, Map.of("index.html", "hello\n"));
     proxy = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
         + "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", headerTimeout: 1s }\n";

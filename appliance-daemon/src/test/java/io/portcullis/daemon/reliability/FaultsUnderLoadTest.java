@@ -119,13 +119,9 @@ class FaultsUnderLoadTest {
     }
   }
 
-  /** nginx serving /page.html ("a page") from dir/{@code name}, stopped after the test; its port. */
+  /** nginx serving /page.html ("a page"), its files in dir/{@code name}, stopped after the test; its port. */
   int pageOrigin(String name) throws Exception {
-    Path www = Files.createDirectories(dir.resolve(name));
-    Files.writeString(www.resolve("page.html"), "a page\n");
-    int origin = Host.freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx-" + name), www, origin));
-    return origin;
+    return Peers.nginx(cleanup, dir.resolve(name), Map.of("page.html", "a page\n"));
   }
 
   /** A fault {@link Load#killAndRestart} made: when (ms into the load) it struck and healed, and the new process. */
@@ -158,7 +154,7 @@ class FaultsUnderLoadTest {
 
   @Test
   void anIcapServerKilledAndRestartedUnderLoadCostsPagesByPolicyNeverAReset() throws Exception {
-    int origin = pageOrigin("www");
+    int origin = pageOrigin("icap-origin");
     int icap = Host.freePort();
     String icapYaml = """
         node: { name: icap-node, shutdownGrace: 1s }
@@ -271,10 +267,7 @@ class FaultsUnderLoadTest {
 
   @Test
   void clamdStoppedUnderLoadBlocksByTheRuleAndHealsWhenItIsBack() throws Exception {
-    Path www = Files.createDirectories(dir.resolve("www-scan"));
-    Files.writeString(www.resolve("file.bin"), "harmless content\n".repeat(100));
-    int origin = Host.freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx-scan"), www, origin));
+    int origin = Peers.nginx(cleanup, dir.resolve("scan-origin"), Map.of("file.bin", "harmless content\n".repeat(100)));
     int clamdPort = Host.freePort();
     Map<String, String> sigs = Map.of("test.ndb", "Portcullis.Test.Reliability:0:*:"
         + "706f727463756c6c69732d6d616c77617265\n");
@@ -306,7 +299,7 @@ class FaultsUnderLoadTest {
 
   @Test
   void commitsAndRollbacksUnderLoadFailNoRequest() throws Exception {
-    int origin = pageOrigin("www-commit");
+    int origin = pageOrigin("commit-origin");
     int proxy = Host.freePort();
     int admin = Host.freePort();
     String yaml = """
