@@ -17,10 +17,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -148,11 +144,9 @@ class BalancerInteropTest {
   }
 
   static JsonObject status() throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, r.statusCode(), r.body());
-    return new JsonObject(r.body());
+    TestNodes.Answer r = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer", token, null);
+    assertEquals(200, r.status(), r.body());
+    return r.json();
   }
 
   static JsonObject server(String frontend, String name) throws Exception {
@@ -426,8 +420,7 @@ class BalancerInteropTest {
   }
 
   static String metrics() throws Exception {
-    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-        + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString()).body();
+    return TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", token, null).body();
   }
 
   @Test

@@ -12,10 +12,6 @@ import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,11 +81,9 @@ class BalancerNodesTest {
   }
 
   static JsonObject server(String frontend, String name) throws Exception {
-    String token = Files.readString(dir.resolve("lb/admin.token")).strip();
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    for (Object f : new JsonObject(r.body()).getJsonArray("frontends")) {
+    String token = TestNodes.token(dir.resolve("lb"));
+    for (Object f : TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer", token, null).json()
+        .getJsonArray("frontends")) {
       if (((JsonObject) f).getString("name").equals(frontend)) {
         for (Object s : ((JsonObject) f).getJsonArray("servers")) {
           if (((JsonObject) s).getString("name").equals(name)) {
@@ -113,10 +107,8 @@ class BalancerNodesTest {
 
   /** The ICAP transactions node {@code i} counted (its /metrics). */
   static long transactions(int i) throws Exception {
-    String token = Files.readString(dir.resolve("node" + i + "i/data/admin.token")).strip();
-    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + nodeAdmin[i] + "/metrics")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    String token = TestNodes.token(dir.resolve("node" + i + "i/data"));
+    String metrics = TestNodes.call("GET", "http://127.0.0.1:" + nodeAdmin[i] + "/metrics", token, null).body();
     long sum = 0;
     Matcher m = Pattern.compile("(?m)^portcullis_icap_transactions_total\\{[^}]*method=\"(REQMOD|RESPMOD)\"[^}]*} ([0-9.E]+)$")
         .matcher(metrics);

@@ -11,10 +11,6 @@ import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -86,10 +82,9 @@ class HaproxyExportTest {
   }
 
   static String export(String query) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer/haproxy.cfg" + query)).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, r.statusCode(), r.body());
+    TestNodes.Answer r = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg" + query,
+        token, null);
+    assertEquals(200, r.status(), r.body());
     return r.body();
   }
 
@@ -150,10 +145,9 @@ class HaproxyExportTest {
 
   @Test
   void anUnknownFrontendIsA404NotAnEmptyConfig() throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer/haproxy.cfg?frontend=nope")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(404, r.statusCode());
+    TestNodes.Answer r = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg?frontend=nope",
+        token, null);
+    assertEquals(404, r.status());
     assertTrue(r.body().contains("web, icap"), r.body());
     assertTrue(List.of(r.body()).get(0).contains("nope"));
   }

@@ -21,10 +21,6 @@ import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
 import io.vertx.core.net.SocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -127,11 +123,9 @@ class SendProxyTest {
     assertTrue(lines.stream().noneMatch(l -> l.contains(" 127.0.0.1 ") && l.contains("/1k.bin")),
         "no request logged with the balancer's address: " + log);
 
-    String token = Files.readString(dir.resolve("node/admin.token")).strip();
-    HttpResponse<String> cfg = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-        "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg")).header("Authorization", "Bearer " + token)
-        .build(), HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, cfg.statusCode(), cfg.body());
+    TestNodes.Answer cfg = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg",
+        TestNodes.token(dir.resolve("node")), null);
+    assertEquals(200, cfg.status(), cfg.body());
     assertTrue(cfg.body().contains(" send-proxy\n") || cfg.body().contains(" send-proxy "), cfg.body());
     assertTrue(cfg.body().contains(" send-proxy-v2"), cfg.body());
     Path file = dir.resolve("haproxy.cfg");

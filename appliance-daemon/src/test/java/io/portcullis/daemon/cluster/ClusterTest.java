@@ -11,6 +11,7 @@ import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.LocalConsole;
 import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Wire;
 import io.vertx.core.json.JsonArray;
@@ -395,7 +396,7 @@ class ClusterTest {
       unlisted.stop();
     }
     // Without a certificate nothing but join answers: curl, which has none, is refused the config.
-    Host.Run r = Host.run("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+    Host.Run r = Curl.in(dir).hideErrors().run("-k", "-o", "/dev/null", "-w", "%{http_code}",
         "https://127.0.0.1:" + clusterPort + "/cluster/v1/config?after=0");
     assertEquals("403", r.output().strip(), r.toString());
   }

@@ -13,8 +13,8 @@ import io.portcullis.console.PasswordHash;
 import io.portcullis.daemon.Daemon;
 import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
-import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Ssh;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,8 +109,8 @@ class ConsoleAccessTest {
 
   /** curl to the admin API with {@code token}, the path sent as written; the HTTP status. */
   static String status(String token, String method, String path) throws Exception {
-    return Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", "-X", method, "-H",
-        "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + path).output();
+    return Curl.in(dir).hideErrors().with("--path-as-is", "-X", method, "-H", "Authorization: Bearer " + token)
+        .status("http://127.0.0.1:" + admin + path);
   }
 
   @Test
@@ -144,8 +144,7 @@ class ConsoleAccessTest {
     String ops = daemon.callers().open("ops", operator, "test");
     String boss = daemon.callers().open("boss", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
         "test");
-    String id = new io.vertx.core.json.JsonObject(Host.runIn(dir, "curl", "-s", "-X", "POST", "-H",
-        "Authorization: Bearer " + ops, "http://127.0.0.1:" + admin + "/api/v1/sessions").output())
+    String id = TestNodes.call("POST", "http://127.0.0.1:" + admin + "/api/v1/sessions", ops, null).json()
         .getString("session");
     assertEquals("200", status(ops, "GET", "/api/v1/sessions/" + id));
     for (String[] call : new String[][] {{"GET", ""}, {"GET", "/compare"}, {"POST", "/commit"},

@@ -14,14 +14,8 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -44,7 +38,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("reliability")
 class FaultsUnderLoadTest {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   @RegisterExtension final Cleanup cleanup = new Cleanup();
   @TempDir static Path dir;
 
@@ -142,14 +135,15 @@ class FaultsUnderLoadTest {
   }
 
   static void commit(int admin, Path data, String yaml) throws Exception {
-    String token = Files.readString(data.resolve("admin.token")).strip();
-    for (String[] call : new String[][] {{"PUT", "/api/v1/candidate", new JsonObject().put("yaml", yaml).encode()},
-        {"POST", "/api/v1/commit", "{}"}}) {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + call[1]))
-          .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-          .method(call[0], HttpRequest.BodyPublishers.ofString(call[2])).build(), HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, r.statusCode(), r.body());
-    }
+    String token = TestNodes.token(data);
+    api(admin, token, "PUT", "/api/v1/candidate", new JsonObject().put("yaml", yaml).encode());
+    api(admin, token, "POST", "/api/v1/commit", "{}");
+  }
+
+  /** An admin-API call that must succeed (200). */
+  static void api(int admin, String token, String method, String path, String body) throws Exception {
+    TestNodes.Answer r = TestNodes.call(method, "http://127.0.0.1:" + admin + path, token, body);
+    assertEquals(200, r.status(), r.body());
   }
 
   @Test
@@ -316,7 +310,7 @@ class FaultsUnderLoadTest {
         proxy));
     Peers.waitForPort(admin, node, dir.resolve("commit/daemon.log")); // the admin API starts after the proxy
     Path data = dir.resolve("commit/data");
-    String token = Files.readString(data.resolve("admin.token")).strip();
+    String token = TestNodes.token(data);
     Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/page.html");
     int commits = 0;
     try (load) {
@@ -324,16 +318,8 @@ class FaultsUnderLoadTest {
         commit(admin, data, yaml.formatted(admin, proxy, 64 + i, icap, i));
         commits++;
         if (i % 3 == 0) {
-          HttpResponse<String> rb = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-              + "/api/v1/rollback")).header("Authorization", "Bearer " + token).header("Content-Type",
-              "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"revision\": 1}")).build(),
-              HttpResponse.BodyHandlers.ofString());
-          assertEquals(200, rb.statusCode(), rb.body());
-          HttpResponse<String> c = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-              + "/api/v1/commit")).header("Authorization", "Bearer " + token).header("Content-Type",
-              "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
-              HttpResponse.BodyHandlers.ofString());
-          assertEquals(200, c.statusCode(), c.body());
+          api(admin, token, "POST", "/api/v1/rollback", "{\"revision\": 1}");
+          api(admin, token, "POST", "/api/v1/commit", "{}");
           commits++;
         }
         Thread.sleep(300);

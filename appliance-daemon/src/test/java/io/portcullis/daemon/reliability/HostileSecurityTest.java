@@ -3,7 +3,7 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.testsupport.Host.Run;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
 import io.portcullis.testsupport.Wire;
@@ -173,13 +173,11 @@ class HostileSecurityTest {
             : "rules:\n  categories:\n    - { name: c, file: \"" + name + "\" }\n");
         tried++;
         io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject().put("yaml", yaml);
-        Run put = Host.runIn(dir, "curl", "-s", "-X", "PUT", "-H", "Authorization: Bearer " + token, "-H",
-            "Content-Type: application/json", "--data-binary", body.encode(), "http://127.0.0.1:" + admin
-            + "/api/v1/candidate");
-        Run commit = Host.runIn(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
-            "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/commit");
-        passed += put.output().contains(key.equals("template") ? "rules.access[0].template" : "rules.categories[0].file")
-            && commit.output().equals("422") ? 1 : 0;
+        TestNodes.Answer put = TestNodes.call("PUT", "http://127.0.0.1:" + admin + "/api/v1/candidate", token,
+            body.encode());
+        TestNodes.Answer commit = TestNodes.call("POST", "http://127.0.0.1:" + admin + "/api/v1/commit", token, null);
+        passed += put.body().contains(key.equals("template") ? "rules.access[0].template" : "rules.categories[0].file")
+            && commit.status() == 422 ? 1 : 0;
       }
     }
     Report.row("security", "config files outside the config directory (absolute, .., links)", tried, passed,

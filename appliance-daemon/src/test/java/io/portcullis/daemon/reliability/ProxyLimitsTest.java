@@ -182,12 +182,9 @@ class ProxyLimitsTest {
 
   /** Waits until the proxy's portcullis_proxy_connections gauge says {@code n}. */
   private static void awaitOpen(int admin, String token, int n) throws Exception {
-    java.net.http.HttpClient c = java.net.http.HttpClient.newHttpClient();
     String last = "";
     for (int i = 0; i < 100; i++) {
-      String m = c.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + admin
-          + "/metrics")).header("Authorization", "Bearer " + token).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      String m = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", token, null).body();
       java.util.regex.Matcher g = java.util.regex.Pattern.compile("(?m)^portcullis_proxy_connections (\\S+)")
           .matcher(m);
       last = g.find() ? g.group(1) : "absent";
