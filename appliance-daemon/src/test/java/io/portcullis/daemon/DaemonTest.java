@@ -2,33 +2,32 @@ package io.portcullis.daemon;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.daemon.TestNodes.config;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.waitUntil;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Wire;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class DaemonTest {
-  @TempDir
-  Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
   Daemon daemon;
   int adminPort;
   int proxyPort;
@@ -45,17 +44,8 @@ class DaemonTest {
   }
 
   void start(String text) throws Exception {
-    Path file = dir.resolve("portcullis.yaml");
-    Files.writeString(file, text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
     token = TestNodes.token(dir.resolve("data"));
-  }
-
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
   }
 
   static boolean listening(int port) {
@@ -257,36 +247,7 @@ class DaemonTest {
   /** One HTTP/1.1 GET on an open socket, keep-alive; returns the status. */
   static int rawGet(Socket s, String path) throws IOException {
     s.setSoTimeout(5000);
-    OutputStream out = s.getOutputStream();
-    out.write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-    out.flush();
-    InputStream in = s.getInputStream();
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int c = in.read();
-      if (c < 0) {
-        throw new ConnectException("closed after " + head);
-      }
-      head.append((char) c);
-    }
-    int len = 0;
-    for (String line : head.toString().split("\r\n")) {
-      if (line.toLowerCase().startsWith("content-length:")) {
-        len = Integer.parseInt(line.substring(15).trim());
-      }
-    }
-    in.readNBytes(len);
-    return Integer.parseInt(head.substring(9, 12));
-  }
-
-  static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 20 s");
-      }
-      Thread.sleep(25);
-    }
+    return Integer.parseInt(Wire.keepAliveGet(s, path, "x").substring(9, 12));
   }
 
   @Test

@@ -2,11 +2,12 @@ package io.portcullis.daemon;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.daemon.TestNodes.config;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.testsupport.Host;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -36,17 +37,16 @@ class MainProcessTest {
 
   /** Until /health/ready on the admin port says 200. */
   static void awaitReady(int admin) throws Exception {
-    DaemonTest.waitUntil(() -> {
-      try {
-        return call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    Host.waitUntil(() -> call("GET", "http://127.0.0.1:" + admin + "/health/ready", null, null).status() == 200);
   }
 
   String output() throws IOException {
     return Files.readString(dir.resolve("out.log"), StandardCharsets.UTF_8);
+  }
+
+  /** The test's portcullis.yaml: a whole config, the admin API on {@code admin}, the other ports free. */
+  Path configFile(int admin) throws IOException {
+    return Files.writeString(dir.resolve("portcullis.yaml"), config(admin, freePort(), freePort()));
   }
 
   @Test
@@ -122,9 +122,7 @@ class MainProcessTest {
   @Test
   void sigtermLetsARequestInFlightFinishBeforeExiting() throws Exception {
     int admin = freePort();
-    Path file = dir.resolve("portcullis.yaml");
-    Files.writeString(file, config(admin, freePort(), freePort()));
-    Process p = launch("--config", file.toString());
+    Process p = launch("--config", configFile(admin).toString());
     try {
       awaitReady(admin);
       String token = TestNodes.token(dir.resolve("portcullis-data"));
@@ -180,8 +178,7 @@ class MainProcessTest {
   @Test
   void unattendedAnswersCountAsAppliedOnlyOnceTheNodeStartedOnThem() throws Exception {
     int admin = freePort();
-    Path file = dir.resolve("portcullis.yaml");
-    Files.writeString(file, config(admin, freePort(), freePort()));
+    Path file = configFile(admin);
     Path seed = dir.resolve("seed.env");
     Files.writeString(seed, "PORTCULLIS_NODE_NAME=seeded-node\nPORTCULLIS_ROLE=icap\n");
     Path marker = dir.resolve("portcullis-data/" + Seed.MARKER);

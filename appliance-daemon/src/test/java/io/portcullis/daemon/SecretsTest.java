@@ -1,9 +1,8 @@
 package io.portcullis.daemon;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Logger;
@@ -11,7 +10,10 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.portcullis.console.PasswordHash;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Ssh;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,9 +24,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
@@ -35,23 +37,20 @@ import org.slf4j.LoggerFactory;
 class SecretsTest {
   static final String PROXY_HASH = "$6$saltsalt$Sxc1YSoQ0Yl0rZi6mI3m5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5nJ5n";
 
-  @TempDir
-  Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
+  ListAppender<ILoggingEvent> audit;
+  ListAppender<ILoggingEvent> all;
   Daemon daemon;
   String admin;
   String token;
   int ssh;
   Path key;
   String consoleHash;
-  ListAppender<ILoggingEvent> audit;
-  ListAppender<ILoggingEvent> all;
 
   @BeforeEach
   void start() throws Exception {
-    key = dir.resolve("id_ed25519");
-    Peers.Run gen = Peers.run(dir, Peers.require("ssh-keygen", "openssh-client"), "-q", "-t", "ed25519", "-N", "",
-        "-f", key.toString());
-    assertEquals(0, gen.exit(), gen.output());
+    key = Ssh.keygen(dir);
     int adminPort = freePort();
     ssh = freePort();
     consoleHash = PasswordHash.make("a console password".toCharArray());
@@ -65,13 +64,9 @@ class SecretsTest {
           users:
             - { name: admin, passwordHash: "%s", authorizedKeys: ["%s"] }
         """.formatted(adminPort, freePort(), PROXY_HASH, freePort(), ssh, consoleHash,
-        Files.readString(dir.resolve("id_ed25519.pub")).strip());
-    audit = new ListAppender<>();
-    audit.start();
-    ((Logger) LoggerFactory.getLogger("portcullis.audit")).addAppender(audit);
-    all = new ListAppender<>();
-    all.start();
-    ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(all);
+        Ssh.publicKey(key));
+    audit = listen("portcullis.audit");
+    all = listen(org.slf4j.Logger.ROOT_LOGGER_NAME);
     Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
     // What an older install and a crash leave: a world-readable config, temp files that may hold secrets.
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
@@ -79,18 +74,20 @@ class SecretsTest {
     for (Path d : List.of(dir, dir.resolve("data"), dir.resolve("data/revisions"))) {
       Files.writeString(d.resolve(".tmp-portcullis.yaml-1234"), "passwordHash: half written");
     }
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
+    // Started on the file as it is (TestNodes.start would write it anew).
+    daemon = cleanup.add(Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text),
+        "test"), Daemon::stop);
     admin = "http://127.0.0.1:" + adminPort;
     token = TestNodes.token(dir.resolve("data"));
   }
 
-  @AfterEach
-  void stop() {
-    ((Logger) LoggerFactory.getLogger("portcullis.audit")).detachAppender(audit);
-    ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(all);
-    if (daemon != null) {
-      daemon.stop();
-    }
+  /** What {@code logger} logs from now to the end of the test. */
+  ListAppender<ILoggingEvent> listen(String logger) {
+    Logger log = (Logger) LoggerFactory.getLogger(logger);
+    ListAppender<ILoggingEvent> events = cleanup.add(new ListAppender<ILoggingEvent>(), log::detachAppender);
+    events.start();
+    log.addAppender(events);
+    return events;
   }
 
   /** An admin-API call as a console would make it, with the user and source it names. */
@@ -158,8 +155,7 @@ class SecretsTest {
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
         dir.resolve("data/revisions/000001.yaml"))));
     String text = daemon.commits().active().text().replace("shutdownGrace: 1s", "shutdownGrace: 2s");
-    daemon.commits().setCandidate(text);
-    daemon.commits().commit("test", "modes", null).get(20, java.util.concurrent.TimeUnit.SECONDS);
+    TestNodes.commit(daemon, text, "modes");
     assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(
         dir.resolve("portcullis.yaml"))), "the older file's 0644 is not kept");
   }
@@ -188,7 +184,7 @@ class SecretsTest {
         assertFalse(auth.isSuccess(), "a wrong password is refused");
       }
     }
-    DaemonTest.waitUntil(() -> audit.list.stream().anyMatch(e -> e.getFormattedMessage().contains("ssh password refused")));
+    Host.waitUntil(() -> audit.list.stream().anyMatch(e -> e.getFormattedMessage().contains("ssh password refused")));
     List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     for (String l : lines) {
       assertFalse(l.contains("\n") || l.contains("\r"), "a line break in an audit line: " + l);
@@ -200,9 +196,7 @@ class SecretsTest {
 
   @Test
   void showConfigurationOverSshHidesTheSecrets() throws Exception {
-    Peers.Run r = Peers.run(dir, "ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
-        "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", key.toString(),
-        "admin@127.0.0.1", "show config");
+    Run r = Ssh.run(dir, new Ssh(ssh).withKey(key, "admin@127.0.0.1", "show config"));
     assertEquals(0, r.exit(), r.output());
     assertTrue(r.output().contains("## SECRET-DATA"), r.output());
     assertHidden(r.output(), PROXY_HASH, consoleHash, "saltsalt");

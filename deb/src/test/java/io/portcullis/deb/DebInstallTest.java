@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
-import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Installed;
+import io.portcullis.testsupport.Ssh;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -17,9 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -33,11 +33,7 @@ class DebInstallTest {
 
   @BeforeAll
   static void find() throws Exception {
-    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "installs a package: runs as root (CI)");
-    Assumptions.assumeTrue(new File("/usr/bin/dpkg").canExecute(), "needs dpkg (Debian)");
-    try (var files = Files.list(Path.of("target"))) {
-      deb = files.filter(p -> p.getFileName().toString().endsWith("_all.deb")).findFirst().orElseThrow();
-    }
+    deb = Installed.builtPackage("_all.deb", "/usr/bin/dpkg", "needs dpkg (Debian)");
   }
 
   @org.junit.jupiter.api.BeforeEach
@@ -54,19 +50,6 @@ class DebInstallTest {
 
   static PosixFileAttributes attrs(String path) throws IOException {
     return Files.readAttributes(Path.of(path), PosixFileAttributes.class);
-  }
-
-  /** The unit's ExecStart as the service user (no systemd here), once /health/ready on {@code admin} says 200. */
-  static Process startInstalled(int admin, String log) throws Exception {
-    Process daemon = new ProcessBuilder("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd")
-        .redirectErrorStream(true).redirectOutput(new File(log)).start();
-    Host.awaitReady(daemon, admin, Path.of(log));
-    return daemon;
-  }
-
-  static void stop(Process daemon) throws InterruptedException {
-    daemon.destroy();
-    daemon.waitFor(30, TimeUnit.SECONDS);
   }
 
   static boolean listening(int port) {
@@ -119,34 +102,25 @@ class DebInstallTest {
     assertEquals(0, check.exit(), check.output());
     assertFalse(Files.exists(Path.of("/var/lib/portcullis/seed.applied")), "--check applies nothing");
 
-    Process daemon = startInstalled(admin, "target/seeded-daemon.log");
+    Process daemon = Installed.start(admin, "target/seeded-daemon.log");
     try {
       String yaml = Files.readString(conf);
       assertTrue(yaml.contains(hash) && yaml.contains(pub.split(" ")[1]) && yaml.contains("fleet-7"), yaml);
       assertTrue(listening(icap), "role icap: the ICAP server runs");
       assertFalse(listening(proxy), "role icap: no proxy");
-      List<String> opts = List.of("-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
-          "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10");
-      List<String> withKey = new java.util.ArrayList<>(List.of("ssh", "-i", dir.resolve("key").toString(), "-o",
-          "BatchMode=yes", "-o", "IdentitiesOnly=yes"));
-      withKey.addAll(opts);
-      withKey.addAll(List.of("admin@127.0.0.1", "show status"));
-      Run byKey = Host.run(withKey.toArray(String[]::new));
+      Ssh console = new Ssh(ssh);
+      Run byKey = Ssh.run(dir, console.withKey(dir.resolve("key"), "admin@127.0.0.1", "show status"));
       assertEquals(0, byKey.exit(), byKey.output());
       assertTrue(byKey.output().contains("fleet-7"), byKey.output());
-      List<String> withPassword = new java.util.ArrayList<>(List.of("sshpass", "-p", "fleet-secret-1", "ssh", "-o",
-          "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
-      withPassword.addAll(opts);
-      withPassword.addAll(List.of("admin@127.0.0.1", "show status"));
-      Run byPassword = Host.run(withPassword.toArray(String[]::new));
+      Run byPassword = Ssh.run(dir, console.withPassword("fleet-secret-1", "admin@127.0.0.1", "show status"));
       assertEquals(0, byPassword.exit(), byPassword.output());
     } finally {
-      stop(daemon);
+      Installed.stop(daemon);
     }
     // The admin renames the node; a restart keeps the admin's name (the answers were applied once).
     Files.writeString(conf, Files.readString(conf).replace("fleet-7", "renamed-by-admin"));
-    daemon = startInstalled(admin, "target/seeded-daemon-2.log");
-    stop(daemon);
+    daemon = Installed.start(admin, "target/seeded-daemon-2.log");
+    Installed.stop(daemon);
     assertTrue(Files.readString(conf).contains("renamed-by-admin"), Files.readString(conf));
     assertEquals(0, Host.run("dpkg", "--purge", "portcullis").exit());
   }
@@ -166,10 +140,7 @@ class DebInstallTest {
     Run install = Host.run("dpkg", "-i", deb.toString());
     assertEquals(0, install.exit(), install.output());
     assertEquals(0, Host.run("getent", "passwd", "portcullis").exit(), "the service user exists");
-    assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
-        Host.sha256(Path.of("/usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
-        Host.sha256(Path.of("/usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    Installed.assertJarsOfThisBuild(Path.of("/"));
     assertEquals("rwxr-xr-x", PosixFilePermissions.toString(attrs("/usr/bin/portcullisd").permissions()));
     assertEquals("portcullis", attrs("/etc/portcullis/portcullis.yaml").owner().getName());
     assertEquals("rw-r-----", PosixFilePermissions.toString(attrs("/etc/portcullis/portcullis.yaml").permissions()));
@@ -187,20 +158,13 @@ class DebInstallTest {
     // The admin edits the conffile (free ports here, so that this test never collides with a running service).
     int admin = Host.freePort();
     int proxy = Host.freePort();
-    String edited = """
-        # edited by the admin
-        node: { name: deb-test }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, proxy, Host.freePort());
-    Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);
+    String edited = Installed.editConfig("deb-test", admin, proxy);
 
     // No systemd here: the check an admin runs before a restart, then the unit's ExecStart, as the service user.
     Run check = Host.run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
     assertEquals(0, check.exit(), check.output());
     HttpServer origin = Host.origin();
-    Process daemon = startInstalled(admin, "target/installed-daemon.log");
+    Process daemon = Installed.start(admin, "target/installed-daemon.log");
     try {
       HttpResponse<String> r = Host.viaProxy(proxy, "http://127.0.0.1:" + origin.getAddress().getPort() + "/page");
       assertEquals(200, r.statusCode());
@@ -209,7 +173,7 @@ class DebInstallTest {
       assertTrue(Files.size(Path.of("/var/log/portcullis/portcullis.log")) > 0,
           "the daemon logs where /etc/portcullis/logback.xml says");
     } finally {
-      stop(daemon);
+      Installed.stop(daemon);
       origin.stop(0);
     }
 

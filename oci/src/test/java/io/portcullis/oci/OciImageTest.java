@@ -4,8 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
-import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Installed;
 import java.io.File;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -61,10 +62,7 @@ class OciImageTest {
 
   @Test
   void theImageCarriesTheBuildsJarsAndItsEntrypointServesAsTheImageUser() throws Exception {
-    assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
-        Host.sha256(root.resolve("usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
-        Host.sha256(root.resolve("usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    Installed.assertJarsOfThisBuild(root);
     String config = Files.readString(Path.of("target/image/config.json"));
     Matcher user = Pattern.compile("\"User\":\"(\\d+):(\\d+)\"").matcher(config);
     assertTrue(user.find(), config);

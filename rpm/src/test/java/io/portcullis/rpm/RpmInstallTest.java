@@ -4,16 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Host.Run;
-import java.io.File;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Installed;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,11 +25,7 @@ class RpmInstallTest {
 
   @BeforeAll
   static void find() throws Exception {
-    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "installs a package: runs as root (CI)");
-    Assumptions.assumeTrue(new File("/usr/bin/rpm").canExecute(), "needs the rpm tool (Debian package rpm)");
-    try (var files = Files.list(Path.of("target"))) {
-      rpm = files.filter(p -> p.getFileName().toString().endsWith(".noarch.rpm")).findFirst().orElseThrow();
-    }
+    rpm = Installed.builtPackage(".noarch.rpm", "/usr/bin/rpm", "needs the rpm tool (Debian package rpm)");
     cleanUp();
   }
 
@@ -77,31 +71,14 @@ class RpmInstallTest {
     Run install = Host.run("rpm", "-ivh", "--nodeps", "--force-debian", f);
     assertEquals(0, install.exit(), install.output());
     assertEquals(0, Host.run("getent", "passwd", "portcullis").exit(), "the %pre scriptlet made the user");
-    assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
-        Host.sha256(Path.of("/usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
-        Host.sha256(Path.of("/usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    Installed.assertJarsOfThisBuild(Path.of("/"));
     for (String dir : List.of("/var/lib/portcullis", "/var/log/portcullis", "/etc/portcullis/portcullis.yaml")) {
       assertEquals("portcullis", Files.readAttributes(Path.of(dir), PosixFileAttributes.class).owner().getName(), dir);
     }
 
     int admin = Host.freePort();
-    String edited = """
-        # edited by the admin
-        node: { name: rpm-test }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, Host.freePort(), Host.freePort());
-    Files.writeString(Path.of("/etc/portcullis/portcullis.yaml"), edited);
-    Process daemon = new ProcessBuilder("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd")
-        .redirectErrorStream(true).redirectOutput(new File("target/installed-daemon.log")).start();
-    try {
-      Host.awaitReady(daemon, admin, Path.of("target/installed-daemon.log"));
-    } finally {
-      daemon.destroy();
-      daemon.waitFor(30, TimeUnit.SECONDS);
-    }
+    String edited = Installed.editConfig("rpm-test", admin, Host.freePort());
+    Installed.stop(Installed.start(admin, "target/installed-daemon.log"));
 
     Run erase = Host.run("rpm", "-e", "--nodeps", "portcullis");
     assertEquals(0, erase.exit(), erase.output());

@@ -1,10 +1,10 @@
 package io.portcullis.testsupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /** What the package tests do on this host: run commands, find ports, hash files, serve a page, wait for health. */
@@ -33,18 +35,40 @@ public final class Host {
 
   /** Runs {@code cmd} (stdin from {@code stdin} unless null); fails the test if it takes over two minutes. */
   public static Run runWithInput(Path stdin, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    if (stdin != null) {
-      pb.redirectInput(stdin.toFile());
-    }
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd));
-    return new Run(p.exitValue(), out);
+    return run(null, stdin, cmd);
   }
 
   public static Run run(String... cmd) throws Exception {
     return runWithInput(null, cmd);
+  }
+
+  /** Runs {@code cmd} in {@code dir}, its output kept in a file there; fails the test if it takes over two minutes. */
+  public static Run runIn(Path dir, String... cmd) throws Exception {
+    return run(dir, null, cmd);
+  }
+
+  /** The one way a test runs a command: output to a file (read byte for byte, as Latin-1), two minutes at most. */
+  private static Run run(Path dir, Path stdin, String... cmd) throws Exception {
+    Path out = dir == null ? Files.createTempFile("run", ".out") : Files.createTempFile(dir, "run", ".out");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
+    if (dir != null) {
+      pb.directory(dir.toFile());
+    }
+    if (stdin != null) {
+      pb.redirectInput(stdin.toFile());
+    }
+    Process p = pb.start();
+    try {
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError(String.join(" ", cmd) + " did not finish in 120 s");
+      }
+      return new Run(p.exitValue(), Files.readString(out, StandardCharsets.ISO_8859_1));
+    } finally {
+      if (dir == null) {
+        Files.deleteIfExists(out);
+      }
+    }
   }
 
   private static final java.util.Set<Integer> GIVEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -64,8 +88,23 @@ public final class Host {
     throw new IOException("no port not given before in 100 tries");
   }
 
+  /** The SHA-256 of a file, in hex. */
   public static String sha256(Path p) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    try (InputStream in = Files.newInputStream(p)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  /** Writes {@code size} random bytes (from {@code seed}: the same each run) to {@code file}; returns it. */
+  public static Path randomFile(Path file, int size, long seed) throws IOException {
+    byte[] data = new byte[size];
+    new Random(seed).nextBytes(data);
+    return Files.write(file, data);
   }
 
   /** An origin on 127.0.0.1 (any port) that answers every GET with {@link #PAGE}; stop it with {@code stop(0)}. */
@@ -87,6 +126,28 @@ public final class Host {
         proxyPort))).connectTimeout(Duration.ofSeconds(10)).build();
     return c.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * Waits until {@code condition} holds, asking every 25 ms; a condition that throws does not hold yet. Fails the test
+   * if it has not held within 20 s.
+   */
+  public static void waitUntil(Callable<Boolean> condition) throws InterruptedException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!holds(condition)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 20 s");
+      }
+      Thread.sleep(25);
+    }
+  }
+
+  private static boolean holds(Callable<Boolean> condition) {
+    try {
+      return condition.call();
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,9 +29,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,11 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * attempts, the header timeout and a server that never answers.
  */
 class BalancerHttpRelayTest {
-  @TempDir
-  static Path dir;
-  static Daemon daemon;
-  static Process nginx;
-  static Process squid;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static int origin;
   static int dav;
   static int squidPort;
@@ -64,7 +65,7 @@ class BalancerHttpRelayTest {
     web = freePort();
     sq = freePort();
     hops = dir.resolve("nginx/hops.log");
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin, """
+    Process nginx = cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin, """
           log_format hops '$request|$http_connection|$http_keep_alive|$http_x_hop|$http_te|$http_x_forwarded_for';
           server {
             listen 127.0.0.1:%d;
@@ -75,32 +76,16 @@ class BalancerHttpRelayTest {
             create_full_put_path on;
             location = /drop { return 444; }
           }
-        """.formatted(dav, www, hops));
+        """.formatted(dav, www, hops)));
     Peers.waitForPort(dav, nginx, dir.resolve("nginx/error.log"));
-    squid = Peers.squid(dir.resolve("squid"), squidPort, List.of("http_port 127.0.0.1:" + squidPort,
-        "http_access allow localhost", "http_access deny all"));
-    String text = """
-        node: { name: lb, shutdownGrace: 2s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { enabled: false }
-        icap: { enabled: false }
-        balancer:
-          enabled: true
-          frontends:
-            - { name: web, listen: 127.0.0.1:%d, check: { type: none }, headerTimeout: 1s, xForwardedFor: true,
-                servers: [{ name: o, address: 127.0.0.1:%d }] }
-            - { name: sq, listen: 127.0.0.1:%d, check: { type: none }, servers: [{ name: s, address: 127.0.0.1:%d }] }
-        """.formatted(freePort(), web, dav, sq, squidPort);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
-    Peers.stop(squid);
-    Peers.stop(nginx);
+    cleanup.add(Peers.squid(dir.resolve("squid"), squidPort, List.of("http_port 127.0.0.1:" + squidPort,
+        "http_access allow localhost", "http_access deny all")));
+    String text = TestNodes.balancerConfig("{ name: lb, shutdownGrace: 2s }", freePort(), """
+        - { name: web, listen: 127.0.0.1:%d, check: { type: none }, headerTimeout: 1s, xForwardedFor: true,
+            servers: [{ name: o, address: 127.0.0.1:%d }] }
+        - { name: sq, listen: 127.0.0.1:%d, check: { type: none }, servers: [{ name: s, address: 127.0.0.1:%d }] }
+        """.formatted(web, dav, sq, squidPort));
+    cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   /** One response as read off the wire: status line, headers (names in lower case), body. */
@@ -222,24 +207,19 @@ class BalancerHttpRelayTest {
 
   @Test
   void uploadsStreamToTheServerByteExactWithLengthOrChunksAndThrough100Continue() throws Exception {
-    byte[] big = new byte[3 << 20];
-    new Random(11).nextBytes(big);
-    Path file = dir.resolve("big.bin");
-    Files.write(file, big);
-    Peers.Run put = Peers.run(dir, "curl", "-sS", "-v", "--max-time", "60", "-H", "Expect: 100-continue", "-T",
-        file.toString(), "-o", "/dev/null", "-w", "%{http_code}\n", "http://127.0.0.1:" + web + "/up/length.bin");
+    Path file = Host.randomFile(dir.resolve("big.bin"), 3 << 20, 11);
+    Run put = Curl.in(dir).run("-v", "-H", "Expect: 100-continue", "-T", file.toString(), "-o", "/dev/null", "-w",
+        "%{http_code}\n", "http://127.0.0.1:" + web + "/up/length.bin");
     assertTrue(put.output().contains("< HTTP/1.1 100 Continue"), put.output());
     assertTrue(put.output().strip().endsWith("201"), put.output());
-    Peers.Run chunked = Peers.run(dir, "sh", "-c", "curl -sS --max-time 60 -H 'Transfer-Encoding: chunked' -T - "
+    Run chunked = Host.runIn(dir, "sh", "-c", "curl -sS --max-time 60 -H 'Transfer-Encoding: chunked' -T - "
         + "-o /dev/null -w '%{http_code}' http://127.0.0.1:" + web + "/up/chunked.bin < " + file);
     assertEquals("201", chunked.output().strip(), chunked.output());
     for (String name : List.of("length.bin", "chunked.bin")) {
-      assertEquals(Peers.sha256(file), Peers.sha256(www.resolve("up/" + name)), name + " as nginx stored it");
+      assertEquals(Host.sha256(file), Host.sha256(www.resolve("up/" + name)), name + " as nginx stored it");
       Path back = dir.resolve("back-" + name);
-      Peers.Run get = Peers.run(dir, "curl", "-sS", "-o", back.toString(), "-w", "%{http_code}",
-          "http://127.0.0.1:" + web + "/up/" + name);
-      assertEquals("200", get.output().strip());
-      assertEquals(Peers.sha256(file), Peers.sha256(back), name + " read back through the balancer");
+      assertEquals("200", Curl.in(dir).status("http://127.0.0.1:" + web + "/up/" + name, back));
+      assertEquals(Host.sha256(file), Host.sha256(back), name + " read back through the balancer");
     }
   }
 
@@ -354,8 +334,8 @@ class BalancerHttpRelayTest {
   @Test
   void connectThroughTheBalancerTunnelsToSquidsTarget() throws Exception {
     Path got = dir.resolve("tunnelled.bin");
-    Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "30", "-p", "-x", "http://127.0.0.1:" + sq, "-o",
-        got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
+    Curl curl = Curl.in(dir).maxTime(30).proxy(sq);
+    Run r = curl.run("-p", "-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
     assertEquals("200", r.output().strip(), r.output());
     assertArrayEquals(k1, Files.readAllBytes(got));
     Path log = dir.resolve("squid/access.log");
@@ -364,8 +344,8 @@ class BalancerHttpRelayTest {
     }
     assertTrue(Peers.read(log).contains("CONNECT 127.0.0.1:" + origin), Peers.read(log));
     // And a plain request through the same frontend, Squid fetching it.
-    Peers.Run plain = Peers.run(dir, "curl", "-sS", "--max-time", "30", "-x", "http://127.0.0.1:" + sq, "-o",
-        dir.resolve("plain.bin").toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
+    Run plain = curl.run("-o", dir.resolve("plain.bin").toString(), "-w", "%{http_code}",
+        "http://127.0.0.1:" + origin + "/1k.bin");
     assertEquals("200", plain.output().strip(), plain.output());
     assertFalse(Arrays.equals(new byte[0], Files.readAllBytes(dir.resolve("plain.bin"))));
   }

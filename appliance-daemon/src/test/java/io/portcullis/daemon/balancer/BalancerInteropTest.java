@@ -1,26 +1,25 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -29,17 +28,16 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Our balancer in front of real nginx servers: methods, checks, failover, tcp mode, commits under wrk load. */
 class BalancerInteropTest {
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
-  static Process nginx;
   static Process nginxD; // a server of its own, to stop and start
   static int origin;
   static int pa;
@@ -70,19 +68,20 @@ class BalancerInteropTest {
       servers.append("  server { listen 127.0.0.1:%d; default_type text/plain; location / { return 200 \"%s\\n\"; } }\n"
           .formatted(s[1], s[0]));
     }
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin, servers.toString());
+    Process nginx = cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin, servers.toString()));
     for (int p : List.of(pa, pb, pc)) {
       Peers.waitForPort(p, nginx, dir.resolve("nginx/error.log"));
     }
     nginxD = startD();
+    cleanup.atEnd(() -> Peers.stop(nginxD));
     admin = freePort();
     web = freePort();
     tcp = freePort();
     String text = config("""
         - { name: web, listen: 127.0.0.1:%d, servers: [%s] }
         """.formatted(web, servers("a", "b", "c")));
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-    token = Files.readString(dir.resolve("data/admin.token")).strip();
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
+    token = TestNodes.token(dir.resolve("data"));
   }
 
   static Process startD() throws Exception {
@@ -93,15 +92,7 @@ class BalancerInteropTest {
   }
 
   static String config(String frontends) {
-    return """
-        node: { name: lb, shutdownGrace: 2s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { enabled: false }
-        icap: { enabled: false }
-        balancer:
-          enabled: true
-          frontends:
-        %s""".formatted(admin, frontends.indent(4));
+    return TestNodes.balancerConfig("{ name: lb, shutdownGrace: 2s }", admin, frontends);
   }
 
   /** Server entries for names a..d, as YAML flow items. */
@@ -121,18 +112,7 @@ class BalancerInteropTest {
   }
 
   static void commit(String frontends) throws Exception {
-    List<?> problems = daemon.commits().setCandidate(config(frontends));
-    assertTrue(problems.isEmpty(), problems.toString());
-    daemon.commits().commit("test", "balancer", null).get(20, TimeUnit.SECONDS);
-  }
-
-  @AfterAll
-  static void stop() {
-    Peers.stop(nginx);
-    Peers.stop(nginxD);
-    if (daemon != null) {
-      daemon.stop();
-    }
+    TestNodes.commit(daemon, config(frontends), "balancer");
   }
 
   /** One GET over a fresh connection from {@code from} (a loopback address); the answer's status line and body. */
@@ -164,11 +144,9 @@ class BalancerInteropTest {
   }
 
   static JsonObject status() throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, r.statusCode(), r.body());
-    return new JsonObject(r.body());
+    TestNodes.Answer r = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer", token, null);
+    assertEquals(200, r.status(), r.body());
+    return r.json();
   }
 
   static JsonObject server(String frontend, String name) throws Exception {
@@ -268,6 +246,7 @@ class BalancerInteropTest {
     assertTrue(d.getLong("errors") > 0 || during.equals(Map.of("a", 20)), d.toString());
     assertTrue(d.getJsonObject("check").getString("last").startsWith("failed"), d.toString());
     nginxD = startD();
+    cleanup.atEnd(() -> Peers.stop(nginxD));
     awaitState("web", "d", "up"::equals);
     assertTrue(spread(20, "127.0.0.1").size() == 2, "d takes requests again");
   }
@@ -342,10 +321,9 @@ class BalancerInteropTest {
         """.formatted(tcp, dead, origin));
     Path got = dir.resolve("tcp-5m.bin");
     for (int i = 0; i < 4; i++) {
-      Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
-          "http://127.0.0.1:" + tcp + "/5m.bin");
+      Run r = Curl.in(dir).run("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + tcp + "/5m.bin");
       assertEquals("200", r.output().strip(), r.output());
-      assertEquals(Peers.sha256(www.resolve("5m.bin")), Peers.sha256(got));
+      assertEquals(Host.sha256(www.resolve("5m.bin")), Host.sha256(got));
     }
     assertTrue(server("raw", "dead").getLong("errors") >= 1, "round robin sent some to dead, refused: "
         + server("raw", "dead"));
@@ -359,12 +337,12 @@ class BalancerInteropTest {
         """.formatted(web, origin));
     Path got = dir.resolve("http-5m.bin");
     for (int i = 0; i < 2; i++) { // 5 MiB: many reads, streamed; then a small one, whole in the first read
-      Peers.Run r = Peers.run(dir, "curl", "-sS", "--max-time", "60", "-o", got.toString(), "-w", "%{http_code}",
-          "http://127.0.0.1:" + web + "/5m.bin", "-o", dir.resolve("http-1k.bin").toString(),
+      Run r = Curl.in(dir).run("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + web + "/5m.bin", "-o",
+          dir.resolve("http-1k.bin").toString(),
           "http://127.0.0.1:" + web + "/1k.bin");
       assertEquals("200200", r.output().strip(), r.output());
-      assertEquals(Peers.sha256(www.resolve("5m.bin")), Peers.sha256(got));
-      assertEquals(Peers.sha256(www.resolve("1k.bin")), Peers.sha256(dir.resolve("http-1k.bin")));
+      assertEquals(Host.sha256(www.resolve("5m.bin")), Host.sha256(got));
+      assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(dir.resolve("http-1k.bin")));
     }
   }
 
@@ -373,10 +351,10 @@ class BalancerInteropTest {
     Peers.require("wrk", "wrk");
     commit("- { name: web, listen: 127.0.0.1:%d, check: { interval: 200ms }, servers: [%s] }".formatted(web,
         servers("a", "b", "c")));
-    Peers.Run[] result = new Peers.Run[1];
+    Run[] result = new Run[1];
     Thread load = new Thread(() -> {
       try {
-        result[0] = Peers.run(dir, "wrk", "-t1", "-c16", "-d6s", "http://127.0.0.1:" + web + "/");
+        result[0] = Host.runIn(dir, "wrk", "-t1", "-c16", "-d6s", "http://127.0.0.1:" + web + "/");
       } catch (Exception e) {
         throw new RuntimeException(e);
       }
@@ -442,17 +420,14 @@ class BalancerInteropTest {
   }
 
   static String metrics() throws Exception {
-    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-        + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString()).body();
+    return TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", token, null).body();
   }
 
   @Test
   void metricsShowEachServersStateAndCounts() throws Exception {
     commit("- { name: web, listen: 127.0.0.1:%d, servers: [%s] }".formatted(web, servers("a", "b")));
     spread(4, "127.0.0.1");
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
-    String m = r.body();
+    String m = metrics();
     assertTrue(m.matches("(?s).*portcullis_balancer_server_up\\{address=\"127.0.0.1:" + pa
         + "\",frontend=\"web\",server=\"a\",?} 1\\.0.*"), m);
     assertTrue(m.matches("(?s).*portcullis_balancer_server_requests_total\\{address=\"127.0.0.1:" + pb
@@ -462,9 +437,7 @@ class BalancerInteropTest {
         + "address=\"127.0.0.1:" + pa + "\",frontend=\"web\",result=\"passed\",server=\"a\",?} [1-9]");
     for (int i = 0; i < 200 && !passed.matcher(m).find(); i++) {
       Thread.sleep(50);
-      m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-          + "/metrics")).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString())
-          .body();
+      m = metrics();
     }
     assertTrue(m.matches("(?s).*portcullis_balancer_server_checks_total\\{address=\"127.0.0.1:" + pa
         + "\",frontend=\"web\",result=\"passed\",server=\"a\",?} [1-9].*"), m);

@@ -1,27 +1,27 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,10 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @org.junit.jupiter.api.Tag("reliability")
 class BalancerNodesTest {
-  @TempDir
-  static Path dir;
-  static Daemon balancer;
-  static Process nginx;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static int origin;
   static int admin;
   static int icapFront;
@@ -42,15 +40,10 @@ class BalancerNodesTest {
   static final int[] nodeIcap = new int[3];
   static final int[] nodeProxy = new int[3];
   static final Process[] nodes = new Process[3];
-  static Process squid;
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.write(www.resolve("1k.bin"), new byte[1024]);
-    origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    origin = Peers.nginx(cleanup, dir, Map.of("1k.bin", "\0".repeat(1024)));
     for (int i = 0; i < 3; i++) {
       nodeAdmin[i] = freePort();
       nodeIcap[i] = freePort();
@@ -59,64 +52,38 @@ class BalancerNodesTest {
     admin = freePort();
     icapFront = freePort();
     webFront = freePort();
-    String text = """
-        node: { name: lb, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { enabled: false }
-        icap: { enabled: false }
-        balancer:
-          enabled: true
-          frontends:
-            - name: icap
-              listen: 127.0.0.1:%d
-              mode: tcp
-              check: { type: icap, interval: 300ms, timeout: 500ms, rise: 2, fall: 2 }
-              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
-            - name: web
-              listen: 127.0.0.1:%d
-              check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
-              servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }, { name: n2, address: 127.0.0.1:%d }]
-        """.formatted(admin, icapFront, nodeIcap[0], nodeIcap[1], webFront, nodeProxy[0], nodeProxy[1],
-        nodeProxy[2]);
-    balancer = Daemon.start(new Daemon.Options(dir.resolve("lb"), null), text, ConfigLoader.parse(text), "test");
+    String text = TestNodes.balancerConfig("{ name: lb, shutdownGrace: 1s }", admin, """
+        - name: icap
+          listen: 127.0.0.1:%d
+          mode: tcp
+          check: { type: icap, interval: 300ms, timeout: 500ms, rise: 2, fall: 2 }
+          servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
+        - name: web
+          listen: 127.0.0.1:%d
+          check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
+          servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }, { name: n2, address: 127.0.0.1:%d }]
+        """.formatted(icapFront, nodeIcap[0], nodeIcap[1], webFront, nodeProxy[0], nodeProxy[1], nodeProxy[2]));
+    cleanup.add(TestNodes.start(dir.resolve("lb"), text), Daemon::stop);
   }
 
-  @AfterAll
-  static void stop() throws Exception {
-    Peers.stop(squid);
-    for (Process p : nodes) {
-      Peers.kill(p);
-    }
-    Peers.stop(nginx);
-    if (balancer != null) {
-      balancer.stop();
-    }
-  }
-
-  @AfterEach
-  void killNodes() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      Peers.kill(nodes[i]);
-      nodes[i] = null;
-    }
-  }
-
-  /** Node {@code i} in its own JVM: its proxy (without ICAP) when {@code proxy}, else its ICAP server alone. */
+  /**
+   * Node {@code i} in its own JVM: its proxy (without ICAP) when {@code proxy}, else its ICAP server alone; killed
+   * (SIGKILL) after the test.
+   */
   static Process node(int i, boolean proxy) throws Exception {
     String yaml = "node: { name: n%d, eventLoops: 1, shutdownGrace: 1s }\nadmin: { listen: 127.0.0.1:%d }\n"
         .formatted(i, nodeAdmin[i]) + (proxy
         ? "proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }\nicap: { enabled: false }\n".formatted(nodeProxy[i])
         : "proxy: { enabled: false }\nicap: { listen: 127.0.0.1:%d }\n".formatted(nodeIcap[i]));
-    nodes[i] = Peers.portcullis(dir.resolve("node" + i + (proxy ? "p" : "i")), yaml, proxy ? nodeProxy[i] : nodeIcap[i]);
+    nodes[i] = cleanup.add(Peers.portcullis(dir.resolve("node" + i + (proxy ? "p" : "i")), yaml,
+        proxy ? nodeProxy[i] : nodeIcap[i]), Peers::kill);
     return nodes[i];
   }
 
   static JsonObject server(String frontend, String name) throws Exception {
-    String token = Files.readString(dir.resolve("lb/admin.token")).strip();
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    for (Object f : new JsonObject(r.body()).getJsonArray("frontends")) {
+    String token = TestNodes.token(dir.resolve("lb"));
+    for (Object f : TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer", token, null).json()
+        .getJsonArray("frontends")) {
       if (((JsonObject) f).getString("name").equals(frontend)) {
         for (Object s : ((JsonObject) f).getJsonArray("servers")) {
           if (((JsonObject) s).getString("name").equals(name)) {
@@ -140,10 +107,8 @@ class BalancerNodesTest {
 
   /** The ICAP transactions node {@code i} counted (its /metrics). */
   static long transactions(int i) throws Exception {
-    String token = Files.readString(dir.resolve("node" + i + "i/data/admin.token")).strip();
-    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + nodeAdmin[i] + "/metrics")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    String token = TestNodes.token(dir.resolve("node" + i + "i/data"));
+    String metrics = TestNodes.call("GET", "http://127.0.0.1:" + nodeAdmin[i] + "/metrics", token, null).body();
     long sum = 0;
     Matcher m = Pattern.compile("(?m)^portcullis_icap_transactions_total\\{[^}]*method=\"(REQMOD|RESPMOD)\"[^}]*} ([0-9.E]+)$")
         .matcher(metrics);
@@ -162,7 +127,7 @@ class BalancerNodesTest {
     }
     Path k = dir.resolve("curl-" + System.nanoTime() + ".cfg");
     Files.writeString(k, cfg);
-    Peers.Run r = Peers.run(dir, "curl", "-sS", "-Z", "--parallel-max", "8", "--max-time", "30", "-x",
+    Run r = Host.runIn(dir, "curl", "-sS", "-Z", "--parallel-max", "8", "--max-time", "30", "-x",
         "http://127.0.0.1:" + squidPort, "-w", "%{http_code}\\n", "-K", k.toString());
     return r.output().lines().map(String::strip).filter(s -> !s.isEmpty()).toList();
   }
@@ -174,32 +139,26 @@ class BalancerNodesTest {
     awaitState("icap", "n0", "up", System.nanoTime());
     awaitState("icap", "n1", "up", System.nanoTime());
     int squidPort = freePort();
-    squid = Peers.squid(dir.resolve("squid"), squidPort, "icap://127.0.0.1:" + icapFront + "/av/reqmod",
-        "icap://127.0.0.1:" + icapFront + "/av/respmod", List.of());
-    try {
-      List<String> codes = throughSquid(squidPort, 60);
-      assertEquals(60, codes.stream().filter("200"::equals).count(), codes.toString());
-      long t0 = transactions(0);
-      long t1 = transactions(1);
-      assertTrue(t0 > 0 && t1 > 0, "both ICAP servers got transactions: " + t0 + ", " + t1);
+    cleanup.add(Peers.squid(dir.resolve("squid"), squidPort, icapFront));
+    List<String> codes = throughSquid(squidPort, 60);
+    assertEquals(60, codes.stream().filter("200"::equals).count(), codes.toString());
+    long t0 = transactions(0);
+    long t1 = transactions(1);
+    assertTrue(t0 > 0 && t1 > 0, "both ICAP servers got transactions: " + t0 + ", " + t1);
 
-      long killed = System.nanoTime();
-      Peers.kill(nodes[0]);
-      long ms = awaitState("icap", "n0", "down", killed);
-      System.out.printf("balancer (tcp, icap check): n0 detected down %d ms after SIGKILL (bound: 2 x 300 + 500 ="
-          + " 1100 ms)%n", ms);
-      io.portcullis.daemon.reliability.Report.row("faults", "a balancer ICAP backend killed (Squid through it)", 1,
-          1, 0, 0, -1, -1, ms, "detected down after ms; then 60 requests through Squid checked below");
-      String cacheLogBefore = Peers.read(dir.resolve("squid/cache.log"));
-      codes = throughSquid(squidPort, 60);
-      assertEquals(60, codes.stream().filter("200"::equals).count(), "Squid sees no ICAP error: " + codes);
-      String newLog = Peers.read(dir.resolve("squid/cache.log")).substring(cacheLogBefore.length());
-      assertTrue(!newLog.contains("ICAP") || !newLog.toLowerCase().contains("fail"), newLog);
-      assertTrue(transactions(1) >= t1 + 60, "the live server took them all");
-    } finally {
-      Peers.stop(squid);
-      squid = null;
-    }
+    long killed = System.nanoTime();
+    Peers.kill(nodes[0]);
+    long ms = awaitState("icap", "n0", "down", killed);
+    System.out.printf("balancer (tcp, icap check): n0 detected down %d ms after SIGKILL (bound: 2 x 300 + 500 ="
+        + " 1100 ms)%n", ms);
+    io.portcullis.daemon.reliability.Report.row("faults", "a balancer ICAP backend killed (Squid through it)", 1,
+        1, 0, 0, -1, -1, ms, "detected down after ms; then 60 requests through Squid checked below");
+    String cacheLogBefore = Peers.read(dir.resolve("squid/cache.log"));
+    codes = throughSquid(squidPort, 60);
+    assertEquals(60, codes.stream().filter("200"::equals).count(), "Squid sees no ICAP error: " + codes);
+    String newLog = Peers.read(dir.resolve("squid/cache.log")).substring(cacheLogBefore.length());
+    assertTrue(!newLog.contains("ICAP") || !newLog.toLowerCase().contains("fail"), newLog);
+    assertTrue(transactions(1) >= t1 + 60, "the live server took them all");
   }
 
   @Test
@@ -216,10 +175,10 @@ class BalancerNodesTest {
         wrk.path = "http://127.0.0.1:%d/1k.bin"
         wrk.headers["Host"] = "127.0.0.1:%d"
         """.formatted(origin, origin));
-    Peers.Run[] result = new Peers.Run[1];
+    Run[] result = new Run[1];
     Thread load = new Thread(() -> {
       try {
-        result[0] = Peers.run(dir, "wrk", "-t1", "-c8", "-d10s", "-s", lua.toString(),
+        result[0] = Host.runIn(dir, "wrk", "-t1", "-c8", "-d10s", "-s", lua.toString(),
             "http://127.0.0.1:" + webFront + "/");
       } catch (Exception e) {
         throw new RuntimeException(e);
@@ -246,10 +205,9 @@ class BalancerNodesTest {
     node(1, true);
     long back = awaitState("web", "n1", "up", restarted);
     System.out.printf("balancer: n1 up again %d ms after its restart began (JVM start, then rise 2 x 300 ms)%n", back);
+    Curl curl = Curl.in(dir).proxy(webFront);
     for (int i = 0; i < 30; i++) {
-      Peers.Run r = Peers.run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x",
-          "http://127.0.0.1:" + webFront, "http://127.0.0.1:" + origin + "/1k.bin");
-      assertEquals("200", r.output().strip());
+      assertEquals("200", curl.status("http://127.0.0.1:" + origin + "/1k.bin"));
     }
     assertTrue(server("web", "n1").getLong("total") > before, "n1 takes requests again");
   }

@@ -1,22 +1,23 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,11 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pass {@code haproxy -c}; proxy and ICAP traffic flow through it; a stopped node fails over.
  */
 class HaproxyExportTest {
-  @TempDir
-  static Path dir;
-  static Daemon exporter;
-  static Process nginx;
-  static Process haproxy;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static final Process[] nodes = new Process[2];
   static final int[] proxyPort = new int[2];
   static final int[] icapPort = new int[2];
@@ -41,11 +39,7 @@ class HaproxyExportTest {
   @BeforeAll
   static void start() throws Exception {
     Peers.require("haproxy", "haproxy");
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.write(www.resolve("1k.bin"), new byte[1024]);
-    origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    origin = Peers.nginx(cleanup, dir, Map.of("1k.bin", "\0".repeat(1024)));
     for (int i = 0; i < 2; i++) {
       proxyPort[i] = freePort();
       icapPort[i] = freePort();
@@ -55,7 +49,7 @@ class HaproxyExportTest {
           proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
           icap: { listen: 127.0.0.1:%d }
           """.formatted(i, freePort(), proxyPort[i], icapPort[i]);
-      nodes[i] = Peers.portcullis(dir.resolve("n" + i), yaml, proxyPort[i]);
+      nodes[i] = cleanup.add(Peers.portcullis(dir.resolve("n" + i), yaml, proxyPort[i]), Peers::kill);
       Peers.waitForPort(icapPort[i], nodes[i], dir.resolve("n" + i + "/daemon.log"));
     }
     admin = freePort();
@@ -83,34 +77,21 @@ class HaproxyExportTest {
               check: { type: icap, interval: 500ms, timeout: 500ms, rise: 2, fall: 2 }
               servers: [{ name: n0, address: 127.0.0.1:%d }, { name: n1, address: 127.0.0.1:%d }]
         """.formatted(admin, web, proxyPort[0], proxyPort[1], icap, icapPort[0], icapPort[1]);
-    exporter = Daemon.start(new Daemon.Options(dir.resolve("exporter"), null), text, ConfigLoader.parse(text), "test");
-    token = Files.readString(dir.resolve("exporter/admin.token")).strip();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    Peers.stop(haproxy);
-    for (Process p : nodes) {
-      Peers.kill(p);
-    }
-    Peers.stop(nginx);
-    if (exporter != null) {
-      exporter.stop();
-    }
+    cleanup.add(TestNodes.start(dir.resolve("exporter"), text), Daemon::stop);
+    token = TestNodes.token(dir.resolve("exporter"));
   }
 
   static String export(String query) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer/haproxy.cfg" + query)).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, r.statusCode(), r.body());
+    TestNodes.Answer r = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg" + query,
+        token, null);
+    assertEquals(200, r.status(), r.body());
     return r.body();
   }
 
   static Path checked(String name, String cfg) throws Exception {
     Path file = dir.resolve(name);
     Files.writeString(file, cfg);
-    Peers.Run r = Peers.run(dir, "haproxy", "-c", "-f", file.toString());
+    Run r = Host.runIn(dir, "haproxy", "-c", "-f", file.toString());
     assertEquals(0, r.exit(), "haproxy -c on " + name + ":\n" + r.output() + "\n" + cfg);
     return file;
   }
@@ -121,8 +102,8 @@ class HaproxyExportTest {
 
   /** The status of a GET through HAProxy's web frontend from the loopback address {@code from}. */
   static String viaHaproxy(String from) throws Exception {
-    return Peers.run(dir, "curl", "-sS", "--max-time", "20", "--interface", from, "-o", "/dev/null", "-w",
-        "%{http_code}", "-x", "http://127.0.0.1:" + web, "http://127.0.0.1:" + origin + "/1k.bin").output().strip();
+    return Curl.in(dir).maxTime(20).proxy(web).with("--interface", from).status("http://127.0.0.1:" + origin
+        + "/1k.bin");
   }
 
   @Test
@@ -136,8 +117,8 @@ class HaproxyExportTest {
     assertTrue(!Files.readString(Path.of(webOnly)).contains("mode tcp"));
     assertTrue(Files.readString(checked("haproxy-icap.cfg", export("?frontend=icap"))).contains("mode tcp"));
 
-    haproxy = new ProcessBuilder("haproxy", "-db", "-f", one.toString()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
+    Process haproxy = cleanup.add(new ProcessBuilder("haproxy", "-db", "-f", one.toString()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("haproxy.log").toFile()).start());
     Peers.waitForPort(web, haproxy, dir.resolve("haproxy.log"));
     Peers.waitForPort(icap, haproxy, dir.resolve("haproxy.log"));
     Thread.sleep(2500); // longer than fall x interval: a failing check would have taken the servers down by now
@@ -145,7 +126,7 @@ class HaproxyExportTest {
       assertEquals("200", viaHaproxy(), Peers.read(dir.resolve("haproxy.log")));
     }
     assertEquals("403", viaHaproxy("127.0.0.2"), "allowedClients, as HAProxy's src ACL");
-    Peers.Run options = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
+    Run options = Host.runIn(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
         "av/reqmod", "-v");
     assertTrue(options.output().contains("200 OK"), "OPTIONS through HAProxy: " + options.output());
     String log = Peers.read(dir.resolve("haproxy.log"));
@@ -156,7 +137,7 @@ class HaproxyExportTest {
     for (int i = 0; i < 10; i++) {
       assertEquals("200", viaHaproxy(), "failover to n1: " + Peers.read(dir.resolve("haproxy.log")));
     }
-    Peers.Run after = Peers.run(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
+    Run after = Host.runIn(dir, "c-icap-client", "-i", "127.0.0.1", "-p", Integer.toString(icap), "-s",
         "av/reqmod", "-v");
     assertTrue(after.output().contains("200 OK"), "ICAP fails over too: " + after.output());
     assertTrue(Peers.read(dir.resolve("haproxy.log")).contains("n0 is DOWN"), Peers.read(dir.resolve("haproxy.log")));
@@ -164,10 +145,9 @@ class HaproxyExportTest {
 
   @Test
   void anUnknownFrontendIsA404NotAnEmptyConfig() throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-        + admin + "/api/v1/balancer/haproxy.cfg?frontend=nope")).header("Authorization", "Bearer " + token).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(404, r.statusCode());
+    TestNodes.Answer r = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg?frontend=nope",
+        token, null);
+    assertEquals(404, r.status());
     assertTrue(r.body().contains("web, icap"), r.body());
     assertTrue(List.of(r.body()).get(0).contains("nope"));
   }

@@ -29,6 +29,15 @@ class MethodTest {
     return list;
   }
 
+  /** A frontend "web" on 127.0.0.1:8080, by {@code mode} and {@code method}, over {@code servers}. */
+  static Frontend frontend(BalancerConfig.Mode mode, BalancerConfig.Method method, List<Server> servers) {
+    BalancerConfig.Frontend f = new BalancerConfig.Frontend("web", new HostPort("127.0.0.1", 8080), mode, method, null,
+        servers.stream().map(Server::config).toList(), 3, java.time.Duration.ofSeconds(5),
+        java.time.Duration.ofMinutes(5), 100, 10, false, 8192, 32768, 100, java.time.Duration.ofSeconds(30),
+        BalancerConfig.Members.NONE, List.of(), BalancerConfig.SendProxy.NONE);
+    return new Frontend(f, servers, new java.util.concurrent.atomic.AtomicInteger());
+  }
+
   static Map<String, Integer> count(Method m, int n, Predicate<Server> ok) {
     Map<String, Integer> counts = new HashMap<>();
     for (int i = 0; i < n; i++) {
@@ -147,11 +156,7 @@ class MethodTest {
     List<Server> all = new ArrayList<>(servers(1, 1));
     all.add(new Server(new BalancerConfig.Server("spare", new HostPort("127.0.0.1", 9100), 1, true,
         AdminState.ENABLED, 0), new ServerStats()));
-    BalancerConfig.Frontend f = new BalancerConfig.Frontend("web", new HostPort("127.0.0.1", 8080),
-        BalancerConfig.Mode.HTTP, BalancerConfig.Method.ROUNDROBIN, null, all.stream().map(Server::config).toList(),
-        3, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5), 100, 10, false, 8192, 32768, 100,
-        java.time.Duration.ofSeconds(30), BalancerConfig.Members.NONE, List.of(), BalancerConfig.SendProxy.NONE);
-    Frontend fe = new Frontend(f, all, new java.util.concurrent.atomic.AtomicInteger());
+    Frontend fe = frontend(BalancerConfig.Mode.HTTP, BalancerConfig.Method.ROUNDROBIN, all);
     for (int i = 0; i < 10; i++) {
       assertNotEquals("spare", fe.pick(0, null).name());
     }
@@ -174,11 +179,7 @@ class MethodTest {
   void openNeverFillsAServerBeyondItsMaxConnections() {
     List<Server> g = List.of(new Server(new BalancerConfig.Server("only", new HostPort("127.0.0.1", 9200), 1, false,
         AdminState.ENABLED, 2), new ServerStats()));
-    BalancerConfig.Frontend f = new BalancerConfig.Frontend("web", new HostPort("127.0.0.1", 8080),
-        BalancerConfig.Mode.TCP, BalancerConfig.Method.LEASTCONN, null, g.stream().map(Server::config).toList(),
-        3, java.time.Duration.ofSeconds(5), java.time.Duration.ofMinutes(5), 100, 10, false, 8192, 32768, 100,
-        java.time.Duration.ofSeconds(30), BalancerConfig.Members.NONE, List.of(), BalancerConfig.SendProxy.NONE);
-    Frontend fe = new Frontend(f, g, new java.util.concurrent.atomic.AtomicInteger());
+    Frontend fe = frontend(BalancerConfig.Mode.TCP, BalancerConfig.Method.LEASTCONN, g);
     assertSame(g.get(0), fe.open(0, null));
     assertSame(g.get(0), fe.open(0, Set.of(g.get(0))), "the only server, failed once, is tried again");
     assertNull(fe.open(0, null), "full: its two connections are open");

@@ -1,6 +1,6 @@
 package io.portcullis.daemon.balancer;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,19 +13,21 @@ import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.config.BalancerConfig.SendProxy;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.net.SocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * and a real Squid on a {@code require-proxy-header} port behind the balancer logs the client's own address.
  */
 class SendProxyTest {
-  @TempDir
-  Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
 
   private static HAProxyMessage decode(byte[] header) {
     EmbeddedChannel ch = new EmbeddedChannel(new HAProxyMessageDecoder());
@@ -80,83 +82,59 @@ class SendProxyTest {
   @Test
   void squidBehindTheBalancerSeesTheClientsAddressAndTheExportSaysSendProxy() throws Exception {
     Peers.require("haproxy", "haproxy");
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.write(www.resolve("1k.bin"), new byte[1024]);
-    int origin = freePort();
-    Process nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
-    Process squidProcess = null;
-    Daemon d = null;
-    try {
-      int proxied = freePort();
-      Path sq = dir.resolve("squid");
-      squidProcess = Peers.squid(sq, proxied, List.of(
-          "http_port 127.0.0.1:" + proxied + " require-proxy-header",
-          "proxy_protocol_access allow localhost", // the balancer's own address may send the header
-          "acl loopback src 127.0.0.0/8", // the clients' addresses, as the header tells them
-          "http_access allow loopback",
-          "http_access deny all"));
-      int admin = freePort();
-      int v1 = freePort();
-      int v2 = freePort();
-      int none = freePort();
-      String frontends = "";
-      for (String[] f : new String[][] {{"v1", "" + v1}, {"v2", "" + v2}, {"none", "" + none}}) {
-        frontends += """
-              - name: f%1$s
-                listen: 127.0.0.1:%2$s
-                mode: tcp
-                sendProxy: %1$s
-                check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 1, fall: 2 }
-                servers: [{ name: squid, address: 127.0.0.1:%3$d }]
-            """.formatted(f[0], f[1], proxied);
-      }
-      String text = """
-          node: { name: sendproxy, eventLoops: 1 }
-          admin: { listen: 127.0.0.1:%d }
-          proxy: { enabled: false }
-          icap: { enabled: false }
-          balancer:
-            enabled: true
-            frontends:
-          %s""".formatted(admin, frontends);
-      d = Daemon.start(new Daemon.Options(dir.resolve("node"), null), text, ConfigLoader.parse(text), "test");
-      String page = "http://127.0.0.1:" + origin + "/1k.bin";
-      assertEquals("200", curl("127.0.0.2", v1, page), "through the v1 frontend");
-      assertEquals("200", curl("127.0.0.3", v2, page), "through the v2 frontend");
-      assertNotEquals("200", curl("127.0.0.4", none, page), "without the header Squid's port takes nothing");
-      String log = "";
-      for (int i = 0; i < 50 && !(log.contains("127.0.0.2") && log.contains("127.0.0.3")); i++) {
-        Thread.sleep(200);
-        log = Peers.read(sq.resolve("access.log"));
-      }
-      List<String> lines = new ArrayList<>(List.of(log.split("\n")));
-      assertTrue(lines.stream().anyMatch(l -> l.contains(" 127.0.0.2 ") && l.contains("/1k.bin")), log);
-      assertTrue(lines.stream().anyMatch(l -> l.contains(" 127.0.0.3 ") && l.contains("/1k.bin")), log);
-      assertTrue(lines.stream().noneMatch(l -> l.contains(" 127.0.0.1 ") && l.contains("/1k.bin")),
-          "no request logged with the balancer's address: " + log);
-
-      String token = Files.readString(dir.resolve("node/admin.token")).strip();
-      HttpResponse<String> cfg = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-          "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg")).header("Authorization", "Bearer " + token)
-          .build(), HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, cfg.statusCode(), cfg.body());
-      assertTrue(cfg.body().contains(" send-proxy\n") || cfg.body().contains(" send-proxy "), cfg.body());
-      assertTrue(cfg.body().contains(" send-proxy-v2"), cfg.body());
-      Path file = dir.resolve("haproxy.cfg");
-      Files.writeString(file, cfg.body());
-      Peers.Run check = Peers.run(dir, "haproxy", "-c", "-f", file.toString());
-      assertEquals(0, check.exit(), check.output() + "\n" + cfg.body());
-    } finally {
-      if (d != null) {
-        d.stop();
-      }
-      Peers.stop(squidProcess);
-      Peers.stop(nginx);
+    int origin = Peers.nginx(cleanup, dir, Map.of("1k.bin", "\0".repeat(1024)));
+    int proxied = freePort();
+    Path sq = dir.resolve("squid");
+    cleanup.add(Peers.squid(sq, proxied, List.of(
+        "http_port 127.0.0.1:" + proxied + " require-proxy-header",
+        "proxy_protocol_access allow localhost", // the balancer's own address may send the header
+        "acl loopback src 127.0.0.0/8", // the clients' addresses, as the header tells them
+        "http_access allow loopback",
+        "http_access deny all")));
+    int admin = freePort();
+    int v1 = freePort();
+    int v2 = freePort();
+    int none = freePort();
+    String frontends = "";
+    for (String[] f : new String[][] {{"v1", "" + v1}, {"v2", "" + v2}, {"none", "" + none}}) {
+      frontends += """
+          - name: f%1$s
+            listen: 127.0.0.1:%2$s
+            mode: tcp
+            sendProxy: %1$s
+            check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 1, fall: 2 }
+            servers: [{ name: squid, address: 127.0.0.1:%3$d }]
+          """.formatted(f[0], f[1], proxied);
     }
+    String text = TestNodes.balancerConfig("{ name: sendproxy, eventLoops: 1 }", admin, frontends);
+    cleanup.add(TestNodes.start(dir.resolve("node"), text), Daemon::stop);
+    String page = "http://127.0.0.1:" + origin + "/1k.bin";
+    assertEquals("200", curl("127.0.0.2", v1, page), "through the v1 frontend");
+    assertEquals("200", curl("127.0.0.3", v2, page), "through the v2 frontend");
+    assertNotEquals("200", curl("127.0.0.4", none, page), "without the header Squid's port takes nothing");
+    String log = "";
+    for (int i = 0; i < 50 && !(log.contains("127.0.0.2") && log.contains("127.0.0.3")); i++) {
+      Thread.sleep(200);
+      log = Peers.read(sq.resolve("access.log"));
+    }
+    List<String> lines = new ArrayList<>(List.of(log.split("\n")));
+    assertTrue(lines.stream().anyMatch(l -> l.contains(" 127.0.0.2 ") && l.contains("/1k.bin")), log);
+    assertTrue(lines.stream().anyMatch(l -> l.contains(" 127.0.0.3 ") && l.contains("/1k.bin")), log);
+    assertTrue(lines.stream().noneMatch(l -> l.contains(" 127.0.0.1 ") && l.contains("/1k.bin")),
+        "no request logged with the balancer's address: " + log);
+
+    TestNodes.Answer cfg = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/balancer/haproxy.cfg",
+        TestNodes.token(dir.resolve("node")), null);
+    assertEquals(200, cfg.status(), cfg.body());
+    assertTrue(cfg.body().contains(" send-proxy\n") || cfg.body().contains(" send-proxy "), cfg.body());
+    assertTrue(cfg.body().contains(" send-proxy-v2"), cfg.body());
+    Path file = dir.resolve("haproxy.cfg");
+    Files.writeString(file, cfg.body());
+    Run check = Host.runIn(dir, "haproxy", "-c", "-f", file.toString());
+    assertEquals(0, check.exit(), check.output() + "\n" + cfg.body());
   }
 
   private String curl(String from, int port, String url) throws Exception {
-    return Peers.run(dir, "curl", "-sS", "--max-time", "10", "--interface", from, "-o", "/dev/null", "-w",
-        "%{http_code}", "-x", "http://127.0.0.1:" + port, url).output().strip();
+    return Curl.in(dir).maxTime(10).proxy(port).with("--interface", from).status(url);
   }
 }

@@ -1,18 +1,20 @@
 package io.portcullis.daemon.events;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.EventsConfig;
 import io.portcullis.daemon.config.EventsConfig.Format;
 import io.portcullis.daemon.config.EventsConfig.Transport;
+import io.portcullis.daemon.config.EventsConfig;
 import io.portcullis.daemon.config.HostPort;
-import io.portcullis.daemon.peers.Peers;
-import io.portcullis.daemon.peers.Rsyslog;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Rsyslog;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -116,7 +118,7 @@ class SyslogSinkTest {
   @Test
   void tlsWithACaThatDoesNotMatchSendsNothingThenTheRightCaWorks() throws Exception {
     Rsyslog.certificates(dir);
-    Peers.Run other = Peers.run(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+    Run other = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "2",
         "-subj", "/CN=Some Other CA", "-addext", "basicConstraints=critical,CA:TRUE");
     assertEquals(0, other.exit(), other.output());

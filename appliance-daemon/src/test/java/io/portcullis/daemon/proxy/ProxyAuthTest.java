@@ -1,21 +1,26 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
+import static io.portcullis.testsupport.Host.runIn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.config.ConfigException;
 import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,10 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the rules through ICAP, and the access log in Squid's format, read by the real SARG.
  */
 class ProxyAuthTest {
-  @TempDir
-  static Path dir;
-  static Daemon daemon;
-  static Process nginx;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
+  static Curl curl;
   static int origin;
   static int proxy;
   static int admin;
@@ -36,24 +40,19 @@ class ProxyAuthTest {
     String[] cmd = new String[args.length + 1];
     cmd[0] = "openssl";
     System.arraycopy(args, 0, cmd, 1, args.length);
-    Peers.Run r = run(dir, cmd);
+    Run r = runIn(dir, cmd);
     assertEquals(0, r.exit(), r.output());
     return r.output().strip();
   }
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("curl", "curl");
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("index.html"), "hello\n");
-    Files.writeString(www.resolve("secret.html"), "secret\n");
-    origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    origin = Peers.nginx(cleanup, dir, Map.of("index.html", "hello\n", "secret.html", "secret\n"));
     String aliceHash = openssl("passwd", "-6", "alice-pw");
     Files.writeString(dir.resolve("htpasswd"), "# made by openssl, as htpasswd -m would\nbob:"
         + openssl("passwd", "-apr1", "bob pw:with colon") + "\n");
     proxy = freePort();
+    curl = Curl.in(dir).hideErrors().maxTime(20).proxy(proxy).with("-i");
     accessLog = dir.resolve("logs/access.log");
     String text = """
         admin: { listen: "127.0.0.1:%d" }
@@ -76,30 +75,18 @@ class ProxyAuthTest {
             - { name: staff-only, when: { urls: ["http://127.0.0.1:*/staff*"], unless: [ { groups: [staff] } ] }, action: block }
             - { name: no-tunnels-for-bob, when: { users: [bob], methods: [CONNECT] }, action: block }
         """.formatted(admin = freePort(), freePort(), proxy, aliceHash, openssl("passwd", "-6", "carol-pw"));
-    Path config = dir.resolve("portcullis.yaml");
-    Files.writeString(config, text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), config), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    Peers.stop(nginx);
-    if (daemon != null) {
-      daemon.stop();
-    }
+    cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
   }
 
   /** curl through the proxy; returns "status\nheaders+body". */
   static String curl(String user, String url, String... extra) throws Exception {
-    List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-i", "--max-time", "20", "-x",
-        "http://127.0.0.1:" + proxy));
+    List<String> args = new java.util.ArrayList<>();
     if (user != null) {
-      cmd.addAll(List.of("--proxy-user", user));
+      args.addAll(List.of("--proxy-user", user));
     }
-    cmd.addAll(List.of(extra));
-    cmd.add(url);
-    Peers.Run r = run(dir, cmd.toArray(new String[0]));
-    return r.output();
+    args.addAll(List.of(extra));
+    args.add(url);
+    return curl.run(args.toArray(String[]::new)).output();
   }
 
   @Test
@@ -123,9 +110,8 @@ class ProxyAuthTest {
     assertTrue(curl("alice:alice-pw", url, from).startsWith("HTTP/1.1 200 "));
     assertTrue(curl("carol:carol-pw", url, "--interface", "127.0.0.10").startsWith("HTTP/1.1 200 "),
         "another address is served");
-    String metrics = io.portcullis.daemon.peers.Peers.run(dir, "curl", "-s", "-H", "Authorization: Bearer "
-        + Files.readString(dir.resolve("data/admin.token")).strip(), "http://127.0.0.1:" + admin + "/metrics")
-        .output();
+    String metrics = Curl.in(dir).run("-H", "Authorization: Bearer " + TestNodes.token(dir.resolve("data")),
+        "http://127.0.0.1:" + admin + "/metrics").output();
     assertTrue(metrics.contains("portcullis_proxy_auth_lockouts_total 1.0"), metrics);
   }
 
@@ -183,7 +169,7 @@ class ProxyAuthTest {
     Path conf = dir.resolve("sarg.conf");
     Files.writeString(conf, "access_log " + accessLog + "\noutput_dir " + out + "\ntemporary_dir " + tmp
         + "\nresolve_ip no\noverwrite_report yes\ndate_format e\n");
-    Peers.Run r = run(dir, "sarg", "-f", conf.toString());
+    Run r = runIn(dir, "sarg", "-f", conf.toString());
     assertEquals(0, r.exit(), r.output());
     try (var files = Files.walk(out)) {
       String reports = files.filter(Files::isRegularFile).map(p -> {

@@ -1,19 +1,20 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
-import java.nio.file.Files;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -22,22 +23,17 @@ import org.junit.jupiter.api.io.TempDir;
  * believed. Real curl, real nginx as the origin, the node's own ICAP server, its balancer in front.
  */
 class ProxyForwardedForTest {
-  @TempDir
-  static Path dir;
-  static Daemon daemon;
-  static Process nginx;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
+  static Curl curl;
   static int origin;
   static int proxy;
   static int balancer;
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("curl", "curl");
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("page.html"), "hello\n");
-    origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    curl = Curl.in(dir).maxTime(20);
+    origin = Peers.nginx(cleanup, dir, Map.of("page.html", "hello\n"));
     proxy = freePort();
     balancer = freePort();
     String text = """
@@ -53,26 +49,18 @@ class ProxyForwardedForTest {
           access:
             - { name: no-lab, when: { clients: [10.9.0.0/16, 127.0.0.2/32] }, action: block }
         """.formatted(freePort(), proxy, freePort(), balancer, proxy);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    Peers.stop(nginx);
-    if (daemon != null) {
-      daemon.stop();
-    }
+    cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   /** The status and body of a GET of the origin's page through {@code port}, from {@code from}, with headers. */
   static String get(int port, String from, String... headers) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "--interface", from, "-x",
-        "http://127.0.0.1:" + port, "-w", "|%{http_code}"));
+    List<String> args = new ArrayList<>(List.of("--interface", from, "-x", "http://127.0.0.1:" + port, "-w",
+        "|%{http_code}"));
     for (String h : headers) {
-      cmd.addAll(List.of("-H", h));
+      args.addAll(List.of("-H", h));
     }
-    cmd.add("http://127.0.0.1:" + origin + "/page.html");
-    return Peers.run(dir, cmd.toArray(String[]::new)).output().strip();
+    args.add("http://127.0.0.1:" + origin + "/page.html");
+    return curl.run(args.toArray(String[]::new)).output().strip();
   }
 
   @Test

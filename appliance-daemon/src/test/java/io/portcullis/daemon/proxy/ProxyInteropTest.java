@@ -1,14 +1,17 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -19,19 +22,17 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** curl through our proxy to a real nginx (plain and TLS) and to an echo origin that hashes what it receives. */
 class ProxyInteropTest {
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
-  static Process nginx;
-  static HttpServer echo;
+  static Curl curl;
   static int origin;
   static int tlsOrigin;
   static int echoPort;
@@ -41,33 +42,28 @@ class ProxyInteropTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("curl", "curl");
-    www = dir.resolve("www");
-    Files.createDirectories(www);
-    Random random = new Random(3);
-    for (var e : List.of(List.of("1k.bin", 1024), List.of("5m.bin", 5 << 20), List.of("100m.bin", 100 << 20))) {
-      byte[] data = new byte[(Integer) e.get(1)];
-      random.nextBytes(data);
-      Files.write(www.resolve((String) e.get(0)), data);
-    }
+    www = Files.createDirectories(dir.resolve("www"));
+    Host.randomFile(www.resolve("1k.bin"), 1024, 3);
+    Host.randomFile(www.resolve("5m.bin"), 5 << 20, 4);
+    Host.randomFile(www.resolve("100m.bin"), 100 << 20, 5);
     Path tls = dir.resolve("tls");
     Files.createDirectories(tls);
-    Peers.Run cert = run(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+    Run cert = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
         "-subj", "/CN=localhost", "-keyout", tls.resolve("key.pem").toString(), "-out",
         tls.resolve("cert.pem").toString());
     assertEquals(0, cert.exit(), cert.output());
     origin = freePort();
     tlsOrigin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin, """
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin, """
         server {
           listen 127.0.0.1:%d ssl;
           ssl_certificate %s;
           ssl_certificate_key %s;
           root %s;
         }
-        """.formatted(tlsOrigin, tls.resolve("cert.pem"), tls.resolve("key.pem"), www));
+        """.formatted(tlsOrigin, tls.resolve("cert.pem"), tls.resolve("key.pem"), www)));
     echoPort = freePort();
-    echo = HttpServer.create(new InetSocketAddress("127.0.0.1", echoPort), 64);
+    HttpServer echo = cleanup.add(HttpServer.create(new InetSocketAddress("127.0.0.1", echoPort), 64), s -> s.stop(0));
     echo.createContext("/", ex -> {
       lastEchoHeaders = ex.getRequestHeaders().entrySet().toString();
       MessageDigest md;
@@ -93,46 +89,19 @@ class ProxyInteropTest {
     });
     echo.start();
     proxy = freePort();
+    curl = Curl.in(dir).maxTime(120).proxy(proxy);
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
         + "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", xForwardedFor: true, connectPorts: [443, " + tlsOrigin + "] }\n";
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (echo != null) {
-      echo.stop(0);
-    }
-    Peers.stop(nginx);
-    if (daemon != null) {
-      daemon.stop();
-    }
-  }
-
-  static String sha256(Path p) throws Exception {
-    return Peers.sha256(p);
-  }
-
-
-  Peers.Run curl(String... args) throws Exception {
-    String[] cmd = new String[args.length + 6];
-    cmd[0] = "curl";
-    cmd[1] = "-sS";
-    cmd[2] = "--max-time";
-    cmd[3] = "120";
-    cmd[4] = "-x";
-    cmd[5] = "http://127.0.0.1:" + proxy;
-    System.arraycopy(args, 0, cmd, 6, args.length);
-    return run(dir, cmd);
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   @Test
   void downloadsArriveByteForByte() throws Exception {
     for (String name : List.of("1k.bin", "5m.bin", "100m.bin")) {
       Path got = dir.resolve("got-" + name);
-      Peers.Run r = curl("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
+      Run r = curl.run("-o", got.toString(), "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/" + name);
       assertEquals("200", r.output().strip(), name + ": " + r.output());
-      assertEquals(sha256(www.resolve(name)), sha256(got), name);
+      assertEquals(Host.sha256(www.resolve(name)), Host.sha256(got), name);
       Files.delete(got);
     }
   }
@@ -143,15 +112,15 @@ class ProxyInteropTest {
     byte[] data = new byte[3_000_000];
     new Random(9).nextBytes(data);
     Files.write(body, data);
-    Peers.Run r = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
+    Run r = curl.run("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
         "http://127.0.0.1:" + echoPort + "/post");
-    assertEquals("3000000 " + sha256(body), r.output().strip());
-    String chunked = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + body,
+    assertEquals("3000000 " + Host.sha256(body), r.output().strip());
+    String chunked = curl.run("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + body,
         "http://127.0.0.1:" + echoPort + "/post").output().strip();
-    assertEquals("3000000 " + sha256(body), chunked, "a chunked upload");
+    assertEquals("3000000 " + Host.sha256(body), chunked, "a chunked upload");
     assertTrue(lastEchoHeaders.contains("Via=[1.1 portcullis (Portcullis)]"), lastEchoHeaders);
     assertTrue(lastEchoHeaders.contains("X-forwarded-for=[127.0.0.1]"), lastEchoHeaders);
-    Peers.Run again = curl("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
+    Run again = curl.run("--data-binary", "@" + body, "-H", "Connection: X-Secret", "-H", "X-Secret: hop",
         "http://127.0.0.1:" + echoPort + "/post");
     assertEquals(0, again.exit());
     assertTrue(!lastEchoHeaders.contains("X-secret"), "a header named in Connection is hop-by-hop: " + lastEchoHeaders);
@@ -160,9 +129,9 @@ class ProxyInteropTest {
   @Test
   void keepAliveReusesTheClientConnectionAndHeadHasNoBody() throws Exception {
     String u = "http://127.0.0.1:" + origin + "/1k.bin";
-    Peers.Run two = curl("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects};", u, u);
+    Run two = curl.run("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects};", u, u);
     assertEquals("1;0;", two.output().strip(), "the second request rides the first connection");
-    Peers.Run head = curl("-I", "-w", "%{size_download}", u);
+    Run head = curl.run("-I", "-w", "%{size_download}", u);
     assertTrue(head.output().contains("Content-Length: 1024"), head.output());
     assertTrue(head.output().strip().endsWith("0"), head.output());
   }
@@ -170,23 +139,20 @@ class ProxyInteropTest {
   @Test
   void connectTunnelsToAllowedPortsOnly() throws Exception {
     Path got = dir.resolve("tls-1k");
-    Peers.Run ok = curl("-k", "-o", got.toString(), "-w", "%{http_connect} %{http_code}",
+    Run ok = curl.run("-k", "-o", got.toString(), "-w", "%{http_connect} %{http_code}",
         "https://127.0.0.1:" + tlsOrigin + "/1k.bin");
     assertEquals("200 200", ok.output().strip(), ok.output());
-    assertEquals(sha256(www.resolve("1k.bin")), sha256(got));
-    Peers.Run refused = curl("-k", "-w", "%{http_connect}", "https://127.0.0.1:25/");
+    assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
+    Run refused = curl.run("-k", "-w", "%{http_connect}", "https://127.0.0.1:25/");
     assertTrue(refused.output().strip().endsWith("403"), refused.output());
   }
 
   @Test
   void badTargetsGetErrorPages() throws Exception {
-    Peers.Run dead = curl("-o", dir.resolve("502.html").toString(), "-w", "%{http_code}",
-        "http://127.0.0.1:" + freePort() + "/");
-    assertEquals("502", dead.output().strip());
+    assertEquals("502", curl.status("http://127.0.0.1:" + freePort() + "/", dir.resolve("502.html")));
     assertTrue(Files.readString(dir.resolve("502.html")).contains("could not be reached"));
-    Peers.Run originForm = run(dir, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-        "http://127.0.0.1:" + proxy + "/index.html");
-    assertEquals("400", originForm.output().strip());
+    // Not through the proxy: a request in origin form sent to it.
+    assertEquals("400", Curl.in(dir).status("http://127.0.0.1:" + proxy + "/index.html"));
     // A refused request closes its connection: nothing that follows on it is read as a request.
     try (java.net.Socket sock = new java.net.Socket("127.0.0.1", proxy)) {
       sock.setSoTimeout(5000);
@@ -201,14 +167,12 @@ class ProxyInteropTest {
   @Test
   void clientsOutsideAllowedNetworksGet403() throws Exception {
     String before = daemon.commits().active().text();
-    daemon.commits().setCandidate(before.replace("xForwardedFor: true", "xForwardedFor: true, allowedClients: [10.9.9.0/24]"));
-    daemon.commits().commit("test", "deny loopback", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, before.replace("xForwardedFor: true", "xForwardedFor: true, allowedClients: [10.9.9.0/24]"),
+        "deny loopback");
     try {
-      Peers.Run r = curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + origin + "/1k.bin");
-      assertEquals("403", r.output().strip());
+      assertEquals("403", curl.status("http://127.0.0.1:" + origin + "/1k.bin"));
     } finally {
-      daemon.commits().setCandidate(before);
-      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before, "restore");
     }
   }
 }

@@ -1,12 +1,14 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Wire;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,11 +20,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
+import java.util.Map;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,43 +32,24 @@ import org.junit.jupiter.api.io.TempDir;
  * case must end in an error answer and a close, and no hidden request may reach the origin.
  */
 class ProxyMalformedTest {
-  @TempDir
-  static Path dir;
-  static Daemon daemon;
-  static Process nginx;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static int origin;
   static int proxy;
 
   @BeforeAll
   static void start() throws Exception {
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("index.html"), "hello\n");
-    origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    origin = Peers.nginx(cleanup, dir, Map.of("index.html", "hello\n"));
     proxy = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nicap: { enabled: false }\n"
         + "proxy: { deniedDestinations: [], listen: 127.0.0.1:" + proxy + ", headerTimeout: 1s }\n";
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    Peers.stop(nginx);
-    if (daemon != null) {
-      daemon.stop();
-    }
+    cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   /** What came back before the proxy closed: the bytes, and whether it closed within the read timeout. */
   record Exchange(String text, boolean closed) {
     List<Integer> statuses() {
-      List<Integer> out = new ArrayList<>();
-      Matcher m = Pattern.compile("(?m)^HTTP/1\\.[01] (\\d{3}) ").matcher(text);
-      while (m.find()) {
-        out.add(Integer.parseInt(m.group(1)));
-      }
-      return out;
+      return Wire.statuses(Pattern.compile("(?m)^HTTP/1\\.[01] (\\d{3}) "), text);
     }
   }
 

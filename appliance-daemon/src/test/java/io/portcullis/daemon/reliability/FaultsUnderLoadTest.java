@@ -3,31 +3,30 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Clamd;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Clamd;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,9 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("reliability")
 class FaultsUnderLoadTest {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  @TempDir
-  static Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
 
   /** One request's end: when (ms since the load began) and its status (-1: the connection failed). */
   record Hit(long at, int status) {
@@ -86,6 +84,25 @@ class FaultsUnderLoadTest {
       return m;
     }
 
+    /**
+     * With this load running: 1.5 s, then {@code victim} killed (SIGKILL), 1.5 s, then {@code restart} (back when it
+     * returns), 2 s more; then the load stops. When each happened, and the victim's successor.
+     */
+    Fault killAndRestart(Process victim, Callable<Process> restart) throws Exception {
+      try {
+        Thread.sleep(1500);
+        long killedAt = now();
+        Peers.kill(victim);
+        Thread.sleep(1500);
+        Process back = restart.call();
+        long backAt = now();
+        Thread.sleep(2000);
+        return new Fault(killedAt, backAt, back);
+      } finally {
+        close();
+      }
+    }
+
     /** The first hit at or after {@code from} ms with {@code status} (or not, if {@code not}); -1 if none. */
     long first(long from, int status, boolean not) {
       synchronized (hits) {
@@ -93,6 +110,15 @@ class FaultsUnderLoadTest {
             .orElse(-1);
       }
     }
+  }
+
+  /** nginx serving /page.html ("a page"), its files in dir/{@code name}, stopped after the test; its port. */
+  int pageOrigin(String name) throws Exception {
+    return Peers.nginx(cleanup, dir.resolve(name), Map.of("page.html", "a page\n"));
+  }
+
+  /** A fault {@link Load#killAndRestart} made: when (ms into the load) it struck and healed, and the new process. */
+  record Fault(long killedAt, long backAt, Process restarted) {
   }
 
   /** One GET through the proxy on a connection of its own; its status, or -1 if the connection failed. */
@@ -109,33 +135,30 @@ class FaultsUnderLoadTest {
   }
 
   static void commit(int admin, Path data, String yaml) throws Exception {
-    String token = Files.readString(data.resolve("admin.token")).strip();
-    for (String[] call : new String[][] {{"PUT", "/api/v1/candidate", new JsonObject().put("yaml", yaml).encode()},
-        {"POST", "/api/v1/commit", "{}"}}) {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + call[1]))
-          .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-          .method(call[0], HttpRequest.BodyPublishers.ofString(call[2])).build(), HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, r.statusCode(), r.body());
-    }
+    String token = TestNodes.token(data);
+    api(admin, token, "PUT", "/api/v1/candidate", new JsonObject().put("yaml", yaml).encode());
+    api(admin, token, "POST", "/api/v1/commit", "{}");
+  }
+
+  /** An admin-API call that must succeed (200). */
+  static void api(int admin, String token, String method, String path, String body) throws Exception {
+    TestNodes.Answer r = TestNodes.call(method, "http://127.0.0.1:" + admin + path, token, body);
+    assertEquals(200, r.status(), r.body());
   }
 
   @Test
   void anIcapServerKilledAndRestartedUnderLoadCostsPagesByPolicyNeverAReset() throws Exception {
-    Path www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("page.html"), "a page\n");
-    int origin = Peers.freePort();
-    Process nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
-    int icap = Peers.freePort();
+    int origin = pageOrigin("icap-origin");
+    int icap = Host.freePort();
     String icapYaml = """
         node: { name: icap-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
         proxy: { enabled: false }
         icap: { listen: 127.0.0.1:%d }
-        """.formatted(Peers.freePort(), icap);
-    Process icapNode = Peers.portcullis(dir.resolve("icap"), icapYaml, icap);
-    int proxy = Peers.freePort();
-    int admin = Peers.freePort();
+        """.formatted(Host.freePort(), icap);
+    Process icapNode = cleanup.add(Peers.portcullis(dir.resolve("icap"), icapYaml, icap));
+    int proxy = Host.freePort();
+    int admin = Host.freePort();
     String proxyYaml = """
         node: { name: proxy-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -145,49 +168,36 @@ class FaultsUnderLoadTest {
           icap: { reqmod: ["icap://127.0.0.1:%d/av/reqmod"], respmod: ["icap://127.0.0.1:%d/av/respmod"], onError: %s, timeout: 3s }
         icap: { enabled: false }
         """;
-    Process proxyNode = Peers.portcullis(dir.resolve("proxy"), proxyYaml.formatted(admin, proxy, icap, icap, "block"),
-        proxy);
+    Process proxyNode = cleanup.add(Peers.portcullis(dir.resolve("proxy"), proxyYaml.formatted(admin, proxy, icap, icap,
+        "block"), proxy));
     Peers.waitForPort(admin, proxyNode, dir.resolve("proxy/daemon.log"));
     String url = "http://127.0.0.1:" + origin + "/page.html";
-    try {
-      for (String onError : List.of("block", "bypass")) {
-        if (onError.equals("bypass")) {
-          commit(admin, dir.resolve("proxy/data"), proxyYaml.formatted(admin, proxy, icap, icap, "bypass"));
-        }
-        long killedAt;
-        long readyAt;
-        Load load = new Load(proxy, url);
-        try (load) {
-          Thread.sleep(1500);
-          killedAt = load.now();
-          Peers.kill(icapNode);
-          Thread.sleep(1500);
-          icapNode = Peers.portcullis(dir.resolve("icap"), null, icap);
-          readyAt = load.now();
-          Thread.sleep(2000);
-        }
-        Map<Integer, Integer> st = load.statuses();
-        int resets = st.getOrDefault(-1, 0);
-        int total = load.hits.size();
-        long shown = load.first(killedAt, 200, true);
-        long healed = load.first(readyAt, 200, false);
-        String note = "statuses " + st + "; fault shown after " + (shown < 0 ? "-" : shown - killedAt)
-            + " ms, healed " + (healed < 0 ? "never" : (healed - readyAt) + " ms") + " after the restart";
-        int promised = onError.equals("block") ? st.getOrDefault(200, 0) + st.getOrDefault(503, 0)
-            : st.getOrDefault(200, 0);
-        Report.row("faults", "ICAP server killed and restarted, onError " + onError, total, promised, 0, 0, -1,
-            total - promised, shown < 0 ? -1 : shown - killedAt, note);
-        assertEquals(0, resets, "no reset: " + note);
-        assertEquals(total, promised, "only what " + onError + " promises: " + note);
-        assertTrue(healed >= 0, "served again after the restart: " + note);
-        if (onError.equals("block")) {
-          assertTrue(st.getOrDefault(503, 0) > 0, "fail-closed shows as 503 pages: " + note);
-        }
+    for (String onError : List.of("block", "bypass")) {
+      if (onError.equals("bypass")) {
+        commit(admin, dir.resolve("proxy/data"), proxyYaml.formatted(admin, proxy, icap, icap, "bypass"));
       }
-    } finally {
-      Peers.stop(proxyNode);
-      Peers.stop(icapNode);
-      Peers.stop(nginx);
+      Load load = new Load(proxy, url);
+      Fault fault = load.killAndRestart(icapNode, () -> cleanup.add(Peers.portcullis(dir.resolve("icap"), null, icap)));
+      icapNode = fault.restarted();
+      long killedAt = fault.killedAt();
+      long readyAt = fault.backAt();
+      Map<Integer, Integer> st = load.statuses();
+      int resets = st.getOrDefault(-1, 0);
+      int total = load.hits.size();
+      long shown = load.first(killedAt, 200, true);
+      long healed = load.first(readyAt, 200, false);
+      String note = "statuses " + st + "; fault shown after " + (shown < 0 ? "-" : shown - killedAt)
+          + " ms, healed " + (healed < 0 ? "never" : (healed - readyAt) + " ms") + " after the restart";
+      int promised = onError.equals("block") ? st.getOrDefault(200, 0) + st.getOrDefault(503, 0)
+          : st.getOrDefault(200, 0);
+      Report.row("faults", "ICAP server killed and restarted, onError " + onError, total, promised, 0, 0, -1,
+          total - promised, shown < 0 ? -1 : shown - killedAt, note);
+      assertEquals(0, resets, "no reset: " + note);
+      assertEquals(total, promised, "only what " + onError + " promises: " + note);
+      assertTrue(healed >= 0, "served again after the restart: " + note);
+      if (onError.equals("block")) {
+        assertTrue(st.getOrDefault(503, 0) > 0, "fail-closed shows as 503 pages: " + note);
+      }
     }
   }
 
@@ -207,29 +217,21 @@ class FaultsUnderLoadTest {
       });
       t.setDaemon(true);
       t.start();
-      int proxy = Peers.freePort();
-      Process node = Peers.portcullis(dir.resolve("resets"), """
-          node: { name: resets, shutdownGrace: 1s }
-          admin: { listen: 127.0.0.1:%d }
-          proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-          icap: { listen: 127.0.0.1:%d }
-          """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
-      try {
-        Load load = new Load(proxy, "http://127.0.0.1:" + origin.getLocalPort() + "/x");
-        try (load) {
-          Thread.sleep(4000);
-        }
-        Map<Integer, Integer> st = load.statuses();
-        int total = load.hits.size();
-        int promised = st.getOrDefault(200, 0) + st.getOrDefault(502, 0);
-        Report.row("faults", "origin resets a quarter of its connections", total, promised, 0, 0, -1,
-            total - promised, -1, "statuses " + st + "; origin connections " + n.get());
-        assertEquals(0, st.getOrDefault(-1, 0), "no reset reaches the client: " + st);
-        assertEquals(total, promised, "200 or 502 only: " + st);
-        assertTrue(st.getOrDefault(502, 0) > 0, st.toString());
-      } finally {
-        Peers.stop(node);
+      int proxy = Host.freePort();
+      cleanup.add(Peers.portcullis(dir.resolve("resets"), TestNodes.proxyNode("resets", Host.freePort(), proxy, ""),
+          proxy));
+      Load load = new Load(proxy, "http://127.0.0.1:" + origin.getLocalPort() + "/x");
+      try (load) {
+        Thread.sleep(4000);
       }
+      Map<Integer, Integer> st = load.statuses();
+      int total = load.hits.size();
+      int promised = st.getOrDefault(200, 0) + st.getOrDefault(502, 0);
+      Report.row("faults", "origin resets a quarter of its connections", total, promised, 0, 0, -1,
+          total - promised, -1, "statuses " + st + "; origin connections " + n.get());
+      assertEquals(0, st.getOrDefault(-1, 0), "no reset reaches the client: " + st);
+      assertEquals(total, promised, "200 or 502 only: " + st);
+      assertTrue(st.getOrDefault(502, 0) > 0, st.toString());
     }
   }
 
@@ -259,67 +261,41 @@ class FaultsUnderLoadTest {
 
   @Test
   void clamdStoppedUnderLoadBlocksByTheRuleAndHealsWhenItIsBack() throws Exception {
-    Path www = dir.resolve("www-scan");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("file.bin"), "harmless content\n".repeat(100));
-    int origin = Peers.freePort();
-    Process nginx = Peers.nginx(dir.resolve("nginx-scan"), www, origin);
-    int clamdPort = Peers.freePort();
+    int origin = Peers.nginx(cleanup, dir.resolve("scan-origin"), Map.of("file.bin", "harmless content\n".repeat(100)));
+    int clamdPort = Host.freePort();
     Map<String, String> sigs = Map.of("test.ndb", "Portcullis.Test.Reliability:0:*:"
         + "706f727463756c6c69732d6d616c77617265\n");
-    Process clamd = Clamd.start(dir.resolve("clamd"), clamdPort, sigs);
-    int proxy = Peers.freePort();
-    Process node = Peers.portcullis(dir.resolve("scan"), """
-        node: { name: scan, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-        icap: { listen: 127.0.0.1:%d }
+    Process clamd = cleanup.add(Clamd.start(dir.resolve("clamd"), clamdPort, sigs));
+    int proxy = Host.freePort();
+    cleanup.add(Peers.portcullis(dir.resolve("scan"), TestNodes.proxyNode("scan", Host.freePort(), proxy, "") + """
         scan: { clamd: { enabled: true, address: "127.0.0.1:%d", connectTimeout: 500ms }, timeout: 3s }
         rules:
           protection:
             - { name: scan-all, when: {}, action: block, onError: block }
-        """.formatted(Peers.freePort(), proxy, Peers.freePort(), clamdPort), proxy);
-    try {
-      long stoppedAt;
-      long backAt;
-      Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/file.bin");
-      try (load) {
-        Thread.sleep(1500);
-        stoppedAt = load.now();
-        Peers.kill(clamd);
-        Thread.sleep(1500);
-        clamd = Clamd.start(dir.resolve("clamd"), clamdPort, sigs);
-        backAt = load.now();
-        Thread.sleep(2000);
-      }
-      Map<Integer, Integer> st = load.statuses();
-      int total = load.hits.size();
-      int blocked = total - st.getOrDefault(200, 0) - st.getOrDefault(-1, 0);
-      long shown = load.first(stoppedAt, 200, true);
-      long healed = load.first(backAt, 200, false);
-      String note = "statuses " + st + "; shown after " + (shown < 0 ? "-" : shown - stoppedAt) + " ms, healed "
-          + (healed < 0 ? "never" : (healed - backAt) + " ms") + " after clamd listened again";
-      Report.row("faults", "clamd killed and restarted, protection onError block", total, total
-          - st.getOrDefault(-1, 0), 0, 0, -1, st.getOrDefault(-1, 0), shown < 0 ? -1 : shown - stoppedAt, note);
-      assertEquals(0, st.getOrDefault(-1, 0), "no reset: " + note);
-      assertTrue(blocked > 0, "the rule fails closed while clamd is away: " + note);
-      assertTrue(healed >= 0, "scanned and served again once clamd is back: " + note);
-    } finally {
-      Peers.stop(node);
-      Peers.stop(clamd);
-      Peers.stop(nginx);
-    }
+        """.formatted(clamdPort), proxy));
+    Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/file.bin");
+    Fault fault = load.killAndRestart(clamd, () -> cleanup.add(Clamd.start(dir.resolve("clamd"), clamdPort, sigs)));
+    long stoppedAt = fault.killedAt();
+    long backAt = fault.backAt();
+    Map<Integer, Integer> st = load.statuses();
+    int total = load.hits.size();
+    int blocked = total - st.getOrDefault(200, 0) - st.getOrDefault(-1, 0);
+    long shown = load.first(stoppedAt, 200, true);
+    long healed = load.first(backAt, 200, false);
+    String note = "statuses " + st + "; shown after " + (shown < 0 ? "-" : shown - stoppedAt) + " ms, healed "
+        + (healed < 0 ? "never" : (healed - backAt) + " ms") + " after clamd listened again";
+    Report.row("faults", "clamd killed and restarted, protection onError block", total, total
+        - st.getOrDefault(-1, 0), 0, 0, -1, st.getOrDefault(-1, 0), shown < 0 ? -1 : shown - stoppedAt, note);
+    assertEquals(0, st.getOrDefault(-1, 0), "no reset: " + note);
+    assertTrue(blocked > 0, "the rule fails closed while clamd is away: " + note);
+    assertTrue(healed >= 0, "scanned and served again once clamd is back: " + note);
   }
 
   @Test
   void commitsAndRollbacksUnderLoadFailNoRequest() throws Exception {
-    Path www = dir.resolve("www-commit");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("page.html"), "a page\n");
-    int origin = Peers.freePort();
-    Process nginx = Peers.nginx(dir.resolve("nginx-commit"), www, origin);
-    int proxy = Peers.freePort();
-    int admin = Peers.freePort();
+    int origin = pageOrigin("commit-origin");
+    int proxy = Host.freePort();
+    int admin = Host.freePort();
     String yaml = """
         node: { name: commits, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -329,42 +305,30 @@ class FaultsUnderLoadTest {
           access:
             - { name: other-%d, when: { hosts: ["*.other.test"] }, action: block }
         """;
-    int icap = Peers.freePort();
-    Process node = Peers.portcullis(dir.resolve("commit"), yaml.formatted(admin, proxy, 64, icap, 0), proxy);
+    int icap = Host.freePort();
+    Process node = cleanup.add(Peers.portcullis(dir.resolve("commit"), yaml.formatted(admin, proxy, 64, icap, 0),
+        proxy));
     Peers.waitForPort(admin, node, dir.resolve("commit/daemon.log")); // the admin API starts after the proxy
     Path data = dir.resolve("commit/data");
-    String token = Files.readString(data.resolve("admin.token")).strip();
-    try {
-      Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/page.html");
-      int commits = 0;
-      try (load) {
-        for (int i = 1; i <= 10; i++) {
-          commit(admin, data, yaml.formatted(admin, proxy, 64 + i, icap, i));
+    String token = TestNodes.token(data);
+    Load load = new Load(proxy, "http://127.0.0.1:" + origin + "/page.html");
+    int commits = 0;
+    try (load) {
+      for (int i = 1; i <= 10; i++) {
+        commit(admin, data, yaml.formatted(admin, proxy, 64 + i, icap, i));
+        commits++;
+        if (i % 3 == 0) {
+          api(admin, token, "POST", "/api/v1/rollback", "{\"revision\": 1}");
+          api(admin, token, "POST", "/api/v1/commit", "{}");
           commits++;
-          if (i % 3 == 0) {
-            HttpResponse<String> rb = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-                + "/api/v1/rollback")).header("Authorization", "Bearer " + token).header("Content-Type",
-                "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"revision\": 1}")).build(),
-                HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, rb.statusCode(), rb.body());
-            HttpResponse<String> c = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin
-                + "/api/v1/commit")).header("Authorization", "Bearer " + token).header("Content-Type",
-                "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
-                HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, c.statusCode(), c.body());
-            commits++;
-          }
-          Thread.sleep(300);
         }
+        Thread.sleep(300);
       }
-      Map<Integer, Integer> st = load.statuses();
-      int total = load.hits.size();
-      Report.row("faults", commits + " commits (3 of them rollbacks) under load", total, st.getOrDefault(200, 0), 0, 0,
-          -1, total - st.getOrDefault(200, 0), -1, "statuses " + st);
-      assertEquals(Map.of(200, total), st);
-    } finally {
-      Peers.stop(node);
-      Peers.stop(nginx);
     }
+    Map<Integer, Integer> st = load.statuses();
+    int total = load.hits.size();
+    Report.row("faults", commits + " commits (3 of them rollbacks) under load", total, st.getOrDefault(200, 0), 0, 0,
+        -1, total - st.getOrDefault(200, 0), -1, "statuses " + st);
+    assertEquals(Map.of(200, total), st);
   }
 }

@@ -3,8 +3,12 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.proxy.MalformedHttp;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Wire;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.Socket;
@@ -12,18 +16,12 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,37 +35,26 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileHttpTest {
   // Not anchored to a line start: a response may follow a body that ends without a newline ("ok").
   private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3}) [A-Z]");
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static CountingOrigin origin;
   static Process daemon;
   static int proxy;
 
   @BeforeAll
   static void start() throws Exception {
-    origin = new CountingOrigin();
+    origin = cleanup.add(new CountingOrigin());
     for (String[] a : HostileHttp.BAD_ANSWERS) {
       origin.bad(a[0].replace(' ', '-'), a[1]);
     }
-    proxy = Peers.freePort();
-    daemon = Peers.portcullis(dir, """
-        node: { name: hostile, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    Peers.stop(daemon);
-    if (origin != null) {
-      origin.close();
-    }
+    proxy = Host.freePort();
+    daemon = cleanup.add(Peers.portcullis(dir, TestNodes.proxyNode("hostile", Host.freePort(), proxy,
+        ", headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s"), proxy));
   }
 
   /** What one case did. */
-  record Outcome(String family, String name, boolean passed, boolean hang, boolean smuggled, String why) {
+  record Outcome(String family, String name, boolean passed, boolean hang, boolean smuggled, String why)
+      implements Report.Outcome {
   }
 
   @Test
@@ -85,28 +72,11 @@ class HostileHttpTest {
       String id = "h" + k;
       work.add(() -> judgeGenerated(id, c));
     }
-    ExecutorService pool = Executors.newFixedThreadPool(12);
-    List<Outcome> outcomes = new ArrayList<>();
-    try {
-      for (Future<Outcome> f : pool.invokeAll(work)) {
-        outcomes.add(f.get());
-      }
-    } finally {
-      pool.shutdownNow();
-    }
+    List<Outcome> outcomes = Parallel.all(12, work);
     boolean alive = daemon.isAlive();
     int sound = alive ? status(send("GET http://127.0.0.1:" + origin.port() + "/after HTTP/1.1\r\nHost: x\r\n"
         + "Connection: close\r\n\r\n")) : -1;
-    Map<String, long[]> byFamily = new LinkedHashMap<>();
-    for (Outcome o : outcomes) {
-      long[] f = byFamily.computeIfAbsent(o.family(), k -> new long[4]);
-      f[0]++;
-      f[1] += o.passed() ? 1 : 0;
-      f[2] += o.hang() ? 1 : 0;
-      f[3] += o.smuggled() ? 1 : 0;
-    }
-    byFamily.forEach((family, f) -> Report.row("HTTP via proxy", family, f[0], f[1], alive ? 0 : 1, f[2], f[3], -1,
-        -1, ""));
+    Report.families("HTTP via proxy", outcomes, alive, true);
     List<String> failed = outcomes.stream().filter(o -> !o.passed()).map(o -> o.family() + " / " + o.name() + ": "
         + o.why()).toList();
     assertTrue(outcomes.size() >= 300, "at least 300 cases: " + outcomes.size());
@@ -136,53 +106,61 @@ class HostileHttpTest {
     // The sentinel too: the proxy must answer the error and close (its lingering close reads and drops what follows,
     // so the answer is not lost to a reset), and the sentinel must never reach the origin.
     Answer a = exchange(c.bytes(), id);
-    boolean smuggled = origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
-    List<Integer> st = statuses(a.text());
-    String why = null;
-    if (a.hang()) {
-      why = "no end within 10 s";
-    } else if (smuggled) {
-      why = "a hidden request reached the origin";
-    } else if (st.isEmpty()) {
-      why = "closed without an answer";
+    boolean smuggled = smuggled(id, a);
+    String why = a.hang() ? "no end within 10 s" : smuggled ? "a hidden request reached the origin"
+        : madeFault(id, c, a, statuses(a.text()));
+    return new Outcome(family, c.name(), why == null, a.hang(), smuggled, why);
+  }
+
+  /** Why a hand-made case that ended with nothing smuggled failed; null if it passed. */
+  private String madeFault(String id, MalformedHttp.Case c, Answer a, List<Integer> st) {
+    if (st.isEmpty()) {
+      return "closed without an answer";
     } else if (c.status() != 0 ? !st.contains(c.status()) : st.stream().noneMatch(s -> s >= 400)) {
-      why = "statuses " + st + ", expected " + (c.status() == 0 ? "an error" : c.status()) + "; answer: "
+      return "statuses " + st + ", expected " + (c.status() == 0 ? "an error" : c.status()) + "; answer: "
           + a.text().replace("\r\n", "|").substring(0, Math.min(400, a.text().length()));
     } else if (!c.originMaySee() && origin.count("/" + id + " ") > 0) {
-      why = "the origin saw the refused request";
+      return "the origin saw the refused request";
     } else if (origin.count("/END-" + id + " ") > 0) {
-      why = "the connection went on after the error";
+      return "the connection went on after the error";
     }
-    return new Outcome(family, c.name(), why == null, a.hang(), smuggled, why);
+    return null;
+  }
+
+  /** Whether a hidden request of case {@code id} reached the origin, or a hidden answer the client. */
+  private static boolean smuggled(String id, Answer a) {
+    return origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
   }
 
   /** A generated case: an error, or a clean pass with the body sent; an upstream fault: a 5xx or a cut. */
   private Outcome judgeGenerated(String id, HostileHttp.Case c) throws Exception {
     Answer a = exchange(c.bytes(), id);
-    boolean smuggled = origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
+    boolean smuggled = smuggled(id, a);
     List<Integer> st = statuses(a.text()).stream().filter(x -> x >= 200).toList(); // interim 1xx aside
-    String why = null;
-    if (a.hang()) {
-      why = "no end within 10 s";
-    } else if (smuggled) {
-      why = "a hidden request (or answer) got through";
-    } else if (st.isEmpty()) {
-      why = c.upstream() ? null : "closed without an answer";
+    String why = a.hang() ? "no end within 10 s" : smuggled ? "a hidden request (or answer) got through"
+        : generatedFault(id, c, a, st);
+    return new Outcome(c.family(), c.name(), why == null, a.hang(), smuggled, why);
+  }
+
+  /** Why a generated case that ended with nothing smuggled failed; null if it passed. */
+  private String generatedFault(String id, HostileHttp.Case c, Answer a, List<Integer> st) {
+    if (st.isEmpty()) {
+      return c.upstream() ? null : "closed without an answer";
     } else if (c.upstream()) {
       String head = a.text().substring(0, Math.max(0, a.text().indexOf("\r\n\r\n"))).toLowerCase();
       if (st.get(0) < 500 && head.contains("content-length:") && head.contains("transfer-encoding:")) {
-        why = "a response with both Content-Length and Transfer-Encoding was passed on";
+        return "a response with both Content-Length and Transfer-Encoding was passed on";
       } else if (st.get(0) < 500 && st.get(0) != 200) {
-        why = "status " + st.get(0) + " for a broken answer";
+        return "status " + st.get(0) + " for a broken answer";
       }
     } else if (st.get(0) < 400 && c.body() >= 0) {
       List<CountingOrigin.Seen> got = origin.seen().stream().filter(s -> s.line().contains("/" + id + " ")).toList();
       if (got.size() != 1 || got.get(0).bodyBytes() != c.body()) {
-        why = "passed, but the origin got " + got.stream().map(s -> s.bodyBytes() + " body bytes").toList()
+        return "passed, but the origin got " + got.stream().map(s -> s.bodyBytes() + " body bytes").toList()
             + " instead of " + c.body();
       }
     }
-    return new Outcome(c.family(), c.name(), why == null, a.hang(), smuggled, why);
+    return null;
   }
 
   record Answer(String text, boolean hang) {
@@ -221,12 +199,7 @@ class HostileHttpTest {
   }
 
   private static List<Integer> statuses(String text) {
-    List<Integer> out = new ArrayList<>();
-    Matcher m = STATUS.matcher(text);
-    while (m.find()) {
-      out.add(Integer.parseInt(m.group(1)));
-    }
-    return out;
+    return Wire.statuses(STATUS, text);
   }
 
   private String send(String bytes) throws Exception {

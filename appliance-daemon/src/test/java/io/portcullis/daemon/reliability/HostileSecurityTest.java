@@ -3,12 +3,12 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
-import java.io.ByteArrayOutputStream;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Wire;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -55,9 +55,9 @@ class HostileSecurityTest {
     }, "witness");
     t.setDaemon(true);
     t.start();
-    admin = Peers.freePort();
-    proxy = Peers.freePort();
-    icap = Peers.freePort();
+    admin = Host.freePort();
+    proxy = Host.freePort();
+    icap = Host.freePort();
     node = Peers.portcullis(dir, """
         node: { name: hostile-security, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -73,22 +73,9 @@ class HostileSecurityTest {
   }
 
   static String exchange(String from, int port, String bytes) throws IOException {
-    try (Socket s = new Socket()) {
-      s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-      s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-      s.setSoTimeout(20_000);
+    try (Socket s = Wire.connect(from, port)) {
       s.getOutputStream().write(bytes.getBytes(StandardCharsets.ISO_8859_1));
-      InputStream in = s.getInputStream();
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      byte[] buf = new byte[8192];
-      try {
-        for (int n; (n = in.read(buf)) > 0; ) {
-          out.write(buf, 0, n);
-        }
-      } catch (java.net.SocketException e) {
-        // a reset after the answer
-      }
-      return out.toString(StandardCharsets.ISO_8859_1);
+      return Wire.readToClose(s);
     }
   }
 
@@ -186,13 +173,11 @@ class HostileSecurityTest {
             : "rules:\n  categories:\n    - { name: c, file: \"" + name + "\" }\n");
         tried++;
         io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject().put("yaml", yaml);
-        Peers.Run put = Peers.run(dir, "curl", "-s", "-X", "PUT", "-H", "Authorization: Bearer " + token, "-H",
-            "Content-Type: application/json", "--data-binary", body.encode(), "http://127.0.0.1:" + admin
-            + "/api/v1/candidate");
-        Peers.Run commit = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
-            "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/commit");
-        passed += put.output().contains(key.equals("template") ? "rules.access[0].template" : "rules.categories[0].file")
-            && commit.output().equals("422") ? 1 : 0;
+        TestNodes.Answer put = TestNodes.call("PUT", "http://127.0.0.1:" + admin + "/api/v1/candidate", token,
+            body.encode());
+        TestNodes.Answer commit = TestNodes.call("POST", "http://127.0.0.1:" + admin + "/api/v1/commit", token, null);
+        passed += put.body().contains(key.equals("template") ? "rules.access[0].template" : "rules.categories[0].file")
+            && commit.status() == 422 ? 1 : 0;
       }
     }
     Report.row("security", "config files outside the config directory (absolute, .., links)", tried, passed,

@@ -3,7 +3,8 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -55,8 +56,8 @@ class KillDuringCommitsTest {
 
   @Test
   void afterSigkillDuringAThousandCommitsTheDaemonStartsOnExactlyTheOldOrTheNewConfig() throws Exception {
-    admin = Peers.freePort();
-    proxy = Peers.freePort();
+    admin = Host.freePort();
+    proxy = Host.freePort();
     Random r = new Random(42);
     Path home = dir.resolve("node");
     Process daemon = Peers.portcullis(home, randomConfig(r, 0), admin);

@@ -3,7 +3,9 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.net.InetAddress;
@@ -37,16 +39,12 @@ class ProxyLimitsTest {
     try (RandomAccessFile f = new RandomAccessFile(www.resolve("1g.bin").toFile(), "rw")) {
       f.setLength(1L << 30); // sparse: nginx reads zeros, the disk holds nothing
     }
-    int originPort = Peers.freePort();
+    int originPort = Host.freePort();
     Process nginx = Peers.nginx(dir.resolve("nginx"), www, originPort);
-    int proxy = Peers.freePort();
-    int admin = Peers.freePort();
-    Process daemon = Peers.portcullis(dir.resolve("node"), """
-        node: { name: limits, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32] }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(admin, proxy, Peers.freePort()), proxy);
+    int proxy = Host.freePort();
+    int admin = Host.freePort();
+    Process daemon = Peers.portcullis(dir.resolve("node"), TestNodes.proxyNode("limits", admin, proxy,
+        ", maxConnectionsPerClient: 100, maxConnections: 1001, unlimitedClients: [127.0.0.15/32]"), proxy);
     Peers.waitForPort(admin, daemon, dir.resolve("node/daemon.log")); // the admin API starts after the proxy
     String token = Files.readString(dir.resolve("node/data/admin.token")).strip();
     List<Socket> idle = new ArrayList<>();
@@ -184,12 +182,9 @@ class ProxyLimitsTest {
 
   /** Waits until the proxy's portcullis_proxy_connections gauge says {@code n}. */
   private static void awaitOpen(int admin, String token, int n) throws Exception {
-    java.net.http.HttpClient c = java.net.http.HttpClient.newHttpClient();
     String last = "";
     for (int i = 0; i < 100; i++) {
-      String m = c.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + admin
-          + "/metrics")).header("Authorization", "Bearer " + token).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      String m = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", token, null).body();
       java.util.regex.Matcher g = java.util.regex.Pattern.compile("(?m)^portcullis_proxy_connections (\\S+)")
           .matcher(m);
       last = g.find() ? g.group(1) : "absent";

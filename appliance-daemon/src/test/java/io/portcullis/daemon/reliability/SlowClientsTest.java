@@ -3,7 +3,10 @@ package io.portcullis.daemon.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -14,10 +17,10 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,32 +30,36 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("reliability")
 class SlowClientsTest {
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static CountingOrigin origin;
   static Process daemon;
   static int proxy;
 
   @BeforeAll
   static void start() throws Exception {
-    origin = new CountingOrigin();
-    proxy = Peers.freePort();
-    daemon = Peers.portcullis(dir, """
-        node: { name: slow, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000 }
-        icap: { listen: 127.0.0.1:%d }
-        """.formatted(Peers.freePort(), proxy, Peers.freePort()), proxy);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    Peers.stop(daemon);
-    origin.close();
+    origin = cleanup.add(new CountingOrigin());
+    proxy = Host.freePort();
+    daemon = cleanup.add(Peers.portcullis(dir, TestNodes.proxyNode("slow", Host.freePort(), proxy,
+        ", headerTimeout: 2s, bodyTimeout: 2s, minBodyRate: 1000"), proxy));
   }
 
   /** How a slow client ended: cut (with 408 or a close) after ms, or still going when it had sent everything. */
   record Cut(boolean cut, boolean got408, long ms) {
+  }
+
+  /** Of some slow clients: how many were cut, and the most ms any took. */
+  record Tally(int cut, long maxMs) {
+    static Tally of(List<Future<Cut>> clients) throws Exception {
+      int cut = 0;
+      long max = 0;
+      for (Future<Cut> f : clients) {
+        Cut c = f.get();
+        cut += c.cut() ? 1 : 0;
+        max = Math.max(max, c.ms());
+      }
+      return new Tally(cut, max);
+    }
   }
 
   /** Sends {@code bytes} {@code step} at a time every {@code pauseMs}, until the proxy answers or closes. */
@@ -120,20 +127,12 @@ class SlowClientsTest {
         served += get("/meanwhile") == 200 ? 1 : 0;
         Thread.sleep(100);
       }
-      long headMax = 0;
-      int headCut = 0;
-      for (Future<Cut> f : heads) {
-        Cut c = f.get();
-        headCut += c.cut() ? 1 : 0;
-        headMax = Math.max(headMax, c.ms());
-      }
-      long bodyMax = 0;
-      int bodyCut = 0;
-      for (Future<Cut> f : bodies) {
-        Cut c = f.get();
-        bodyCut += c.cut() ? 1 : 0;
-        bodyMax = Math.max(bodyMax, c.ms());
-      }
+      Tally headTally = Tally.of(heads);
+      Tally bodyTally = Tally.of(bodies);
+      long headMax = headTally.maxMs();
+      int headCut = headTally.cut();
+      long bodyMax = bodyTally.maxMs();
+      int bodyCut = bodyTally.cut();
       Report.row("slow clients", "slowloris heads (1 byte / 300 ms), headerTimeout 2s", 50, headCut,
           daemon.isAlive() ? 0 : 1, 50 - headCut, -1, -1, headMax, "ms: longest until cut");
       Report.row("slow clients", "slow bodies (33 B/s), bodyTimeout 2s, minBodyRate 1000", 20, bodyCut,

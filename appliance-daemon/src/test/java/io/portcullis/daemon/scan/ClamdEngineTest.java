@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.config.HostPort;
-import io.portcullis.daemon.peers.Clamd;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Clamd;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -42,7 +43,7 @@ public class ClamdEngineTest {
 
   @BeforeAll
   static void start() throws Exception {
-    port = Peers.freePort();
+    port = Host.freePort();
     clamd = Clamd.start(dir.resolve("clamd"), port, signatures());
   }
 
@@ -210,7 +211,7 @@ public class ClamdEngineTest {
 
   @Test
   void anUnreachableClamdIsAFailureNotAnException() throws Exception {
-    ClamdEngine none = new ClamdEngine(new HostPort("127.0.0.1", Peers.freePort()), null, 1, Duration.ofSeconds(1),
+    ClamdEngine none = new ClamdEngine(new HostPort("127.0.0.1", Host.freePort()), null, 1, Duration.ofSeconds(1),
         Duration.ofSeconds(5));
     ScanResult r = none.scan(new byte[10], 10);
     assertInstanceOf(ScanResult.Failed.class, r);

@@ -1,5 +1,6 @@
 package io.portcullis.daemon.icap.server;
 
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -7,26 +8,26 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.icap.codec.BodyKind;
 import io.portcullis.daemon.icap.codec.IcapResponse;
 import io.portcullis.daemon.icap.codec.MalformedIcap;
+import io.portcullis.testsupport.Cleanup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The ICAP server in a real daemon, driven byte by byte over loopback. */
 class IcapServerTest {
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static int icap;
 
@@ -42,23 +43,13 @@ class IcapServerTest {
             location: https://portal.test/why
       """;
 
-  static int freePort() throws IOException {
-    return io.portcullis.testsupport.Host.freePort();
-  }
-
   @BeforeAll
   static void start() throws Exception {
     icap = freePort();
     String text = "admin: { listen: 127.0.0.1:" + freePort() + " }\nproxy: { enabled: false }\n"
         + "icap: { listen: 127.0.0.1:" + icap + ", maxConnections: 20 }\n" + RULES;
     // The config's directory is the test's, where the templates and hash lists it commits are.
-    java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    daemon.stop();
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
   }
 
   static byte[] capture(String name) throws IOException {
@@ -225,9 +216,8 @@ class IcapServerTest {
     String req = "GET http://scan.test/f HTTP/1.1\r\nHost: scan.test\r\n\r\n";
     String res = "HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n";
     String before = daemon.commits().active().text();
-    daemon.commits().setCandidate(before + "  protection:\n    - { name: scan-all, when: { hosts: [scan.test] },"
-        + " action: block }\n");
-    daemon.commits().commit("test", "scan scan.test", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, before + "  protection:\n    - { name: scan-all, when: { hosts: [scan.test] },"
+        + " action: block }\n", "scan scan.test");
     try (IcapTestClient c = new IcapTestClient(icap)) {
       c.send("RESPMOD icap://127.0.0.1/av/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\nPreview: " + preview + "\r\n"
           + "Encapsulated: req-hdr=0, res-hdr=" + req.length() + ", res-body=" + (req.length() + res.length())
@@ -243,8 +233,7 @@ class IcapServerTest {
       c.send(reqmod("http://ok.test/", "ok.test", "204"));
       assertEquals(204, c.read().head().status());
     } finally {
-      daemon.commits().setCandidate(before);
-      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before, "restore");
     }
   }
 
@@ -328,8 +317,7 @@ class IcapServerTest {
       before = c.read().head().headers().get("ISTag");
       String text = daemon.commits().active().text() + "    - { name: news2, when: { hosts: [news2.test] },"
           + " action: redirect, location: \"https://portal.test/2\" }\n";
-      daemon.commits().setCandidate(text);
-      daemon.commits().commit("test", "istag", null).get(10, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, text, "istag");
       // Same connection: the next message sees the new config.
       c.send("OPTIONS icap://127.0.0.1/av/reqmod ICAP/1.0\r\n\r\n");
       assertNotEquals(before, c.read().head().headers().get("ISTag"));
@@ -358,8 +346,7 @@ class IcapServerTest {
           hashLists: ["%s"]
           clamd: { enabled: true, address: "127.0.0.1:%d", connectTimeout: 500ms }
         """.formatted(template, hashes, deadClamd);
-    daemon.commits().setCandidate(text);
-    daemon.commits().commit("test", "protection", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, text, "protection");
     try (IcapTestClient c = new IcapTestClient(icap)) {
       // The built-in engine finds the hash before clamd is asked: the rule's own template names it.
       c.send(respmodFor("http://strict.test/f", bad, "Allow: 204\r\n"));
@@ -375,8 +362,7 @@ class IcapServerTest {
       c.send(respmodFor("http://lenient.test/g", clean, "Allow: 204\r\n"));
       assertEquals(204, c.read().head().status());
     } finally {
-      daemon.commits().setCandidate(before);
-      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before, "restore");
     }
   }
 
@@ -393,13 +379,12 @@ class IcapServerTest {
     java.nio.file.Files.writeString(hashes, java.util.HexFormat.of().formatHex(
         java.security.MessageDigest.getInstance("SHA-256").digest(bad)) + " Test.Large.Bad\n");
     String before = daemon.commits().active().text();
-    daemon.commits().setCandidate(before + """
+    TestNodes.commit(daemon, before + """
           protection:
             - { name: scan-large, when: { hosts: [large.test] }, action: block }
         scan:
           hashLists: ["%s"]
-        """.formatted(hashes));
-    daemon.commits().commit("test", "hash list", null).get(20, TimeUnit.SECONDS);
+        """.formatted(hashes), "hash list");
     try {
       int half = bad.length / 2;
       try (IcapTestClient c = new IcapTestClient(icap)) {
@@ -423,8 +408,7 @@ class IcapServerTest {
         assertTrue(c.bodyBytes <= bad.length / IcapTransaction.KICK_EVERY, c.bodyBytes + " bytes of the infected body");
       }
     } finally {
-      daemon.commits().setCandidate(before);
-      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before, "restore");
     }
   }
 
@@ -435,14 +419,12 @@ class IcapServerTest {
     String before = daemon.commits().active().text();
     String rule = "  protection:\n    - { name: scan-big, when: { hosts: [big.test] }, action: block }\n";
     try {
-      daemon.commits().setCandidate(before + rule + "scan: { maxSize: 2KiB }\n");
-      daemon.commits().commit("test", "limit", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before + rule + "scan: { maxSize: 2KiB }\n", "limit");
       try (IcapTestClient c = new IcapTestClient(icap)) {
         c.send(respmodFor("http://big.test/f", big, "Allow: 204\r\n"));
         assertEquals(204, c.read().head().status(), "bypass, the default: unscanned, unchanged");
       }
-      daemon.commits().setCandidate(before + rule + "scan: { maxSize: 2KiB, overMaxSize: block }\n");
-      daemon.commits().commit("test", "limit blocks", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before + rule + "scan: { maxSize: 2KiB, overMaxSize: block }\n", "limit blocks");
       try (IcapTestClient c = new IcapTestClient(icap)) {
         c.send(respmodFor("http://big.test/f", big, "Allow: 204\r\n"));
         IcapTestClient.Answer a = c.read();
@@ -464,8 +446,7 @@ class IcapServerTest {
         assertEquals(204, c.read().head().status(), "the connection goes on");
       }
     } finally {
-      daemon.commits().setCandidate(before);
-      daemon.commits().commit("test", "restore", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, before, "restore");
     }
   }
 

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Main;
 import io.portcullis.daemon.icap.codec.IcapEncoder;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -20,9 +21,9 @@ class IcapStreamingTest {
 
   @Test
   void oneGibibyteRespmodBodyIsEchoedThroughA64MibHeap() throws Exception {
-    int icap = Peers.freePort();
+    int icap = Host.freePort();
     Path conf = dir.resolve("p.yaml");
-    Files.writeString(conf, "admin: { listen: 127.0.0.1:" + Peers.freePort() + " }\nproxy: { enabled: false }\n"
+    Files.writeString(conf, "admin: { listen: 127.0.0.1:" + Host.freePort() + " }\nproxy: { enabled: false }\n"
         + "icap: { listen: 127.0.0.1:" + icap + " }\n");
     Process daemon = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx64m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--config", conf.toString())

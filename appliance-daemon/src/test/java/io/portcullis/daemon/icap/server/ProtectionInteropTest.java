@@ -1,29 +1,31 @@
 package io.portcullis.daemon.icap.server;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
-import static io.portcullis.daemon.peers.Peers.run;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.daemon.Daemon;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Clamd;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.scan.ClamdEngineTest;
+import io.portcullis.testsupport.Clamd;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Eicar;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,35 +33,27 @@ import org.junit.jupiter.api.io.TempDir;
  * built-in engine and a real clamd.
  */
 class ProtectionInteropTest {
-  static final String EICAR = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static int admin;
-  static Process nginx;
-  static Process squid;
-  static Process clamd;
+  static Curl curl;
   static int origin;
-  static int proxy;
   static Path www;
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("curl", "curl");
-    www = dir.resolve("www");
-    Files.createDirectories(www);
-    Files.writeString(www.resolve("eicar.com"), EICAR);
+    www = Files.createDirectories(dir.resolve("www"));
+    Files.writeString(www.resolve("eicar.com"), Eicar.TEXT);
     ByteArrayOutputStream zip = new ByteArrayOutputStream();
     try (ZipOutputStream z = new ZipOutputStream(zip)) {
       z.putNextEntry(new ZipEntry("docs/readme.txt"));
       z.write("harmless".getBytes(StandardCharsets.US_ASCII));
       z.putNextEntry(new ZipEntry("tools/eicar.com"));
-      z.write(EICAR.getBytes(StandardCharsets.US_ASCII));
+      z.write(Eicar.TEXT.getBytes(StandardCharsets.US_ASCII));
     }
     Files.write(www.resolve("eicar.zip"), zip.toByteArray());
-    byte[] clean = new byte[5 * 1024 * 1024];
-    new Random(11).nextBytes(clean);
-    Files.write(www.resolve("clean.bin"), clean);
+    Host.randomFile(www.resolve("clean.bin"), 5 * 1024 * 1024, 11);
     byte[] exe = new byte[4096];
     exe[0] = 'M';
     exe[1] = 'Z';
@@ -74,10 +68,10 @@ class ProtectionInteropTest {
     System.arraycopy(marker, 0, small, 5_000, marker.length);
     Files.write(www.resolve("marked-small.bin"), small);
     origin = freePort();
-    nginx = Peers.nginx(dir.resolve("nginx"), www, origin);
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin));
 
     int clamdPort = freePort();
-    clamd = Clamd.start(dir.resolve("clamd"), clamdPort, ClamdEngineTest.signatures());
+    cleanup.add(Clamd.start(dir.resolve("clamd"), clamdPort, ClamdEngineTest.signatures()));
 
     Path conf = dir.resolve("conf");
     Files.createDirectories(conf);
@@ -101,36 +95,28 @@ class ProtectionInteropTest {
         scan:
           clamd: { enabled: true, address: 127.0.0.1:%d }
         """.formatted(admin = freePort(), icap, clamdPort);
-    Files.writeString(conf.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), conf.resolve("portcullis.yaml")), text,
-        ConfigLoader.parse(text), "test");
-    proxy = freePort();
-    squid = Peers.squid(dir.resolve("squid"), proxy, "icap://127.0.0.1:" + icap + "/av/reqmod",
-        "icap://127.0.0.1:" + icap + "/av/respmod", List.of());
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), conf.resolve("portcullis.yaml"), text), Daemon::stop);
+    int proxy = freePort();
+    cleanup.add(Peers.squid(dir.resolve("squid"), proxy, icap));
+    curl = Curl.in(dir).proxy(proxy);
   }
 
-  @AfterAll
-  static void stop() {
-    Peers.stop(squid);
-    Peers.stop(nginx);
-    Peers.stop(clamd);
-    if (daemon != null) {
-      daemon.stop();
-    }
-  }
-
-  /** Fetches {@code url} through Squid into a file; returns "STATUS". */
+  /** Fetches {@code url} through Squid into a file; returns "STATUS" (with " URL" after a redirect). */
   String fetch(String url, Path to) throws Exception {
-    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o", to.toString(),
-        "-w", "%{http_code} %{redirect_url}", url);
+    Run r = curl.run("-o", to.toString(), "-w", "%{http_code} %{redirect_url}", url);
     return r.output().strip();
+  }
+
+  /** Fetches {@code url} through Squid; asserts that the answer is the block page (403), and returns it. */
+  String blockPage(String url, String name) throws Exception {
+    Path page = dir.resolve(name);
+    assertEquals("403", fetch(url, page));
+    return Files.readString(page);
   }
 
   @Test
   void eicarIsBlockedWithTheThreatNamed() throws Exception {
-    Path page = dir.resolve("eicar.html");
-    assertEquals("403", fetch("http://127.0.0.1:" + origin + "/eicar.com", page));
-    String html = Files.readString(page);
+    String html = blockPage("http://127.0.0.1:" + origin + "/eicar.com", "eicar.html");
     assertTrue(html.contains("EICAR-Test-File"), html);
     assertTrue(html.contains("scan-all"), html);
     // Squid's RESPMOD is recorded by the ICAP server: Squid's client address, the threat, the rule, the true type.
@@ -148,16 +134,12 @@ class ProtectionInteropTest {
   @Test
   void anUploadCarryingEicarIsBlockedBeforeItReachesTheOriginAndACleanOnePasses() throws Exception {
     // Squid sends the POST's body in REQMOD; protection scans it like a download.
-    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
-        dir.resolve("upload.html").toString(), "-w", "%{http_code}", "--data-binary", "@" + www.resolve("eicar.com"),
-        "http://127.0.0.1:" + origin + "/upload-eicar");
+    Run r = curl.run("-o", dir.resolve("upload.html").toString(), "-w", "%{http_code}", "--data-binary",
+        "@" + www.resolve("eicar.com"), "http://127.0.0.1:" + origin + "/upload-eicar");
     assertEquals("403", r.output().strip());
     assertTrue(Files.readString(dir.resolve("upload.html")).contains("EICAR-Test-File"));
-    byte[] small = new byte[20_000];
-    new Random(21).nextBytes(small);
-    Files.write(dir.resolve("small-clean.bin"), small);
-    Peers.Run clean = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
-        "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + dir.resolve("small-clean.bin"),
+    Path small = Host.randomFile(dir.resolve("small-clean.bin"), 20_000, 21);
+    Run clean = curl.run("-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + small,
         "http://127.0.0.1:" + origin + "/upload-clean");
     assertEquals("404", clean.output().strip(), "nginx's own answer (no such file): the upload reached it");
     String access = Files.readString(dir.resolve("nginx").resolve("access.log"));
@@ -174,13 +156,12 @@ class ProtectionInteropTest {
   void aFileInsideAnUploadFormIsScannedFromItsFirstByte() throws Exception {
     // curl -F sends multipart/form-data: EICAR sits after a text field and the part's headers, where the built-in
     // check (which wants the file at its start) sees it only part by part.
-    Peers.Run r = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
-        dir.resolve("form.html").toString(), "-w", "%{http_code}", "-F", "comment=see attached",
+    Run r = curl.run("-o", dir.resolve("form.html").toString(), "-w", "%{http_code}", "-F", "comment=see attached",
         "-F", "file=@" + www.resolve("eicar.com"), "http://127.0.0.1:" + origin + "/form-eicar");
     assertEquals("403", r.output().strip());
     assertTrue(Files.readString(dir.resolve("form.html")).contains("EICAR-Test-File"));
-    Peers.Run clean = run(dir, "curl", "-sS", "--max-time", "60", "-x", "http://127.0.0.1:" + proxy, "-o",
-        "/dev/null", "-w", "%{http_code}", "-F", "comment=fine", "-F", "file=@" + www.resolve("notes.txt"),
+    Run clean = curl.run("-o", "/dev/null", "-w", "%{http_code}", "-F", "comment=fine", "-F",
+        "file=@" + www.resolve("notes.txt"),
         "http://127.0.0.1:" + origin + "/form-clean");
     assertEquals("404", clean.output().strip(), "nginx's own answer: the clean form reached it");
     String access = Files.readString(dir.resolve("nginx").resolve("access.log"));
@@ -198,16 +179,13 @@ class ProtectionInteropTest {
 
   @Test
   void eicarInsideAZipIsBlocked() throws Exception {
-    Path page = dir.resolve("zip.html");
-    assertEquals("403", fetch("http://127.0.0.1:" + origin + "/eicar.zip", page));
-    assertTrue(Files.readString(page).contains("EICAR-Test-File"));
+    assertTrue(blockPage("http://127.0.0.1:" + origin + "/eicar.zip", "zip.html").contains("EICAR-Test-File"));
   }
 
   @Test
   void aFileMatchingTheClamdSignatureIsBlockedWithClamdsThreatName() throws Exception {
-    Path page = dir.resolve("marked.html");
-    assertEquals("403", fetch("http://127.0.0.1:" + origin + "/marked-small.bin", page));
-    assertTrue(Files.readString(page).contains("Portcullis.Test.Marker.UNOFFICIAL"), Files.readString(page));
+    String html = blockPage("http://127.0.0.1:" + origin + "/marked-small.bin", "marked.html");
+    assertTrue(html.contains("Portcullis.Test.Marker.UNOFFICIAL"), html);
   }
 
   @Test
@@ -226,25 +204,18 @@ class ProtectionInteropTest {
   void aCleanFiveMibBinaryPassesScannedAndIntact() throws Exception {
     Path got = dir.resolve("clean.got");
     assertEquals("200", fetch("http://127.0.0.1:" + origin + "/clean.bin", got));
-    MessageDigest a = MessageDigest.getInstance("SHA-256");
-    MessageDigest b = MessageDigest.getInstance("SHA-256");
-    assertEquals(HexFormat.of().formatHex(a.digest(Files.readAllBytes(www.resolve("clean.bin")))),
-        HexFormat.of().formatHex(b.digest(Files.readAllBytes(got))));
+    assertEquals(Host.sha256(www.resolve("clean.bin")), Host.sha256(got));
   }
 
   @Test
   void aCategoryRuleBlocks() throws Exception {
-    Path page = dir.resolve("casino.html");
-    assertEquals("403", fetch("http://www.casino.test/", page));
-    String html = Files.readString(page);
+    String html = blockPage("http://www.casino.test/", "casino.html");
     assertTrue(html.contains("no-gambling") && html.contains("gambling"), html);
   }
 
   @Test
   void anExeServedAsTextPlainIsBlockedByItsTrueType() throws Exception {
-    Path page = dir.resolve("exe.html");
-    assertEquals("403", fetch("http://127.0.0.1:" + origin + "/notes.txt", page));
-    assertTrue(Files.readString(page).contains("no-exe"));
+    assertTrue(blockPage("http://127.0.0.1:" + origin + "/notes.txt", "exe.html").contains("no-exe"));
   }
 
   @Test

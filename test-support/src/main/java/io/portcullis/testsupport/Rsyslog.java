@@ -1,4 +1,4 @@
-package io.portcullis.daemon.peers;
+package io.portcullis.testsupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,7 +29,7 @@ public final class Rsyslog {
             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"},
         new String[] {"openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"})) {
-      Peers.Run r = Peers.run(dir, command);
+      Host.Run r = Host.runIn(dir, command);
       assertEquals(0, r.exit(), String.join(" ", command) + ": " + r.output());
     }
   }
@@ -103,7 +103,7 @@ public final class Rsyslog {
     conf.append("action(type=\"omfile\" file=\"").append(log).append("\")\n");
     Path confFile = dir.resolve("rsyslog.conf");
     Files.writeString(confFile, conf.toString());
-    Peers.Run check = Peers.run(dir, rsyslogd, "-N1", "-f", confFile.toString());
+    Host.Run check = Host.runIn(dir, rsyslogd, "-N1", "-f", confFile.toString());
     assertEquals(0, check.exit(), "rsyslogd -N1: " + check.output());
     Process p = new ProcessBuilder(rsyslogd, "-n", "-f", confFile.toString(), "-i", dir.resolve("rsyslogd.pid")
         .toString()).directory(dir.toFile()).redirectErrorStream(true)

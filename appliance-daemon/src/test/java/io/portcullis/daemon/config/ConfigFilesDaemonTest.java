@@ -1,14 +1,17 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.config;
 
 import static io.portcullis.daemon.TestNodes.call;
 import static io.portcullis.daemon.TestNodes.config;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.Main;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -17,9 +20,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,11 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ConfigFilesDaemonTest {
   static final String SECRET = "root:x:0:0:the file no proxy user may read";
 
-  @TempDir
-  Path root;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path root;
   Path etc;
   Path secret;
   Daemon daemon;
+  Curl curl;
   int adminPort;
   int proxyPort;
   String admin;
@@ -42,24 +46,16 @@ class ConfigFilesDaemonTest {
 
   @BeforeEach
   void start() throws Exception {
-    Peers.require("curl", "curl");
     etc = Files.createDirectories(root.resolve("etc"));
     secret = Files.writeString(root.resolve("passwd"), SECRET + "\n");
     Files.writeString(etc.resolve("page.html"), "<h1>Blocked by policy: %URL%</h1>");
     adminPort = freePort();
     proxyPort = freePort();
     admin = "http://127.0.0.1:" + adminPort;
+    curl = Curl.in(root).hideErrors().maxTime(20).proxy(proxyPort).with("-i");
     String text = config(adminPort, proxyPort, freePort());
-    Path file = Files.writeString(etc.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(root.resolve("data"), file), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(root.resolve("data"), etc.resolve("portcullis.yaml"), text), Daemon::stop);
     token = TestNodes.token(root.resolve("data"));
-  }
-
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
   }
 
   String withTemplate(String template) {
@@ -75,11 +71,7 @@ class ConfigFilesDaemonTest {
   }
 
   String curl(String url) throws Exception {
-    Process p = new ProcessBuilder("curl", "-s", "-i", "--max-time", "20", "-x", "127.0.0.1:" + proxyPort, url)
-        .redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-    return out;
+    return curl.run(url).output();
   }
 
   void assertRefused(String template) throws Exception {

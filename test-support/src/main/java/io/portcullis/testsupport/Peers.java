@@ -1,4 +1,4 @@
-package io.portcullis.daemon.peers;
+package io.portcullis.testsupport;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,10 +30,6 @@ public final class Peers {
     }
     throw new AssertionError(program + " is not installed: apt-get install " + debianPackage
         + " (or run .ci/run as root, which installs every package in .ci/packages.txt)");
-  }
-
-  public static int freePort() throws IOException {
-    return io.portcullis.testsupport.Host.freePort();
   }
 
   /** Makes {@code dir} and its parents traversable by other users (peers drop root). */
@@ -67,21 +64,6 @@ public final class Peers {
     }
   }
 
-  /** Runs a command to its end; returns its exit code and output (stdout and stderr). */
-  public record Run(int exit, String output) {
-  }
-
-  public static Run run(Path dir, String... command) throws Exception {
-    Path out = Files.createTempFile(dir, "run", ".out");
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(out.toFile()).start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(String.join(" ", command) + " did not finish in 120 s");
-    }
-    return new Run(p.exitValue(), read(out));
-  }
-
   public static void stop(Process p) {
     if (p == null) {
       return;
@@ -95,6 +77,20 @@ public final class Peers {
       p.destroyForcibly();
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * nginx in dir/nginx on a free loopback port, serving {@code files} (name → content, a char a byte) written to
+   * dir/www; {@code cleanup} stops it. Its port.
+   */
+  public static int nginx(Cleanup cleanup, Path dir, Map<String, String> files) throws Exception {
+    Path www = Files.createDirectories(dir.resolve("www"));
+    for (var f : files.entrySet()) {
+      Files.writeString(www.resolve(f.getKey()), f.getValue(), StandardCharsets.ISO_8859_1);
+    }
+    int port = Host.freePort();
+    cleanup.add(nginx(dir.resolve("nginx"), www, port));
+    return port;
   }
 
   /** nginx serving {@code root} on 127.0.0.1:port, in the foreground. */
@@ -134,21 +130,21 @@ public final class Peers {
     return p;
   }
 
-  /** Squid 5 on 127.0.0.1:port with REQMOD and RESPMOD at the given ICAP URIs (bypass off), in the foreground. */
-  public static Process squid(Path dir, int port, String reqmodUri, String respmodUri, List<String> extra)
-      throws Exception {
-    List<String> lines = new ArrayList<>(List.of(
+  /**
+   * Squid 5 on 127.0.0.1:port in front of a Portcullis ICAP server on 127.0.0.1:{@code icapPort}: REQMOD and RESPMOD
+   * (bypass off) at its av/reqmod and av/respmod, the client's address sent; in the foreground.
+   */
+  public static Process squid(Path dir, int port, int icapPort) throws Exception {
+    return squid(dir, port, List.of(
         "http_port 127.0.0.1:" + port,
         "http_access allow localhost",
         "http_access deny all",
         "icap_enable on",
         "icap_send_client_ip on",
-        "icap_service svc_req reqmod_precache bypass=off " + reqmodUri,
-        "icap_service svc_resp respmod_precache bypass=off " + respmodUri,
+        "icap_service svc_req reqmod_precache bypass=off icap://127.0.0.1:" + icapPort + "/av/reqmod",
+        "icap_service svc_resp respmod_precache bypass=off icap://127.0.0.1:" + icapPort + "/av/respmod",
         "adaptation_access svc_req allow all",
         "adaptation_access svc_resp allow all"));
-    lines.addAll(extra);
-    return squid(dir, port, lines);
   }
 
   /**
@@ -171,11 +167,11 @@ public final class Peers {
     Path conf = dir.resolve("squid.conf");
     Files.writeString(conf, String.join("\n", all) + "\n");
     openUp(dir);
-    Run chown = run(dir, "chown", "-R", "proxy:proxy", dir.toString());
+    Host.Run chown = Host.runIn(dir, "chown", "-R", "proxy:proxy", dir.toString());
     if (chown.exit() != 0) {
       throw new AssertionError("chown for squid failed (tests with Squid run as root): " + chown.output());
     }
-    Run parse = run(dir, squid, "-k", "parse", "-f", conf.toString());
+    Host.Run parse = Host.runIn(dir, squid, "-k", "parse", "-f", conf.toString());
     if (parse.exit() != 0) {
       throw new AssertionError("squid -k parse: " + parse.output());
     }
@@ -228,18 +224,5 @@ public final class Peers {
       p.destroyForcibly();
       p.waitFor(10, TimeUnit.SECONDS);
     }
-  }
-
-  /** The SHA-256 of a file, in hex. */
-  public static String sha256(Path p) throws Exception {
-    java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-    try (java.io.InputStream in = Files.newInputStream(p)) {
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return java.util.HexFormat.of().formatHex(md.digest());
   }
 }

@@ -1,12 +1,15 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.proxy;
 
 import static io.portcullis.daemon.TestNodes.call;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -18,13 +21,11 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,9 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
  * a witness server on loopback counts every connection it accepts.
  */
 class DeniedDestinationsTest {
-  @TempDir
-  Path dir;
-  Daemon daemon;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
+  Curl curl;
   int admin;
   int proxy;
   int icap;
@@ -45,8 +46,7 @@ class DeniedDestinationsTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    Peers.require("curl", "curl");
-    witness = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    witness = cleanup.add(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
     Thread t = new Thread(() -> {
       while (!witness.isClosed()) {
         try (Socket s = witness.accept()) {
@@ -63,14 +63,7 @@ class DeniedDestinationsTest {
     admin = freePort();
     proxy = freePort();
     icap = freePort();
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (daemon != null) {
-      daemon.stop();
-    }
-    witness.close();
+    curl = Curl.in(dir).hideErrors().maxTime(20).proxy(proxy).with("-i");
   }
 
   void start(String proxyExtra) throws Exception {
@@ -79,8 +72,7 @@ class DeniedDestinationsTest {
         + "icap: { listen: 127.0.0.1:" + icap + " }\n"
         + "proxy: { listen: 127.0.0.1:" + proxy + ", accessLog: access.log, connectPorts: [443, " + witness.getLocalPort()
         + ", " + admin + "]" + proxyExtra + " }\n";
-    Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
+    cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
     token = TestNodes.token(dir.resolve("data"));
   }
 
@@ -103,13 +95,8 @@ class DeniedDestinationsTest {
     return raw("GET http://" + authority + "/x HTTP/1.1\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n");
   }
 
-  String curl(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-i", "--max-time", "20", "-x", "127.0.0.1:" + proxy));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-    return out;
+  String curl(String url) throws Exception {
+    return curl.run(url).output();
   }
 
   List<JsonObject> events(String rule) throws Exception {
@@ -150,13 +137,7 @@ class DeniedDestinationsTest {
     assertTrue(viaCurl.contains("the admin API of this node"), viaCurl);
     assertEquals(0, accepted.get(), "no connection reached the loopback witness");
     // Each refusal is an event and an access-log line with its reason.
-    DaemonTest.waitUntil(() -> {
-      try {
-        return events("proxy.deniedDestinations").size() == denied.size() + 2;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    Host.waitUntil(() -> events("proxy.deniedDestinations").size() == denied.size() + 2);
     JsonObject e = events("proxy.deniedDestinations").get(0);
     assertEquals("block", e.getString("action"), e.encode());
     String log = Files.readString(dir.resolve("access.log"));

@@ -1,21 +1,27 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.admin;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Ssh;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,9 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
  * curl, openssl, the local console and the SSH console reach it over TLS; plain HTTP gets no answer.
  */
 class AdminTlsTest {
+  @RegisterExtension
+  final Cleanup cleanup = new Cleanup();
   @TempDir
   Path dir;
   Daemon daemon;
+  Curl curl;
   int admin;
   int ssh;
   Path key;
@@ -34,10 +43,9 @@ class AdminTlsTest {
 
   @BeforeEach
   void start() throws Exception {
-    Peers.require("curl", "curl");
+    curl = Curl.in(dir).hideErrors().maxTime(10);
     Peers.require("openssl", "openssl");
-    key = dir.resolve("id_ed25519");
-    assertEquals(0, Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
+    key = Ssh.keygen(dir);
     admin = freePort();
     ssh = freePort();
     text = """
@@ -48,27 +56,9 @@ class AdminTlsTest {
         console:
           ssh: { enabled: true, listen: 127.0.0.1:%d }
           users: [ { name: boss, role: admin, authorizedKeys: ["%s"] } ]
-        """.formatted(admin, ssh, Files.readString(dir.resolve("id_ed25519.pub")).strip());
-    Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
+        """.formatted(admin, ssh, Ssh.publicKey(key));
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
     token = TestNodes.token(dir.resolve("data"));
-  }
-
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
-  }
-
-  Peers.Run curl(String... args) throws Exception {
-    String[] cmd = new String[args.length + 4];
-    cmd[0] = "curl";
-    cmd[1] = "-s";
-    cmd[2] = "--max-time";
-    cmd[3] = "10";
-    System.arraycopy(args, 0, cmd, 4, args.length);
-    return Peers.run(dir, cmd);
   }
 
   @Test
@@ -78,55 +68,49 @@ class AdminTlsTest {
         dir.resolve("data/admin-tls/admin.key"))));
     assertEquals("https://127.0.0.1:" + admin + "/", Files.readString(dir.resolve("data/admin.url")).strip());
     // Plain HTTP: no answer (curl 52, empty reply, or 56, reset): the token would have crossed in clear.
-    Peers.Run plain = curl("-i", "-H", "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/status");
+    Run plain = curl.run("-i", "-H", "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + "/api/v1/status");
     assertFalse(plain.output().startsWith("HTTP/"), plain.output());
     assertNotEquals(0, plain.exit());
     for (String host : new String[] {"127.0.0.1", "localhost"}) {
-      Peers.Run tls = curl("--cacert", cert.toString(), "-H", "Authorization: Bearer " + token,
+      Run tls = curl.run("--cacert", cert.toString(), "-H", "Authorization: Bearer " + token,
           "https://" + host + ":" + admin + "/api/v1/status");
       assertEquals(0, tls.exit(), tls.output());
       assertEquals("tls-node", new JsonObject(tls.output()).getString("node"));
     }
-    Peers.Run untrusted = curl("https://127.0.0.1:" + admin + "/health/live");
+    Run untrusted = curl.run("https://127.0.0.1:" + admin + "/health/live");
     assertEquals(60, untrusted.exit(), "curl: the certificate is not trusted without --cacert: " + untrusted.output());
-    Peers.Run s = Peers.run(dir, "sh", "-c", "openssl s_client -connect 127.0.0.1:" + admin + " -CAfile " + cert
+    Run s = Host.runIn(dir, "sh", "-c", "openssl s_client -connect 127.0.0.1:" + admin + " -CAfile " + cert
         + " -verify_return_error -verify_ip 127.0.0.1 </dev/null");
     assertTrue(s.output().contains("Verify return code: 0 (ok)"), s.output());
     // The local console finds the URL and the certificate in the data dir.
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    int code = new io.portcullis.console.Main(new java.io.PrintStream(o, true), new java.io.PrintStream(o, true))
-        .run(new String[] {"--data-dir", dir.resolve("data").toString(), "show", "status"});
-    assertEquals(0, code, o.toString());
-    assertTrue(o.toString().contains("node tls-node"), o.toString());
+    LocalConsole.Result local = LocalConsole.run(null, "--data-dir", dir.resolve("data").toString(), "show", "status");
+    assertEquals(0, local.code(), local.out() + local.err());
+    assertTrue(local.out().contains("node tls-node"), local.out() + local.err());
     // The SSH console drives the admin API over TLS too.
-    Peers.Run viaSsh = Peers.run(dir, "ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
-        "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), "boss@127.0.0.1", "show status");
+    Run viaSsh = Ssh.run(dir, new Ssh(ssh).withKey(key, "boss@127.0.0.1", "show status"));
     assertEquals(0, viaSsh.exit(), viaSsh.output());
     assertTrue(viaSsh.output().contains("node tls-node"), viaSsh.output());
   }
 
   @Test
   void anAdminsOwnCertificateReplacesTheNodesWithoutAMove() throws Exception {
-    Peers.Run gen = Peers.run(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+    Run gen = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
         "-nodes", "-days", "30", "-subj", "/CN=admin.example.test", "-addext", "subjectAltName=IP:127.0.0.1",
         "-keyout", dir.resolve("own.key").toString(), "-out", dir.resolve("own.crt").toString());
     assertEquals(0, gen.exit(), gen.output());
     // Half of it is refused, naming the key missing.
     daemon.commits().setCandidate(text.replace("allowRemote: true }", "allowRemote: true, tls: { certificate: own.crt } }"));
     assertEquals("admin.tls.key", daemon.commits().check().get(0).path());
-    daemon.commits().setCandidate(text.replace("allowRemote: true }",
-        "allowRemote: true, tls: { certificate: own.crt, key: own.key } }"));
-    daemon.commits().commit("test", "own certificate", null).get(20, TimeUnit.SECONDS);
-    Peers.Run own = curl("--cacert", dir.resolve("own.crt").toString(), "-H", "Authorization: Bearer " + token,
+    TestNodes.commit(daemon, text.replace("allowRemote: true }",
+        "allowRemote: true, tls: { certificate: own.crt, key: own.key } }"), "own certificate");
+    Run own = curl.run("--cacert", dir.resolve("own.crt").toString(), "-H", "Authorization: Bearer " + token,
         "https://127.0.0.1:" + admin + "/api/v1/status");
     assertEquals(0, own.exit(), "the admin's certificate is served now: " + own.output());
-    Peers.Run old = curl("--cacert", dir.resolve("data/admin-tls/admin.crt").toString(),
+    Run old = curl.run("--cacert", dir.resolve("data/admin-tls/admin.crt").toString(),
         "https://127.0.0.1:" + admin + "/health/live");
     assertEquals(60, old.exit(), "not the node's own any more: " + old.output());
     // The local console follows: it trusts the certificate served, not the node's own left beside it.
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    int code = new io.portcullis.console.Main(new java.io.PrintStream(o, true), new java.io.PrintStream(o, true))
-        .run(new String[] {"--data-dir", dir.resolve("data").toString(), "show", "status"});
-    assertEquals(0, code, o.toString());
+    LocalConsole.Result local = LocalConsole.run(null, "--data-dir", dir.resolve("data").toString(), "show", "status");
+    assertEquals(0, local.code(), local.out() + local.err());
   }
 }

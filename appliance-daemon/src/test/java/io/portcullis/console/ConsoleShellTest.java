@@ -1,23 +1,24 @@
-package io.portcullis.daemon;
+package io.portcullis.console;
 
 import static io.portcullis.daemon.TestNodes.config;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,8 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pseudo-terminal (tmux) for Tab completion and {@code ?}.
  */
 class ConsoleShellTest {
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static int admin;
   static int proxy;
@@ -40,43 +41,19 @@ class ConsoleShellTest {
     proxy = freePort();
     String text = config(admin, proxy, freePort());
     // In the test's directory: the category list a test commits is there, where config files must be.
-    Path file = Files.writeString(dir.resolve("portcullis.yaml"), text);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), file), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
   }
 
   /** The console with {@code args}, stdin {@code input}; its exit code (out and err kept). */
   static int console(String input, String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    String[] all = new String[args.length + 4];
-    all[0] = "--admin";
-    all[1] = "http://127.0.0.1:" + admin;
-    all[2] = "--data-dir";
-    all[3] = dir.resolve("data").toString();
-    System.arraycopy(args, 0, all, 4, args.length);
-    InputStream stdin = System.in;
-    System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
-    try {
-      int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
-          new PrintStream(e, true, StandardCharsets.UTF_8)).run(all);
-      out = o.toString(StandardCharsets.UTF_8);
-      err = e.toString(StandardCharsets.UTF_8);
-      return code;
-    } finally {
-      System.setIn(stdin);
-    }
+    LocalConsole.Result r = LocalConsole.run(admin, dir.resolve("data"), input, args);
+    out = r.out();
+    err = r.err();
+    return r.code();
   }
 
   String throughProxy(String url) throws Exception {
-    return Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-x",
-        "http://127.0.0.1:" + proxy, url).output().strip();
+    return Curl.in(dir).hideErrors().maxTime(20).proxy(proxy).status(url);
   }
 
   @Test
@@ -214,7 +191,7 @@ class ConsoleShellTest {
         "io.portcullis.console.Main", "--admin", "http://127.0.0.1:" + admin, "--data-dir",
         dir.resolve("data").toString()));
     String name = "pc" + ProcessHandle.current().pid();
-    Peers.Run started = Peers.run(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "80", cmd);
+    Run started = Host.runIn(dir, "tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "80", cmd);
     assertEquals(0, started.exit(), started.output());
     try {
       // (tmux trims trailing spaces from the screen it captures)
@@ -253,15 +230,15 @@ class ConsoleShellTest {
       awaitScreen(name, "Exiting configuration mode");
       keys(name, "exit", "Enter");
     } finally {
-      Peers.run(dir, "tmux", "kill-session", "-t", name);
+      Host.runIn(dir, "tmux", "kill-session", "-t", name);
     }
   }
 
   static void keys(String session, String... keys) throws Exception {
     for (String k : keys) {
       boolean literal = !k.equals("Enter") && !k.equals("Tab") && !k.startsWith("C-");
-      Peers.Run r = literal ? Peers.run(dir, "tmux", "send-keys", "-t", session, "-l", k)
-          : Peers.run(dir, "tmux", "send-keys", "-t", session, k);
+      Run r = literal ? Host.runIn(dir, "tmux", "send-keys", "-t", session, "-l", k)
+          : Host.runIn(dir, "tmux", "send-keys", "-t", session, k);
       assertEquals(0, r.exit(), r.output());
     }
   }
@@ -283,13 +260,13 @@ class ConsoleShellTest {
   }
 
   static String screen(String session) throws Exception {
-    return Peers.run(dir, "tmux", "capture-pane", "-p", "-t", session).output();
+    return Host.runIn(dir, "tmux", "capture-pane", "-p", "-t", session).output();
   }
 
   static String awaitScreen(String session, String text) throws Exception {
     String screen = "";
     for (int i = 0; i < 300; i++) {
-      screen = Peers.run(dir, "tmux", "capture-pane", "-p", "-t", session).output();
+      screen = Host.runIn(dir, "tmux", "capture-pane", "-p", "-t", session).output();
       if (screen.contains(text)) {
         return screen;
       }

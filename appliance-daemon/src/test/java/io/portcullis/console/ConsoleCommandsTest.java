@@ -1,50 +1,40 @@
-package io.portcullis.daemon;
+package io.portcullis.console;
 
 import static io.portcullis.daemon.TestNodes.config;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The console's configuration commands against a real daemon. */
 class ConsoleCommandsTest {
+  @RegisterExtension
+  final Cleanup cleanup = new Cleanup();
   @TempDir
   Path dir;
-  Daemon daemon;
   int admin;
   String out;
   String err;
 
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
+  /** A node on {@code text} for this test, its data in dir/data. */
+  void start(String text) throws Exception {
+    cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   int console(String... args) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    String[] all = new String[args.length + 4];
-    all[0] = "--admin";
-    all[1] = "http://127.0.0.1:" + admin;
-    all[2] = "--data-dir";
-    all[3] = dir.resolve("data").toString();
-    System.arraycopy(args, 0, all, 4, args.length);
-    int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(e, true, StandardCharsets.UTF_8)).run(all);
-    out = o.toString(StandardCharsets.UTF_8);
-    err = e.toString(StandardCharsets.UTF_8);
-    return code;
+    LocalConsole.Result r = LocalConsole.run(admin, dir.resolve("data"), null, args);
+    out = r.out();
+    err = r.err();
+    return r.code();
   }
 
   @Test
@@ -53,7 +43,7 @@ class ConsoleCommandsTest {
     int proxy = freePort();
     int icap = freePort();
     String text = config(admin, proxy, icap);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    start(text);
 
     assertEquals(0, console("show", "status"));
     assertTrue(out.contains("node test-node"), out);
@@ -89,7 +79,7 @@ class ConsoleCommandsTest {
   void invalidFileIsNotCommittedAndEveryProblemIsPrinted() throws Exception {
     admin = freePort();
     String text = config(admin, freePort(), freePort());
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    start(text);
     Path bad = dir.resolve("bad.yaml");
     Files.writeString(bad, "proxy: { listen: nowhere }\nicap: { enabled: perhaps }\n");
     assertEquals(1, console("commit", "file", bad.toString()));
@@ -105,15 +95,13 @@ class ConsoleCommandsTest {
   @Test
   void withoutTheTokenNothingIsShown() throws Exception {
     admin = freePort();
-    String text = config(admin, freePort(), freePort());
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    start(config(admin, freePort(), freePort()));
     Path wrong = dir.resolve("wrong.token");
     Files.writeString(wrong, "not-the-token-not-the-token-not-the-token\n");
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code = new io.portcullis.console.Main(System.out, new PrintStream(e, true, StandardCharsets.UTF_8))
-        .run(new String[] {"--admin", "http://127.0.0.1:" + admin, "--token-file", wrong.toString(), "show", "config"});
-    assertEquals(1, code);
-    assertTrue(e.toString(StandardCharsets.UTF_8).contains("bearer token is required"));
+    LocalConsole.Result r = LocalConsole.run(null, "--admin", "http://127.0.0.1:" + admin, "--token-file",
+        wrong.toString(), "show", "config");
+    assertEquals(1, r.code());
+    assertTrue(r.err().contains("bearer token is required"));
   }
 
   @Test
@@ -129,7 +117,7 @@ class ConsoleCommandsTest {
             - { name: web, listen: 127.0.0.1:%d, check: { interval: 100ms }, servers: [{ name: s1, address: 127.0.0.1:%d, weight: 3 }] }
             - { name: icap, listen: 127.0.0.1:%d, mode: tcp, check: { type: icap }, servers: [{ name: s2, address: 127.0.0.1:%d, backup: true }] }
         """.formatted(web, admin, icap, up);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    start(text);
     assertEquals(0, console("show", "balancer"));
     assertTrue(out.contains("frontend web  127.0.0.1:" + web + "  http  roundrobin"), out);
     assertTrue(out.lines().anyMatch(l -> l.matches("\\s+s1\\s+127\\.0\\.0\\.1:" + admin + "\\s+up\\s+3\\s.*")), out);

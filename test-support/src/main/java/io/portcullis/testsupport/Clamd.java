@@ -1,4 +1,4 @@
-package io.portcullis.daemon.peers;
+package io.portcullis.testsupport;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,46 +1,50 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.console;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.console.PasswordHash;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Ssh;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The console over SSH, driven by the real OpenSSH client (and sshpass for passwords). */
 class SshConsoleTest {
   static final String PASSWORD = "correct horse battery";
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
   static Daemon daemon;
   static int admin;
   static int proxy;
   static int ssh;
+  static Ssh client;
   static Path key;
   static String base;
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("ssh", "openssh-client");
-    key = dir.resolve("id_ed25519");
-    Peers.Run gen = Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test@portcullis", "-f",
-        key.toString());
-    assertEquals(0, gen.exit(), gen.output());
-    String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
+    key = Ssh.keygen(dir);
+    String pub = Ssh.publicKey(key);
     admin = freePort();
     proxy = freePort();
     ssh = freePort();
+    client = new Ssh(ssh);
     base = """
         node: { name: ssh-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -54,82 +58,60 @@ class SshConsoleTest {
               passwordHash: "%s"
               authorizedKeys: ["%s"]
         """.formatted(admin, proxy, freePort(), ssh, PasswordHash.make(PASSWORD.toCharArray()), pub);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), base, ConfigLoader.parse(base), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), base), Daemon::stop);
   }
 
-  @AfterAll
-  static void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
-  }
-
-  static List<String> sshArgs(String... extra) {
-    List<String> a = new ArrayList<>(List.of("ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"));
-    a.addAll(List.of(extra));
-    return a;
-  }
-
-  static Peers.Run withKey(String... command) throws Exception {
-    List<String> a = sshArgs("-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes");
-    a.add("admin@127.0.0.1");
+  static Run withKey(String... command) throws Exception {
+    List<String> a = client.withKey(key, "admin@127.0.0.1");
     a.addAll(List.of(command));
-    return Peers.run(dir, a.toArray(String[]::new));
+    return Ssh.run(dir, a);
   }
 
-  static Peers.Run withPassword(String password, String... command) throws Exception {
-    Peers.require("sshpass", "sshpass");
-    List<String> a = new ArrayList<>(List.of("sshpass", "-p", password));
-    a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
-        "-o", "NumberOfPasswordPrompts=5"));
-    a.add("admin@127.0.0.1");
+  static Run withPassword(String password, String... command) throws Exception {
+    List<String> a = client.withPassword(password, "-o", "NumberOfPasswordPrompts=5", "admin@127.0.0.1");
     a.addAll(List.of(command));
-    return Peers.run(dir, a.toArray(String[]::new));
+    return Ssh.run(dir, a);
+  }
+
+  /** {@code script} as the admin's console script (key login, no terminal); its exit code and output. */
+  static Run script(String name, String script) throws Exception {
+    Path file = Files.writeString(dir.resolve(name), script);
+    return Ssh.script(file, client.withKey(key, "-T", "admin@127.0.0.1"));
   }
 
   @Test
   void execRunsOneConsoleCommandAndNeverASystemCommand() throws Exception {
-    Peers.Run status = withKey("show status");
+    Run status = withKey("show status");
     assertEquals(0, status.exit(), status.output());
     assertTrue(status.output().contains("node ssh-node"), status.output());
-    Peers.Run id = withKey("id");
+    Run id = withKey("id");
     assertNotEquals(0, id.exit(), id.output());
     assertTrue(id.output().contains("unknown command id"), id.output());
     assertTrue(!id.output().contains("uid="), id.output());
     // Nothing reads the node's files for an SSH user: not load, not commit file, not passwd.
-    Peers.Run load = withKey("load " + dir.resolve("data/admin.token"));
+    Run load = withKey("load " + dir.resolve("data/admin.token"));
     assertNotEquals(0, load.exit(), load.output());
     assertTrue(load.output().contains("not available over SSH"), load.output());
     assertNotEquals(0, withKey("commit file /etc/passwd").exit());
     assertNotEquals(0, withKey("passwd admin").exit());
     String token = Files.readString(dir.resolve("data/admin.token")).strip();
     assertTrue(!withKey("show candidate").output().contains(token), "the token never shows");
-    Peers.Run pw = withPassword(PASSWORD, "show status");
+    Run pw = withPassword(PASSWORD, "show status");
     assertEquals(0, pw.exit(), pw.output());
   }
 
   @Test
   void aScriptOverSshChangesARuleAndTheProxyBlocks() throws Exception {
-    Path script = dir.resolve("block.txt");
-    Files.writeString(script, """
+    Run done = script("block.txt", """
         configure
         set rules access no-gambling when hosts "*.gambling.test"
         set rules access no-gambling action block
         commit comment over ssh
         exit
         """);
-    List<String> a = sshArgs("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "admin@127.0.0.1");
-    Process p = new ProcessBuilder(a).redirectInput(script.toFile()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("ssh-script.out").toFile()).start();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    String out = Files.readString(dir.resolve("ssh-script.out"));
-    assertEquals(0, p.exitValue(), out);
-    assertTrue(out.contains("commit complete"), out);
-    String code = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", "http://127.0.0.1:"
-        + proxy, "http://www.gambling.test/").output().strip();
-    assertEquals("403", code);
+    assertEquals(0, done.exit(), done.output());
+    assertTrue(done.output().contains("commit complete"), done.output());
+    assertEquals("403", Curl.in(dir).proxy(proxy).status("http://www.gambling.test/"));
     assertTrue(daemon.commits().revisions().stream().anyMatch(r -> r.author().equals("admin")
         && r.message().equals("over ssh")), "the revision records the SSH user");
   }
@@ -142,7 +124,7 @@ class SshConsoleTest {
     Path askpass = dir.resolve("askpass.sh");
     Files.writeString(askpass, "#!/bin/sh\necho x >> " + asked + "\necho 'not the password'\n");
     askpass.toFile().setExecutable(true);
-    List<String> a = sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+    List<String> a = client.args("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
         "-o", "NumberOfPasswordPrompts=5", "admin@127.0.0.1", "show status");
     ProcessBuilder pb = new ProcessBuilder(a).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
         new java.io.File("/dev/null"))).redirectOutput(dir.resolve("wrong.out").toFile());
@@ -155,29 +137,27 @@ class SshConsoleTest {
     assertNotEquals(0, wrong.exitValue(), said);
     assertEquals(3, Files.readAllLines(asked).size(), "disconnected after maxAuthAttempts: " + said);
     // Remote forwarding refused at once; local forwarding refused when used.
-    Peers.Run remote = withKey("-o", "ExitOnForwardFailure=yes", "-R", freePort() + ":127.0.0.1:" + admin,
+    Run remote = withKey("-o", "ExitOnForwardFailure=yes", "-R", freePort() + ":127.0.0.1:" + admin,
         "show status");
     assertNotEquals(0, remote.exit(), remote.output());
     int local = freePort();
-    List<String> fwd = sshArgs("-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-N",
-        "-L", local + ":127.0.0.1:" + admin, "admin@127.0.0.1");
+    List<String> fwd = client.withKey(key, "-N", "-L", local + ":127.0.0.1:" + admin, "admin@127.0.0.1");
     Process tunnel = new ProcessBuilder(fwd).redirectErrorStream(true).redirectOutput(dir.resolve("fwd.out")
         .toFile()).start();
     try {
       Peers.waitForPort(local, tunnel, dir.resolve("fwd.out"));
-      Peers.Run through = Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
-          "http://127.0.0.1:" + local + "/health/live");
-      assertNotEquals("200", through.output().strip(), "the forwarded connection is refused");
+      assertNotEquals("200", Curl.in(dir).hideErrors().maxTime(10).status("http://127.0.0.1:" + local + "/health/live"),
+          "the forwarded connection is refused");
     } finally {
       tunnel.destroyForcibly();
     }
     Path file = dir.resolve("file.txt");
     Files.writeString(file, "x");
-    Peers.Run sftp = Peers.run(dir, "sftp", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+    Run sftp = Host.runIn(dir, "sftp", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), "-b", "/dev/null",
         "admin@127.0.0.1");
     assertNotEquals(0, sftp.exit(), sftp.output());
-    Peers.Run scp = Peers.run(dir, "scp", "-O", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
+    Run scp = Host.runIn(dir, "scp", "-O", "-P", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no", "-o",
         "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-i", key.toString(), file.toString(),
         "admin@127.0.0.1:/tmp/portcullis-scp-test");
     assertNotEquals(0, scp.exit(), scp.output());
@@ -186,34 +166,26 @@ class SshConsoleTest {
 
   @Test
   void keyOnlyModeRefusesPasswords() throws Exception {
-    String keyOnly = base.replace("maxAuthAttempts: 3 }", "maxAuthAttempts: 3, passwordLogin: false }");
-    daemon.commits().setCandidate(keyOnly);
-    daemon.commits().commit("test", "key only", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, base.replace("maxAuthAttempts: 3 }", "maxAuthAttempts: 3, passwordLogin: false }"),
+        "key only");
     try {
-      Peers.Run pw = withPassword(PASSWORD, "show status");
+      Run pw = withPassword(PASSWORD, "show status");
       assertNotEquals(0, pw.exit(), pw.output());
       assertEquals(0, withKey("show status").exit());
     } finally {
-      daemon.commits().setCandidate(base);
-      daemon.commits().commit("test", "passwords again", null).get(20, TimeUnit.SECONDS);
+      TestNodes.commit(daemon, base, "passwords again");
     }
   }
 
   @Test
   void commitConfirmedRevertsAfterItsTimerEvenThoughTheSshSessionClosed() throws Exception {
-    Path script = dir.resolve("confirmed.txt");
-    Files.writeString(script, """
+    Run done = script("confirmed.txt", """
         configure
         set proxy maxHeaders 77
         commit confirmed 1 comment try it
         exit
         """);
-    List<String> a = sshArgs("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        "admin@127.0.0.1");
-    Process p = new ProcessBuilder(a).redirectInput(script.toFile()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("confirmed.out").toFile()).start();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), Files.readString(dir.resolve("confirmed.out")));
+    assertEquals(0, done.exit(), done.output());
     assertEquals(77, daemon.commits().active().config().proxy().maxHeaders());
     int tried = daemon.commits().active().revision();
     // The session is gone; the daemon's own timer puts the previous revision back after a minute.
@@ -227,28 +199,16 @@ class SshConsoleTest {
 
   @Test
   void passwdSetsANewUsersPasswordLocallyAndItLogsInOverSsh() throws Exception {
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    java.io.InputStream stdin = System.in;
-    System.setIn(new java.io.ByteArrayInputStream("a long enough secret\n".getBytes()));
-    int code;
-    try {
-      code = new io.portcullis.console.Main(new java.io.PrintStream(o, true), new java.io.PrintStream(o, true))
-          .run(new String[] {"--admin", "http://127.0.0.1:" + admin, "--data-dir", dir.resolve("data").toString(),
-              "passwd", "operator"});
-    } finally {
-      System.setIn(stdin);
-    }
-    assertEquals(0, code, o.toString());
+    LocalConsole.Result passwd = LocalConsole.run(admin, dir.resolve("data"), "a long enough secret\n", "passwd",
+        "operator");
+    assertEquals(0, passwd.code(), passwd.out() + passwd.err());
     String hash = daemon.commits().active().config().console().users().stream()
         .filter(u -> u.name().equals("operator")).findFirst().orElseThrow().passwordHash();
     assertTrue(hash.startsWith("$pbkdf2-sha256$") && !daemon.commits().active().text().contains("long enough"));
     assertEquals(io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN, daemon.commits().active().config()
         .console().users().stream().filter(u -> u.name().equals("operator")).findFirst().orElseThrow().role(),
         "the first password set locally makes an administrator");
-    List<String> a = new ArrayList<>(List.of("sshpass", "-p", "a long enough secret"));
-    a.addAll(sshArgs("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"));
-    a.addAll(List.of("operator@127.0.0.1", "show status"));
-    Peers.Run r = Peers.run(dir, a.toArray(String[]::new));
+    Run r = Ssh.run(dir, client.withPassword("a long enough secret", "operator@127.0.0.1", "show status"));
     assertEquals(0, r.exit(), r.output());
   }
 }

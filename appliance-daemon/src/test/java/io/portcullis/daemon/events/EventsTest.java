@@ -1,25 +1,30 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.events;
 
 import static io.portcullis.daemon.TestNodes.call;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Eicar;
+import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,23 +32,13 @@ import org.junit.jupiter.api.io.TempDir;
  * transactions from another client (c-icap-client), read back through the admin API and the console.
  */
 class EventsTest {
-  @TempDir
-  Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
   Daemon daemon;
   int admin;
   int proxy;
   int icap;
   HttpServer origin;
-
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
-    if (origin != null) {
-      origin.stop(0);
-    }
-  }
 
   private void start(String extra) throws Exception {
     start(null, extra);
@@ -60,27 +55,18 @@ class EventsTest {
           "proxy: { listen: 127.0.0.1:" + proxy + ", deniedDestinations: [], "
           + proxyMore + " }");
     }
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   private static final String RULES = """
       rules:
         access:
-          - name: no-casino
-            when: { hosts: ["*.casino.test"] }
-            action: block
-          - name: to-portal
-            when: { hosts: [news.test] }
-            action: redirect
-            location: http://portal.test/why
+          - { name: no-casino, when: { hosts: ["*.casino.test"] }, action: block }
+          - { name: to-portal, when: { hosts: [news.test] }, action: redirect, location: "http://portal.test/why" }
       """;
 
   private String curl(String url, String... extra) throws Exception {
-    List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-        "--max-time", "20", "-x", "http://127.0.0.1:" + proxy));
-    cmd.addAll(List.of(extra));
-    cmd.add(url);
-    return Peers.run(dir, cmd.toArray(new String[0])).output().strip();
+    return Curl.in(dir).hideErrors().maxTime(20).proxy(proxy).with(extra).status(url);
   }
 
   private JsonArray events(String query) throws Exception {
@@ -109,7 +95,7 @@ class EventsTest {
 
   @Test
   void eachRequestThroughTheProxyIsOneEventWithItsDecisionRuleAndFigures() throws Exception {
-    origin = Host.origin();
+    origin = cleanup.add(Host.origin(), s -> s.stop(0));
     start(RULES);
     String page = "http://127.0.0.1:" + origin.getAddress().getPort() + "/page";
     assertEquals("200", curl(page));
@@ -195,15 +181,15 @@ class EventsTest {
 
     // The journal is on disk: a restarted node still shows the events.
     daemon.stop();
-    String text = TestNodes.config(admin, proxy, icap) + RULES;
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), TestNodes.config(admin, proxy, icap) + RULES),
+        Daemon::stop);
     assertEquals(1, eventsFor("casino.test").size());
   }
 
   @Test
   void anotherIcapClientsTransactionsAreRecordedByTheIcapServerWithoutOurHeaders() throws Exception {
     start(RULES);
-    Peers.Run run = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+    Run run = Host.runIn(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
         Integer.toString(icap), "-s", "av/reqmod", "-req", "http://www.casino.test/spin", "-v");
     assertTrue(run.output().contains("403"), run.output());
     assertFalse(run.output().contains("X-Portcullis-Action"), "decision headers only for our proxy: " + run.output());
@@ -248,11 +234,11 @@ class EventsTest {
       z.putNextEntry(new java.util.zip.ZipEntry("data.bin"));
       z.write(filler);
       z.putNextEntry(new java.util.zip.ZipEntry("eicar.com"));
-      z.write("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*".getBytes(
+      z.write(Eicar.TEXT.getBytes(
           StandardCharsets.US_ASCII));
     }
     byte[] body = zip.toByteArray();
-    origin = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    origin = cleanup.add(HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0), s -> s.stop(0));
     origin.createContext("/", x -> {
       x.getResponseHeaders().add("Content-Type", "application/zip");
       x.sendResponseHeaders(200, body.length);
@@ -277,7 +263,7 @@ class EventsTest {
   @Test
   void anUploadCarryingEicarThroughOurProxyIsBlockedAndNeverReachesTheOrigin() throws Exception {
     java.util.concurrent.atomic.AtomicInteger reached = new java.util.concurrent.atomic.AtomicInteger();
-    origin = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    origin = cleanup.add(HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0), s -> s.stop(0));
     origin.createContext("/", x -> {
       reached.incrementAndGet();
       x.getRequestBody().readAllBytes();
@@ -287,7 +273,7 @@ class EventsTest {
     origin.start();
     start(RULES + "  protection:\n    - { name: scan-all, action: block }\n");
     Path eicar = dir.resolve("eicar.com");
-    java.nio.file.Files.writeString(eicar, "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
+    java.nio.file.Files.writeString(eicar, Eicar.TEXT);
     String url = "http://127.0.0.1:" + origin.getAddress().getPort() + "/api/files";
     assertEquals("403", curl(url, "-T", eicar.toString()));
     assertEquals(0, reached.get(), "the infected upload never reached the origin");
@@ -333,7 +319,7 @@ class EventsTest {
   void aCommittedSyslogTargetGetsEachDecisionAsCefAndJsonThroughARealRsyslog() throws Exception {
     int udp = freePort();
     int tcp = freePort();
-    io.portcullis.daemon.peers.Rsyslog.Server rs = io.portcullis.daemon.peers.Rsyslog.start(dir, udp, tcp, 0);
+    io.portcullis.testsupport.Rsyslog.Server rs = io.portcullis.testsupport.Rsyslog.start(dir, udp, tcp, 0);
     try {
       start(RULES);
       String token = TestNodes.token(dir.resolve("data"));
@@ -377,11 +363,8 @@ class EventsTest {
   private String out;
 
   private int console(String command) {
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    int code = new io.portcullis.console.Main(new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run(new String[] {"--admin",
-            "http://127.0.0.1:" + admin, "--data-dir", dir.resolve("data").toString(), "-c", command});
-    out = o.toString(StandardCharsets.UTF_8);
-    return code;
+    LocalConsole.Result r = LocalConsole.run(admin, dir.resolve("data"), null, "-c", command);
+    out = r.out();
+    return r.code();
   }
 }

@@ -1,20 +1,22 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.cluster;
 
 import static io.portcullis.daemon.TestNodes.call;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.LocalConsole;
+import io.portcullis.daemon.TestNodes;
 import io.portcullis.daemon.config.ConfigLoader;
+import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Wire;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.BooleanSupplier;
@@ -76,6 +78,15 @@ class ClusterTest {
       return "http://127.0.0.1:" + admin + path;
     }
 
+    /** The node's own listeners, as its config and the control node's say them. */
+    String listeners() {
+      return """
+          admin: { listen: 127.0.0.1:%d }
+          proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
+          icap: { listen: 127.0.0.1:%d }
+          """.formatted(admin, proxy, icap);
+    }
+
     void start(String text) throws Exception {
       Files.createDirectories(file().getParent());
       if (text != null) {
@@ -110,15 +121,12 @@ class ClusterTest {
   static String nodeText(Node n, String key) {
     return """
         node: { name: %s, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-        icap: { listen: 127.0.0.1:%d }
-        cluster:
+        %scluster:
           role: node
           control: 127.0.0.1:%d
           joinKey: %s
           local: [proxy.listen, icap.listen]
-        """.formatted(n.name, n.admin, n.proxy, n.icap, clusterPort, key);
+        """.formatted(n.name, n.listeners(), clusterPort, key);
   }
 
   /** The control node's config: its own listeners, the nodes listed, a balancer whose pool is the members. */
@@ -131,10 +139,7 @@ class ClusterTest {
     }
     return """
         node: { name: control, shutdownGrace: 1s }
-        admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d }
-        icap: { listen: 127.0.0.1:%d }
-        cluster:
+        %scluster:
           role: control
           listen: 127.0.0.1:%d
           secret: %s
@@ -148,7 +153,7 @@ class ClusterTest {
               listen: 127.0.0.1:%d
               members: proxy
               check: { type: tcp, interval: 200ms, timeout: 500ms, rise: 1, fall: 2 }
-        """.formatted(control.admin, control.proxy, control.icap, clusterPort, SECRET, nodes, web)
+        """.formatted(control.listeners(), clusterPort, SECRET, nodes, web)
         + (blocked == null ? "" : """
         rules:
           access:
@@ -213,16 +218,8 @@ class ClusterTest {
 
   /** Runs the console's command {@code args} against {@code n}; its output (stdout, then stderr). */
   static String console(Node n, String... args) {
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    String[] all = new String[args.length + 4];
-    all[0] = "--admin";
-    all[1] = n.api("");
-    all[2] = "--data-dir";
-    all[3] = n.data().toString();
-    System.arraycopy(args, 0, all, 4, args.length);
-    java.io.PrintStream ps = new java.io.PrintStream(o, true, StandardCharsets.UTF_8);
-    int code = new io.portcullis.console.Main(ps, ps).run(all);
-    return o.toString(StandardCharsets.UTF_8) + (code == 0 ? "" : "(exit " + code + ")");
+    LocalConsole.Result r = LocalConsole.run(n.admin, n.data(), null, args);
+    return r.out() + r.err() + (r.code() == 0 ? "" : "(exit " + r.code() + ")");
   }
 
   /** Puts {@code text} as the control node's candidate and commits it through the admin API; the answer. */
@@ -328,22 +325,9 @@ class ClusterTest {
 
   /** One keep-alive GET through the balancer on {@code s}; the status line and headers. */
   static String get(Socket s) throws Exception {
-    OutputStream out = s.getOutputStream();
-    out.write(("GET " + site + "/open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-    out.flush();
-    InputStream in = s.getInputStream();
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int c = in.read();
-      if (c < 0) {
-        throw new AssertionError("connection closed after: " + head);
-      }
-      head.append((char) c);
-    }
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
-    assertTrue(m.find(), head.toString());
-    in.readNBytes(Integer.parseInt(m.group(1)));
-    return head.toString();
+    String head = Wire.keepAliveGet(s, site + "/open", "127.0.0.1");
+    assertTrue(head.toLowerCase().contains("\r\ncontent-length:"), head);
+    return head;
   }
 
   @Test
@@ -412,7 +396,7 @@ class ClusterTest {
       unlisted.stop();
     }
     // Without a certificate nothing but join answers: curl, which has none, is refused the config.
-    Host.Run r = Host.run("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+    Host.Run r = Curl.in(dir).hideErrors().run("-k", "-o", "/dev/null", "-w", "%{http_code}",
         "https://127.0.0.1:" + clusterPort + "/cluster/v1/config?after=0");
     assertEquals("403", r.output().strip(), r.toString());
   }

@@ -1,25 +1,26 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.icap.server;
 
 import static io.portcullis.daemon.TestNodes.call;
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Peers;
+import io.portcullis.testsupport.Wire;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,19 +34,12 @@ class IcapAllowedClientsTest {
       + "X-Client-IP: 10.1.2.3\r\nX-Client-Username: boss\r\nAllow: 204\r\nEncapsulated: req-hdr=0, null-body="
       + HTTP.length() + "\r\n\r\n" + HTTP;
 
-  @TempDir
-  Path dir;
+  @RegisterExtension final Cleanup cleanup = new Cleanup();
+  @TempDir Path dir;
   Daemon daemon;
   int admin;
   int icap;
   String token;
-
-  @AfterEach
-  void stop() {
-    if (daemon != null) {
-      daemon.stop();
-    }
-  }
 
   void start(String allowed) throws Exception {
     admin = freePort();
@@ -54,33 +48,20 @@ class IcapAllowedClientsTest {
         + "icap: { listen: 0.0.0.0:" + icap + allowed + " }\n"
         + "rules:\n  access:\n    - { name: boss-only, when: { hosts: [casino.test], users: [boss] }, action: allow }\n"
         + "    - { name: no-casino, when: { hosts: [casino.test] }, action: block }\n";
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
     token = TestNodes.token(dir.resolve("data"));
   }
 
   /** What the ICAP server answers {@code REQMOD} from the local address {@code from}: all it sent until it closed. */
   String reqmodFrom(String from) throws IOException {
-    try (Socket s = new Socket()) {
-      s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-      s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), icap), 5000);
-      s.setSoTimeout(20_000);
+    try (Socket s = Wire.connect(from, icap)) {
       try {
         s.getOutputStream().write(REQMOD.getBytes(StandardCharsets.US_ASCII));
         s.shutdownOutput();
       } catch (IOException e) {
         return "(write failed: " + e.getMessage() + ")";
       }
-      InputStream in = s.getInputStream();
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      byte[] buf = new byte[4096];
-      try {
-        for (int n; (n = in.read(buf)) > 0; ) {
-          out.write(buf, 0, n);
-        }
-      } catch (java.net.SocketException e) {
-        // a reset after the close: what was read is the answer
-      }
-      return out.toString(StandardCharsets.US_ASCII);
+      return Wire.readToClose(s);
     }
   }
 
@@ -101,7 +82,7 @@ class IcapAllowedClientsTest {
     assertEquals("", refused, "not a byte for a client outside the list");
     assertEquals(1.0, denied());
     // c-icap-client, from 127.0.0.1 too, gets no OPTIONS answer.
-    Peers.Run c = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+    Run c = Host.runIn(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
         Integer.toString(icap), "-s", "av/reqmod", "-v");
     assertTrue(!c.output().contains("ICAP/1.0 200"), c.output());
     assertEquals(2.0, denied());
@@ -114,7 +95,7 @@ class IcapAllowedClientsTest {
     assertTrue(cfg.encode().length() > 0);
     assertEquals("[127.0.0.0/8, 0:0:0:0:0:0:0:1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]",
         daemon.config().icap().allowedClients().toString());
-    Peers.Run c = Peers.run(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
+    Run c = Host.runIn(dir, Peers.require("c-icap-client", "c-icap"), "-i", "127.0.0.1", "-p",
         Integer.toString(icap), "-s", "av/reqmod", "-v");
     assertTrue(c.output().contains("ICAP/1.0 200 OK"), c.output());
     String blocked = reqmodFrom("127.0.0.1");

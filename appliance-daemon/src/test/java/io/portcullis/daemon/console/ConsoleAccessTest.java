@@ -1,6 +1,6 @@
-package io.portcullis.daemon;
+package io.portcullis.daemon.console;
 
-import static io.portcullis.daemon.TestNodes.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -10,16 +10,18 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.portcullis.console.PasswordHash;
-import io.portcullis.daemon.config.ConfigLoader;
-import io.portcullis.daemon.peers.Peers;
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Ssh;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
@@ -29,23 +31,20 @@ import org.slf4j.LoggerFactory;
  */
 class ConsoleAccessTest {
   static final String PASSWORD = "the right password";
-  @TempDir
-  static Path dir;
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
+  static ListAppender<ILoggingEvent> audit;
   static Daemon daemon;
   static int admin;
-  static int ssh;
+  static Ssh ssh;
   static Path key;
-  static ListAppender<ILoggingEvent> audit;
 
   @BeforeAll
   static void start() throws Exception {
-    Peers.require("ssh", "openssh-client");
-    Peers.require("sshpass", "sshpass");
-    key = dir.resolve("id_ed25519");
-    assertEquals(0, Peers.run(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).exit());
-    String pub = Files.readString(dir.resolve("id_ed25519.pub")).strip();
+    key = Ssh.keygen(dir); // (Ssh requires ssh, and sshpass for the password logins)
+    String pub = Ssh.publicKey(key);
     admin = freePort();
-    ssh = freePort();
+    ssh = new Ssh(freePort());
     String text = """
         node: { name: access-node, shutdownGrace: 1s }
         admin: { listen: 127.0.0.1:%d }
@@ -57,38 +56,19 @@ class ConsoleAccessTest {
             - { name: viewer, authorizedKeys: ["%s"] }
             - { name: ops, role: operator, authorizedKeys: ["%s"] }
             - { name: boss, role: admin, authorizedKeys: ["%s"], passwordHash: "%s" }
-        """.formatted(admin, freePort(), freePort(), ssh, pub, pub, pub,
+        """.formatted(admin, freePort(), freePort(), ssh.port(), pub, pub, pub,
         PasswordHash.make(PASSWORD.toCharArray()));
-    audit = new ListAppender<>();
+    Logger auditLog = (Logger) LoggerFactory.getLogger("portcullis.audit");
+    audit = cleanup.add(new ListAppender<ILoggingEvent>(), auditLog::detachAppender);
     audit.start();
-    ((Logger) LoggerFactory.getLogger("portcullis.audit")).addAppender(audit);
-    daemon = Daemon.start(new Daemon.Options(dir.resolve("data"), null), text, ConfigLoader.parse(text), "test");
-  }
-
-  @AfterAll
-  static void stop() {
-    ((Logger) LoggerFactory.getLogger("portcullis.audit")).detachAppender(audit);
-    if (daemon != null) {
-      daemon.stop();
-    }
-  }
-
-  static List<String> ssh(String... extra) {
-    List<String> a = new ArrayList<>(List.of("ssh", "-p", Integer.toString(ssh), "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"));
-    a.addAll(List.of(extra));
-    return a;
+    auditLog.addAppender(audit);
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
   /** {@code script} as a console script of {@code user} (key login); its exit code and output. */
-  static Peers.Run script(String user, String script) throws Exception {
+  static Run script(String user, String script) throws Exception {
     Path file = Files.writeString(dir.resolve(user + ".txt"), script);
-    List<String> a = ssh("-T", "-i", key.toString(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-        user + "@127.0.0.1");
-    Process p = new ProcessBuilder(a).redirectInput(file.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    return new Peers.Run(p.exitValue(), out);
+    return Ssh.script(file, ssh.withKey(key, "-T", user + "@127.0.0.1"));
   }
 
   static int maxHeaders() {
@@ -97,11 +77,11 @@ class ConsoleAccessTest {
 
   @Test
   void readOnlyShowsButCannotConfigure() throws Exception {
-    Peers.Run show = script("viewer", "show status\n");
+    Run show = script("viewer", "show status\n");
     assertEquals(0, show.exit(), show.output());
     assertTrue(show.output().contains("node access-node"), show.output());
     int before = maxHeaders();
-    Peers.Run set = script("viewer", "configure\nset proxy maxHeaders 61\ncommit\nexit\n");
+    Run set = script("viewer", "configure\nset proxy maxHeaders 61\ncommit\nexit\n");
     assertNotEquals(0, set.exit(), set.output());
     assertTrue(set.output().contains("the read-only role may only show"), set.output());
     assertEquals(before, maxHeaders());
@@ -109,16 +89,16 @@ class ConsoleAccessTest {
 
   @Test
   void operatorCommitsButNotUsersAdminDoesBoth() throws Exception {
-    Peers.Run ok = script("ops", "configure\nset proxy maxHeaders 62\ncommit\nexit\n");
+    Run ok = script("ops", "configure\nset proxy maxHeaders 62\ncommit\nexit\n");
     assertEquals(0, ok.exit(), ok.output());
     assertEquals(62, maxHeaders());
     String hash = PasswordHash.make("x".repeat(12).toCharArray());
-    Peers.Run users = script("ops", "configure\nset console users eve passwordHash " + hash + "\nset console users eve "
+    Run users = script("ops", "configure\nset console users eve passwordHash " + hash + "\nset console users eve "
         + "role admin\ncommit\nexit\n");
     assertNotEquals(0, users.exit(), users.output());
     assertTrue(users.output().contains("console (users, roles, SSH settings) is for the admin role"), users.output());
     assertTrue(daemon.commits().active().config().console().users().stream().noneMatch(u -> u.name().equals("eve")));
-    Peers.Run boss = script("boss", "configure\nset console users eve passwordHash " + hash + "\ncommit\nexit\n");
+    Run boss = script("boss", "configure\nset console users eve passwordHash " + hash + "\ncommit\nexit\n");
     assertEquals(0, boss.exit(), boss.output());
     assertTrue(daemon.commits().active().config().console().users().stream().anyMatch(u -> u.name().equals("eve")));
     assertTrue(audit.list.stream().map(ILoggingEvent::getFormattedMessage)
@@ -129,8 +109,8 @@ class ConsoleAccessTest {
 
   /** curl to the admin API with {@code token}, the path sent as written; the HTTP status. */
   static String status(String token, String method, String path) throws Exception {
-    return Peers.run(dir, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", "-X", method, "-H",
-        "Authorization: Bearer " + token, "http://127.0.0.1:" + admin + path).output();
+    return Curl.in(dir).hideErrors().with("--path-as-is", "-X", method, "-H", "Authorization: Bearer " + token)
+        .status("http://127.0.0.1:" + admin + path);
   }
 
   @Test
@@ -146,16 +126,13 @@ class ConsoleAccessTest {
     String before = daemon.commits().active().text();
     String temp = daemon.callers().open("temp", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
         "test");
-    daemon.commits().setCandidate(before.replace("    - { name: viewer,",
-        "    - { name: temp, role: admin }\n    - { name: viewer,"));
-    daemon.commits().commit("test", "temp", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, before.replace("    - { name: viewer,",
+        "    - { name: temp, role: admin }\n    - { name: viewer,"), "temp");
     assertEquals("200", status(temp, "POST", "/api/v1/sessions"));
-    daemon.commits().setCandidate(before.replace("    - { name: viewer,",
-        "    - { name: temp, role: read-only }\n    - { name: viewer,"));
-    daemon.commits().commit("test", "demote", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, before.replace("    - { name: viewer,",
+        "    - { name: temp, role: read-only }\n    - { name: viewer,"), "demote");
     assertEquals("403", status(temp, "POST", "/api/v1/sessions"));
-    daemon.commits().setCandidate(before);
-    daemon.commits().commit("test", "remove", null).get(20, TimeUnit.SECONDS);
+    TestNodes.commit(daemon, before, "remove");
     assertEquals("401", status(temp, "GET", "/api/v1/status"));
     daemon.callers().close(ops);
     assertEquals("401", status(ops, "GET", "/api/v1/status"), "a closed session's token");
@@ -167,8 +144,7 @@ class ConsoleAccessTest {
     String ops = daemon.callers().open("ops", operator, "test");
     String boss = daemon.callers().open("boss", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
         "test");
-    String id = new io.vertx.core.json.JsonObject(Peers.run(dir, "curl", "-s", "-X", "POST", "-H",
-        "Authorization: Bearer " + ops, "http://127.0.0.1:" + admin + "/api/v1/sessions").output())
+    String id = TestNodes.call("POST", "http://127.0.0.1:" + admin + "/api/v1/sessions", ops, null).json()
         .getString("session");
     assertEquals("200", status(ops, "GET", "/api/v1/sessions/" + id));
     for (String[] call : new String[][] {{"GET", ""}, {"GET", "/compare"}, {"POST", "/commit"},
@@ -186,24 +162,20 @@ class ConsoleAccessTest {
   void repeatedWrongPasswordsLockTheAddressOutRightPasswordAndKeyIncluded() throws Exception {
     // From 127.0.0.2, so that the other tests' logins from 127.0.0.1 are not locked out.
     for (int i = 0; i < 3; i++) {
-      Peers.Run wrong = Peers.run(dir, withPassword("wrong " + i, "show status").toArray(String[]::new));
+      Run wrong = Ssh.run(dir, withPassword("wrong " + i, "show status"));
       assertNotEquals(0, wrong.exit(), wrong.output());
     }
-    Peers.Run right = Peers.run(dir, withPassword(PASSWORD, "show status").toArray(String[]::new));
+    Run right = Ssh.run(dir, withPassword(PASSWORD, "show status"));
     assertNotEquals(0, right.exit(), "locked out: " + right.output());
-    List<String> keyed = ssh("-b", "127.0.0.2", "-i", key.toString(), "-o", "BatchMode=yes", "-o",
-        "IdentitiesOnly=yes", "boss@127.0.0.1", "show status");
-    assertNotEquals(0, Peers.run(dir, keyed.toArray(String[]::new)).exit(), "keys too, as fail2ban's ban");
+    List<String> keyed = ssh.withKey(key, "-b", "127.0.0.2", "boss@127.0.0.1", "show status");
+    assertNotEquals(0, Ssh.run(dir, keyed).exit(), "keys too, as fail2ban's ban");
     List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     assertTrue(lines.contains("source=127.0.0.2 locked out of the SSH console for PT10M after 3 failed logins"),
         lines.toString());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("user=boss source=127.0.0.2 ssh login refused: the address "
         + "is locked out")), lines.toString());
     // Elsewhere the same password works.
-    List<String> other = new ArrayList<>(List.of("sshpass", "-p", PASSWORD));
-    other.addAll(ssh("-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
-        "boss@127.0.0.1", "show status"));
-    Peers.Run fine = Peers.run(dir, other.toArray(String[]::new));
+    Run fine = Ssh.run(dir, ssh.withPassword(PASSWORD, "boss@127.0.0.1", "show status"));
     assertEquals(0, fine.exit(), fine.output());
     String metrics = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics", TestNodes.token(dir.resolve("data")),
         null).body();
@@ -212,9 +184,7 @@ class ConsoleAccessTest {
   }
 
   static List<String> withPassword(String password, String command) {
-    List<String> a = new ArrayList<>(List.of("sshpass", "-p", password));
-    a.addAll(ssh("-b", "127.0.0.2", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
-        "-o", "NumberOfPasswordPrompts=1", "boss@127.0.0.1", command));
-    return a;
+    return ssh.withPassword(password, "-b", "127.0.0.2", "-o", "NumberOfPasswordPrompts=1", "boss@127.0.0.1",
+        command);
   }
 }
