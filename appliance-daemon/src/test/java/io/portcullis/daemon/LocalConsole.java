@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The local console ({@code portcullis}, the cli module's Main) run in this JVM, as an admin on the node runs it. */
+/** The local console ({@code portcullis}, the console module's Main) run in this JVM, as an admin on the node runs it. */
 public final class LocalConsole {
   private LocalConsole() {
   }

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class ReproducibleBuildTest {
   static final List<String> ARTIFACTS = List.of("appliance-daemon/target/portcullis-daemon.jar",
-      "cli/target/portcullis-console.jar", "deb/target/portcullis_0.1.0~SNAPSHOT_all.deb",
+      "console/target/portcullis-console.jar", "deb/target/portcullis_0.1.0~SNAPSHOT_all.deb",
       "rpm/target/portcullis-0.1.0-0.SNAPSHOT.noarch.rpm", "oci/target/portcullis-oci.tar");
 
   static String sha256(Path p) throws Exception {

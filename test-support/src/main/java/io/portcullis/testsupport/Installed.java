@@ -63,7 +63,7 @@ public final class Installed {
   public static void assertJarsOfThisBuild(Path root) throws Exception {
     assertEquals(Host.sha256(Path.of("../appliance-daemon/target/portcullis-daemon.jar")),
         Host.sha256(root.resolve("usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
-    assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
+    assertEquals(Host.sha256(Path.of("../console/target/portcullis-console.jar")),
         Host.sha256(root.resolve("usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
   }
 
