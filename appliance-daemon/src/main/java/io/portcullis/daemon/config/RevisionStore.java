@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 
 /**
  * Numbered config revisions in a directory, one file each ({@code 000012.yaml}): a header line with the revision's
- * number, time, author and message, then the config text exactly as committed. Keeps the newest {@link #KEEP}.
+ * number, time, author and message, then the config text exactly as committed. Keeps the newest {@link #KEEP}. A
+ * file whose header cannot be read is skipped, but its number is never given again.
  */
 public final class RevisionStore {
   public static final int KEEP = 50;
@@ -50,10 +51,22 @@ public final class RevisionStore {
     return out;
   }
 
-  /** The newest revision, if any. */
+  /** The newest revision whose header can be read, if any. */
   public Optional<Revision> latest() throws IOException {
     List<Integer> ns = numbers();
-    return ns.isEmpty() ? Optional.empty() : readHeader(ns.get(ns.size() - 1));
+    for (int i = ns.size() - 1; i >= 0; i--) {
+      Optional<Revision> r = readHeader(ns.get(i));
+      if (r.isPresent()) {
+        return r;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The number the next revision gets: past every numbered file, readable or not, so none is overwritten. */
+  public int nextNumber() throws IOException {
+    List<Integer> ns = numbers();
+    return ns.isEmpty() ? 1 : ns.get(ns.size() - 1) + 1;
   }
 
   /** The config text of revision {@code n}, if it is kept. */
@@ -69,7 +82,10 @@ public final class RevisionStore {
 
   /** Writes {@code text} as the next revision, atomically, and drops revisions beyond the newest {@link #KEEP}. */
   public Revision write(String text, String author, String message) throws IOException {
-    int next = latest().map(r -> r.number() + 1).orElse(1);
+    int next = nextNumber();
+    if (Files.exists(file(next))) {
+      throw new IOException("revision " + next + " exists already in " + dir);
+    }
     Revision r = new Revision(next, Instant.now(), token(author), oneLine(message));
     String header = "#@portcullis revision=" + r.number() + " time=" + r.time() + " author=" + r.author()
         + " message=" + r.message() + "\n";
@@ -104,11 +120,12 @@ public final class RevisionStore {
     try (BufferedReader r = Files.newBufferedReader(file(n), StandardCharsets.UTF_8)) {
       String line = r.readLine();
       Matcher m = line == null ? null : HEADER.matcher(line);
-      if (m == null || !m.matches()) {
+      if (m == null || !m.matches() || Integer.parseInt(m.group(1)) != n) {
         return Optional.empty();
       }
-      return Optional.of(new Revision(Integer.parseInt(m.group(1)), Instant.parse(m.group(2)), m.group(3), m.group(4)));
-    } catch (DateTimeParseException | java.nio.file.NoSuchFileException e) {
+      return Optional.of(new Revision(n, Instant.parse(m.group(2)), m.group(3), m.group(4)));
+    } catch (DateTimeParseException | NumberFormatException | java.nio.charset.CharacterCodingException
+        | java.nio.file.NoSuchFileException e) {
       return Optional.empty();
     }
   }
