@@ -17,14 +17,19 @@ import java.util.regex.Pattern;
 
 /**
  * Numbered config revisions in a directory, one file each ({@code 000012.yaml}): a header line with the revision's
- * number, time, author and message, then the config text exactly as committed. Keeps the newest {@link #KEEP}. A
- * file whose header cannot be read is skipped, but its number is never given again.
+ * number, time, author, the config file it replaced ({@code file=}, see {@link CommitStore}) and message, then
+ * the config text exactly as committed. Keeps the newest {@link #KEEP}. A file whose header cannot be
+ * read is skipped, but its number is never given again.
  */
 public final class RevisionStore {
   public static final int KEEP = 50;
   private static final Pattern FILE = Pattern.compile("(\\d{6,9})\\.yaml");
   private static final Pattern HEADER =
-      Pattern.compile("#@portcullis revision=(\\d+) time=(\\S+) author=(\\S+) message=(.*)");
+      Pattern.compile("#@portcullis revision=(\\d+) time=(\\S+) author=(\\S+)(?: file=(\\S+))? message=(.*)");
+
+  /** A revision's header: the revision and what identified the config file it replaced (null if not recorded). */
+  private record Header(Revision revision, String file) {
+  }
 
   private final Path dir;
 
@@ -46,7 +51,7 @@ public final class RevisionStore {
   public List<Revision> list() throws IOException {
     List<Revision> out = new ArrayList<>();
     for (int n : numbers()) {
-      readHeader(n).ifPresent(out::add);
+      readHeader(n).ifPresent(h -> out.add(h.revision()));
     }
     return out;
   }
@@ -55,9 +60,9 @@ public final class RevisionStore {
   public Optional<Revision> latest() throws IOException {
     List<Integer> ns = numbers();
     for (int i = ns.size() - 1; i >= 0; i--) {
-      Optional<Revision> r = readHeader(ns.get(i));
-      if (r.isPresent()) {
-        return r;
+      Optional<Header> h = readHeader(ns.get(i));
+      if (h.isPresent()) {
+        return Optional.of(h.get().revision());
       }
     }
     return Optional.empty();
@@ -67,6 +72,11 @@ public final class RevisionStore {
   public int nextNumber() throws IOException {
     List<Integer> ns = numbers();
     return ns.isEmpty() ? 1 : ns.get(ns.size() - 1) + 1;
+  }
+
+  /** What identified the config file that revision {@code n} replaced, if its header records it. */
+  public Optional<String> replacedFile(int n) throws IOException {
+    return readHeader(n).map(Header::file);
   }
 
   /** The config text of revision {@code n}, if it is kept. */
@@ -80,15 +90,22 @@ public final class RevisionStore {
     return Optional.of(nl < 0 ? "" : all.substring(nl + 1));
   }
 
-  /** Writes {@code text} as the next revision, atomically, and drops revisions beyond the newest {@link #KEEP}. */
+  /** Writes {@code text} as the next revision, durably, and drops revisions beyond the newest {@link #KEEP}. */
   public Revision write(String text, String author, String message) throws IOException {
-    int next = nextNumber();
+    return write(nextNumber(), text, author, message, null);
+  }
+
+  /**
+   * Writes {@code text} as revision {@code next} (from {@link #nextNumber}), recording {@code replacedFile} (null:
+   * none); returns once it is on disk for good. Refuses to overwrite a revision.
+   */
+  Revision write(int next, String text, String author, String message, String replacedFile) throws IOException {
     if (Files.exists(file(next))) {
       throw new IOException("revision " + next + " exists already in " + dir);
     }
     Revision r = new Revision(next, Instant.now(), token(author), oneLine(message));
     String header = "#@portcullis revision=" + r.number() + " time=" + r.time() + " author=" + r.author()
-        + " message=" + r.message() + "\n";
+        + (replacedFile == null ? "" : " file=" + replacedFile) + " message=" + r.message() + "\n";
     AtomicFiles.write(file(next), (header + text).getBytes(StandardCharsets.UTF_8),
         PosixFilePermissions.fromString("rw-------")); // revisions keep the secrets the console never shows
     List<Integer> ns = numbers();
@@ -116,14 +133,15 @@ public final class RevisionStore {
     return ns;
   }
 
-  private Optional<Revision> readHeader(int n) throws IOException {
+  private Optional<Header> readHeader(int n) throws IOException {
     try (BufferedReader r = Files.newBufferedReader(file(n), StandardCharsets.UTF_8)) {
       String line = r.readLine();
       Matcher m = line == null ? null : HEADER.matcher(line);
       if (m == null || !m.matches() || Integer.parseInt(m.group(1)) != n) {
         return Optional.empty();
       }
-      return Optional.of(new Revision(n, Instant.parse(m.group(2)), m.group(3), m.group(4)));
+      return Optional.of(new Header(new Revision(n, Instant.parse(m.group(2)), m.group(3), m.group(5)),
+          m.group(4)));
     } catch (DateTimeParseException | NumberFormatException | java.nio.charset.CharacterCodingException
         | java.nio.file.NoSuchFileException e) {
       return Optional.empty();
