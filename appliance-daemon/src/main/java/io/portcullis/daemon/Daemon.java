@@ -124,12 +124,10 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     Files.createDirectories(options.dataDir());
     this.dataDir = options.dataDir();
     // A crash mid-write leaves temp files, which may hold a key or the config's secrets: gone before anything reads.
-    for (Path d : new Path[] {options.configFile() != null ? baseDir : null, dataDir, dataDir.resolve("cluster"),
-        dataDir.resolve("cluster/control"), dataDir.resolve("cluster/node"), dataDir.resolve("network")}) {
-      if (d != null) {
-        io.portcullis.daemon.config.AtomicFiles.removeLeftovers(d);
-      }
+    if (options.configFile() != null) {
+      io.portcullis.daemon.config.AtomicFiles.removeLeftovers(baseDir);
     }
+    io.portcullis.daemon.config.AtomicFiles.removeLeftoversUnder(dataDir); // every directory the daemon writes is in it
     AdminToken token = AdminToken.loadOrCreate(options.dataDir());
     this.callers = new Callers(token, user -> this.config().console().users().stream()
         .filter(u -> u.name().equals(user)).findFirst().map(u -> u.role()).orElse(null));

@@ -119,8 +119,11 @@ public final class Main {
     String source;
     try {
       if (args.config() != null) {
-        text = Files.readString(args.config(), StandardCharsets.UTF_8);
-        source = args.config().toString();
+        // The file, unless a commit recorded a newer revision and stopped before rewriting it.
+        io.portcullis.daemon.config.CommitStore.Start start = io.portcullis.daemon.config.CommitStore.startText(
+            args.config(), args.effectiveDataDir().resolve("revisions"));
+        text = start.text();
+        source = start.source();
       } else {
         Optional<String> latest = latestRevision(args.effectiveDataDir());
         text = latest.orElseGet(ConfigLoader::defaultText);

@@ -201,14 +201,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
           new JsonObject().put("valid", problems.isEmpty()).put("problems", problems(problems)));
     });
     r.post("/api/v1/commit").handler(this::commit);
-    r.post("/api/v1/commit/confirm").handler(ctx -> {
-      try {
-        Revision rev = host.commits().confirm();
-        json(ctx, 200, revision(rev).put("confirmed", true));
-      } catch (IllegalStateException e) {
-        error(ctx, 409, e.getMessage(), List.of());
-      }
-    });
+    // Blocking: the confirmation is on disk (a delete and an fsync) before it is answered.
+    r.post("/api/v1/commit/confirm").handler(ctx -> blocking(ctx,
+        () -> revision(host.commits().confirm()).put("confirmed", true)));
     r.post("/api/v1/rollback").handler(ctx -> {
       JsonObject body = body(ctx);
       if (body == null) {
@@ -344,7 +339,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
             return;
           }
           if (cause instanceof CommitManager.CommitException ce) {
-            error(ctx, ce.problems().isEmpty() ? 409 : 422, ce.getMessage(), ce.problems());
+            error(ctx, commitStatus(ce), ce.getMessage(), ce.problems());
           } else {
             error(ctx, 500, String.valueOf(cause.getMessage()), List.of());
           }
@@ -363,6 +358,11 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         error(ctx, 500, String.valueOf(ar.cause().getMessage()), List.of());
       }
     });
+  }
+
+  /** The status of a refused commit: 507 when the disk could not record it, 422 with problems, else 409. */
+  static int commitStatus(CommitManager.CommitException e) {
+    return e.notSaved() ? 507 : e.problems().isEmpty() ? 409 : 422;
   }
 
   static JsonObject bodyOf(RoutingContext ctx) {

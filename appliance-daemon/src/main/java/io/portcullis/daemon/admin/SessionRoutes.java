@@ -210,7 +210,7 @@ final class SessionRoutes {
               AdminVerticle.jsonOf(ctx, 409, new JsonObject().put("error", cause.getMessage())
                   .put("changed", host.sessions().changedMeanwhile(id)));
             } else if (cause instanceof CommitManager.CommitException ce) {
-              AdminVerticle.errorOf(ctx, ce.problems().isEmpty() ? 409 : 422, ce.getMessage(), ce.problems());
+              AdminVerticle.errorOf(ctx, AdminVerticle.commitStatus(ce), ce.getMessage(), ce.problems());
             } else {
               fail(ctx, cause);
             }

@@ -3,16 +3,12 @@ package io.portcullis.daemon.config;
 import com.github.difflib.DiffUtils;
 import com.github.difflib.UnifiedDiffUtils;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
@@ -27,11 +23,11 @@ import org.slf4j.LoggerFactory;
  * The Junos-style commit model: a candidate is edited, {@code commit} validates it, applies it to the running daemon
  * and writes it as a new revision; {@code rollback N} makes revision N the candidate; {@code commit confirmed} reverts
  * by itself unless confirmed in time. Commits run one at a time. The confirm timer lives here, in the daemon, and its
- * deadline is kept on disk, so neither a dropped console nor a restart loses it.
+ * deadline is kept on disk, so neither a dropped console nor a restart loses it. What is written, in which order, and
+ * what a start after a crash runs: {@link CommitStore}.
  */
 public final class CommitManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CommitManager.class);
-  private static final String PENDING_FILE = "confirm-pending.properties";
 
   /** Puts a validated config into effect; completes exceptionally, with the reason, if it could not (old config kept). */
   public interface Applier {
@@ -96,22 +92,33 @@ public final class CommitManager implements AutoCloseable {
 
   public static final class CommitException extends RuntimeException {
     private final transient List<Problem> problems;
+    private final boolean notSaved;
 
     public CommitException(String message, List<Problem> problems) {
+      this(message, problems, false);
+    }
+
+    /** {@code notSaved}: refused because the disk could not record it (full, failing), not for what it says. */
+    public CommitException(String message, List<Problem> problems, boolean notSaved) {
       super(message);
       this.problems = List.copyOf(problems);
+      this.notSaved = notSaved;
     }
 
     public List<Problem> problems() {
       return problems;
     }
+
+    /** True when the commit was refused because it could not be written to disk. */
+    public boolean notSaved() {
+      return notSaved;
+    }
   }
 
   private final RevisionStore store;
+  private final CommitStore disk;
   private final Applier applier;
   private volatile ConfigFiles files;
-  private final Path configFile;
-  private final Path pendingFile;
   private final ScheduledExecutorService timer;
   private CompletableFuture<?> tail = CompletableFuture.completedFuture(null);
   private Active active;
@@ -121,15 +128,15 @@ public final class CommitManager implements AutoCloseable {
   private boolean reverting;
 
   /**
-   * Opens the commit model on a config that is already running: it becomes a new revision unless the newest revision
-   * holds the same text. {@code configFile}, if not null, is rewritten on every commit so that a restart runs it.
+   * Opens the commit model on a config that is already running (at start, {@link CommitStore#startText} chose it): it
+   * becomes a new revision unless the newest revision holds the same text. {@code configFile}, if not null, is
+   * rewritten on every commit so that a restart runs it.
    */
   public CommitManager(RevisionStore store, Applier applier, Path configFile, String runningText, Config running,
       String source) throws IOException {
     this.store = store;
+    this.disk = new CommitStore(store, configFile);
     this.applier = applier;
-    this.configFile = configFile;
-    this.pendingFile = store.directory().resolve(PENDING_FILE);
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "portcullis-commit-timer");
       t.setDaemon(true);
@@ -140,10 +147,11 @@ public final class CommitManager implements AutoCloseable {
     if (latest.isPresent() && store.text(latest.get().number()).orElse("").equals(runningText)) {
       rev = latest.get();
     } else {
-      rev = store.write(runningText, "startup", "loaded from " + source);
+      rev = disk.record(runningText, "startup", "loaded from " + source, -1, null, null).revision();
       LOG.info("config revision {} recorded at start (loaded from {})", rev.number(), source);
     }
     this.active = new Active(rev.number(), runningText, running);
+    disk.alignFile(runningText, rev.number());
     resumePending();
   }
 
@@ -379,7 +387,7 @@ public final class CommitManager implements AutoCloseable {
           candidate = null;
         }
         if (pending != null && !fromControl) {
-          clearPending("confirmed by commit");
+          clearPending("confirmed by commit", true);
         }
       }
       return CompletableFuture.completedFuture(currentRevision(before.revision()));
@@ -390,19 +398,21 @@ public final class CommitManager implements AutoCloseable {
     } catch (ConfigException e) {
       return CompletableFuture.failedFuture(new CommitException("candidate is invalid", e.problems()));
     }
-    return applyAndRecord(before, text, next, author, message).thenApply(rev -> {
+    Instant confirmBy = confirmWithin == null ? null : Instant.now().plus(confirmWithin);
+    return applyAndRecord(before, text, next, author, message, confirmBy).thenApply(rec -> {
       synchronized (this) {
         if (shared && Objects.equals(candidate, text)) {
           candidate = null;
         }
         if (pending != null && !fromControl) {
-          clearPending("confirmed by commit");
+          // Superseded on disk by the new revision (a start drops a pending file naming another revision).
+          clearPending("confirmed by commit", rec.pending() == null);
         }
-        if (confirmWithin != null) {
-          startPending(new PendingConfirm(rev.number(), before.revision(), Instant.now().plus(confirmWithin)));
+        if (rec.pending() != null) {
+          startPending(rec.pending());
         }
       }
-      return rev;
+      return rec.revision();
     });
   }
 
@@ -415,12 +425,19 @@ public final class CommitManager implements AutoCloseable {
       throw new IllegalStateException("too late: revision " + pending.revision() + " is being reverted");
     }
     int rev = pending.revision();
-    clearPending("confirmed");
+    try {
+      disk.deletePending(); // first: a confirm answered but lost to a power cut would revert a kept commit
+    } catch (IOException e) {
+      throw new IllegalStateException("could not record the confirmation (" + e.getMessage() + "); revision " + rev
+          + " still reverts at " + pending.deadline() + " unless confirmed");
+    }
+    clearPending("confirmed", false);
     return currentRevision(rev);
   }
 
-  private CompletableFuture<Revision> applyAndRecord(Active before, String text, Config next, String author,
-      String message) {
+  /** Applies {@code next}, then records it (with a pending confirm until {@code confirmBy} unless null). */
+  private CompletableFuture<CommitStore.Recorded> applyAndRecord(Active before, String text, Config next,
+      String author, String message, Instant confirmBy) {
     return applier.apply(next).handleAsync((ok, err) -> {
       if (err != null) {
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
@@ -430,34 +447,39 @@ public final class CommitManager implements AutoCloseable {
             + " stays in effect)", List.of());
       }
       progress("recording the revision", 0, 0);
-      try {
-        if (configFile != null) {
-          // The config file first: a crash before the revision is written leaves a file that the next start
-          // records as a revision, so nothing committed is lost.
-          AtomicFiles.write(configFile, text.getBytes(StandardCharsets.UTF_8),
-              PosixFilePermissions.fromString("rw-r-----"));
-        }
-        Revision rev = store.write(text, author, message);
-        Active now = new Active(rev.number(), text, next);
-        synchronized (this) {
-          active = now;
-        }
-        for (var l : listeners) {
-          try {
-            l.accept(now, rev);
-          } catch (RuntimeException e) {
-            LOG.warn("a config listener failed", e);
-          }
-        }
-        LOG.info("commit: revision {} by {} in effect ({})", rev.number(), io.portcullis.daemon.logging.Logs.escape(author),
-            io.portcullis.daemon.logging.Logs.escape(rev.message()));
-        return rev;
-      } catch (IOException e) {
-        LOG.error("commit by {} applied but not saved; putting revision {} back", io.portcullis.daemon.logging.Logs.escape(author), before.revision(), e);
-        applier.apply(before.config());
-        throw new CommitException("could not save the revision: " + e.getMessage() + " (revision "
-            + before.revision() + " put back)", List.of());
+      CommitStore.Recorded rec;
+      PendingConfirm pendingBefore;
+      synchronized (this) {
+        pendingBefore = pending;
       }
+      try {
+        rec = disk.record(text, author, message, before.revision(), confirmBy, pendingBefore);
+      } catch (IOException | RuntimeException e) {
+        LOG.error("commit by {} applied but not recorded; putting revision {} back: {}",
+            io.portcullis.daemon.logging.Logs.escape(author), before.revision(), e.getMessage());
+        try {
+          applier.apply(before.config()).get(2, TimeUnit.MINUTES);
+        } catch (Exception undo) {
+          LOG.error("revision {} could not be put back in effect", before.revision(), undo);
+        }
+        throw new CommitException("not saved: " + e.getMessage() + " (revision " + before.revision()
+            + " stays in effect)", List.of(), e instanceof IOException);
+      }
+      Revision rev = rec.revision();
+      Active now = new Active(rev.number(), text, next);
+      synchronized (this) {
+        active = now;
+      }
+      for (var l : listeners) {
+        try {
+          l.accept(now, rev);
+        } catch (RuntimeException e) {
+          LOG.warn("a config listener failed", e);
+        }
+      }
+      LOG.info("commit: revision {} by {} in effect ({})", rev.number(), io.portcullis.daemon.logging.Logs.escape(author),
+          io.portcullis.daemon.logging.Logs.escape(rev.message()));
+      return rec;
     }, timer); // file writes and fsync stay off the event loop
   }
 
@@ -478,58 +500,40 @@ public final class CommitManager implements AutoCloseable {
     return result;
   }
 
+  /** Arms the confirm timer of {@code p}, whose pending file is on disk already. */
   private void startPending(PendingConfirm p) {
     pending = p;
-    try {
-      Properties props = new Properties();
-      props.setProperty("revision", Integer.toString(p.revision()));
-      props.setProperty("previous", Integer.toString(p.previous()));
-      props.setProperty("deadline", p.deadline().toString());
-      var out = new java.io.StringWriter();
-      props.store(out, "commit confirmed: revision reverts to previous at deadline unless confirmed");
-      AtomicFiles.write(pendingFile, out.toString().getBytes(StandardCharsets.ISO_8859_1), null);
-    } catch (IOException e) {
-      LOG.error("could not save the commit confirmed deadline; it holds until this daemon stops", e);
-    }
     long delay = Math.max(0, Duration.between(Instant.now(), p.deadline()).toMillis());
     pendingTimer = timer.schedule(() -> revert(p), delay, TimeUnit.MILLISECONDS);
     LOG.info("commit confirmed: revision {} reverts to {} at {} unless confirmed", p.revision(), p.previous(),
         p.deadline());
   }
 
-  private void clearPending(String why) {
+  /** Ends the pending state; {@code deleteFile}: its file too (it is stale anyway once a newer revision exists). */
+  private void clearPending(String why, boolean deleteFile) {
     if (pendingTimer != null) {
       pendingTimer.cancel(false);
       pendingTimer = null;
     }
     LOG.info("commit confirmed: revision {} {}", pending.revision(), why);
     pending = null;
-    try {
-      Files.deleteIfExists(pendingFile);
-    } catch (IOException e) {
-      LOG.warn("could not delete {}", pendingFile, e);
+    if (deleteFile) {
+      try {
+        disk.deletePending();
+      } catch (IOException e) {
+        LOG.warn("could not delete the commit confirmed file: {}", e.toString());
+      }
     }
   }
 
+  /** At start: a pending confirm of the revision that runs comes back; any other is left from an older commit. */
   private void resumePending() throws IOException {
-    if (!Files.exists(pendingFile)) {
-      return;
+    Optional<PendingConfirm> p = disk.readPending();
+    if (p.isPresent() && p.get().revision() == active.revision()) {
+      startPending(p.get());
+    } else if (p.isPresent()) {
+      disk.deletePending();
     }
-    Properties props = new Properties();
-    try (var in = Files.newBufferedReader(pendingFile, StandardCharsets.ISO_8859_1)) {
-      props.load(in);
-    }
-    try {
-      PendingConfirm p = new PendingConfirm(Integer.parseInt(props.getProperty("revision")),
-          Integer.parseInt(props.getProperty("previous")), Instant.parse(props.getProperty("deadline")));
-      if (p.revision() == active.revision()) {
-        startPending(p);
-        return;
-      }
-    } catch (RuntimeException e) {
-      LOG.warn("ignoring unreadable {}: {}", pendingFile, e.toString());
-    }
-    Files.deleteIfExists(pendingFile);
   }
 
   /** The confirm timer ran out: the previous revision comes back as a new revision. */
@@ -558,8 +562,8 @@ public final class CommitManager implements AutoCloseable {
         before = active;
       }
       return applyAndRecord(before, text, previous, "system", "rollback to revision " + p.previous()
-          + ": commit confirmed of revision " + p.revision() + " was not confirmed in time")
-          .handle((rev, err) -> {
+          + ": commit confirmed of revision " + p.revision() + " was not confirmed in time", null)
+          .handle((rec, err) -> {
             synchronized (this) {
               reverting = false;
               if (pending == null || !pending.equals(p)) {
@@ -567,7 +571,7 @@ public final class CommitManager implements AutoCloseable {
               }
               if (err == null) {
                 clearPending("not confirmed in time: reverted to revision " + p.previous() + " as revision "
-                    + rev.number());
+                    + rec.revision().number(), true);
               } else {
                 LOG.error("commit confirmed: revert of revision {} failed; retrying in 10s", p.revision(), err);
                 pendingTimer = timer.schedule(() -> revert(p), 10, TimeUnit.SECONDS);

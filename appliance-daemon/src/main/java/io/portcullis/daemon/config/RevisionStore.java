@@ -17,13 +17,19 @@ import java.util.regex.Pattern;
 
 /**
  * Numbered config revisions in a directory, one file each ({@code 000012.yaml}): a header line with the revision's
- * number, time, author and message, then the config text exactly as committed. Keeps the newest {@link #KEEP}.
+ * number, time, author, the config file it replaced ({@code file=}, see {@link CommitStore}) and message, then
+ * the config text exactly as committed. Keeps the newest {@link #KEEP}. A file whose header cannot be
+ * read is skipped, but its number is never given again.
  */
 public final class RevisionStore {
   public static final int KEEP = 50;
   private static final Pattern FILE = Pattern.compile("(\\d{6,9})\\.yaml");
   private static final Pattern HEADER =
-      Pattern.compile("#@portcullis revision=(\\d+) time=(\\S+) author=(\\S+) message=(.*)");
+      Pattern.compile("#@portcullis revision=(\\d+) time=(\\S+) author=(\\S+)(?: file=(\\S+))? message=(.*)");
+
+  /** A revision's header: the revision and what identified the config file it replaced (null if not recorded). */
+  private record Header(Revision revision, String file) {
+  }
 
   private final Path dir;
 
@@ -45,15 +51,32 @@ public final class RevisionStore {
   public List<Revision> list() throws IOException {
     List<Revision> out = new ArrayList<>();
     for (int n : numbers()) {
-      readHeader(n).ifPresent(out::add);
+      readHeader(n).ifPresent(h -> out.add(h.revision()));
     }
     return out;
   }
 
-  /** The newest revision, if any. */
+  /** The newest revision whose header can be read, if any. */
   public Optional<Revision> latest() throws IOException {
     List<Integer> ns = numbers();
-    return ns.isEmpty() ? Optional.empty() : readHeader(ns.get(ns.size() - 1));
+    for (int i = ns.size() - 1; i >= 0; i--) {
+      Optional<Header> h = readHeader(ns.get(i));
+      if (h.isPresent()) {
+        return Optional.of(h.get().revision());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The number the next revision gets: past every numbered file, readable or not, so none is overwritten. */
+  public int nextNumber() throws IOException {
+    List<Integer> ns = numbers();
+    return ns.isEmpty() ? 1 : ns.get(ns.size() - 1) + 1;
+  }
+
+  /** What identified the config file that revision {@code n} replaced, if its header records it. */
+  public Optional<String> replacedFile(int n) throws IOException {
+    return readHeader(n).map(Header::file);
   }
 
   /** The config text of revision {@code n}, if it is kept. */
@@ -67,12 +90,22 @@ public final class RevisionStore {
     return Optional.of(nl < 0 ? "" : all.substring(nl + 1));
   }
 
-  /** Writes {@code text} as the next revision, atomically, and drops revisions beyond the newest {@link #KEEP}. */
+  /** Writes {@code text} as the next revision, durably, and drops revisions beyond the newest {@link #KEEP}. */
   public Revision write(String text, String author, String message) throws IOException {
-    int next = latest().map(r -> r.number() + 1).orElse(1);
+    return write(nextNumber(), text, author, message, null);
+  }
+
+  /**
+   * Writes {@code text} as revision {@code next} (from {@link #nextNumber}), recording {@code replacedFile} (null:
+   * none); returns once it is on disk for good. Refuses to overwrite a revision.
+   */
+  Revision write(int next, String text, String author, String message, String replacedFile) throws IOException {
+    if (Files.exists(file(next))) {
+      throw new IOException("revision " + next + " exists already in " + dir);
+    }
     Revision r = new Revision(next, Instant.now(), token(author), oneLine(message));
     String header = "#@portcullis revision=" + r.number() + " time=" + r.time() + " author=" + r.author()
-        + " message=" + r.message() + "\n";
+        + (replacedFile == null ? "" : " file=" + replacedFile) + " message=" + r.message() + "\n";
     AtomicFiles.write(file(next), (header + text).getBytes(StandardCharsets.UTF_8),
         PosixFilePermissions.fromString("rw-------")); // revisions keep the secrets the console never shows
     List<Integer> ns = numbers();
@@ -100,15 +133,17 @@ public final class RevisionStore {
     return ns;
   }
 
-  private Optional<Revision> readHeader(int n) throws IOException {
+  private Optional<Header> readHeader(int n) throws IOException {
     try (BufferedReader r = Files.newBufferedReader(file(n), StandardCharsets.UTF_8)) {
       String line = r.readLine();
       Matcher m = line == null ? null : HEADER.matcher(line);
-      if (m == null || !m.matches()) {
+      if (m == null || !m.matches() || Integer.parseInt(m.group(1)) != n) {
         return Optional.empty();
       }
-      return Optional.of(new Revision(Integer.parseInt(m.group(1)), Instant.parse(m.group(2)), m.group(3), m.group(4)));
-    } catch (DateTimeParseException | java.nio.file.NoSuchFileException e) {
+      return Optional.of(new Header(new Revision(n, Instant.parse(m.group(2)), m.group(3), m.group(5)),
+          m.group(4)));
+    } catch (DateTimeParseException | NumberFormatException | java.nio.charset.CharacterCodingException
+        | java.nio.file.NoSuchFileException e) {
       return Optional.empty();
     }
   }
