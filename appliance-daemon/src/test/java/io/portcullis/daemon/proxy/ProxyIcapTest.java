@@ -29,6 +29,7 @@ class ProxyIcapTest {
   static int proxy;
   static int cicapPort;
   static Path www;
+  static int admin;
 
   @BeforeAll
   static void start() throws Exception {
@@ -52,7 +53,7 @@ class ProxyIcapTest {
             - { name: to-portal, when: { hosts: [news.test] }, action: redirect, location: "https://portal.test/" }
           protection:
             - { name: scan-all, action: block }
-        """.formatted(freePort(), proxy, freePort());
+        """.formatted(admin = freePort(), proxy, freePort());
     daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text), Daemon::stop);
   }
 
@@ -87,6 +88,34 @@ class ProxyIcapTest {
     Files.write(body, new byte[200_000]);
     assertEquals("405", curl.run("-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + body,
         "http://127.0.0.1:" + origin + "/1k.bin").output().strip());
+  }
+
+  /** RESPMOD transactions our ICAP server answered so far, from the node's metrics. */
+  long respmods() throws Exception {
+    String metrics = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics",
+        TestNodes.token(dir.resolve("data")), null).body();
+    double n = 0;
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith("portcullis_icap_transactions_total{") && line.contains("method=\"RESPMOD\"")) {
+        n += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return (long) n;
+  }
+
+  @Test
+  void anAnswerTheRulesMadeAtReqmodIsNotSentToRespmod() throws Exception {
+    commitIcap("{}");
+    long before = respmods();
+    assertIntact("1k.bin"); // the witness: an origin's answer goes through RESPMOD, and the metric shows it
+    Host.waitUntil(() -> respmods() > before); // the server counts a transaction as it ends, on its own thread
+    long afterOrigin = respmods();
+    assertEquals(before + 1, afterOrigin);
+    assertEquals("403", curl.status("http://www.example.test/", dir.resolve("blocked-once.html")));
+    assertEquals("302", curl.run("-o", "/dev/null", "-w", "%{http_code}", "http://news.test/").output().strip());
+    assertIntact("1k.bin"); // after the pages: a page's RESPMOD, had there been one, is counted before this one's
+    Host.waitUntil(() -> respmods() > afterOrigin);
+    assertEquals(afterOrigin + 1, respmods(), "the block page or the redirect went through RESPMOD");
   }
 
   @Test
