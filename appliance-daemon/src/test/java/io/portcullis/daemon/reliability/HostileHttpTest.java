@@ -100,6 +100,41 @@ class HostileHttpTest {
     assertEquals(0, origin.count("/SMUGGLED-after-connect"));
   }
 
+  @Test
+  void theWitnessOriginRefusesAmbiguousFramingAndRecordsTheHeaders() throws Exception {
+    // A test of the test: what a lenient server would guess at, this origin refuses and records as refused.
+    String h = "POST /w HTTP/1.1\r\nHost: w\r\n";
+    List<String> ambiguous = List.of(h + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        h + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", h + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        h + "Content-Length: +5\r\n\r\nhello", h + "X: a\r\n b\r\n\r\n", h + "X : a\r\n\r\n", h + "X: a\nY: b\r\n\r\n",
+        h + "Transfer-Encoding: chunked\r\n\r\n5;x\nhello\r\n0\r\n\r\n", h + "Transfer-Encoding: chunked\r\n\r\n0x5\r\n");
+    try (CountingOrigin witness = new CountingOrigin()) {
+      for (String a : ambiguous) {
+        assertTrue(raw(witness.port(), a).startsWith("HTTP/1.1 400 "), a);
+      }
+      assertTrue(raw(witness.port(), h + "X-Kept: 1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          + "5\r\nhello\r\n0\r\n\r\n").startsWith("HTTP/1.1 200 "));
+      assertTrue(witness.awaitIdle(10_000));
+      List<CountingOrigin.Seen> seen = witness.seen();
+      assertEquals(ambiguous.size() + 1, seen.size(), seen.toString());
+      for (int i = 0; i < ambiguous.size(); i++) {
+        assertTrue(seen.get(i).refused() != null && !seen.get(i).complete(), ambiguous.get(i) + ": " + seen.get(i));
+      }
+      CountingOrigin.Seen sound = seen.get(ambiguous.size());
+      assertTrue(sound.complete() && sound.refused() == null && sound.bodyBytes() == 5, sound.toString());
+      assertEquals(List.of("1"), sound.header("x-kept"));
+    }
+  }
+
+  private static String raw(int port, String bytes) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(bytes.getBytes(StandardCharsets.ISO_8859_1));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
   /** A hand-made case: its status (any error if 0), a close, and the origin sees /cN only if it may. */
   private Outcome judgeMade(String id, MalformedHttp.Case c) throws Exception {
     String family = "hand-made (ProxyMalformedTest's)";
