@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Hostile requests to a forward proxy generated from families (framing, chunk sizes, line endings, headers, request
- * lines, CONNECT targets, Expect) and broken upstream answers ({@link HostileAnswers}). Each case asks
+ * lines, CONNECT targets, Expect; the classes of {@link HostileClasses}) and broken upstream answers. Each case asks
  * for {@code /hN} on the origin; a request hidden in it asks for {@code /SMUGGLED-hN}, which must never reach the
  * origin as a request. Each case says what must come of it ({@link Expect}): the exact statuses, whether the
  * connection closes after them, and what the origin may have got.
@@ -84,13 +84,14 @@ final class HostileHttp {
     }
   }
 
-  /** A case: its family, name, bytes, what must come of it. */
-  record Case(String family, String name, String bytes, Expect expect) {
+  /** A case: its family, name, bytes, what must come of it; {@code auth}: sent to the proxy that asks for a login. */
+  record Case(String family, String name, String bytes, Expect expect, boolean auth) {
   }
 
   final String origin;
   private final List<Case> cases = new ArrayList<>();
   private String family;
+  private boolean auth;
 
   private HostileHttp(int originPort) {
     this.origin = "127.0.0.1:" + originPort;
@@ -107,13 +108,15 @@ final class HostileHttp {
     h.requestLines();
     h.connectTargets();
     h.expect();
+    HostileClasses.all(h);
     HostileAnswers.all(h, o);
     return h.cases;
   }
 
-  /** The cases from here on are of family {@code f}. */
-  void family(String f) {
+  /** The cases from here on are of family {@code f}; {@code auth}: they go to the proxy that asks for a login. */
+  void family(String f, boolean auth) {
     this.family = f;
+    this.auth = auth;
   }
 
   String path() {
@@ -133,7 +136,7 @@ final class HostileHttp {
   }
 
   void add(String name, String bytes, Expect expect) {
-    cases.add(new Case(family, name, bytes, expect));
+    cases.add(new Case(family, name, bytes, expect, auth));
   }
 
   /**
@@ -142,7 +145,7 @@ final class HostileHttp {
    * refused all the same. Transfer_Encoding is another field: the chunks after it are a next request, and garbage.
    */
   private void transferEncodings() {
-    family("framing: Transfer-Encoding");
+    family("framing: Transfer-Encoding", false);
     List<String> names = List.of("Transfer-Encoding", "transfer-encoding", "TRANSFER-ENCODING", "Transfer-Encoding ",
         "Transfer_Encoding", "Transfer-Encoding\t", " Transfer-Encoding");
     List<String> chunked = List.of("chunked", " chunked", "chunked ", "\tchunked", "Chunked", "CHUNKED");
@@ -168,7 +171,7 @@ final class HostileHttp {
 
   /** Content-Length values, alone and duplicated (refused even when equal); a body of 5 bytes follows. */
   private void contentLengths() {
-    family("framing: Content-Length");
+    family("framing: Content-Length", false);
     List<String> sound = List.of("5", "05", "5 ", " 5");
     List<String> values = List.of("5", "05", "+5", "-5", "0x5", "5 ", " 5", "5,5", "5, 6", "5.0", "1e1", "",
         "99999999999999999999", "5\u000b", "５");
@@ -184,7 +187,7 @@ final class HostileHttp {
 
   /** Chunk-size lines: signs, prefixes, overflow, extensions with quotes and bare CR/LF; with CRLF or bare LF. */
   private void chunkSizes() {
-    family("framing: chunk sizes");
+    family("framing: chunk sizes", false);
     List<String> sound = List.of("5", "05", "5;ext", "5;ext=\"q\"", "5;e=\"a\\\"b\"", "5 ;x");
     List<String> sizes = List.of("5", "05", "+5", "-5", "0x5", "5 ", " 5", "5;ext", "5;ext=\"q\"", "5;ext=\"unterminated",
         "5;\rx", "5;e=\"a\\\"b\"", "fffffffffffffffff5", "5\u0000", "5 ;x", "g", "", "5;" + "x".repeat(5000));
@@ -207,7 +210,7 @@ final class HostileHttp {
 
   /** Bare LF, bare CR, CR CR LF, LF CR and NUL at the request line, a header line and the blank line. */
   private void lineEndings() {
-    family("line endings");
+    family("line endings", false);
     List<String> endings = List.of("\n", "\r", "\r\r\n", "\n\r", "\u0000\r\n", " \r\n", "\r\n\r\n\r\n");
     for (String e : endings) {
       String shown = e.replace("\r", "CR").replace("\n", "LF").replace("\u0000", "NUL").replace(" ", "SP");
@@ -227,7 +230,7 @@ final class HostileHttp {
 
   /** obs-fold, space before the colon, odd names, oversized lines and counts, duplicate Host. */
   private void headers() {
-    family("headers");
+    family("headers", false);
     for (String h : List.of("Host", "Content-Length", "Transfer-Encoding", "X-Any", "Connection")) {
       add("obs-fold in " + h, head("GET", h + ": a\r\n b\r\n\r\n"), Expect.refused(400));
       add("space before colon in " + h, head("GET", h + " : 1\r\n\r\n"), Expect.refused(400));
@@ -248,7 +251,7 @@ final class HostileHttp {
 
   /** Methods, URIs and versions. */
   private void requestLines() {
-    family("request lines");
+    family("request lines", false);
     List<String> sound = List.of("get", "PROPFIND", "M".repeat(300)); // tokens: methods unknown to us are forwarded
     for (String m : List.of("get", "G ET", "GET\t", "", "PROPFIND", "GE\u0000T", "M".repeat(300), "GET GET")) {
       add("method [" + m.replace("\u0000", "NUL").replace("\t", "TAB") + "]",
@@ -280,7 +283,7 @@ final class HostileHttp {
 
   /** CONNECT targets: allowed and refused ports, malformed authorities; an answered CONNECT closes. */
   private void connectTargets() {
-    family("CONNECT targets");
+    family("CONNECT targets", false);
     for (String t : List.of(origin, "127.0.0.1:443", "127.0.0.1", ":443", "[::1]:443", "127.0.0.1:99999",
         "127.0.0.1:-1", "http://127.0.0.1:443", "127.0.0.1:443/path", "a b:443", "127.0.0.1:0")) {
       int status = t.equals(origin) ? 403 : t.equals("127.0.0.1:443") || t.equals("[::1]:443") ? 502 : 400;
@@ -291,7 +294,7 @@ final class HostileHttp {
 
   /** Expect: 100-continue with and without a body, unknown expectations, a request after. */
   private void expect() {
-    family("Expect");
+    family("Expect", false);
     add("100-continue with the body at once", head("POST", "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n")
         + "hello", Expect.passes(5));
     // The sentinel's first 5 bytes are the body; its rest is then a bad request line.

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every hostile request (the proxy's 100 hand-made cases and the generated ones) against a daemon in its own JVM
- * with its own ICAP server, in front of a strict origin that records what reaches it. Each case is followed by a sound sentinel request with
+ * with its own ICAP server, in front of a strict origin that records what reaches it; the Proxy-Authorization
+ * cases go to a second daemon that asks for a login. Each case is followed by a sound sentinel request with
  * {@code Connection: close}, so a case the proxy passes ends without waiting for a timeout. A case must end (no
  * hang) with exactly the statuses it expects, then the close or the sentinel served; the origin must have got
  * neither a refused request nor the sentinel after a close, a passed one exactly once with its body, and nothing
@@ -36,11 +37,15 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileHttpTest {
   // Not anchored to a line start: a response may follow a body that ends without a newline ("ok").
   private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3}) [A-Z]");
+  private static final String HASH = "$6$hostilesalt$ELGZkzmGoVoUM81TlgFn94xpXWXV9gnYMkCyyTuLKtwlij7zWtSxdIrrQYagM6RCM"
+      + "JrTyMS3R/UkklxPd79zQ/"; // openssl passwd -6 -salt hostilesalt hostile-pw
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
   @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) static Path dir; // the daemons' logs, if it fails
   static CountingOrigin origin;
   static Process daemon;
+  static Process authDaemon;
   static int proxy;
+  static int authProxy;
 
   @BeforeAll
   static void start() throws Exception {
@@ -49,6 +54,11 @@ class HostileHttpTest {
     proxy = Host.freePort();
     daemon = cleanup.add(Peers.portcullis(dir.resolve("open"), TestNodes.proxyNode("hostile", Host.freePort(), proxy,
         timeouts), proxy));
+    authProxy = Host.freePort();
+    // No lockout: the malformed logins are failures, and the cases run in parallel from one address.
+    authDaemon = cleanup.add(Peers.portcullis(dir.resolve("auth"), TestNodes.proxyNode("hostile-auth", Host.freePort(),
+        authProxy, timeouts + ", auth: { enabled: true, lockout: { maxFailures: 0 }, users: [ { name: "
+        + HostileClasses.USER + ", password: '" + HASH + "' } ] }"), authProxy));
   }
 
   /** What one case did. */
@@ -69,10 +79,11 @@ class HostileHttpTest {
     for (int k = 0; k < generated.size(); k++) {
       String id = "h" + k;
       HostileHttp.Case c = generated.get(k);
-      work.add(() -> exchange(proxy, c.bytes(), id, ""));
+      work.add(() -> c.auth() ? exchange(authProxy, c.bytes(), id, HostileClasses.login())
+          : exchange(proxy, c.bytes(), id, ""));
     }
     List<Answer> answers = Parallel.all(12, work);
-    boolean alive = daemon.isAlive();
+    boolean alive = daemon.isAlive() && authDaemon.isAlive();
     int sound = alive ? status(send("GET http://127.0.0.1:" + origin.port() + "/after HTTP/1.1\r\nHost: x\r\n"
         + "Connection: close\r\n\r\n")) : -1;
     // What the proxy sent on is all on record before the origin's side of each case is judged.
@@ -89,8 +100,8 @@ class HostileHttpTest {
         + o.name() + ": " + o.why()).toList());
     origin.seen().stream().filter(s -> s.refused() != null && !ID.matcher(s.line()).find())
         .forEach(s -> failed.add("the origin refused a request of no case: " + s.refused() + " in " + s.line()));
-    assertTrue(outcomes.size() >= 500, "at least 500 cases: " + outcomes.size());
-    assertTrue(alive, "the daemon is alive after every case");
+    assertTrue(outcomes.size() >= 550, "at least 550 cases: " + outcomes.size());
+    assertTrue(alive, "the daemons are alive after every case");
     assertEquals(200, sound, "a sound request is served after every case");
     assertTrue(settled, "the origin still had a request in progress 30 s after the last case");
     assertTrue(failed.isEmpty(), failed.size() + " cases failed:\n" + String.join("\n", failed));
