@@ -9,7 +9,7 @@ public final class StartLine {
 
   /**
    * Checks the request line b[from, to); returns null or what is wrong. Strict: a tchar method, one SP, a target
-   * without controls or spaces, one SP, HTTP/1.0 or 1.1 (another d.d: {@link Violation#VERSION_NOT_SUPPORTED}).
+   * of visible ASCII without '#', one SP, HTTP/1.0 or 1.1 (another d.d: {@link Violation#VERSION_NOT_SUPPORTED}).
    * Embedded: METHOD SP TARGET SP HTTP/d.d with a tchar method, any version ({@link Violation#BAD_METHOD} or
    * {@link Violation#BAD_REQUEST_LINE}).
    */
@@ -34,7 +34,8 @@ public final class StartLine {
     }
     for (int k = sp1 + 1; k < sp2; k++) {
       int c = b[k] & 0xff;
-      if (c <= 0x20 || c == 0x7f) {
+      // A fragment is the client's own, and a URI is ASCII (RFC 3986): HAProxy refuses both by default too.
+      if (c <= 0x20 || c >= 0x7f || c == '#') {
         return Violation.BAD_TARGET;
       }
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The core's pieces alone: characters, token lists, field lines under each rule set, chunk lines, start lines. */
@@ -105,6 +106,11 @@ class Http1SyntaxTest {
     byte[] target = b("GET /\u0001 HTTP/1.1");
     assertEquals(Violation.BAD_TARGET, StartLine.request(target, 0, target.length, false));
     assertNull(StartLine.request(target, 0, target.length, true));
+    for (String t : List.of("/a#frag", "/caf\u00e9", "/\u00ff")) { // a fragment, bytes past ASCII
+      byte[] b = b("GET " + t + " HTTP/1.1");
+      assertEquals(Violation.BAD_TARGET, StartLine.request(b, 0, b.length, false), t);
+      assertNull(StartLine.request(b, 0, b.length, true), t); // an embedded (ICAP) head is carried as it came
+    }
     byte[] method = b("G(T / HTTP/1.1");
     assertEquals(Violation.BAD_METHOD, StartLine.request(method, 0, method.length, true));
     byte[] status = b("HTTP/1.0 204 No Content");

@@ -119,6 +119,8 @@ class RequestFramingTest {
         {"G(T / HTTP/1.1\r\n", "400 invalid character in the method"},
         {"GET  HTTP/1.1\r\n", "400 request line is not METHOD SP TARGET SP VERSION"},
         {"GET /\u007f HTTP/1.1\r\n", "400 invalid character in the request target"},
+        {"GET /a#b HTTP/1.1\r\n", "400 invalid character in the request target"},
+        {"GET /caf\u00e9 HTTP/1.1\r\n", "400 invalid character in the request target"},
         {"GET / HTTP/2.0\r\n", "505 HTTP version 2.0 is not supported"},
         {"GET / HTTP/1.1x\r\n", "400 invalid HTTP version"},
         {"CONNECT a.test HTTP/1.1\r\n", "400 CONNECT needs host:port"},

@@ -25,31 +25,40 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every hostile request (the proxy's 100 hand-made cases and some 400 generated from families) against a daemon in
- * its own JVM with its own ICAP server, in front of an origin that counts what reaches it. Each case is followed by a
- * sound sentinel request with {@code Connection: close}, so a case the proxy passes ends without waiting for a
- * timeout. A case must end (no hang), in an error status or a clean pass (the origin got the request once, with the
- * body sent), and no hidden request may ever reach the origin; the daemon must be alive and serving after all.
+ * Every hostile request (the proxy's 100 hand-made cases and the generated ones) against a daemon in its own JVM
+ * with its own ICAP server, in front of a strict origin that records what reaches it; the Proxy-Authorization
+ * cases go to a second daemon that asks for a login. Each case is followed by a sound sentinel request with
+ * {@code Connection: close}, so a case the proxy passes ends without waiting for a timeout. A case must end (no
+ * hang) with exactly the statuses it expects, then the close or the sentinel served; the origin must have got
+ * neither a refused request nor the sentinel after a close, a passed one exactly once with its body, and nothing
+ * it had to refuse; no hidden request may ever reach it. The daemon must be alive and serving after all.
  */
 @Tag("reliability")
 class HostileHttpTest {
   // Not anchored to a line start: a response may follow a body that ends without a newline ("ok").
   private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3}) [A-Z]");
+  private static final String HASH = "$6$hostilesalt$ELGZkzmGoVoUM81TlgFn94xpXWXV9gnYMkCyyTuLKtwlij7zWtSxdIrrQYagM6RCM"
+      + "JrTyMS3R/UkklxPd79zQ/"; // openssl passwd -6 -salt hostilesalt hostile-pw
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
-  @TempDir static Path dir;
+  @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) static Path dir; // the daemons' logs, if it fails
   static CountingOrigin origin;
   static Process daemon;
+  static Process authDaemon;
   static int proxy;
+  static int authProxy;
 
   @BeforeAll
   static void start() throws Exception {
     origin = cleanup.add(new CountingOrigin());
-    for (String[] a : HostileHttp.BAD_ANSWERS) {
-      origin.bad(a[0].replace(' ', '-'), a[1]);
-    }
+    String timeouts = ", headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s";
     proxy = Host.freePort();
-    daemon = cleanup.add(Peers.portcullis(dir, TestNodes.proxyNode("hostile", Host.freePort(), proxy,
-        ", headerTimeout: 2s, idleTimeout: 3s, upstreamTimeout: 3s"), proxy));
+    daemon = cleanup.add(Peers.portcullis(dir.resolve("open"), TestNodes.proxyNode("hostile", Host.freePort(), proxy,
+        timeouts), proxy));
+    authProxy = Host.freePort();
+    // No lockout: the malformed logins are failures, and the cases run in parallel from one address.
+    authDaemon = cleanup.add(Peers.portcullis(dir.resolve("auth"), TestNodes.proxyNode("hostile-auth", Host.freePort(),
+        authProxy, timeouts + ", auth: { enabled: true, lockout: { maxFailures: 0 }, users: [ { name: "
+        + HostileClasses.USER + ", password: '" + HASH + "' } ] }"), authProxy));
   }
 
   /** What one case did. */
@@ -58,30 +67,43 @@ class HostileHttpTest {
   }
 
   @Test
-  void everyHostileRequestEndsInAnErrorOrACleanPassAndNothingHiddenReachesTheOrigin() throws Exception {
-    List<Runnable> checks = new ArrayList<>();
-    List<java.util.concurrent.Callable<Outcome>> work = new ArrayList<>();
-    int i = 0;
-    for (MalformedHttp.Case c : MalformedHttp.all(origin.port())) {
-      String id = "c" + i++;
-      work.add(() -> judgeMade(id, c));
+  void everyHostileRequestEndsAsItMustAndNothingHiddenOrAmbiguousReachesTheOrigin() throws Exception {
+    List<MalformedHttp.Case> made = MalformedHttp.all(origin.port());
+    List<HostileHttp.Case> generated = HostileHttp.all(origin);
+    List<java.util.concurrent.Callable<Answer>> work = new ArrayList<>();
+    for (int i = 0; i < made.size(); i++) {
+      String id = "c" + i;
+      MalformedHttp.Case c = made.get(i);
+      work.add(() -> exchange(proxy, c.bytes(), id, ""));
     }
-    List<HostileHttp.Case> generated = HostileHttp.all(origin.port());
     for (int k = 0; k < generated.size(); k++) {
-      HostileHttp.Case c = generated.get(k);
       String id = "h" + k;
-      work.add(() -> judgeGenerated(id, c));
+      HostileHttp.Case c = generated.get(k);
+      work.add(() -> c.auth() ? exchange(authProxy, c.bytes(), id, HostileClasses.login())
+          : exchange(proxy, c.bytes(), id, ""));
     }
-    List<Outcome> outcomes = Parallel.all(12, work);
-    boolean alive = daemon.isAlive();
+    List<Answer> answers = Parallel.all(12, work);
+    boolean alive = daemon.isAlive() && authDaemon.isAlive();
     int sound = alive ? status(send("GET http://127.0.0.1:" + origin.port() + "/after HTTP/1.1\r\nHost: x\r\n"
         + "Connection: close\r\n\r\n")) : -1;
+    // What the proxy sent on is all on record before the origin's side of each case is judged.
+    boolean settled = origin.awaitIdle(30_000);
+    List<Outcome> outcomes = new ArrayList<>();
+    for (int i = 0; i < made.size(); i++) {
+      outcomes.add(judgeMade("c" + i, made.get(i), answers.get(i)));
+    }
+    for (int k = 0; k < generated.size(); k++) {
+      outcomes.add(judgeGenerated("h" + k, generated.get(k), answers.get(made.size() + k)));
+    }
     Report.families("HTTP via proxy", outcomes, alive, true);
-    List<String> failed = outcomes.stream().filter(o -> !o.passed()).map(o -> o.family() + " / " + o.name() + ": "
-        + o.why()).toList();
-    assertTrue(outcomes.size() >= 300, "at least 300 cases: " + outcomes.size());
-    assertTrue(alive, "the daemon is alive after every case");
+    List<String> failed = new ArrayList<>(outcomes.stream().filter(o -> !o.passed()).map(o -> o.family() + " / "
+        + o.name() + ": " + o.why()).toList());
+    origin.seen().stream().filter(s -> s.refused() != null && !ID.matcher(s.line()).find())
+        .forEach(s -> failed.add("the origin refused a request of no case: " + s.refused() + " in " + s.line()));
+    assertTrue(outcomes.size() >= 550, "at least 550 cases: " + outcomes.size());
+    assertTrue(alive, "the daemons are alive after every case");
     assertEquals(200, sound, "a sound request is served after every case");
+    assertTrue(settled, "the origin still had a request in progress 30 s after the last case");
     assertTrue(failed.isEmpty(), failed.size() + " cases failed:\n" + String.join("\n", failed));
   }
 
@@ -100,12 +122,67 @@ class HostileHttpTest {
     assertEquals(0, origin.count("/SMUGGLED-after-connect"));
   }
 
+  @Test
+  void theWitnessOriginRefusesAmbiguousFramingAndRecordsTheHeaders() throws Exception {
+    // A test of the test: what a lenient server would guess at, this origin refuses and records as refused.
+    String h = "POST /w HTTP/1.1\r\nHost: w\r\n";
+    List<String> ambiguous = List.of(h + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        h + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", h + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        h + "Content-Length: +5\r\n\r\nhello", h + "X: a\r\n b\r\n\r\n", h + "X : a\r\n\r\n", h + "X: a\nY: b\r\n\r\n",
+        h + "Transfer-Encoding: chunked\r\n\r\n5;x\nhello\r\n0\r\n\r\n", h + "Transfer-Encoding: chunked\r\n\r\n0x5\r\n");
+    try (CountingOrigin witness = new CountingOrigin()) {
+      for (String a : ambiguous) {
+        assertTrue(raw(witness.port(), a).startsWith("HTTP/1.1 400 "), a);
+      }
+      assertTrue(raw(witness.port(), h + "X-Kept: 1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          + "5\r\nhello\r\n0\r\n\r\n").startsWith("HTTP/1.1 200 "));
+      assertTrue(witness.awaitIdle(10_000));
+      List<CountingOrigin.Seen> seen = witness.seen();
+      assertEquals(ambiguous.size() + 1, seen.size(), seen.toString());
+      for (int i = 0; i < ambiguous.size(); i++) {
+        assertTrue(seen.get(i).refused() != null && !seen.get(i).complete(), ambiguous.get(i) + ": " + seen.get(i));
+      }
+      CountingOrigin.Seen sound = seen.get(ambiguous.size());
+      assertTrue(sound.complete() && sound.refused() == null && sound.bodyBytes() == 5, sound.toString());
+      assertEquals(List.of("1"), sound.header("x-kept"));
+    }
+  }
+
+  private static String raw(int port, String bytes) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(bytes.getBytes(StandardCharsets.ISO_8859_1));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /** A case's id in a request line: what the origin's refusals are attributed by. */
+  private static final Pattern ID = Pattern.compile("[/-][ch][0-9]+(?![0-9])");
+
+  /** The requests of case {@code id} the origin recorded: {@code /ID} ({@code suffix} ""), {@code /ID/2} ("/2"). */
+  private static List<CountingOrigin.Seen> seen(String prefix, String id, String suffix) {
+    Pattern p = Pattern.compile(Pattern.quote(prefix + id + suffix) + "(?![0-9/])");
+    return origin.seen().stream().filter(s -> p.matcher(s.line()).find()).toList();
+  }
+
+  /** Why the origin had to refuse a request of case {@code id} (the proxy sent on what it must not), or null. */
+  private static String originFault(String id) {
+    return origin.seen().stream().filter(s -> s.refused() != null && seenOf(id).test(s)).findFirst()
+        .map(s -> "the origin had to refuse what the proxy sent on (" + s.refused() + "): " + s.line()).orElse(null);
+  }
+
+  /** Any request of case {@code id}: its own, a second, the sentinel, a hidden one. */
+  private static java.util.function.Predicate<CountingOrigin.Seen> seenOf(String id) {
+    Pattern p = Pattern.compile("[/-]" + id + "(?![0-9])");
+    return s -> p.matcher(s.line()).find();
+  }
+
   /** A hand-made case: its status (any error if 0), a close, and the origin sees /cN only if it may. */
-  private Outcome judgeMade(String id, MalformedHttp.Case c) throws Exception {
+  private Outcome judgeMade(String id, MalformedHttp.Case c, Answer a) {
     String family = "hand-made (ProxyMalformedTest's)";
     // The sentinel too: the proxy must answer the error and close (its lingering close reads and drops what follows,
     // so the answer is not lost to a reset), and the sentinel must never reach the origin.
-    Answer a = exchange(c.bytes(), id);
     boolean smuggled = smuggled(id, a);
     String why = a.hang() ? "no end within 10 s" : smuggled ? "a hidden request reached the origin"
         : madeFault(id, c, a, statuses(a.text()));
@@ -118,59 +195,87 @@ class HostileHttpTest {
       return "closed without an answer";
     } else if (c.status() != 0 ? !st.contains(c.status()) : st.stream().noneMatch(s -> s >= 400)) {
       return "statuses " + st + ", expected " + (c.status() == 0 ? "an error" : c.status()) + "; answer: "
-          + a.text().replace("\r\n", "|").substring(0, Math.min(400, a.text().length()));
-    } else if (!c.originMaySee() && origin.count("/" + id + " ") > 0) {
+          + shown(a.text());
+    } else if (!c.originMaySee() && !seen("/", id, "").isEmpty()) {
       return "the origin saw the refused request";
-    } else if (origin.count("/END-" + id + " ") > 0) {
+    } else if (!seen("/END-", id, "").isEmpty()) {
       return "the connection went on after the error";
     }
-    return null;
+    return originFault(id);
   }
 
   /** Whether a hidden request of case {@code id} reached the origin, or a hidden answer the client. */
   private static boolean smuggled(String id, Answer a) {
-    return origin.count("/SMUGGLED-" + id + " ") > 0 || a.text().contains("SMUGGLED");
+    return !seen("/SMUGGLED-", id, "").isEmpty() || a.text().contains("SMUGGLED");
   }
 
-  /** A generated case: an error, or a clean pass with the body sent; an upstream fault: a 5xx or a cut. */
-  private Outcome judgeGenerated(String id, HostileHttp.Case c) throws Exception {
-    Answer a = exchange(c.bytes(), id);
+  /** A generated case: exactly its statuses, then the close or the sentinel; the origin got what it may. */
+  private Outcome judgeGenerated(String id, HostileHttp.Case c, Answer a) {
     boolean smuggled = smuggled(id, a);
-    List<Integer> st = statuses(a.text()).stream().filter(x -> x >= 200).toList(); // interim 1xx aside
     String why = a.hang() ? "no end within 10 s" : smuggled ? "a hidden request (or answer) got through"
-        : generatedFault(id, c, a, st);
+        : generatedFault(id, c.expect(), a);
     return new Outcome(c.family(), c.name(), why == null, a.hang(), smuggled, why);
   }
 
   /** Why a generated case that ended with nothing smuggled failed; null if it passed. */
-  private String generatedFault(String id, HostileHttp.Case c, Answer a, List<Integer> st) {
-    if (st.isEmpty()) {
-      return c.upstream() ? null : "closed without an answer";
-    } else if (c.upstream()) {
-      String head = a.text().substring(0, Math.max(0, a.text().indexOf("\r\n\r\n"))).toLowerCase();
-      if (st.get(0) < 500 && head.contains("content-length:") && head.contains("transfer-encoding:")) {
-        return "a response with both Content-Length and Transfer-Encoding was passed on";
-      } else if (st.get(0) < 500 && st.get(0) != 200) {
-        return "status " + st.get(0) + " for a broken answer";
-      }
-    } else if (st.get(0) < 400 && c.body() >= 0) {
-      List<CountingOrigin.Seen> got = origin.seen().stream().filter(s -> s.line().contains("/" + id + " ")).toList();
-      if (got.size() != 1 || got.get(0).bodyBytes() != c.body()) {
-        return "passed, but the origin got " + got.stream().map(s -> s.bodyBytes() + " body bytes").toList()
-            + " instead of " + c.body();
-      }
+  private String generatedFault(String id, HostileHttp.Expect e, Answer a) {
+    // Interim answers aside (100 Continue); a 101 is final, and counts.
+    List<Integer> st = statuses(a.text()).stream().filter(x -> x >= 200 || x == 101).toList();
+    List<Integer> want = new ArrayList<>(e.statuses());
+    if (!e.closes()) {
+      want.add(200); // the sentinel's
     }
-    return null;
+    if (!st.equals(want)) {
+      return "statuses " + st + ", expected " + want + "; answer: " + shown(a.text());
+    }
+    String fault = originFault(id);
+    if (fault != null) {
+      return fault;
+    }
+    List<CountingOrigin.Seen> mine = seen("/", id, "");
+    fault = share("", mine, e.origin(), e.body());
+    fault = fault != null ? fault : share("/2", seen("/", id, "/2"), e.second(), -1);
+    if (fault != null) {
+      return fault;
+    }
+    List<CountingOrigin.Seen> end = seen("/END-", id, "");
+    if (e.closes() ? !end.isEmpty() : end.size() != 1 || !end.get(0).complete()) {
+      return "the sentinel reached the origin " + end.size() + " times; " + (e.closes() ? "after the close" : "once");
+    }
+    return e.check() == null ? null : e.check().fault(a.text(), mine);
+  }
+
+  /** Why the origin's share {@code got} of a request (its path plus {@code suffix}) is not {@code o}; null. */
+  private static String share(String suffix, List<CountingOrigin.Seen> got, HostileHttp.Origin o, int body) {
+    String what = got.stream().map(s -> (s.complete() ? "whole, " : "cut, ") + s.bodyBytes() + " body bytes")
+        .toList().toString();
+    return switch (o) {
+      case NOTHING -> got.isEmpty() ? null : "the origin got the refused request" + suffix + ": " + what;
+      case CUT -> got.stream().noneMatch(CountingOrigin.Seen::complete) ? null
+          : "the origin got the refused request" + suffix + " whole: " + what;
+      case ONCE -> got.size() == 1 && got.get(0).complete() && (body < 0 || got.get(0).bodyBytes() == body) ? null
+          : "the origin got the request" + suffix + " " + what + ", not once whole" + (body < 0 ? "" : " with " + body
+          + " body bytes");
+      case ANY -> null;
+    };
+  }
+
+  private static String shown(String text) {
+    String t = text.replace("\r\n", "|");
+    return t.length() <= 400 ? t : t.substring(0, 400) + "…";
   }
 
   record Answer(String text, boolean hang) {
   }
 
-  /** Sends the case and a sentinel GET with Connection: close; reads until the proxy closes (10 s at most). */
-  private Answer exchange(String bytes, String id) throws Exception {
-    String sentinel = id == null ? "" : "GET http://127.0.0.1:" + origin.port() + "/END-" + id
-        + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    try (Socket s = new Socket("127.0.0.1", proxy)) {
+  /**
+   * Sends the case to {@code port} and a sentinel GET (with {@code login} header lines) with Connection: close;
+   * reads until the proxy closes (10 s at most).
+   */
+  private static Answer exchange(int port, String bytes, String id, String login) throws Exception {
+    String sentinel = "GET http://127.0.0.1:" + origin.port() + "/END-" + id
+        + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + login + "Connection: close\r\n\r\n";
+    try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
       try {
         s.getOutputStream().write((bytes + sentinel).getBytes(StandardCharsets.UTF_8));

@@ -57,10 +57,31 @@ record Forward(Vertx vertx, HttpClientAgent client) implements ExchangeStep {
         if (res.failed()) {
           return Future.succeededFuture(Pages.upstreamFailed(ex, res.cause(), target.origin()));
         }
+        String unframed = unframed(res.result());
+        if (unframed != null) {
+          up.reset(); // what follows on that connection cannot be told apart: it is not reused
+          return Future.succeededFuture(Pages.badAnswer(ex, target.origin(), unframed));
+        }
         res.result().pause(); // until it is relayed, or RESPMOD reads it
         return Future.succeededFuture(Relay.origin(res.result(), Buffer.buffer(), false));
       });
     });
+  }
+
+  /**
+   * Why the origin's answer cannot be passed on, or null. A 101 answers an Upgrade this proxy never sends (Upgrade is
+   * hop-by-hop), so it would turn the user's connection into a tunnel nobody asked for; a Transfer-Encoding other
+   * than chunked alone leaves the body's end to a guess (RFC 9112 6.3: HAProxy answers 502 to both).
+   */
+  private static String unframed(HttpClientResponse res) {
+    if (res.statusCode() == 101) {
+      return "101 Switching Protocols to a request without Upgrade";
+    }
+    var codings = res.headers().getAll(HttpHeaders.TRANSFER_ENCODING);
+    if (!codings.isEmpty() && (codings.size() > 1 || !codings.get(0).strip().equalsIgnoreCase("chunked"))) {
+      return "Transfer-Encoding " + String.join(", ", codings);
+    }
+    return null;
   }
 
   /** The origin's request headers: REQMOD's if it changed them, else the user's end-to-end ones. */

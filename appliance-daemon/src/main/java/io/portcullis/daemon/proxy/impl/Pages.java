@@ -68,6 +68,13 @@ final class Pages {
     }
   }
 
+  /** The origin {@code target} answered what cannot be passed on ({@code why}): a 502 page. */
+  static Answer badAnswer(Exchange ex, HostPort target, String why) {
+    LOG.debug("upstream {} answered {}", target, why);
+    return ex.over() ? Answer.NONE : page(502, "Bad gateway", "The web server " + target
+        + " sent an answer that cannot be passed on.", false);
+  }
+
   /** The origin {@code target} failed: a 504 or 502 page, or a close when the answer has begun. */
   static Answer upstreamFailed(Exchange ex, Throwable cause, HostPort target) {
     boolean timeout = cause instanceof TimeoutException || String.valueOf(cause.getMessage()).contains("timeout")

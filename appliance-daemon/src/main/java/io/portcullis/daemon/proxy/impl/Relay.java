@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.streams.ReadStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +58,7 @@ final class Relay {
         return;
       }
       if (!res.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
-        out.setChunked(true);
+        unknownLength(req, out);
       }
       if (read.length() > 0) {
         out.write(read);
@@ -132,11 +133,10 @@ final class Relay {
           }
         }
         out.headers().add("Via", ex.via("http/1.1"));
-        if (!out.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
-          out.setChunked(true);
-        }
         if (!hasBody) {
           out.headers().set(HttpHeaders.CONTENT_LENGTH, "0");
+        } else if (!out.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+          unknownLength(ex.request(), out);
         }
         stream(ex, body, abort, failed);
       }
@@ -146,6 +146,19 @@ final class Relay {
         abort.run();
       }
     };
+  }
+
+  /**
+   * A body whose length is not known before it ends: chunked, or to an HTTP/1.0 client (which takes no chunks)
+   * ended by the close. Vert.x would keep that connection alive, and the next answer would read as this body.
+   */
+  private static void unknownLength(HttpServerRequest req, HttpServerResponse out) {
+    if (req.version() != HttpVersion.HTTP_1_0) {
+      out.setChunked(true);
+      return;
+    }
+    out.headersEndHandler(v -> out.headers().set(HttpHeaders.CONNECTION, "close")); // after Vert.x's keep-alive
+    out.bodyEndHandler(v -> req.connection().close());
   }
 
   /**
