@@ -145,8 +145,8 @@ public final class Host {
   }
 
   /**
-   * As {@link #waitUntil(String, Callable)}, for at most {@code within}: a bound on a hang, never a claim about how fast
-   * the awaited event comes (give it ample room on a loaded machine).
+   * As {@link #waitUntil(String, Callable)}, for at most {@code within}: a bound on a hang, never a claim about how
+   * fast the awaited event comes (give it ample room on a loaded machine).
    */
   public static void waitUntil(String what, Duration within, Callable<Boolean> condition)
       throws InterruptedException {

@@ -424,6 +424,9 @@ class BalancerInteropTest {
         length = Integer.parseInt(line.substring(15).strip());
       }
     }
+    if (length < 0) {
+      throw new java.io.EOFException("closed before a whole answer");
+    }
     char[] b = new char[length];
     int n = 0;
     while (n < length) {

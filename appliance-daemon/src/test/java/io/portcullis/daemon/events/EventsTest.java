@@ -92,8 +92,8 @@ class EventsTest {
   /**
    * The events for {@code host} once there are at least {@code n} (the proxy records a request when its answer has
    * ended on the server's side, which may be a moment after curl has read it all), read after the event of a sentinel
-   * ICAP transaction (from 192.0.2.1) sent then: the journal keeps the order events come in, so one more for {@code host} (a duplicate)
-   * would be in by then, and a count is exact.
+   * ICAP transaction (from 192.0.2.1) sent then: the journal keeps the order events come in, so one more for
+   * {@code host} (a duplicate) would be in by then, and a count is exact.
    */
   private List<JsonObject> awaitEventsFor(String host, int n) throws Exception {
     Host.waitUntil(n + " events for " + host, () -> eventsFor(host).size() >= n);
@@ -102,8 +102,8 @@ class EventsTest {
     try (java.net.Socket s = new java.net.Socket("127.0.0.1", icap)) {
       s.setSoTimeout(20_000);
       s.getOutputStream().write(("REQMOD icap://127.0.0.1:" + icap + "/av/reqmod ICAP/1.0\r\nHost: 127.0.0.1\r\n"
-          + "X-Client-IP: 192.0.2.1\r\nAllow: 204\r\nEncapsulated: req-hdr=0, null-body=" + http.length() + "\r\n\r\n" + http)
-          .getBytes(StandardCharsets.US_ASCII));
+          + "X-Client-IP: 192.0.2.1\r\nAllow: 204\r\nEncapsulated: req-hdr=0, null-body=" + http.length()
+          + "\r\n\r\n" + http).getBytes(StandardCharsets.US_ASCII));
       StringBuilder answer = new StringBuilder(); // its head: a 204 is whole there
       for (int c; !answer.toString().endsWith("\r\n\r\n") && (c = s.getInputStream().read()) >= 0; ) {
         answer.append((char) c);
