@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Wire;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -33,6 +34,15 @@ class MainProcessTest {
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(dir.resolve("out.log").toFile()).start();
+  }
+
+  /** Whether something accepts connections on 127.0.0.1:{@code port}. */
+  static boolean accepts(int port) {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** Until /health/ready on the admin port says 200. */
@@ -135,9 +145,11 @@ class MainProcessTest {
             .getBytes(StandardCharsets.US_ASCII));
         out.write(body, 0, 10);
         out.flush();
-        Thread.sleep(300);
+        Wire.awaitReadByPeer(s); // the daemon has the request's head: it is in flight
         p.destroy(); // SIGTERM while the request is half sent
-        Thread.sleep(700);
+        // The admin listener closed: the stop has reached the admin API, where a daemon that did not wait for the
+        // request in flight would cut it.
+        Host.waitUntil("the admin port to close after SIGTERM", () -> !accepts(admin));
         assertTrue(p.isAlive(), "the daemon waits for the request in flight");
         out.write(body, 10, body.length - 10);
         out.flush();

@@ -133,20 +133,38 @@ public final class Host {
    * if it has not held within 20 s.
    */
   public static void waitUntil(Callable<Boolean> condition) throws InterruptedException {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (!holds(condition)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 20 s");
-      }
-      Thread.sleep(25);
-    }
+    waitUntil("the condition", condition);
   }
 
-  private static boolean holds(Callable<Boolean> condition) {
-    try {
-      return condition.call();
-    } catch (Exception e) {
-      return false;
+  /**
+   * As {@link #waitUntil(Callable)}, failing with a message that names {@code what} was awaited (and what the condition
+   * last threw, if it threw).
+   */
+  public static void waitUntil(String what, Callable<Boolean> condition) throws InterruptedException {
+    waitUntil(what, Duration.ofSeconds(20), condition);
+  }
+
+  /**
+   * As {@link #waitUntil(String, Callable)}, for at most {@code within}: a bound on a hang, never a claim about how
+   * fast the awaited event comes (give it ample room on a loaded machine).
+   */
+  public static void waitUntil(String what, Duration within, Callable<Boolean> condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    Exception last = null;
+    while (true) {
+      try {
+        if (Boolean.TRUE.equals(condition.call())) {
+          return;
+        }
+      } catch (Exception e) {
+        last = e;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("waited " + within.toSeconds() + " s for " + what + ", in vain"
+            + (last == null ? "" : " (last: " + last + ")"));
+      }
+      Thread.sleep(25);
     }
   }
 

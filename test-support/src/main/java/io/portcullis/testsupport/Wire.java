@@ -88,4 +88,37 @@ public final class Wire {
     }
     return out;
   }
+  /**
+   * Waits until the server on loopback has read every byte sent on {@code s}: our send queue and its receive queue
+   * are empty (the kernel's count, {@code /proc/net/tcp}). The witness that a partial request is in the server's hands
+   * before the test acts (a close, a signal), where a sleep would only hope so.
+   */
+  public static void awaitReadByPeer(Socket s) throws InterruptedException {
+    int local = s.getLocalPort();
+    int remote = s.getPort();
+    Host.waitUntil("the server on port " + remote + " to read all that port " + local + " sent",
+        () -> queue(local, remote, true) == 0 && queue(remote, local, false) == 0);
+  }
+
+  /**
+   * The send ({@code send}) or receive queue, in bytes, of the TCP socket from local port {@code from} to peer port
+   * {@code to}, per /proc/net/tcp and tcp6; an exception if there is no such socket.
+   */
+  private static long queue(int from, int to, boolean send) throws IOException {
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(table));
+      for (String line : lines.subList(1, lines.size())) {
+        String[] f = line.trim().split("\\s+");
+        if (port(f[1]) == from && port(f[2]) == to) {
+          String[] q = f[4].split(":"); // tx_queue:rx_queue, hex
+          return Long.parseLong(send ? q[0] : q[1], 16);
+        }
+      }
+    }
+    throw new IOException("no socket from port " + from + " to port " + to);
+  }
+
+  private static int port(String address) {
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1), 16);
+  }
 }

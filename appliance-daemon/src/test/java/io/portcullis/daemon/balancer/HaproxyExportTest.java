@@ -11,10 +11,17 @@ import io.portcullis.testsupport.Curl;
 import io.portcullis.testsupport.Host.Run;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Peers;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -117,11 +124,17 @@ class HaproxyExportTest {
     assertTrue(!Files.readString(Path.of(webOnly)).contains("mode tcp"));
     assertTrue(Files.readString(checked("haproxy-icap.cfg", export("?frontend=icap"))).contains("mode tcp"));
 
+    // Our config plus a stats socket (a second global section), to see HAProxy's checks as HAProxy reports them.
+    Path sock = dir.resolve("haproxy.sock");
+    Files.writeString(one, Files.readString(one) + "\nglobal\n    stats socket " + sock + "\n");
     Process haproxy = cleanup.add(new ProcessBuilder("haproxy", "-db", "-f", one.toString()).redirectErrorStream(true)
         .redirectOutput(dir.resolve("haproxy.log").toFile()).start());
     Peers.waitForPort(web, haproxy, dir.resolve("haproxy.log"));
     Peers.waitForPort(icap, haproxy, dir.resolve("haproxy.log"));
-    Thread.sleep(2500); // longer than fall x interval: a failing check would have taken the servers down by now
+    // HAProxy's own checks of our nodes have run and passed, each server: its answer, not a wait that hopes so.
+    Host.waitUntil("HAProxy's first check of each server to pass", () -> servers(sock).values().stream()
+        .allMatch(x -> x.get("check_status").matches("L[4-7]OK")));
+    servers(sock).forEach((name, x) -> assertEquals("0", x.get("chkfail"), name + ": " + x));
     for (int i = 0; i < 10; i++) {
       assertEquals("200", viaHaproxy(), Peers.read(dir.resolve("haproxy.log")));
     }
@@ -133,7 +146,8 @@ class HaproxyExportTest {
     assertTrue(!log.contains(" is DOWN"), "HAProxy's checks pass on our nodes: " + log);
 
     Peers.kill(nodes[0]);
-    Thread.sleep(1500); // HAProxy's checks: fall 2 x 500 ms
+    Host.waitUntil("HAProxy to take n0 down in both backends", () -> servers(sock).entrySet().stream()
+        .filter(e -> e.getKey().endsWith("/n0")).allMatch(e -> e.getValue().get("status").equals("DOWN")));
     for (int i = 0; i < 10; i++) {
       assertEquals("200", viaHaproxy(), "failover to n1: " + Peers.read(dir.resolve("haproxy.log")));
     }
@@ -141,6 +155,30 @@ class HaproxyExportTest {
         "av/reqmod", "-v");
     assertTrue(after.output().contains("200 OK"), "ICAP fails over too: " + after.output());
     assertTrue(Peers.read(dir.resolve("haproxy.log")).contains("n0 is DOWN"), Peers.read(dir.resolve("haproxy.log")));
+  }
+
+  /** HAProxy's {@code show stat} on {@code sock}: each server ("backend/server") and its fields by name. */
+  static Map<String, Map<String, String>> servers(Path sock) throws Exception {
+    String csv;
+    try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(sock))) {
+      ch.write(ByteBuffer.wrap("show stat\n".getBytes(StandardCharsets.US_ASCII)));
+      csv = new String(Channels.newInputStream(ch).readAllBytes(), StandardCharsets.US_ASCII);
+    }
+    List<String> lines = csv.lines().filter(l -> !l.isBlank()).toList();
+    String[] names = lines.get(0).replaceFirst("^# ", "").split(",", -1);
+    Map<String, Map<String, String>> out = new TreeMap<>();
+    for (String line : lines.subList(1, lines.size())) {
+      String[] f = line.split(",", -1);
+      Map<String, String> row = new HashMap<>();
+      for (int i = 0; i < names.length && i < f.length; i++) {
+        row.put(names[i], f[i]);
+      }
+      if (!row.get("svname").equals("FRONTEND") && !row.get("svname").equals("BACKEND")) {
+        out.put(row.get("pxname") + "/" + row.get("svname"), row);
+      }
+    }
+    assertEquals(4, out.size(), csv);
+    return out;
   }
 
   @Test

@@ -163,12 +163,16 @@ class ConsoleAccessTest {
     // From 127.0.0.2, so that the other tests' logins from 127.0.0.1 are not locked out.
     for (int i = 0; i < 3; i++) {
       Run wrong = Ssh.run(dir, withPassword("wrong " + i, "show status"));
-      assertNotEquals(0, wrong.exit(), wrong.output());
+      assertEquals(255, wrong.exit(), wrong.output());
+      assertTrue(wrong.output().contains("boss@127.0.0.1: Permission denied ("), wrong.output());
     }
     Run right = Ssh.run(dir, withPassword(PASSWORD, "show status"));
-    assertNotEquals(0, right.exit(), "locked out: " + right.output());
+    assertEquals(255, right.exit(), "locked out: " + right.output());
+    assertTrue(right.output().contains("boss@127.0.0.1: Permission denied ("), "locked out: " + right.output());
     List<String> keyed = ssh.withKey(key, "-b", "127.0.0.2", "boss@127.0.0.1", "show status");
-    assertNotEquals(0, Ssh.run(dir, keyed).exit(), "keys too, as fail2ban's ban");
+    Run banned = Ssh.run(dir, keyed);
+    assertEquals(255, banned.exit(), "keys too, as fail2ban's ban: " + banned.output());
+    assertTrue(banned.output().contains("boss@127.0.0.1: Permission denied ("), banned.output());
     List<String> lines = audit.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     assertTrue(lines.contains("source=127.0.0.2 locked out of the SSH console for PT10M after 3 failed logins"),
         lines.toString());

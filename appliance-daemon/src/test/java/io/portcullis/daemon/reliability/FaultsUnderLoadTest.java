@@ -16,6 +16,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -41,14 +42,22 @@ class FaultsUnderLoadTest {
   @RegisterExtension final Cleanup cleanup = new Cleanup();
   @TempDir static Path dir;
 
-  /** One request's end: when (ms since the load began) and its status (-1: the connection failed). */
-  record Hit(long at, int status) {
+  /**
+   * One request: when it began and ended in the order of the load's events (see {@link Load#mark}), when it ended in
+   * ms since the load began (for the report only), and its status (-1: the connection failed).
+   */
+  record Hit(long began, long ended, long at, int status) {
   }
 
-  /** Requests through the proxy from 4 threads until stopped. */
+  /**
+   * Requests through the proxy from 4 threads until stopped. Its events (each request's beginning and end, and the
+   * marks the test sets when it kills or restarts something) are numbered in the order they happened, so that a
+   * request begun after a kill and ended before the restart is known to have run while the victim was down: no clock.
+   */
   static final class Load implements AutoCloseable {
     final List<Hit> hits = Collections.synchronizedList(new ArrayList<>());
     final long t0 = System.nanoTime();
+    final java.util.concurrent.atomic.AtomicLong events = new java.util.concurrent.atomic.AtomicLong();
     final AtomicBoolean stop = new AtomicBoolean();
     final List<Thread> threads = new ArrayList<>();
 
@@ -56,12 +65,19 @@ class FaultsUnderLoadTest {
       for (int i = 0; i < 4; i++) {
         Thread t = new Thread(() -> {
           while (!stop.get()) {
-            hits.add(new Hit(now(), get(proxy, url)));
+            long began = mark();
+            int status = get(proxy, url);
+            hits.add(new Hit(began, mark(), now(), status));
           }
         });
         t.start();
         threads.add(t);
       }
+    }
+
+    /** The next number in the order of events. */
+    long mark() {
+      return events.incrementAndGet();
     }
 
     long now() {
@@ -84,20 +100,37 @@ class FaultsUnderLoadTest {
       return m;
     }
 
+    /** The requests begun after event {@code from} and ended before event {@code to}. */
+    List<Hit> within(long from, long to) {
+      synchronized (hits) {
+        return hits.stream().filter(h -> h.began() > from && h.ended() < to).toList();
+      }
+    }
+
+    /** Waits until {@code n} requests begun after event {@code from} have ended. */
+    void awaitHits(long from, int n, String when) throws InterruptedException {
+      Host.waitUntil(n + " requests " + when, Duration.ofSeconds(60), () -> within(from, Long.MAX_VALUE).size() >= n);
+    }
+
     /**
-     * With this load running: 1.5 s, then {@code victim} killed (SIGKILL), 1.5 s, then {@code restart} (back when it
-     * returns), 2 s more; then the load stops. When each happened, and the victim's successor.
+     * With this load running: {@code victim} killed (SIGKILL) once 20 requests are through, then 20 requests while it
+     * is down, then {@code restart} (back when it returns), then requests until one is served (200); then the load
+     * stops. The events that mark each, and the victim's successor.
      */
     Fault killAndRestart(Process victim, Callable<Process> restart) throws Exception {
       try {
-        Thread.sleep(1500);
-        long killedAt = now();
-        Peers.kill(victim);
-        Thread.sleep(1500);
+        awaitHits(0, 20, "before the fault");
+        long killedAtMs = now();
+        Peers.kill(victim); // returns once the process is gone, and its sockets with it
+        long killed = mark();
+        awaitHits(killed, 20, "while the victim is down");
+        long restarting = mark();
         Process back = restart.call();
-        long backAt = now();
-        Thread.sleep(2000);
-        return new Fault(killedAt, backAt, back);
+        long backAtMs = now();
+        long ready = mark();
+        Host.waitUntil("a request served (200) after the restart", Duration.ofSeconds(60),
+            () -> within(ready, Long.MAX_VALUE).stream().anyMatch(h -> h.status() == 200));
+        return new Fault(killed, restarting, ready, killedAtMs, backAtMs, back);
       } finally {
         close();
       }
@@ -117,8 +150,15 @@ class FaultsUnderLoadTest {
     return Peers.nginx(cleanup, dir.resolve(name), Map.of("page.html", "a page\n"));
   }
 
-  /** A fault {@link Load#killAndRestart} made: when (ms into the load) it struck and healed, and the new process. */
-  record Fault(long killedAt, long backAt, Process restarted) {
+  /**
+   * A fault {@link Load#killAndRestart} made: the events after the kill, before the restart began and after it had
+   * returned; when (ms into the load, for the report) it struck and healed; and the new process.
+   */
+  record Fault(long killed, long restarting, long ready, long killedAt, long backAt, Process restarted) {
+    /** The requests that ran wholly while the victim was down. */
+    List<Hit> whileDown(Load load) {
+      return load.within(killed, restarting);
+    }
   }
 
   /** One GET through the proxy on a connection of its own; its status, or -1 if the connection failed. */
@@ -196,7 +236,10 @@ class FaultsUnderLoadTest {
       assertEquals(total, promised, "only what " + onError + " promises: " + note);
       assertTrue(healed >= 0, "served again after the restart: " + note);
       if (onError.equals("block")) {
-        assertTrue(st.getOrDefault(503, 0) > 0, "fail-closed shows as 503 pages: " + note);
+        List<Integer> down = fault.whileDown(load).stream().map(Hit::status).toList();
+        assertTrue(down.size() >= 20, "requests while the ICAP server was down: " + down);
+        assertEquals(List.of(), down.stream().filter(x -> x != 503).toList(),
+            "fail-closed: nothing but 503 pages while the ICAP server is down: " + note);
       }
     }
   }
@@ -222,7 +265,7 @@ class FaultsUnderLoadTest {
           proxy));
       Load load = new Load(proxy, "http://127.0.0.1:" + origin.getLocalPort() + "/x");
       try (load) {
-        Thread.sleep(4000);
+        load.awaitHits(0, 200, "through an origin that resets (a quarter of them reset)");
       }
       Map<Integer, Integer> st = load.statuses();
       int total = load.hits.size();
@@ -279,15 +322,24 @@ class FaultsUnderLoadTest {
     long backAt = fault.backAt();
     Map<Integer, Integer> st = load.statuses();
     int total = load.hits.size();
-    int blocked = total - st.getOrDefault(200, 0) - st.getOrDefault(-1, 0);
+    // While clamd is down (requests begun after it was gone and ended before it was started again): never a 200.
+    // Requests that ended before the kill, or that straddle it or the restart, may be served.
+    List<Hit> down = fault.whileDown(load);
+    Map<Integer, Integer> downSt = new TreeMap<>();
+    down.forEach(h -> downSt.merge(h.status(), 1, Integer::sum));
     long shown = load.first(stoppedAt, 200, true);
     long healed = load.first(backAt, 200, false);
-    String note = "statuses " + st + "; shown after " + (shown < 0 ? "-" : shown - stoppedAt) + " ms, healed "
-        + (healed < 0 ? "never" : (healed - backAt) + " ms") + " after clamd listened again";
-    Report.row("faults", "clamd killed and restarted, protection onError block", total, total
-        - st.getOrDefault(-1, 0), 0, 0, -1, st.getOrDefault(-1, 0), shown < 0 ? -1 : shown - stoppedAt, note);
+    String note = "statuses " + st + ", while clamd was down " + downSt + "; shown after "
+        + (shown < 0 ? "-" : shown - stoppedAt) + " ms, healed " + (healed < 0 ? "never" : (healed - backAt) + " ms")
+        + " after clamd listened again";
+    int promised = st.getOrDefault(200, 0) + st.getOrDefault(403, 0) - downSt.getOrDefault(200, 0);
+    Report.row("faults", "clamd killed and restarted, protection onError block", total, promised, 0, 0, -1,
+        total - promised, shown < 0 ? -1 : shown - stoppedAt, note);
     assertEquals(0, st.getOrDefault(-1, 0), "no reset: " + note);
-    assertTrue(blocked > 0, "the rule fails closed while clamd is away: " + note);
+    assertTrue(down.size() >= 20, "requests while clamd was down: " + note);
+    assertEquals(Map.of(403, down.size()), downSt, "the rule fails closed while clamd is down: the block page, never a"
+        + " 200: " + note);
+    assertEquals(total, st.getOrDefault(200, 0) + st.getOrDefault(403, 0), "200 or the block page only: " + note);
     assertTrue(healed >= 0, "scanned and served again once clamd is back: " + note);
   }
 
@@ -322,7 +374,7 @@ class FaultsUnderLoadTest {
           api(admin, token, "POST", "/api/v1/commit", "{}");
           commits++;
         }
-        Thread.sleep(300);
+        load.awaitHits(load.mark(), 8, "after commit " + i); // the load goes on between commits
       }
     }
     Map<Integer, Integer> st = load.statuses();

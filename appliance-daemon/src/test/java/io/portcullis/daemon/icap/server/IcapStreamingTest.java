@@ -58,7 +58,9 @@ class IcapStreamingTest {
       String log = Peers.read(dir.resolve("daemon.log"));
       assertTrue(!log.contains("OutOfMemoryError"), log);
     } catch (Exception e) {
-      Thread.sleep(500); // let the daemon's asynchronous event log catch up
+      // The log read once the daemon has stopped (or died): all it wrote is in, where a pause only hoped so.
+      daemon.destroy();
+      daemon.waitFor(20, TimeUnit.SECONDS);
       throw new AssertionError("daemon log: " + Peers.read(dir.resolve("daemon.log")), e);
     } finally {
       daemon.destroy();
