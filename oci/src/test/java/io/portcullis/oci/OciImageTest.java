@@ -65,6 +65,8 @@ class OciImageTest {
         Host.sha256(root.resolve("usr/share/portcullis/portcullis-daemon.jar")), "the daemon jar of this build");
     assertEquals(Host.sha256(Path.of("../cli/target/portcullis-console.jar")),
         Host.sha256(root.resolve("usr/share/portcullis/portcullis-console.jar")), "the console jar of this build");
+    assertEquals(Host.sha256(Path.of("../packaging/share/jvm.options")),
+        Host.sha256(root.resolve("usr/share/portcullis/jvm.options")), "the launchers' JVM options, as packaged");
     String config = Files.readString(Path.of("target/image/config.json"));
     Matcher user = Pattern.compile("\"User\":\"(\\d+):(\\d+)\"").matcher(config);
     assertTrue(user.find(), config);
