@@ -26,6 +26,9 @@ public record ProxyConfig(
         + "close") @Default("2000") int maxConnectionsPerClient,
     @Doc("client networks exempt from maxConnectionsPerClient: balancers and NAT gateways that speak for many users")
     List<Cidr> unlimitedClients,
+    @Doc("requests in progress at once at most, from the head to the end of the answer (a CONNECT until its tunnel "
+        + "opens); beyond that a new request gets 503. What requests in flight hold (socket buffers, bodies kept for "
+        + "ICAP) must fit in the JVM's memory bounds: raise it with them") @Default("128") int maxActiveRequests,
     @Doc("forwarders (balancers) whose X-Forwarded-For names the client, as Squid's follow_x_forwarded_for: a "
         + "request from one is taken as from the address it added (allowedClients, the rules, logs, events, ICAP's "
         + "X-Client-IP), walking back through the header while the hops are forwarders too")
@@ -148,6 +151,7 @@ public record ProxyConfig(
       problems.add(path + ".bodyTimeout", "must be 0s (no limit) or between 100ms and 1d");
     }
     problems.between(path + ".maxConnectionsPerClient", maxConnectionsPerClient, 1, 10_000_000);
+    problems.between(path + ".maxActiveRequests", maxActiveRequests, 1, 10_000_000);
     problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
     problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
     problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);
