@@ -53,6 +53,8 @@ public record ProxyConfig(
     @Doc("Basic proxy authentication (RFC 7617) against users with password hashes") ProxyAuth auth,
     @Doc("access log in Squid's native access.log format (SARG, Lightsquid and the like read it); empty: none")
     @Default("") @ConfigFile(ConfigFile.Kind.LOG) String accessLog,
+    @Doc("heap that access-log lines waiting to be written may take at most; past it new ones are dropped and "
+        + "counted: traffic never waits (10MiB style units allowed)") @Default("16777216") long accessLogMaxQueued,
     @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
 
   /** Basic proxy authentication: the users, their password hashes and groups. */
@@ -152,6 +154,9 @@ public record ProxyConfig(
     }
     problems.between(path + ".maxConnectionsPerClient", maxConnectionsPerClient, 1, 10_000_000);
     problems.between(path + ".maxActiveRequests", maxActiveRequests, 1, 10_000_000);
+    if (accessLogMaxQueued < 1024 * 1024 || accessLogMaxQueued > 1L << 32) {
+      problems.add(path + ".accessLogMaxQueued", accessLogMaxQueued + " is not between 1MiB and 4GiB");
+    }
     problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
     problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
     problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);
