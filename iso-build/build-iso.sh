@@ -95,7 +95,8 @@ mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 trap 'umount "$root/dev" "$root/proc" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT # never into /dev
 archive=/usr/share/portcullis/cds/portcullis-$cds_key.jsa
-chroot "$root" "$java_bin" -XX:ArchiveClassesAtExit="$archive" -Xlog:cds*=off -jar "$jar" --config /tmp/cds.yaml \
+chroot "$root" "$java_bin" @/usr/share/portcullis/jvm.options -XX:ArchiveClassesAtExit="$archive" -Xlog:cds*=off \
+  -jar "$jar" --config /tmp/cds.yaml \
   --data-dir /tmp/cds-data --log-dir /tmp/cds-log > "$work/cds-run.log" 2>&1 &
 cds_pid=$!
 for _ in $(seq 1 300); do

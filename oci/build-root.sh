@@ -2,7 +2,7 @@
 # Builds the OCI image's root filesystem, apart from the jars (Jib adds those from the modules' target/ as built):
 # a jlink'd Java runtime, the glibc and zlib libraries it links against taken from this Debian machine's packages
 # (the registry for base images is not reachable here, so the image is FROM scratch), /etc/passwd and /etc/group with
-# the image's user, the default config, and the empty data and log dirs.
+# the image's user, the default config, the JVM options, and the empty data and log dirs.
 # usage: build-root.sh OUT_DIR PACKAGING_DIR UID
 set -euo pipefail
 out=$1
@@ -49,4 +49,6 @@ printf 'root:x:0:0:root:/root:/sbin/nologin\nportcullis:x:%s:%s:Portcullis:/var/
 printf 'root:x:0:\nportcullis:x:%s:\n' "$uid" > "$out/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' > "$out/etc/hosts"
 cp "$packaging/etc/portcullis.yaml" "$out/etc/portcullis/portcullis.yaml"
+mkdir -p "$out/usr/share/portcullis"
+cp "$packaging/share/jvm.options" "$out/usr/share/portcullis/jvm.options" # the entrypoint's java @FILE
 find "$out" -exec touch -h -d @0 {} +

@@ -165,6 +165,11 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         .register(registry);
     Gauge.builder("portcullis.proxy.connections", clients, io.portcullis.daemon.proxy.ClientConnections::open)
         .description("client connections open now").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("portcullis.proxy.requests.refused", clients,
+        io.portcullis.daemon.proxy.ClientConnections::requestsRefused)
+        .description("requests refused (503) for proxy.maxActiveRequests").register(registry);
+    Gauge.builder("portcullis.proxy.requests.active", clients, io.portcullis.daemon.proxy.ClientConnections::requests)
+        .description("requests in progress now (proxy.maxActiveRequests bounds them)").register(registry);
     io.portcullis.daemon.identity.LoginThrottle proxyLogins = new io.portcullis.daemon.identity.LoginThrottle();
     io.micrometer.core.instrument.FunctionCounter.builder("portcullis.proxy.auth.lockouts", proxyLogins,
         io.portcullis.daemon.identity.LoginThrottle::lockouts)

@@ -63,6 +63,8 @@ class OciImageTest {
   @Test
   void theImageCarriesTheBuildsJarsAndItsEntrypointServesAsTheImageUser() throws Exception {
     Installed.assertJarsOfThisBuild(root);
+    assertEquals(Host.sha256(Path.of("../packaging/share/jvm.options")),
+        Host.sha256(root.resolve("usr/share/portcullis/jvm.options")), "the launchers' JVM options, as packaged");
     String config = Files.readString(Path.of("target/image/config.json"));
     Matcher user = Pattern.compile("\"User\":\"(\\d+):(\\d+)\"").matcher(config);
     assertTrue(user.find(), config);

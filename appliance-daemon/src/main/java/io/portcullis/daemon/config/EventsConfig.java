@@ -9,7 +9,10 @@ import java.util.Set;
 public record EventsConfig(
     @Doc("the journal on this node's disk that `show events` reads") Journal journal,
     @Doc("syslog servers each event is sent to (RFC 5424 over udp, tcp or tls; CEF or JSON)")
-    List<SyslogTarget> syslog) implements Validatable {
+    List<SyslogTarget> syslog,
+    @Doc("heap that events waiting for the events thread (journal, syslog queues, logger) may take at most, as "
+        + "estimated from their text; past it new ones are dropped and counted: traffic never waits (10MiB style "
+        + "units allowed)") @Default("33554432") long maxQueued) implements Validatable {
 
   /** The journal: files of JSON lines in the data directory, the oldest deleted past its size or age. */
   public record Journal(
@@ -70,6 +73,9 @@ public record EventsConfig(
 
   @Override
   public void validate(String path, Problems problems) {
+    if (maxQueued < 1024 * 1024 || maxQueued > 1L << 32) {
+      problems.add(path + ".maxQueued", maxQueued + " is not between 1MiB and 4GiB");
+    }
     Set<String> names = new HashSet<>();
     for (int i = 0; i < syslog.size(); i++) {
       if (!names.add(syslog.get(i).name())) {

@@ -26,6 +26,9 @@ public record ProxyConfig(
         + "close") @Default("2000") int maxConnectionsPerClient,
     @Doc("client networks exempt from maxConnectionsPerClient: balancers and NAT gateways that speak for many users")
     List<Cidr> unlimitedClients,
+    @Doc("requests in progress at once at most, from the head to the end of the answer (a CONNECT until its tunnel "
+        + "opens); beyond that a new request gets 503. What requests in flight hold (socket buffers, bodies kept for "
+        + "ICAP) must fit in the JVM's memory bounds: raise it with them") @Default("128") int maxActiveRequests,
     @Doc("forwarders (balancers) whose X-Forwarded-For names the client, as Squid's follow_x_forwarded_for: a "
         + "request from one is taken as from the address it added (allowedClients, the rules, logs, events, ICAP's "
         + "X-Client-IP), walking back through the header while the hops are forwarders too")
@@ -50,6 +53,8 @@ public record ProxyConfig(
     @Doc("Basic proxy authentication (RFC 7617) against users with password hashes") ProxyAuth auth,
     @Doc("access log in Squid's native access.log format (SARG, Lightsquid and the like read it); empty: none")
     @Default("") @ConfigFile(ConfigFile.Kind.LOG) String accessLog,
+    @Doc("heap that access-log lines waiting to be written may take at most; past it new ones are dropped and "
+        + "counted: traffic never waits (10MiB style units allowed)") @Default("16777216") long accessLogMaxQueued,
     @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
 
   /** Basic proxy authentication: the users, their password hashes and groups. */
@@ -148,6 +153,10 @@ public record ProxyConfig(
       problems.add(path + ".bodyTimeout", "must be 0s (no limit) or between 100ms and 1d");
     }
     problems.between(path + ".maxConnectionsPerClient", maxConnectionsPerClient, 1, 10_000_000);
+    problems.between(path + ".maxActiveRequests", maxActiveRequests, 1, 10_000_000);
+    if (accessLogMaxQueued < 1024 * 1024 || accessLogMaxQueued > 1L << 32) {
+      problems.add(path + ".accessLogMaxQueued", accessLogMaxQueued + " is not between 1MiB and 4GiB");
+    }
     problems.between(path + ".maxRequestLine", maxRequestLine, 256, 1024 * 1024);
     problems.between(path + ".maxHeaders", maxHeaders, 8, 10_000);
     problems.between(path + ".maxHeaderBytes", maxHeaderBytes, 1024, 1024 * 1024);

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -24,13 +23,14 @@ import org.slf4j.LoggerFactory;
  * The node's traffic events. Traffic threads {@link #publish} (counts are taken there, so metrics and rule hits never
  * miss one; the event itself is only queued: no lock, no wake-up, no I/O). One thread takes the queue every 50 ms to
  * the journal, the recent ring ({@code show events follow}), the syslog targets, and the {@code portcullis.events}
- * logger when enabled. Past {@link #CAPACITY} waiting events new ones are dropped and counted: a slow disk never slows
- * traffic.
+ * logger when enabled. Past events.maxQueued of waiting events (their estimated heap) new ones are dropped and counted:
+ * a slow disk never slows traffic, nor grows the heap.
  */
 public final class Events implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Events.class);
   private static final Logger EVENT_LOG = LoggerFactory.getLogger("portcullis.events");
-  static final int CAPACITY = 100_000;
+  /** events.maxQueued until a config says otherwise. */
+  static final long MAX_QUEUED = 32L << 20;
   /** Histogram buckets for latencies: Prometheus computes quantiles across nodes from these (not from summaries). */
   public static final java.time.Duration[] LATENCY_BUCKETS = buckets(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30);
@@ -38,7 +38,7 @@ public final class Events implements AutoCloseable {
   private final Path dir;
   private final MeterRegistry registry;
   private final ConcurrentLinkedQueue<TrafficEvent> queue = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger waiting = new AtomicInteger();
+  private final AtomicLong waiting = new AtomicLong(); // the weight of the events queued and not yet written
   private final AtomicLong dropped = new AtomicLong();
   private final Recent recent = new Recent(10_000);
   private final Map<String, LongAdder> ruleHits = new ConcurrentHashMap<>();
@@ -207,8 +207,10 @@ public final class Events implements AutoCloseable {
   }
 
   private void enqueue(TrafficEvent e) {
-    if (waiting.incrementAndGet() > CAPACITY) {
-      waiting.decrementAndGet();
+    EventsConfig c = config;
+    int w = e.weight();
+    if (waiting.addAndGet(w) > (c == null ? MAX_QUEUED : c.maxQueued())) {
+      waiting.addAndGet(-w);
       dropped.incrementAndGet();
       return;
     }
@@ -283,7 +285,7 @@ public final class Events implements AutoCloseable {
   private final AtomicLong queued = new AtomicLong(); // events queued so far
   private final AtomicLong written = new AtomicLong(); // of those, written out (the queue is FIFO)
 
-  private final Object writeLock = new Object();
+  final Object writeLock = new Object(); // held while events are written (a test holds it to stall the writer)
 
   @Override
   public synchronized void close() {
@@ -375,7 +377,11 @@ public final class Events implements AutoCloseable {
     if (log) {
       EVENT_LOG.info(String.join("\n", lines));
     }
-    waiting.addAndGet(-batch.size());
+    long w = 0;
+    for (TrafficEvent e : batch) {
+      w += e.weight();
+    }
+    waiting.addAndGet(-w);
     written.addAndGet(batch.size()); // only now: a query after flushed() finds them written
   }
 

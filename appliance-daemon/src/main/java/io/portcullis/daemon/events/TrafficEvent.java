@@ -33,6 +33,19 @@ public record TrafficEvent(
     long upstreamMicros,
     long durationMicros) {
 
+  /**
+   * About the heap this event holds while it waits in a queue: the record and the strings that vary per request
+   * (the others are shared). What the queues are bounded by, so that long URLs cannot fill the heap.
+   */
+  public int weight() {
+    return 200 + size(url) + size(host) + size(clientIp) + size(user) + size(rule) + size(category) + size(threat)
+        + size(mime) + size(fileType);
+  }
+
+  private static int size(String s) {
+    return s == null ? 0 : 40 + s.length();
+  }
+
   /** The event as a JSON object (what the admin API answers); unknowns are left out. */
   public JsonObject toJson() {
     return new JsonObject(jsonLine());

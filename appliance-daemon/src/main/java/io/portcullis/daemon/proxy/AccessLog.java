@@ -10,7 +10,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,17 +18,18 @@ import org.slf4j.LoggerFactory;
  * The proxy's access log in Squid's native format, so that SARG, Lightsquid and other Squid log analyzers read it:
  * {@code time.ms elapsed client code/status bytes method URL user hierarchy/peer type}. Traffic threads only enqueue;
  * one daemon thread per file appends in batches. A file moved away (logrotate) is reopened at its path within a
- * second. When more than {@link #CAPACITY} lines wait, new ones are dropped and counted: a slow disk never slows
- * traffic. One writer per path for the daemon's life, so commits that keep the path keep the writer.
+ * second. When the lines waiting take more than proxy.accessLogMaxQueued of heap, new ones are dropped and counted: a
+ * slow disk never slows traffic, nor grows the heap. One writer per path for the daemon's life, so commits that keep
+ * the path keep the writer.
  */
 public final class AccessLog {
   private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
-  private static final int CAPACITY = 100_000;
   private static final ConcurrentHashMap<Path, AccessLog> OPEN = new ConcurrentHashMap<>();
 
   private final Path path;
   private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger size = new AtomicInteger();
+  private final AtomicLong size = new AtomicLong(); // heap of the lines waiting, about
+  private volatile long maxQueued = 16L << 20;
   private final AtomicLong dropped = new AtomicLong();
 
   private AccessLog(Path path) {
@@ -39,9 +39,15 @@ public final class AccessLog {
     t.start();
   }
 
-  /** The writer for {@code path} (made on first use). */
-  static AccessLog at(Path path) {
-    return OPEN.computeIfAbsent(path.toAbsolutePath().normalize(), AccessLog::new);
+  /** The writer for {@code path} (made on first use), its queue bounded by {@code maxQueued} bytes from now on. */
+  static AccessLog at(Path path, long maxQueued) {
+    AccessLog log = OPEN.computeIfAbsent(path.toAbsolutePath().normalize(), AccessLog::new);
+    log.maxQueued = maxQueued;
+    return log;
+  }
+
+  private static long weight(String line) {
+    return 40L + line.length();
   }
 
   /**
@@ -50,8 +56,7 @@ public final class AccessLog {
    */
   public void add(long startMillis, long elapsedMillis, String client, String code, int status, long bytes, String method,
       String url, String user, String peer, String type) {
-    if (size.incrementAndGet() > CAPACITY) {
-      size.decrementAndGet();
+    if (size.get() > maxQueued) {
       dropped.incrementAndGet();
       return;
     }
@@ -66,7 +71,9 @@ public final class AccessLog {
         .append(user == null || user.isEmpty() ? "-" : encodeUser(user)).append(' ')
         .append(peer == null ? "HIER_NONE/-" : "HIER_DIRECT/" + peer).append(' ')
         .append(type == null || type.isEmpty() ? "-" : field(mime(type))).append('\n');
-    queue.add(b.toString());
+    String line = b.toString();
+    size.addAndGet(weight(line));
+    queue.add(line);
   }
 
   /** Lines dropped because the queue was full. */
@@ -125,7 +132,7 @@ public final class AccessLog {
         StringBuilder batch = new StringBuilder(64 * 1024);
         String line;
         while (batch.length() < 1 << 20 && (line = queue.poll()) != null) {
-          size.decrementAndGet();
+          size.addAndGet(-weight(line));
           batch.append(line);
         }
         if (batch.length() > 0) {

@@ -4,13 +4,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The proxy's open client connections, in all and per client address, across its event loops and commits: what
- * proxy.maxConnections and proxy.maxConnectionsPerClient are checked against.
+ * The proxy's open client connections, in all and per client address, and its requests in progress, across its event
+ * loops and commits: what proxy.maxConnections, proxy.maxConnectionsPerClient and proxy.maxActiveRequests are checked
+ * against.
  */
 public final class ClientConnections {
   private final AtomicInteger total = new AtomicInteger();
   private final ConcurrentHashMap<String, Integer> byClient = new ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.LongAdder refused = new java.util.concurrent.atomic.LongAdder();
+  private final AtomicInteger requests = new AtomicInteger();
+  private final java.util.concurrent.atomic.LongAdder requestsRefused = new java.util.concurrent.atomic.LongAdder();
 
   /** Counts a new connection from {@code client}; null (not counted) if it is over a limit, else the limit's name. */
   String open(String client, int maxTotal, int maxPerClient) {
@@ -48,5 +51,30 @@ public final class ClientConnections {
   /** Connections refused for a limit since the start. */
   public long refused() {
     return refused.sum();
+  }
+
+  /** Counts a request in progress; false (not counted) when {@code max} are in progress already. */
+  public boolean beginRequest(int max) {
+    if (requests.incrementAndGet() > max) {
+      requests.decrementAndGet();
+      requestsRefused.increment();
+      return false;
+    }
+    return true;
+  }
+
+  /** Uncounts a request {@link #beginRequest} let in. */
+  public void endRequest() {
+    requests.decrementAndGet();
+  }
+
+  /** Requests in progress now. */
+  public int requests() {
+    return requests.get();
+  }
+
+  /** Requests refused for proxy.maxActiveRequests since the start. */
+  public long requestsRefused() {
+    return requestsRefused.sum();
   }
 }

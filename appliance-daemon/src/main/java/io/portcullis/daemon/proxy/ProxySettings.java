@@ -32,7 +32,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         ? (own == null ? List.of() : List.of(IcapService.parse(own + "/av/respmod")))
         : p.icap().respmod().stream().map(IcapService::parse).toList();
     return new ProxySettings(p, req, res, c.node().name(), BasicAuth.of(p.auth(), baseDir),
-        p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog())),
+        p.accessLog().isEmpty() ? null : AccessLog.at(baseDir.resolve(p.accessLog()), p.accessLogMaxQueued()),
         p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections,
         p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
         p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),

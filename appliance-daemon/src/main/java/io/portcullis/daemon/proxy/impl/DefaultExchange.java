@@ -46,6 +46,7 @@ final class DefaultExchange implements Exchange {
   private Buffer body;
   private long timer = -1;
   private boolean recorded;
+  private boolean active; // counted in proxy.maxActiveRequests
 
   DefaultExchange(Vertx vertx, HttpServerRequest req, ProxySettings settings, String client,
       List<ExchangeStep> steps) {
@@ -56,9 +57,13 @@ final class DefaultExchange implements Exchange {
     this.steps = steps;
   }
 
-  /** Starts the bookkeeping: the connection points here, the timer runs, the record is written when it ends. */
+  /**
+   * Starts the bookkeeping: the connection points here, the timer runs, the record is written when it ends, and the
+   * request counts in proxy.maxActiveRequests if there is room ({@link #admitted}).
+   */
   DefaultExchange begin() {
     channel(req).attr(CURRENT).set(this);
+    active = settings.connections() == null || settings.connections().beginRequest(settings.proxy().maxActiveRequests());
     long limit = settings.proxy().requestTimeout().toMillis();
     if (limit > 0) {
       timer = vertx.setTimer(limit, t -> expired());
@@ -66,6 +71,23 @@ final class DefaultExchange implements Exchange {
     req.response().endHandler(v -> finished());
     req.response().closeHandler(v -> finished());
     return this;
+  }
+
+  /** False when proxy.maxActiveRequests were in progress as this one began: it gets {@link #busy} instead. */
+  boolean admitted() {
+    return active;
+  }
+
+  /**
+   * The answer to a request beyond proxy.maxActiveRequests: 503, so that load beyond what the node can hold is
+   * refused rather than held. A body it has is not read: the connection closes after the page.
+   */
+  void busy() {
+    LOG.debug("refused {} from {}: proxy.maxActiveRequests in progress", Logs.escape(req.uri()), record.client);
+    record.code = "NONE_NONE";
+    record.decide("error", "proxy.maxActiveRequests");
+    Pages.page(503, "Service unavailable", "The proxy is serving as many requests as it can; try again shortly.",
+        Targeting.hasBody(req)).send(this);
   }
 
   /** Walks the steps and sends the answer they yield, unless the user's answer is over by then. */
@@ -228,6 +250,7 @@ final class DefaultExchange implements Exchange {
       vertx.cancelTimer(timer);
       timer = -1;
     }
+    inactive();
     aborts.clear();
     if (recorded) {
       return;
@@ -266,6 +289,15 @@ final class DefaultExchange implements Exchange {
       vertx.cancelTimer(timer);
       timer = -1;
     }
+    inactive(); // an open tunnel is bounded by proxy.maxConnections and its idle timeout, not by this
+  }
+
+  /** Leaves the count of requests in progress, once. */
+  private void inactive() {
+    if (active && settings.connections() != null) {
+      settings.connections().endRequest();
+    }
+    active = false;
   }
 
   static Channel channel(HttpServerRequest req) {

@@ -54,8 +54,13 @@ public final class Exchanges {
     if (Pages.closing(req)) {
       return; // pipelined behind an error answer that closes: never served, the connection is going
     }
-    new DefaultExchange(vertx, req, settings, clientAddress(req, settings),
-        req.method() == HttpMethod.CONNECT ? connect : plain).begin().run();
+    DefaultExchange ex = new DefaultExchange(vertx, req, settings, clientAddress(req, settings),
+        req.method() == HttpMethod.CONNECT ? connect : plain).begin();
+    if (ex.admitted()) {
+      ex.run();
+    } else {
+      ex.busy();
+    }
   }
 
   /** A request the framing guard or the decoder refused: our page with {@code status} and the reason, then close. */
