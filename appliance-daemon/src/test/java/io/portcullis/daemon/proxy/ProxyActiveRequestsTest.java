@@ -1,6 +1,6 @@
 package io.portcullis.daemon.proxy;
 
-import static io.portcullis.daemon.peers.Peers.freePort;
+import static io.portcullis.testsupport.Host.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -142,11 +142,8 @@ class ProxyActiveRequestsTest {
     return m.find() ? m.group(1) : "absent";
   }
 
-  /** Waits (polling the node's metrics) until {@code name} reads {@code value}: the proxy ends its side after ours. */
+  /** Waits until {@code name} reads {@code value}: the proxy ends its side of an exchange after ours. */
   private static void awaitMetric(Daemon d, String name, String value) throws InterruptedException {
-    for (int i = 0; i < 300 && !metric(d, name).equals(value); i++) {
-      Thread.sleep(20);
-    }
-    assertEquals(value, metric(d, name), name);
+    io.portcullis.testsupport.Host.waitUntil(name + " = " + value, () -> metric(d, name).equals(value));
   }
 }
