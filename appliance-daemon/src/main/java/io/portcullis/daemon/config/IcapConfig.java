@@ -16,6 +16,9 @@ public record IcapConfig(
     @Doc("close a connection that has sent and received nothing for this long") @Default("10m") Duration idleTimeout,
     @Doc("time a client has, once a message begins, to send its whole head (ICAP and encapsulated HTTP headers); "
         + "408 and close after (a slowloris)") @Default("30s") Duration headerTimeout,
+    @Doc("body bytes the ICAP server holds at once to scan them, all connections together (each body at most "
+        + "scan.maxSize); a body that would pass it is not scanned and its protection rule's onError decides, as for "
+        + "a failed scan: the node refuses rather than grows; 128MiB style units allowed") @Default("128MiB") long maxBufferedBytes,
     @Doc("size limits on what ICAP clients send") IcapLimits limits,
     @Doc("where the client's identity comes from") IcapIdentity identity) implements Validatable {
 
@@ -26,6 +29,9 @@ public record IcapConfig(
     }
     if (maxConnections < 1 || maxConnections > 1_000_000) {
       problems.add(path + ".maxConnections", maxConnections + " is not between 1 and 1000000");
+    }
+    if (maxBufferedBytes < 65536 || maxBufferedBytes > (1L << 40)) {
+      problems.add(path + ".maxBufferedBytes", maxBufferedBytes + " is not between 65536 and 2^40");
     }
     if (headerTimeout.toMillis() < 100) {
       problems.add(path + ".headerTimeout", "must be at least 100ms");

@@ -11,9 +11,28 @@ final class BodyBuffer {
   /** An array larger than this is dropped between messages rather than held by an idle connection. */
   private static final int KEEP_AT_MOST = 1024 * 1024;
 
+  private final ScanBuffers shared;
   private byte[] bytes = new byte[0];
   private int length;
+  private long reserved; // bytes of this message counted in the shared total, given back at clear
   private boolean lent; // a view went to the socket, whose queued writes may still read it
+
+  /** A buffer whose bytes kept to scan are counted in {@code shared}. */
+  BodyBuffer(ScanBuffers shared) {
+    this.shared = shared;
+  }
+
+  /**
+   * Counts {@code n} more bytes of this message in the shared total before they are appended to be scanned; false
+   * when that would pass {@code max} (icap.maxBufferedBytes).
+   */
+  boolean reserve(long n, long max) {
+    if (!shared.reserve(n, max)) {
+      return false;
+    }
+    reserved += n;
+    return true;
+  }
 
   /** Appends (consumes) {@code data}; growth doubles, but past {@code maxSize + 1} only as far as it must. */
   void append(ByteBuffer data, long maxSize) {
@@ -44,6 +63,8 @@ final class BodyBuffer {
 
   /** Empties the buffer for the next message. */
   void clear() {
+    shared.release(reserved);
+    reserved = 0;
     // A lent array may still be queued for a slow reader: the next message must not write over it.
     if (bytes.length > KEEP_AT_MOST || lent) {
       bytes = new byte[0];

@@ -35,7 +35,7 @@ final class IcapConnection implements IcapWire {
   private final Context context;
   private final Deque<IcapDecoder.Event> queue = new ArrayDeque<>();
   private final IcapMetrics.Last lastMeters = new IcapMetrics.Last();
-  private final BodyBuffer body = new BodyBuffer();
+  private final BodyBuffer body;
   private IcapDecoder decoder;
   private boolean closed;
   private boolean waiting;
@@ -45,8 +45,9 @@ final class IcapConnection implements IcapWire {
   private long headStarted; // System.nanoTime()
 
   /** A connection on {@code socket}, reading {@code settings} per message; {@code onClose} runs once it closed. */
-  IcapConnection(NetSocket socket, Supplier<IcapSettings> settings, IcapMetrics metrics, Runnable onClose,
-      Context context) {
+  IcapConnection(NetSocket socket, Supplier<IcapSettings> settings, IcapMetrics metrics, ScanBuffers buffers,
+      Runnable onClose, Context context) {
+    this.body = new BodyBuffer(buffers);
     this.socket = socket;
     this.settings = settings;
     this.metrics = metrics;
@@ -246,6 +247,11 @@ final class IcapConnection implements IcapWire {
       drain();
       armHeadTimerIfMidHead();
     }));
+  }
+
+  @Override
+  public void scanBuffersFull() {
+    metrics.buffersFull();
   }
 
   @Override

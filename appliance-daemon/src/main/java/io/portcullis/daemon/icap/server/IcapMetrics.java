@@ -13,8 +13,9 @@ final class IcapMetrics {
   private final Counter badRequests;
   private final Counter refused;
   private final Counter denied;
+  private final Counter buffersFull;
 
-  IcapMetrics(MeterRegistry registry) {
+  IcapMetrics(MeterRegistry registry, ScanBuffers buffers) {
     this.registry = registry;
     this.badRequests = Counter.builder("portcullis.icap.bad.requests")
         .description("ICAP messages refused with 400 (malformed or beyond limits)").register(registry);
@@ -22,6 +23,15 @@ final class IcapMetrics {
         .description("connections refused with 503 beyond icap.maxConnections").register(registry);
     this.denied = Counter.builder("portcullis.icap.denied.clients")
         .description("connections closed at accept: the client is not in icap.allowedClients").register(registry);
+    this.buffersFull = Counter.builder("portcullis.icap.scan.buffers.full")
+        .description("bodies not scanned because icap.maxBufferedBytes was reached (the rule's onError decided)")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder("portcullis.icap.buffered.bytes", buffers, ScanBuffers::held)
+        .description("body bytes the ICAP server holds to scan, all connections together").register(registry);
+  }
+
+  void buffersFull() {
+    buffersFull.increment();
   }
 
   void denied() {

@@ -30,6 +30,9 @@ final class IcapTransaction {
   static final int EARLY_HEAD = 32 * 1024;
   /** While a scan waits, one body byte goes out per this many received (see {@link #headEarly}). */
   static final int KICK_EVERY = 16 * 1024;
+  /** What a body gets, as a scan result, when the node holds icap.maxBufferedBytes to scan already. */
+  static final ScanResult BUFFERS_FULL = new ScanResult.Failed(
+      "the ICAP server holds icap.maxBufferedBytes to scan already", "icap");
 
   /** What the ICAP service at the request's URI modifies: requests or responses. */
   private enum Modification { REQMOD, RESPMOD }
@@ -62,7 +65,7 @@ final class IcapTransaction {
   private boolean aborted; // the client closed the connection before the answer was complete
   private boolean inPreview;
   private boolean headSent;
-  private boolean overMaxSize; // past scan.maxSize inside a preview, with scan.overMaxSize block: answered at its end
+  private IcapVerdict blockAtPreviewEnd; // collecting stopped inside a preview with a block: answered at its end
   private int released; // body bytes of a scanned answer sent before its scan ended (see headEarly)
 
   /** A transaction for {@code request}, under the settings {@code s} of its head's arrival; {@code body} is empty. */
@@ -210,15 +213,26 @@ final class IcapTransaction {
     }
   }
 
-  /** Collects a body to scan, while it stays within scan.maxSize. */
+  /** Collects a body to scan, while it stays within scan.maxSize and the node's icap.maxBufferedBytes. */
   private void collect(ByteBuffer data) {
-    if (body.length() + (long) data.remaining() <= s.scanner().maxSize()) {
-      body.append(data, s.scanner().maxSize());
-      headEarly();
+    if (body.length() + (long) data.remaining() > s.scanner().maxSize()) {
+      // Past the scan limit (no Content-Length told us before): scan.overMaxSize blocks, or passes it unscanned.
+      stopCollecting(IcapDecider.overMaxSize(verdict, scanLimit()), data);
       return;
     }
-    // Past the scan limit (no Content-Length told us before): scan.overMaxSize blocks, or passes it unscanned.
-    IcapVerdict over = IcapDecider.overMaxSize(verdict, scanLimit());
+    if (!body.reserve(data.remaining(), s.icap().maxBufferedBytes())) {
+      // Too much held to scan on the whole node: refused rather than grown, as a failed scan (the rule's onError).
+      wire.scanBuffersFull();
+      LOG.debug("not scanned, icap.maxBufferedBytes reached: {}", Logs.escape(facts.url()));
+      stopCollecting(IcapDecider.onScan(verdict, BUFFERS_FULL), data);
+      return;
+    }
+    body.append(data, s.scanner().maxSize());
+    headEarly();
+  }
+
+  /** The body will not be scanned after all ({@code data} is its piece that did not fit): {@code over} decides. */
+  private void stopCollecting(IcapVerdict over, ByteBuffer data) {
     if (over.step() == IcapVerdict.Step.BLOCK) {
       if (headSent) {
         cutOff = true; // the early head is out (see headEarly): only a cut can stop it now
@@ -226,7 +240,7 @@ final class IcapTransaction {
         finish();
         wire.cut();
       } else if (inPreview) {
-        overMaxSize = true; // the answer (and so the verdict) must wait for the preview's end
+        blockAtPreviewEnd = over; // the answer (and so the verdict) must wait for the preview's end
       } else {
         verdict = over;
         answerBlockPage();
@@ -331,8 +345,8 @@ final class IcapTransaction {
         }
       }
       case COLLECT -> {
-        if (overMaxSize) {
-          verdict = IcapDecider.overMaxSize(verdict, scanLimit());
+        if (blockAtPreviewEnd != null) {
+          verdict = blockAtPreviewEnd;
           answerBlockPage();
           finish();
           wire.skipBody();

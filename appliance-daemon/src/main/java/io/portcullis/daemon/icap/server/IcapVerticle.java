@@ -20,14 +20,19 @@ public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IcapVerticle.class);
   private final IcapMetrics metrics;
   private final AtomicInteger connections;
+  private final ScanBuffers buffers;
 
-  /** What the instances of the ICAP server share: the connection count (for icap.maxConnections) and metrics. */
+  /**
+   * What the instances of the ICAP server share: the connection count (for icap.maxConnections), the bytes held to
+   * scan (for icap.maxBufferedBytes) and metrics.
+   */
   public static final class Shared {
     final IcapMetrics metrics;
     final AtomicInteger connections = new AtomicInteger();
+    final ScanBuffers buffers = new ScanBuffers();
 
     public Shared(MeterRegistry registry) {
-      this.metrics = new IcapMetrics(registry);
+      this.metrics = new IcapMetrics(registry, buffers);
     }
   }
 
@@ -35,6 +40,7 @@ public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
     super(initial);
     this.metrics = shared.metrics;
     this.connections = shared.connections;
+    this.buffers = shared.buffers;
   }
 
   @Override
@@ -67,7 +73,7 @@ public final class IcapVerticle extends ServiceVerticle<IcapSettings> {
           + "\r\nConnection: close\r\nEncapsulated: null-body=0\r\n\r\n")).onComplete(x -> socket.close());
       return;
     }
-    new IcapConnection(socket, this::settings, metrics, connections::decrementAndGet, context).start();
+    new IcapConnection(socket, this::settings, metrics, buffers, connections::decrementAndGet, context).start();
   }
 
   /** Connections open now. */

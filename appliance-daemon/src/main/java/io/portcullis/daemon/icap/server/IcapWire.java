@@ -33,6 +33,9 @@ interface IcapWire {
   /** Runs {@code scan} while the connection reads nothing, then {@code then} on its event loop, unless closed. */
   void awaitScan(Supplier<CompletableFuture<ScanResult>> scan, Consumer<ScanResult> then);
 
+  /** A body went unscanned because icap.maxBufferedBytes was reached: counted. */
+  void scanBuffersFull();
+
   /** Closes the connection now: an answer already under way is cut off. */
   void cut();
 

@@ -16,7 +16,7 @@ class IcapMetricsTest {
   @Test
   void transactionsOfChangingKindsOnOneConnectionAreEachCountedUnderTheirOwnTags() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    IcapMetrics metrics = new IcapMetrics(registry);
+    IcapMetrics metrics = new IcapMetrics(registry, new ScanBuffers());
     IcapMetrics.Last one = new IcapMetrics.Last();
     IcapMetrics.Last other = new IcapMetrics.Last();
     // The method as the decoder gives it: a new String each time, equal but not the same.

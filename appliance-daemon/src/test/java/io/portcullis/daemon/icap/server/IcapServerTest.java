@@ -453,6 +453,40 @@ class IcapServerTest {
     }
   }
 
+  @Test
+  void bodiesHeldToScanAreBoundedForTheWholeServerByMaxBufferedBytes() throws Exception {
+    byte[] body = new byte[40_000];
+    Arrays.fill(body, (byte) 'h');
+    String before = daemon.commits().active().text();
+    String bounded = before.replace("maxConnections: 20 }", "maxConnections: 20, maxBufferedBytes: 64KiB }");
+    assertNotEquals(before, bounded);
+    TestNodes.commit(daemon, bounded
+        + "  protection:\n    - { name: scan-held, when: { hosts: [held.test] }, action: block }\n", "bounded");
+    try {
+      try (IcapTestClient held = new IcapTestClient(icap)) {
+        held.send(respmodHead("http://held.test/a", body.length));
+        held.send(io.portcullis.daemon.icap.codec.IcapEncoder.chunk(body));
+        // The early head says all 40 000 bytes are in and held for the scan (see IcapTransaction.headEarly).
+        assertEquals(200, held.readHead().httpResponse().status());
+        try (IcapTestClient c = new IcapTestClient(icap)) {
+          c.send(respmodFor("http://held.test/b", body, "Allow: 204\r\n"));
+          IcapTestClient.Answer a = c.read();
+          assertEquals(403, a.head().httpResponse().status(), "80 000 bytes would pass 64 KiB: not scanned, and "
+              + "the rule's onError (block) decides");
+          assertTrue(a.bodyText().contains("could not be checked"), a.bodyText());
+        }
+        held.send(io.portcullis.daemon.icap.codec.IcapEncoder.LAST_CHUNK);
+        assertTrue(Arrays.equals(body, held.read().body()), "the body held first is scanned and passes whole");
+      }
+      try (IcapTestClient c = new IcapTestClient(icap)) {
+        c.send(respmodFor("http://held.test/c", body, "Allow: 204\r\n"));
+        assertEquals(204, c.read().head().status(), "the first body's bytes were given back: this one is scanned");
+      }
+    } finally {
+      TestNodes.commit(daemon, before, "restore");
+    }
+  }
+
   /** A RESPMOD's head for {@code url} announcing a body of {@code length} bytes, without Allow: 204 or preview. */
   static String respmodHead(String url, int length) {
     String host = url.replaceAll("^http://([^/]+).*$", "$1");
