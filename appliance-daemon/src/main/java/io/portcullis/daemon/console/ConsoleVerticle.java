@@ -62,6 +62,12 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
     }
   }
 
+  private static final List<org.apache.sshd.server.auth.UserAuthFactory> KEY_ONLY =
+      List.of(org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory.INSTANCE);
+  private static final List<org.apache.sshd.server.auth.UserAuthFactory> KEY_OR_PASSWORD =
+      List.of(org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory.INSTANCE,
+          org.apache.sshd.server.auth.password.UserAuthPasswordFactory.INSTANCE);
+
   public ConsoleVerticle(ConsoleSettings initial) {
     super(initial);
   }
@@ -89,6 +95,16 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       server.setPasswordAuthenticator(this::password); // refuses all when passwordLogin is off (read per login)
       server.setKeyboardInteractiveAuthenticator(null);
       server.setPublickeyAuthenticator(this::publicKey);
+      // The methods offered are read per connection, so that key-only mode does not even offer a password prompt
+      // (OpenSSH's PasswordAuthentication no) and a commit applies to the next connection.
+      server.addSessionListener(new org.apache.sshd.common.session.SessionListener() {
+        @Override
+        public void sessionCreated(org.apache.sshd.common.session.Session session) {
+          if (session instanceof ServerSession ss) {
+            ss.setUserAuthFactories(settings().config().ssh().passwordLogin() ? KEY_OR_PASSWORD : KEY_ONLY);
+          }
+        }
+      });
       server.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
       server.setAgentFactory(null);
       server.setSubsystemFactories(List.of()); // no SFTP
