@@ -11,12 +11,24 @@ public final class Logs {
 
   /** {@code s} with controls escaped ({@code \r}, {@code \n}, {@code \t}, {@code \x1b}, {@code \u0085}); null stays null. */
   public static String escape(CharSequence s) {
+    return escape(s, true);
+  }
+
+  /**
+   * {@code s} with controls escaped but backslashes left as they are: for a whole log message, whose values from
+   * outside were escaped already (their backslashes doubled once) or come from a library that did not escape them.
+   */
+  public static String escapeControls(CharSequence s) {
+    return escape(s, false);
+  }
+
+  private static String escape(CharSequence s, boolean backslash) {
     if (s == null) {
       return null;
     }
     int n = s.length();
     int i = 0;
-    while (i < n && !special(s.charAt(i))) {
+    while (i < n && !special(s.charAt(i), backslash)) {
       i++;
     }
     if (i == n) {
@@ -25,7 +37,7 @@ public final class Logs {
     StringBuilder b = new StringBuilder(n + 16).append(s, 0, i);
     for (; i < n; i++) {
       char c = s.charAt(i);
-      if (!special(c)) {
+      if (!special(c, backslash)) {
         b.append(c);
       } else if (c == '\\') {
         b.append("\\\\");
@@ -44,7 +56,7 @@ public final class Logs {
     return b.toString();
   }
 
-  private static boolean special(char c) {
-    return c < 0x20 || c == '\\' || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
+  private static boolean special(char c, boolean backslash) {
+    return c < 0x20 || (backslash && c == '\\') || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
   }
 }

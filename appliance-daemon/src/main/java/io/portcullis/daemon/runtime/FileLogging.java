@@ -28,7 +28,7 @@ import java.util.Arrays;
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_TOP_PRIORITY)
 public final class FileLogging extends ContextAwareBase implements Configurator {
   static final String RESOURCE = "logback-file.xml";
-  private static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{24} - %msg%n";
+  private static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{24} - %safeMsg%n";
 
   @Override
   public ExecutionStatus configure(LoggerContext lc) {
@@ -59,6 +59,7 @@ public final class FileLogging extends ContextAwareBase implements Configurator 
   /** Configures {@code lc} as logback-file.xml does. */
   static void setUp(LoggerContext lc) {
     String dir = logDir(lc);
+    register(lc, io.portcullis.daemon.logging.SafeMessage.WORD, io.portcullis.daemon.logging.SafeMessage::new);
     ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
     start(lc, console, "CONSOLE", PATTERN);
 
@@ -81,6 +82,19 @@ public final class FileLogging extends ContextAwareBase implements Configurator 
     root.setLevel(Level.INFO);
     root.addAppender(console);
     root.addAppender(file);
+  }
+
+  /** A conversion word for {@code lc}'s patterns, as the XML's conversionRule registers it. */
+  @SuppressWarnings("unchecked")
+  private static void register(LoggerContext lc, String word,
+      java.util.function.Supplier<ch.qos.logback.core.pattern.DynamicConverter<?>> converter) {
+    Object o = lc.getObject(CoreConstants.PATTERN_RULE_REGISTRY_FOR_SUPPLIERS);
+    java.util.Map<String, java.util.function.Supplier<?>> rules = (java.util.Map<String, java.util.function.Supplier<?>>) o;
+    if (rules == null) {
+      rules = new java.util.HashMap<>();
+      lc.putObject(CoreConstants.PATTERN_RULE_REGISTRY_FOR_SUPPLIERS, rules);
+    }
+    rules.put(word, converter);
   }
 
   /** ${portcullis.logDir} as Joran substitutes it: the context's property, else the system's, else the environment's. */

@@ -52,6 +52,45 @@ class FileLoggingTest {
   }
 
   @Test
+  void everyLineOfTheDaemonsLogsIsOneLineWhateverALibraryLogged() throws Exception {
+    LoggerContext file = context("file");
+    JoranConfigurator a = new JoranConfigurator();
+    a.setContext(file);
+    a.doConfigure(getClass().getClassLoader().getResource(FileLogging.RESOURCE));
+    LoggerContext console = context("console");
+    JoranConfigurator b = new JoranConfigurator();
+    b.setContext(console);
+    b.doConfigure(getClass().getClassLoader().getResource("logback.xml"));
+    LoggerContext code = context("code");
+    FileLogging.setUp(code);
+    try {
+      // As SSHD logs an auth method name a client chose, unescaped.
+      String forged = "client sent method=x\n2026-12-07T00:00:00.000Z INFO  [main] Audit - user=root login\r\u001b[2J";
+      int checked = 0;
+      for (LoggerContext lc : List.of(file, console, code)) {
+        Logger sshd = lc.getLogger("org.apache.sshd.server.auth.x");
+        ch.qos.logback.classic.spi.LoggingEvent e = new ch.qos.logback.classic.spi.LoggingEvent(
+            Logger.class.getName(), sshd, ch.qos.logback.classic.Level.WARN, "{}", null, new Object[] {forged});
+        for (Iterator<Appender<ILoggingEvent>> it = lc.getLogger(Logger.ROOT_LOGGER_NAME).iteratorForAppenders();
+            it.hasNext(); ) {
+          Appender<ILoggingEvent> app = it.next();
+          String line = ((ch.qos.logback.core.encoder.LayoutWrappingEncoder<ILoggingEvent>)
+              ((ch.qos.logback.core.OutputStreamAppender<ILoggingEvent>) app).getEncoder()).getLayout().doLayout(e);
+          assertTrue(line.endsWith("client sent method=x\\n2026-12-07T00:00:00.000Z INFO  [main] Audit - user=root "
+              + "login\\r\\x1b[2J" + System.lineSeparator()), lc.getName() + " " + app.getName() + ": " + line);
+          assertEquals(1, line.lines().count(), line);
+          checked++;
+        }
+      }
+      assertEquals(5, checked, "CONSOLE and FILE of logback-file.xml and of the code, CONSOLE of logback.xml");
+    } finally {
+      file.stop();
+      console.stop();
+      code.stop();
+    }
+  }
+
+  @Test
   void theComparisonSeesOneChangedSetting() throws Exception {
     LoggerContext a = context("a");
     FileLogging.setUp(a);
