@@ -22,6 +22,8 @@ public @interface ConfigFile {
     /** a block-page template: the config directory or the packaged templates directory. */
     TEMPLATE,
     /** a file the node writes (a log): the config directory or the node's log directory. */
-    LOG
+    LOG,
+    /** a unix socket the node sends traffic to (clamd's): the config directory or ClamAV's run directory. */
+    SOCKET
   }
 }

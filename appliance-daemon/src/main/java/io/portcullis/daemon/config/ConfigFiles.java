@@ -18,6 +18,9 @@ import java.util.List;
 public final class ConfigFiles {
   /** Where the packages install the block-page templates. */
   public static final Path PACKAGED_TEMPLATES = Path.of("/usr/share/portcullis/templates");
+  /** Where Debian's and Red Hat's clamd put their sockets (LocalSocket): /var/run is a link to /run on both. */
+  public static final List<Path> CLAMAV_RUN = List.of(Path.of("/run/clamav"), Path.of("/var/run/clamav"),
+      Path.of("/run/clamd.scan"));
 
   /** The daemon's own logs (FileLogging), which no config key may name: one holds the audit trail. */
   static final java.util.Set<String> DAEMON_LOGS = java.util.Set.of("portcullis.log", "events.log");
@@ -120,11 +123,15 @@ public final class ConfigFiles {
       roots.add(PACKAGED_TEMPLATES);
     } else if (kind == ConfigFile.Kind.LOG && logDir != null) {
       roots.add(logDir);
+    } else if (kind == ConfigFile.Kind.SOCKET) {
+      roots.addAll(CLAMAV_RUN);
     }
     String where = switch (kind) {
       case READ -> "the config's directory " + configDir;
       case TEMPLATE -> "the config's directory " + configDir + " or " + PACKAGED_TEMPLATES;
       case LOG -> "the config's directory " + configDir + (logDir == null ? "" : " or the log directory " + logDir);
+      case SOCKET -> "the config's directory " + configDir + " or " + CLAMAV_RUN.stream().map(Path::toString)
+          .collect(java.util.stream.Collectors.joining(", "));
     };
     String base = file.getFileName() == null ? "" : file.getFileName().toString();
     if (kind == ConfigFile.Kind.LOG && (!base.endsWith(".log") || DAEMON_LOGS.contains(base))) {

@@ -40,7 +40,8 @@ public final class ConfigReference {
         }
         String marks = (k.secret() ? " **secret**" : "") + (k.file() == null ? "" : " **file**"
             + (k.file() == ConfigFile.Kind.TEMPLATE ? " (`.html`; or in /usr/share/portcullis/templates)"
-            : k.file() == ConfigFile.Kind.LOG ? " (`.log`; or in the log directory)" : ""));
+            : k.file() == ConfigFile.Kind.LOG ? " (`.log`; or in the log directory)"
+            : k.file() == ConfigFile.Kind.SOCKET ? " (or in /run/clamav, /var/run/clamav, /run/clamd.scan)" : ""));
         b.append("| `").append(k.path()).append("` | ").append(cell(k.type())).append(" | ")
             .append(k.defaultValue() != null ? "`" + shown(k) + "`" : k.optional() ? "(none)"
                 : k.type().startsWith("list of") ? "`[]`" : "(required)")

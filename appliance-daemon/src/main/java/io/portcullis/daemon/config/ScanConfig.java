@@ -39,8 +39,9 @@ public record ScanConfig(
   public record Clamd(
       @Doc("use clamd") @Default("false") boolean enabled,
       @Doc("clamd's TCP address (TCPSocket)") @OptionalKey HostPort address,
-      @Doc("clamd's unix socket (LocalSocket), used when no address is given") @Default("/run/clamav/clamd.ctl")
-      String socket,
+      @Doc("clamd's unix socket (LocalSocket), used when no address is given: in ClamAV's run directory or the "
+          + "config's, so that a config cannot send web content to another local service's socket")
+      @Default("/run/clamav/clamd.ctl") @ConfigFile(ConfigFile.Kind.SOCKET) String socket,
       @Doc("scans sent to clamd at once") @Default("8") int maxConnections,
       @Doc("how long to wait for clamd to accept a connection") @Default("2s") Duration connectTimeout)
       implements Validatable {

@@ -98,7 +98,8 @@ class ConfigFilesTest {
         proxy:
           accessLog: /tmp/x/access.log
           auth: { enabled: true, htpasswd: OUT }
-        scan: { hashLists: [ok.txt, OUT] }
+        scan: { hashLists: [ok.txt, OUT], clamd: { socket: OUT } }
+        admin: { tls: { certificate: OUT, key: OUT } }
         events:
           syslog:
             - { name: s, address: "127.0.0.1:6514", transport: tls, ca: OUT }
@@ -110,9 +111,25 @@ class ConfigFilesTest {
           protection:
             - { name: p, action: block, template: OUT }
         """.replace("OUT", out));
-    assertEquals(List.of("events.syslog[0].ca", "proxy.accessLog", "proxy.auth.htpasswd", "rules.access[0].template",
-        "rules.categories[0].file", "rules.protection[0].template", "scan.hashLists[1]"),
-        p.stream().map(Problem::path).sorted().toList());
+    assertEquals(List.of("admin.tls.certificate", "admin.tls.key", "events.syslog[0].ca", "proxy.accessLog",
+        "proxy.auth.htpasswd", "rules.access[0].template", "rules.categories[0].file", "rules.protection[0].template",
+        "scan.clamd.socket", "scan.hashLists[1]"), p.stream().map(Problem::path).sorted().toList());
+    // Every file key the schema has is in the config above: a new one must be added there to be tested.
+    assertEquals(ConfigSchema.keys().stream().filter(k -> k.file() != null).map(ConfigSchema.Key::path).sorted()
+        .toList(), p.stream().map(x -> x.path().replaceAll("\\[\\d+]$", "").replaceAll("\\[\\d+]", "[]")).distinct().sorted()
+        .toList());
+  }
+
+  @Test
+  void clamdsSocketMayBeInClamavsRunDirectoryOrTheConfigsNowhereElse() throws Exception {
+    assertEquals(List.of(), check("scan: { clamd: { socket: /run/clamav/clamd.ctl } }\n"), "Debian's");
+    assertEquals(List.of(), check("scan: { clamd: { socket: /var/run/clamav/clamd.ctl } }\n"));
+    assertEquals(List.of(), check("scan: { clamd: { socket: /run/clamd.scan/clamd.sock } }\n"), "Red Hat's");
+    assertEquals(List.of(), check("scan: { clamd: { socket: clamd.sock } }\n"), "a test's, beside its config");
+    for (String other : List.of("/run/docker.sock", "/var/run/docker.sock", "/run/clamav/../dbus/system_bus_socket",
+        "/run/systemd/private", root.resolve("x.sock").toString())) {
+      assertEquals("scan.clamd.socket", paths(check("scan: { clamd: { socket: \"" + other + "\" } }\n")), other);
+    }
   }
 
   @Test
