@@ -47,7 +47,7 @@ public final class BasicAuth {
   private BasicAuth(Map<String, Known> users, String realm, Duration ttl) {
     this.users = users;
     // An unknown name costs the same hash check as a known one, so the answer's time does not tell names apart.
-    this.dummyHash = users.values().stream().map(Known::hash).sorted().findFirst().orElse("$6$x$");
+    this.dummyHash = dummyFor(users.values().stream().map(Known::hash).toList());
     this.realm = realm;
     this.ttlNanos = ttl.toNanos();
   }
@@ -80,6 +80,46 @@ public final class BasicAuth {
       users.put(u.name(), new Known(u.password(), List.copyOf(u.groups())));
     }
     return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl());
+  }
+
+  /**
+   * The hash an unknown name is checked against: one of the kind (scheme and rounds) most users have, so that an
+   * unknown name costs what most known ones do; of those kinds, the dearest on a tie.
+   */
+  static String dummyFor(List<String> hashes) {
+    Map<String, Integer> counts = new HashMap<>();
+    Map<String, String> sample = new HashMap<>();
+    for (String h : hashes) {
+      String kind = kind(h);
+      counts.merge(kind, 1, Integer::sum);
+      sample.putIfAbsent(kind, h);
+    }
+    return counts.keySet().stream()
+        .max(java.util.Comparator.<String>comparingInt(counts::get).thenComparingLong(BasicAuth::rounds)
+            .thenComparing(java.util.Comparator.naturalOrder()))
+        .map(sample::get).orElse("$6$x$");
+  }
+
+  /** A hash's scheme and rounds ({@code $6$rounds=10000}); what its check costs. */
+  private static String kind(String hash) {
+    if (hash.startsWith("$apr1$")) {
+      return "$apr1$";
+    }
+    String scheme = hash.substring(0, 3);
+    return hash.startsWith("rounds=", 3) ? scheme + hash.substring(3, Math.max(3, hash.indexOf('$', 3))) : scheme;
+  }
+
+  /** Rough cost of a kind's check: its rounds (SHA-crypt's default 5000; apr1's 1000 MD5 steps are cheaper). */
+  private static long rounds(String kind) {
+    if (kind.equals("$apr1$")) {
+      return 1000;
+    }
+    int eq = kind.indexOf('=');
+    try {
+      return eq < 0 ? 5000 : Long.parseLong(kind.substring(eq + 1));
+    } catch (NumberFormatException e) {
+      return 5000;
+    }
   }
 
   /** Hash checks made (each costs what a known user's does, whether or not the name is known). */

@@ -30,4 +30,15 @@ class BasicAuthTest {
     assertEquals("alice", auth.check(header("alice", "right")).name());
     assertEquals(3, auth.hashChecks());
   }
+
+  @Test
+  void anUnknownNameIsCheckedAgainstAHashOfTheKindMostUsersHave() {
+    String md5 = "$apr1$salt$abcdefghijklmnopqrstu.";
+    String sha = "$6$somesalt$x";
+    String dear = "$6$rounds=20000$salt$x";
+    assertEquals(sha, BasicAuth.dummyFor(java.util.List.of(md5, sha, "$6$other$y", dear)), "two of $6$ default rounds");
+    assertEquals(md5, BasicAuth.dummyFor(java.util.List.of("$1$not$us", md5, "$apr1$b$c", sha)), "two of apr1");
+    assertEquals(dear, BasicAuth.dummyFor(java.util.List.of(md5, sha, dear)), "a tie: the dearest");
+    assertEquals("$6$x$", BasicAuth.dummyFor(java.util.List.of()), "no users at all");
+  }
 }
