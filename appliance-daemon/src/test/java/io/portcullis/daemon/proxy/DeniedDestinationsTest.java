@@ -160,4 +160,38 @@ class DeniedDestinationsTest {
     String tunnel = raw("CONNECT 127.0.0.1:" + admin + " HTTP/1.1\r\nHost: 127.0.0.1:" + admin + "\r\n\r\n");
     assertTrue(tunnel.startsWith("HTTP/1.1 403 ") && tunnel.contains("the admin API of this node"), tunnel);
   }
+
+  @Test
+  void everyListeningServiceOfTheNodeIsItsOwnPortOnEveryOwnAddress() throws Exception {
+    io.portcullis.daemon.config.Config c = io.portcullis.daemon.config.ConfigLoader.parse("""
+        admin: { listen: 127.0.0.1:19090 }
+        icap: { listen: 0.0.0.0:11344 }
+        proxy: { listen: 0.0.0.0:13128, deniedDestinations: [] }
+        console: { ssh: { enabled: true, listen: 0.0.0.0:12222 } }
+        cluster: { role: control, listen: 0.0.0.0:19045, secret: cluster-join-secret-0123, nodes: [{ name: n1, address: 10.0.0.9 }] }
+        balancer:
+          enabled: true
+          frontends:
+            - { name: web, listen: 0.0.0.0:18080, mode: http, servers: [{ name: a, address: "10.0.0.9:3128" }] }
+        """);
+    Destinations d = Destinations.of(c);
+    java.util.List<InetAddress> own = new java.util.ArrayList<>(List.of(InetAddress.getByName("127.0.0.1"),
+        InetAddress.getByName("127.7.7.7"), InetAddress.getByName("::1"), InetAddress.getByName("0.0.0.0"),
+        InetAddress.getByName("::ffff:127.0.0.1")));
+    // An address of one of the host's own interfaces other than loopback, if it has one: a LAN address is the node's.
+    java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+        .flatMap(ni -> java.util.Collections.list(ni.getInetAddresses()).stream())
+        .filter(a -> !a.isLoopbackAddress() && !a.isLinkLocalAddress()).findFirst().ifPresent(own::add);
+    java.util.Map<Integer, String> services = java.util.Map.of(19090, "the admin API", 11344, "the ICAP server",
+        13128, "the proxy itself", 12222, "the SSH console", 19045, "the cluster's control port",
+        18080, "the balancer's frontend web");
+    for (InetAddress a : own) {
+      for (var e : services.entrySet()) {
+        String why = d.refusal(a, e.getKey());
+        assertTrue(why != null && why.contains(e.getValue() + " of this node"), a + ":" + e.getKey() + " -> " + why);
+      }
+      assertEquals(null, d.refusal(a, 18081), "[] allows any other port: " + a);
+    }
+    assertEquals(null, d.refusal(InetAddress.getByName("192.0.2.7"), 19090), "another host's port 19090");
+  }
 }
