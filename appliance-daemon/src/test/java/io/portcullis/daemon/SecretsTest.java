@@ -158,6 +158,15 @@ class SecretsTest {
     TestNodes.commit(daemon, text, "modes");
     assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(
         dir.resolve("portcullis.yaml"))), "the older file's 0644 is not kept");
+    // The SSH console's host key (SSHD writes it at start) and the revisions' directory are the owner's alone.
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
+        dir.resolve("data/ssh_host_key"))));
+    Path revisions = dir.resolve("data/revisions");
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(revisions)));
+    Files.setPosixFilePermissions(revisions, PosixFilePermissions.fromString("rwxr-xr-x")); // as an older node left it
+    new io.portcullis.daemon.config.RevisionStore(revisions);
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(revisions)),
+        "a directory of revisions (which hold the secrets) made the owner's again at start");
   }
 
   @Test

@@ -39,6 +39,9 @@ public final class RevisionStore {
       Files.createDirectories(dir.toAbsolutePath().getParent());
       Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
           PosixFilePermissions.fromString("rwx------")));
+    } else if (!Files.getPosixFilePermissions(dir).equals(PosixFilePermissions.fromString("rwx------"))) {
+      // Revisions hold the secrets: a directory an older node or an admin's copy left open is closed at start.
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
     }
     AtomicFiles.removeLeftovers(dir);
   }

@@ -16,6 +16,8 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.List;
@@ -86,6 +88,12 @@ public final class ConsoleVerticle extends ServiceVerticle<ConsoleSettings> {
       SimpleGeneratorHostKeyProvider keys = new SimpleGeneratorHostKeyProvider(s.dataDir().resolve("ssh_host_key"));
       keys.setAlgorithm(KeyUtils.EC_ALGORITHM);
       keys.setKeySize(256);
+      // Made (or read) now rather than in the first login's key exchange, and the owner's alone whatever wrote it.
+      keys.loadKeys(null);
+      Path hostKey = s.dataDir().resolve("ssh_host_key");
+      if (Files.exists(hostKey)) {
+        Files.setPosixFilePermissions(hostKey, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      }
       server.setKeyPairProvider(keys);
       ConsoleConfig.Ssh ssh = s.config().ssh();
       // SSHD lets one request past its maximum before it disconnects: this is the number of failed attempts allowed.
