@@ -55,7 +55,9 @@ public record ProxyConfig(
     @Default("") @ConfigFile(ConfigFile.Kind.LOG) String accessLog,
     @Doc("heap that access-log lines waiting to be written may take at most; past it new ones are dropped and "
         + "counted: traffic never waits (10MiB style units allowed)") @Default("16777216") long accessLogMaxQueued,
-    @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap) implements Validatable {
+    @Doc("the ICAP services the proxy sends requests and responses to") ProxyIcap icap,
+    @Doc("HTTPS inspection: the CA that signs the certificates shown to clients of inspected CONNECT tunnels")
+    TlsConfig tls) implements Validatable {
 
   /** Basic proxy authentication: the users, their password hashes and groups. */
   public record ProxyAuth(

@@ -98,6 +98,7 @@ class ConfigFilesTest {
         proxy:
           accessLog: /tmp/x/access.log
           auth: { enabled: true, htpasswd: OUT }
+          tls: { ca: { certificate: OUT, key: OUT }, trust: [ok.pem, OUT] }
         scan: { hashLists: [ok.txt, OUT], clamd: { socket: OUT } }
         admin: { tls: { certificate: OUT, key: OUT } }
         events:
@@ -112,7 +113,8 @@ class ConfigFilesTest {
             - { name: p, action: block, template: OUT }
         """.replace("OUT", out));
     assertEquals(List.of("admin.tls.certificate", "admin.tls.key", "events.syslog[0].ca", "proxy.accessLog",
-        "proxy.auth.htpasswd", "rules.access[0].template", "rules.categories[0].file", "rules.protection[0].template",
+        "proxy.auth.htpasswd", "proxy.tls.ca.certificate", "proxy.tls.ca.key", "proxy.tls.trust[1]",
+        "rules.access[0].template", "rules.categories[0].file", "rules.protection[0].template",
         "scan.clamd.socket", "scan.hashLists[1]"), p.stream().map(Problem::path).sorted().toList());
     // Every file key the schema has is in the config above: a new one must be added there to be tested.
     assertEquals(ConfigSchema.keys().stream().filter(k -> k.file() != null).map(ConfigSchema.Key::path).sorted()

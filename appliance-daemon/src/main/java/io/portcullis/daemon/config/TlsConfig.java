@@ -1,0 +1,61 @@
+package io.portcullis.daemon.config;
+
+import java.util.List;
+
+/**
+ * HTTPS inspection: the CA that signs the certificates the proxy shows clients in place of the origins', and how those
+ * certificates are made. Whether the CA's certificate and key go together is checked where the CA is loaded (the
+ * files are read then), not here: validation never reads files.
+ */
+public record TlsConfig(
+    @Doc("decrypt CONNECT tunnels to inspect them, showing clients certificates signed by proxy.tls.ca; off until "
+        + "every client trusts that CA (its certificate: DATA_DIR/tls/ca.crt, or the admin's). Groundwork: the proxy "
+        + "does not inspect yet, whatever this says") @Default("false")
+    boolean inspect,
+    @Doc("the admin's own CA (or a subordinate CA of the company PKI) that signs the certificates; none: the node's "
+        + "own, made at first need in its data dir (tls/ca.crt) and kept") Ca ca,
+    @Doc("PEM files of CAs trusted for origins besides the system's store (relative to the config's directory)")
+    @ConfigFile List<String> trust,
+    @Doc("the key type of the certificates shown to clients: ecdsa (P-256) or rsa (2048 bits, for old clients)")
+    @Default("ecdsa") LeafKey leafKey,
+    @Doc("the certificates made per host, kept for reuse") Cache cache) {
+
+  /** Where the section sits in the config: problems found when the CA is loaded are reported under it. */
+  public static final String PATH = "proxy.tls";
+
+  /** The key type of the certificates made per host. */
+  public enum LeafKey { ECDSA, RSA }
+
+  /** An admin's CA: PEM files relative to the config's directory. */
+  public record Ca(
+      @Doc("PEM certificate of the admin's CA, or of a subordinate CA of the company PKI (its chain may follow: sent "
+          + "to clients after it); none: the node's own, made at first need in DATA_DIR/tls and kept")
+      @OptionalKey @ConfigFile String certificate,
+      @Doc("PEM private key of the CA, unencrypted: PKCS#8 (PRIVATE KEY), EC PRIVATE KEY or RSA PRIVATE KEY; keep it "
+          + "readable by the daemon's user only") @OptionalKey @ConfigFile String key) implements Validatable {
+
+    /** True when the admin names a CA; false: the node's own is used. */
+    public boolean configured() {
+      return certificate != null && key != null;
+    }
+
+    @Override
+    public void validate(String path, Problems problems) {
+      if ((certificate == null) != (key == null)) {
+        problems.add(path + (certificate == null ? ".certificate" : ".key"), "is required with "
+            + (certificate == null ? "key" : "certificate"));
+      }
+    }
+  }
+
+  /** The per-host certificates kept for reuse. */
+  public record Cache(
+      @Doc("certificates kept at most; past it the least recently used is dropped (made again when next needed)")
+      @Default("10000") int maxEntries) implements Validatable {
+
+    @Override
+    public void validate(String path, Problems problems) {
+      problems.between(path + ".maxEntries", maxEntries, 1, 1_000_000);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.portcullis.daemon.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** proxy.tls as the config reads it: inspection off, the node's own CA and ECDSA leaves unless told otherwise. */
+class TlsConfigTest {
+
+  @Test
+  void leftOutItMeansNoInspectionTheNodesCaAndEcdsaLeaves() throws Exception {
+    TlsConfig t = ConfigLoader.parse("").proxy().tls();
+    assertEquals(new TlsConfig(false, new TlsConfig.Ca(null, null), List.of(), TlsConfig.LeafKey.ECDSA,
+        new TlsConfig.Cache(10_000)), t);
+    assertFalse(t.ca().configured());
+  }
+
+  @Test
+  void everyKeyIsRead() throws Exception {
+    TlsConfig t = ConfigLoader.parse("""
+        proxy:
+          tls:
+            inspect: true
+            ca: { certificate: ca/inspect.crt, key: ca/inspect.key }
+            trust: [origins/internal-root.pem]
+            leafKey: rsa
+            cache: { maxEntries: 50 }
+        """).proxy().tls();
+    assertEquals(new TlsConfig(true, new TlsConfig.Ca("ca/inspect.crt", "ca/inspect.key"),
+        List.of("origins/internal-root.pem"), TlsConfig.LeafKey.RSA, new TlsConfig.Cache(50)), t);
+  }
+
+  @Test
+  void aCertificateWithoutItsKeyAndOtherMistakesAreReportedTogether() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+        proxy:
+          tls:
+            ca: { certificate: ca.crt }
+            leafKey: dsa
+            cache: { maxEntries: 0 }
+        """));
+    assertEquals(List.of(
+        "proxy.tls.ca.key: is required with certificate (line 3, column 9)",
+        "proxy.tls.leafKey: \"dsa\" is not one of ecdsa, rsa (line 4, column 14)",
+        "proxy.tls.cache.maxEntries: 0 is not between 1 and 1000000 (line 5, column 26)"),
+        e.problems().stream().map(Problem::toString).toList());
+  }
+}
