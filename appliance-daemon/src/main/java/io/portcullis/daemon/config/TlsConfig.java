@@ -9,8 +9,8 @@ import java.util.List;
  */
 public record TlsConfig(
     @Doc("decrypt CONNECT tunnels to inspect them, showing clients certificates signed by proxy.tls.ca; off until "
-        + "every client trusts that CA (its certificate: DATA_DIR/tls/ca.crt, or the admin's). Groundwork: the proxy "
-        + "does not inspect yet, whatever this says") @Default("false")
+        + "every client trusts that CA (its certificate: DATA_DIR/tls/ca.crt, or the admin's). Not in this build yet: "
+        + "true is refused") @Default("false")
     boolean inspect,
     @Doc("the admin's own CA (or a subordinate CA of the company PKI) that signs the certificates; none: the node's "
         + "own, made at first need in its data dir (tls/ca.crt) and kept") Ca ca,
@@ -18,7 +18,16 @@ public record TlsConfig(
     @ConfigFile List<String> trust,
     @Doc("the key type of the certificates shown to clients: ecdsa (P-256) or rsa (2048 bits, for old clients)")
     @Default("ecdsa") LeafKey leafKey,
-    @Doc("the certificates made per host, kept for reuse") Cache cache) {
+    @Doc("the certificates made per host, kept for reuse") Cache cache) implements Validatable {
+
+  @Override
+  public void validate(String path, Problems problems) {
+    // Refused rather than ignored: a node that said it inspects and did not would lie about what it scans.
+    if (inspect) {
+      problems.add(path + ".inspect", "HTTPS inspection is not in this build yet (its CA and certificates are); "
+          + "leave it false");
+    }
+  }
 
   /** Where the section sits in the config: problems found when the CA is loaded are reported under it. */
   public static final String PATH = "proxy.tls";
