@@ -83,7 +83,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private boolean stopped;
 
   /** The policy and scanner of one config; compiled once per commit, shared by the services. */
-  record Compiled(Config config, Policy policy, Scanner scanner) {
+  record Compiled(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.tls.InspectionCa ca) {
   }
 
   /** Compiles {@code c} (once: later calls for the same config reuse it); the scanner is reused while scan.* holds. */
@@ -102,7 +102,20 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         throw new Policy.PolicyException("scan.hashLists: " + e.getMessage());
       }
     }
-    compiled = new Compiled(c, policy, scanner);
+    io.portcullis.daemon.tls.InspectionCa ca;
+    if (compiled != null && compiled.config().proxy().tls().ca().equals(c.proxy().tls().ca())) {
+      ca = compiled.ca();
+    } else {
+      // Read at commit, as the other files the config names: an admin's CA that is no CA or not its key's is refused.
+      try {
+        ca = io.portcullis.daemon.tls.InspectionCa.loadOrCreate(dataDir, c.proxy().tls().ca(), baseDir);
+      } catch (io.portcullis.daemon.config.ConfigException e) {
+        throw new Policy.PolicyException(e.getMessage());
+      } catch (IOException e) {
+        throw new Policy.PolicyException("proxy.tls.ca: " + e.getMessage());
+      }
+    }
+    compiled = new Compiled(c, policy, scanner, ca);
     return compiled;
   }
 
@@ -176,7 +189,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         .description("client addresses locked out after proxy.auth.lockout.maxFailures failed logins")
         .register(registry);
     traffic.add(proxy = new Service<ProxySettings>("proxy", vertx,
-        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins),
+        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).ca()),
         p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);
@@ -283,6 +296,11 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     List<Service<?>> list = new ArrayList<>(traffic);
     list.add(0, admin);
     return list;
+  }
+
+  @Override
+  public synchronized io.portcullis.daemon.tls.InspectionCa inspectionCa() {
+    return compiled == null ? null : compiled.ca();
   }
 
   /** The scanner of the config compiled last, or null. */

@@ -99,6 +99,21 @@ final class Show {
     });
   }
 
+  /** {@code show tls ca}: the inspection CA users must trust, and where their browsers can fetch it. */
+  static int tlsCa(Shell shell) throws IOException, InterruptedException {
+    return shell.print(shell.client().get("api/v1/tls/ca"), a -> {
+      JsonNode b = a.body();
+      shell.out().println("inspection CA (" + (b.path("nodeOwn").asBoolean() ? "the node's own, "
+          + "DATA_DIR/tls/ca.crt" : "the admin's, proxy.tls.ca") + ")");
+      shell.out().println("  subject      " + b.path("subject").asText());
+      shell.out().println("  valid        " + b.path("notBefore").asText() + " to " + b.path("notAfter").asText());
+      shell.out().println("  SHA-256      " + b.path("fingerprint").asText());
+      shell.out().println("  users fetch it through the proxy at http://" + b.path("pageHost").asText()
+          + "/ (or the admin API's /api/v1/tls/ca.pem)");
+      shell.out().print(b.path("pem").asText());
+    });
+  }
+
   /** {@code show balancer}: frontends and servers (on a control node, each node's too). */
   static int balancer(Shell shell) throws IOException, InterruptedException {
     return shell.print(shell.client().get("api/v1/balancer"), a -> balancer(a.body(), shell.out()));

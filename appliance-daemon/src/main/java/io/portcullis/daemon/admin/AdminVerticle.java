@@ -63,6 +63,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     /** For a commit's answer on a control node with nodes: how many lag behind {@code revision}; else null. */
     JsonObject commitReport(int revision);
 
+    /** The CA that signs the certificates HTTPS inspection shows users, or null before the first config is in effect. */
+    io.portcullis.daemon.tls.InspectionCa inspectionCa();
+
     /** The config in effect. */
     Config config();
 
@@ -138,6 +141,15 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     Router r = Router.router(vertx);
     r.get("/health/live").handler(HealthCheckHandler.createWithHealthChecks(host.liveness()));
     r.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(host.readiness()));
+    // The inspection CA's certificate is public: users' devices must be able to fetch it without any token.
+    r.get("/api/v1/tls/ca.pem").handler(ctx -> {
+      io.portcullis.daemon.tls.InspectionCa ca = host.inspectionCa();
+      if (ca == null) {
+        error(ctx, 503, "no inspection CA yet", List.of());
+        return;
+      }
+      ctx.response().putHeader("Content-Type", "application/x-pem-file").end(ca.certificatePem());
+    });
     r.route().handler(this::authenticate);
     r.get("/metrics").handler(ctx -> vertx.executeBlocking(host::metrics, false).onComplete(ar -> {
       if (ar.failed()) {
@@ -156,6 +168,19 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         .put("joinKey", host.joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
         .put("caFingerprint", host.clusterStatus().getString("ca"))));
     r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, host.rules()));
+    r.get("/api/v1/tls/ca").handler(ctx -> {
+      io.portcullis.daemon.tls.InspectionCa ca = host.inspectionCa();
+      if (ca == null) {
+        error(ctx, 503, "no inspection CA yet", List.of());
+        return;
+      }
+      java.security.cert.X509Certificate c = ca.certificate();
+      json(ctx, 200, new JsonObject().put("subject", c.getSubjectX500Principal().getName())
+          .put("notBefore", c.getNotBefore().toInstant().toString())
+          .put("notAfter", c.getNotAfter().toInstant().toString()).put("fingerprint", ca.fingerprint())
+          .put("nodeOwn", ca.nodeOwn()).put("pageHost", io.portcullis.daemon.proxy.ProxySettings.CA_PAGE_HOST)
+          .put("pem", ca.certificatePem()));
+    });
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
         String cfg = io.portcullis.daemon.balancer.HaproxyExport.render(

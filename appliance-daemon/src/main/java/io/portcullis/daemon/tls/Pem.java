@@ -89,7 +89,22 @@ final class Pem {
     if (found == null) {
       throw new Unusable("holds no private key (PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)");
     }
-    return found;
+    return jdkKey(found);
+  }
+
+  /**
+   * {@code k} as the JDK's own provider holds it. With BouncyCastle registered (SSHD registers it when it is on the
+   * class path) the converter gives BC's keys, named "ECDSA" where the JDK says "EC": the key's algorithm, the
+   * signature chosen for it and the check that it matches its certificate must not depend on who registered what.
+   */
+  private static PrivateKey jdkKey(PrivateKey k) throws Unusable {
+    String alg = k.getAlgorithm().equals("ECDSA") ? "EC" : k.getAlgorithm();
+    try {
+      return java.security.KeyFactory.getInstance(alg).generatePrivate(
+          new java.security.spec.PKCS8EncodedKeySpec(k.getEncoded()));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new Unusable("holds a " + alg + " key the JDK cannot use");
+    }
   }
 
   /** The SHA-256 fingerprint of a certificate, hex bytes separated by colons (as browsers show it). */

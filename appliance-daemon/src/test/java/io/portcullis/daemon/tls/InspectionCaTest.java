@@ -82,6 +82,21 @@ class InspectionCaTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"pkcs8-ec", "traditional-ec", "traditional-rsa"})
+  void anAdminsCaIsUsedInEachKeyFormWithBouncyCastleRegistered(String form) throws Exception {
+    // SSHD registers BouncyCastle as a provider when the console starts: the keys read must not change with it.
+    boolean added = java.security.Security.addProvider(
+        new org.bouncycastle.jce.provider.BouncyCastleProvider()) > 0;
+    try {
+      anAdminsCaIsUsedInEachKeyForm(form);
+    } finally {
+      if (added) {
+        java.security.Security.removeProvider(org.bouncycastle.jce.provider.BouncyCastleProvider.PROVIDER_NAME);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"pkcs8-ec", "traditional-ec", "traditional-rsa"})
   void anAdminsCaIsUsedInEachKeyForm(String form) throws Exception {
     List<String> keygen = switch (form) {
       case "pkcs8-ec" -> Openssl.ecPkcs8("admin");

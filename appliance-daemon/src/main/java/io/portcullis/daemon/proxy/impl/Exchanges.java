@@ -41,7 +41,8 @@ public final class Exchanges {
     // The order is the request's path; answers walk it backwards, so RESPMOD sees only the origin's.
     List<ExchangeStep> head = List.of(new Admission(), new Authentication(vertx), new Targeting(),
         new RequestModification(icap));
-    plain = concat(head, new ResponseModification(vertx, icap), new Forward(vertx, client));
+    plain = concat(head.subList(0, 3), new CaPage(), head.get(3), new ResponseModification(vertx, icap),
+        new Forward(vertx, client));
     connect = concat(head, new Tunnel(vertx, tunnels));
   }
 
