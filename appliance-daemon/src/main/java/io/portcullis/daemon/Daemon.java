@@ -189,7 +189,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         .description("client addresses locked out after proxy.auth.lockout.maxFailures failed logins")
         .register(registry);
     traffic.add(proxy = new Service<ProxySettings>("proxy", vertx,
-        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).ca()),
+        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).ca(), compiled(c).policy()),
         p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);

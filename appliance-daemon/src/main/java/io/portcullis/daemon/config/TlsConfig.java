@@ -18,11 +18,30 @@ public record TlsConfig(
     @ConfigFile List<String> trust,
     @Doc("the key type of the certificates shown to clients: ecdsa (P-256) or rsa (2048 bits, for old clients)")
     @Default("ecdsa") LeafKey leafKey,
-    @Doc("the certificates made per host, kept for reuse") Cache cache) implements Validatable {
+    @Doc("the certificates made per host, kept for reuse") Cache cache,
+    @Doc("a CONNECT tunnel whose first bytes are not a TLS ClientHello (or that sends nothing within helloTimeout): "
+        + "block (close it, as Squid's on_unsupported_protocol) or tunnel (pass the bytes)") @Default("block")
+    NonTls onNonTls,
+    @Doc("a ClientHello with Encrypted ClientHello (ECH), whose real server name is hidden from the rules: block "
+        + "(close the tunnel; browsers then retry without ECH) or tunnel") @Default("block") OnEch onEch,
+    @Doc("how long a client has, once its tunnel is open, to send its whole ClientHello") @Default("10s")
+    java.time.Duration helloTimeout,
+    @Doc("the largest ClientHello read, bytes; a larger one closes the tunnel") @Default("65536") int maxHelloBytes)
+    implements Validatable {
+
+  /** What a tunnel that does not start with TLS gets. */
+  public enum NonTls { BLOCK, TUNNEL }
+
+  /** What a ClientHello with Encrypted ClientHello gets. */
+  public enum OnEch { BLOCK, TUNNEL }
 
   @Override
   public void validate(String path, Problems problems) {
     // Refused rather than ignored: a node that said it inspects and did not would lie about what it scans.
+    problems.between(path + ".maxHelloBytes", maxHelloBytes, 1024, 1024 * 1024);
+    if (helloTimeout.toMillis() < 100) {
+      problems.add(path + ".helloTimeout", "must be at least 100ms");
+    }
     if (inspect) {
       problems.add(path + ".inspect", "HTTPS inspection is not in this build yet (its CA and certificates are); "
           + "leave it false");

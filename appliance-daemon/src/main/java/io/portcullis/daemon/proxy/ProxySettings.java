@@ -15,7 +15,8 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
     io.portcullis.daemon.events.Events events, ClientConnections connections,
     List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients,
     List<io.portcullis.daemon.rules.CidrMatcher> followXForwardedFor, Destinations destinations,
-    io.portcullis.daemon.identity.LoginThrottle logins, io.portcullis.daemon.tls.InspectionCa inspectionCa) {
+    io.portcullis.daemon.identity.LoginThrottle logins, io.portcullis.daemon.tls.InspectionCa inspectionCa,
+    io.portcullis.daemon.rules.Policy policy) {
 
   /** The host name at which the proxy itself serves the inspection CA to users' browsers (see CaPage). */
   public static final String CA_PAGE_HOST = "portcullis.invalid";
@@ -23,7 +24,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
   public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events,
       ClientConnections connections, io.portcullis.daemon.identity.LoginThrottle logins,
-      io.portcullis.daemon.tls.InspectionCa inspectionCa) {
+      io.portcullis.daemon.tls.InspectionCa inspectionCa, io.portcullis.daemon.rules.Policy policy) {
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
@@ -40,6 +41,6 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections,
         p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
         p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
-        Destinations.of(c), logins, inspectionCa);
+        Destinations.of(c), logins, inspectionCa, policy);
   }
 }

@@ -5,6 +5,7 @@ import io.portcullis.daemon.config.BypassRule;
 import io.portcullis.daemon.config.Category;
 import io.portcullis.daemon.config.ProtectionRule;
 import io.portcullis.daemon.config.RulesConfig;
+import io.portcullis.daemon.config.TlsRule;
 import io.portcullis.daemon.pages.BlockPage;
 import java.io.IOException;
 import java.net.URLEncoder;
@@ -22,21 +23,23 @@ import java.util.Map;
  * URL categories and block-page templates they use. Plain Java, immutable, thread-safe.
  */
 public final class Policy {
-  public static final Policy EMPTY = new Policy(List.of(), List.of(), List.of(), CategoryDb.EMPTY, ZoneId.of("UTC"),
-      Map.of());
+  public static final Policy EMPTY = new Policy(List.of(), List.of(), List.of(), List.of(), CategoryDb.EMPTY,
+      ZoneId.of("UTC"), Map.of());
 
   private final RuleSet<BypassRule> bypass;
   private final RuleSet<AccessRule> access;
   private final RuleSet<ProtectionRule> protection;
+  private final RuleSet<TlsRule> tls;
   private final CategoryDb categories;
   private final Map<String, BlockPage> templates;
 
   private Policy(List<BypassRule> bypass, List<AccessRule> access, List<ProtectionRule> protection,
-      CategoryDb categories, ZoneId zone, Map<String, BlockPage> templates) {
+      List<TlsRule> tls, CategoryDb categories, ZoneId zone, Map<String, BlockPage> templates) {
     this.categories = categories;
     this.bypass = new RuleSet<>(bypass, BypassRule::when, categories, zone);
     this.access = new RuleSet<>(access, AccessRule::when, categories, zone);
     this.protection = new RuleSet<>(protection, ProtectionRule::when, categories, zone);
+    this.tls = new RuleSet<>(tls, TlsRule::when, categories, zone);
     this.templates = templates;
   }
 
@@ -81,7 +84,8 @@ public final class Policy {
     } catch (IOException e) {
       throw new PolicyException("rules.categories: " + e.getMessage());
     }
-    return new Policy(rules.bypass(), rules.access(), rules.protection(), db, ZoneId.of(rules.timeZone()), templates);
+    return new Policy(rules.bypass(), rules.access(), rules.protection(), rules.tls(), db, ZoneId.of(rules.timeZone()),
+        templates);
   }
 
   private static void readTemplate(String file, String path, Path baseDir, Map<String, BlockPage> out,
@@ -127,6 +131,21 @@ public final class Policy {
     }
     BlockPage page = r.template() == null ? BlockPage.DEFAULT : templates.get(r.template());
     return new Protection(true, r.name(), r.onError() == ProtectionRule.OnError.BLOCK, page);
+  }
+
+  /** A TLS rule's verdict on a tunnel: its action and name. */
+  public record TlsVerdict(TlsRule.Action action, String rule) {
+  }
+
+  /** The first TLS rule that matches {@code f} (a CONNECT's facts, its host the SNI or the CONNECT host), or null. */
+  public TlsVerdict tls(Facts f) {
+    int i = tls.first(f);
+    return i < 0 ? null : new TlsVerdict(tls.rule(i).action(), tls.rule(i).name());
+  }
+
+  /** True if there are TLS rules to judge tunnels by. */
+  public boolean hasTlsRules() {
+    return tls.size() > 0;
   }
 
   /** True if any access or protection rule needs the response: RESPMOD then cannot answer from the request alone. */

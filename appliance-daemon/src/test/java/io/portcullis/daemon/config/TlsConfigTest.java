@@ -14,7 +14,8 @@ class TlsConfigTest {
   void leftOutItMeansNoInspectionTheNodesCaAndEcdsaLeaves() throws Exception {
     TlsConfig t = ConfigLoader.parse("").proxy().tls();
     assertEquals(new TlsConfig(false, new TlsConfig.Ca(null, null), List.of(), TlsConfig.LeafKey.ECDSA,
-        new TlsConfig.Cache(10_000)), t);
+        new TlsConfig.Cache(10_000), TlsConfig.NonTls.BLOCK, TlsConfig.OnEch.BLOCK, java.time.Duration.ofSeconds(10),
+        65536), t);
     assertFalse(t.ca().configured());
   }
 
@@ -28,9 +29,14 @@ class TlsConfigTest {
             trust: [origins/internal-root.pem]
             leafKey: rsa
             cache: { maxEntries: 50 }
+            onNonTls: tunnel
+            onEch: tunnel
+            helloTimeout: 3s
+            maxHelloBytes: 4096
         """).proxy().tls();
     assertEquals(new TlsConfig(false, new TlsConfig.Ca("ca/inspect.crt", "ca/inspect.key"),
-        List.of("origins/internal-root.pem"), TlsConfig.LeafKey.RSA, new TlsConfig.Cache(50)), t);
+        List.of("origins/internal-root.pem"), TlsConfig.LeafKey.RSA, new TlsConfig.Cache(50), TlsConfig.NonTls.TUNNEL,
+        TlsConfig.OnEch.TUNNEL, java.time.Duration.ofSeconds(3), 4096), t);
   }
 
   @Test

@@ -65,7 +65,7 @@ class ProxyTimeoutTest {
   static String config(String icap) {
     return """
         admin: { listen: 127.0.0.1:%d }
-        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, requestTimeout: 2s, upstreamTimeout: 60s, connectPorts: [%d], icap: %s }
+        proxy: { deniedDestinations: [], listen: 127.0.0.1:%d, requestTimeout: 2s, upstreamTimeout: 60s, connectPorts: [%d], icap: %s, tls: { onNonTls: tunnel } }
         icap: { listen: 127.0.0.1:%d }
         rules:
           protection:

@@ -1,0 +1,160 @@
+package io.portcullis.daemon.tls;
+
+import static io.portcullis.testsupport.Host.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Peers;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * rules.tls and the peek at the start of every CONNECT tunnel, against a real nginx serving TLS and plain HTTP, with
+ * real curl and openssl s_client as clients: a tunnel passes byte for byte; a blocked server name, sent as the SNI
+ * behind an allowed CONNECT host, is closed before any byte reaches the origin; a blocked CONNECT host gets 403;
+ * non-TLS bytes and Encrypted ClientHello are closed by default and tunnelled when the config says so.
+ */
+class TlsRulesProxyTest {
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
+  static Daemon daemon;
+  static int proxy;
+  static int tls;
+  static int plain;
+  static String base;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Run cert = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", "origin.key", "-out", "origin.crt", "-days", "2", "-subj", "/CN=localhost",
+        "-addext", "subjectAltName=DNS:localhost,DNS:blocked.test");
+    assertEquals(0, cert.exit(), cert.output());
+    Path www = Files.createDirectories(dir.resolve("www"));
+    Files.writeString(www.resolve("page.txt"), "a page over TLS\n");
+    tls = freePort();
+    plain = freePort();
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, plain, """
+        server {
+          listen 127.0.0.1:%d ssl;
+          ssl_certificate %s;
+          ssl_certificate_key %s;
+          root %s;
+        }
+        """.formatted(tls, dir.resolve("origin.crt"), dir.resolve("origin.key"), www)));
+    proxy = freePort();
+    base = TestNodes.config(freePort(), proxy, freePort()).replace("deniedDestinations: [] }",
+        "deniedDestinations: [], connectPorts: [443, " + tls + ", " + plain + "], accessLog: access.log }")
+        + "rules:\n  tls:\n    - { name: no-blocked, when: { hosts: [blocked.test] }, action: block }\n";
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), base), Daemon::stop);
+  }
+
+  /** What nginx logged so far: one line per request that reached it. */
+  static String originLog() throws IOException {
+    Path log = dir.resolve("nginx/access.log");
+    return Files.exists(log) ? Files.readString(log) : "";
+  }
+
+  /**
+   * A CONNECT to {@code authority}, then {@code first} once the 200 is in; what came back, to the close or, once
+   * {@code enough} bytes came after the 200's head, to there (the origin then waits for more, as a TLS server does).
+   */
+  static String tunnel(String authority, byte[] first, int enough) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", proxy)) {
+      s.setSoTimeout(20_000);
+      s.getOutputStream().write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      InputStream in = s.getInputStream();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      int headEnd = -1;
+      for (int c; ; ) {
+        if (headEnd < 0 && got.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+          headEnd = got.size();
+          if (!got.toString(StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 200")) {
+            enough = Integer.MAX_VALUE;
+          } else {
+            s.getOutputStream().write(first);
+          }
+        }
+        if (headEnd >= 0 && got.size() - headEnd >= enough) {
+          break;
+        }
+        if ((c = in.read()) < 0) {
+          break;
+        }
+        got.write(c);
+      }
+      return got.toString(StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  @Test
+  void aTlsTunnelPassesAndABlockedServerNameBehindAnAllowedHostIsClosed() throws Exception {
+    Path got = dir.resolve("got.txt");
+    assertEquals("200", Curl.in(dir).proxy(proxy).maxTime(20).with("--cacert", dir.resolve("origin.crt").toString())
+        .status("https://localhost:" + tls + "/page.txt", got), "a tunnel: the origin's own certificate, verified");
+    assertEquals("a page over TLS\n", Files.readString(got));
+
+    // openssl s_client through the proxy: CONNECT localhost, but the SNI says blocked.test (domain fronting).
+    int before = originLog().split("\n", -1).length;
+    Path nothing = Files.writeString(dir.resolve("empty.txt"), "");
+    Run fronted = Host.runWithInput(nothing, "timeout", "30", "openssl", "s_client", "-proxy", "127.0.0.1:" + proxy,
+        "-connect", "localhost:" + tls, "-servername", "blocked.test", "-CAfile", dir.resolve("origin.crt").toString());
+    assertTrue(fronted.output().contains("no peer certificate available")
+        && !fronted.output().contains("BEGIN CERTIFICATE"), "closed before any ServerHello: " + fronted.output());
+    Run allowed = Host.runWithInput(nothing, "timeout", "30", "openssl", "s_client", "-proxy", "127.0.0.1:" + proxy,
+        "-connect", "localhost:" + tls, "-servername", "localhost", "-CAfile", dir.resolve("origin.crt").toString());
+    assertTrue(allowed.output().contains("BEGIN CERTIFICATE") && allowed.output().contains("Verify return code: 0 (ok)"),
+        "the same without the blocked name: " + allowed.output());
+    assertEquals(before, originLog().split("\n", -1).length, "no request reached the origin: " + originLog());
+    Host.waitUntil("the access log's line for the refused tunnel",
+        () -> Files.exists(dir.resolve("access.log")) && Files.readString(dir.resolve("access.log"))
+            .contains("TCP_DENIED/200"));
+  }
+
+  @Test
+  void aBlockedConnectHostIsAnsweredBeforeAnyConnection() throws Exception {
+    String answer = tunnel("blocked.test:" + tls, new byte[0], Integer.MAX_VALUE);
+    assertTrue(answer.startsWith("HTTP/1.1 403 ") && answer.contains("no-blocked"), answer);
+  }
+
+  @Test
+  void nonTlsBytesAndEncryptedClientHelloAreClosedUnlessTheConfigTunnelsThem() throws Exception {
+    byte[] get = "GET /page.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        .getBytes(StandardCharsets.US_ASCII);
+    String closed = tunnel("localhost:" + plain, get, Integer.MAX_VALUE);
+    assertTrue(closed.startsWith("HTTP/1.1 200") && !closed.contains("a page over TLS"), closed);
+    byte[] ech = ClientHelloReaderTest.chromiumLike();
+    String echClosed = tunnel("localhost:" + tls, ech, Integer.MAX_VALUE);
+    assertTrue(echClosed.startsWith("HTTP/1.1 200") && !echClosed.contains("\u0016\u0003"), "no ServerHello: "
+        + echClosed.length() + " bytes");
+    try {
+      TestNodes.commit(daemon, base.replace("accessLog: access.log }",
+          "accessLog: access.log, tls: { onNonTls: tunnel, onEch: tunnel } }"), "tunnel them");
+      String through = tunnel("localhost:" + plain, get, Integer.MAX_VALUE);
+      assertTrue(through.contains("a page over TLS"), "plain HTTP through the tunnel: " + through);
+      String echThrough = tunnel("localhost:" + tls, ech, 5);
+      String answered = echThrough.substring(echThrough.indexOf("\r\n\r\n") + 4);
+      assertTrue(answered.length() == 5 && (answered.charAt(0) == 0x16 || answered.charAt(0) == 0x15)
+          && answered.charAt(1) == 3, "nginx answered the hello with a TLS record (ServerHello or alert): "
+          + answered.chars().mapToObj(Integer::toHexString).toList());
+    } finally {
+      TestNodes.commit(daemon, base, "back");
+    }
+  }
+}
