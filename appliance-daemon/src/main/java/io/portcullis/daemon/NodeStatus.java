@@ -79,7 +79,7 @@ final class NodeStatus {
   }
 
   /**
-   * The rules in effect, in order (bypass, access, protection), each with its decisions since the daemon started
+   * The rules in effect, in order (bypass, access, protection, tls), each with its decisions since the daemon started
    * (counts survive commits that keep the rule's name), then the proxy's own checks that decided something.
    */
   JsonObject rules() {
@@ -88,6 +88,7 @@ final class NodeStatus {
     r.bypass().forEach(b -> out.add(rule("bypass", b.name(), "bypass")));
     r.access().forEach(a -> out.add(rule("access", a.name(), a.action().name().toLowerCase())));
     r.protection().forEach(p -> out.add(rule("protection", p.name(), p.action().name().toLowerCase())));
+    r.tls().forEach(t -> out.add(rule("tls", t.name(), t.action().name().toLowerCase())));
     events.hits("proxy").forEach((name, n) -> out.add(rule("proxy", name, "block")));
     return new JsonObject().put("rules", out);
   }

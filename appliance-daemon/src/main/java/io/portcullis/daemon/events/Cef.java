@@ -34,7 +34,7 @@ package io.portcullis.daemon.events;
  * <tr><td>dhost</td><td>host</td><td>the requested host</td></tr>
  * <tr><td>act</td><td>action</td><td>allow, block, redirect or error</td></tr>
  * <tr><td>cat</td><td>category</td><td>the URL category</td></tr>
- * <tr><td>cs1Label=ruleType cs1</td><td>ruleType</td><td>bypass, access, protection or proxy</td></tr>
+ * <tr><td>cs1Label=ruleType cs1</td><td>ruleType</td><td>bypass, access, protection, tls or proxy</td></tr>
  * <tr><td>cs2Label=rule cs2</td><td>rule</td><td>the name of the rule that decided</td></tr>
  * <tr><td>cs3Label=threat cs3</td><td>threat</td><td>the threat found</td></tr>
  * <tr><td>cs4Label=contentType cs4</td><td>mime</td><td>the declared content type</td></tr>
@@ -111,6 +111,7 @@ public final class Cef {
           case "access" -> "Blocked by access rule";
           case "protection" -> "Blocked by protection rule";
           case "proxy" -> "Blocked by the proxy";
+          case "tls" -> "Blocked by TLS rule";
           default -> "Blocked";
         };
       case "redirect":

@@ -125,6 +125,10 @@ class TlsRulesProxyTest {
     Host.waitUntil("the access log's line for the refused tunnel",
         () -> Files.exists(dir.resolve("access.log")) && Files.readString(dir.resolve("access.log"))
             .contains("TCP_DENIED/200"));
+    // Counted as the rule's hit, as the other rule types' are (show rules).
+    Host.waitUntil("the refusal counted for no-blocked", () -> daemon.rules().getJsonArray("rules").stream()
+        .map(o -> (io.vertx.core.json.JsonObject) o).anyMatch(o -> o.getString("type").equals("tls")
+            && o.getString("name").equals("no-blocked") && o.getLong("hits") >= 1));
   }
 
   @Test
