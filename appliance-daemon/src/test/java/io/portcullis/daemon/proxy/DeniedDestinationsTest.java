@@ -140,8 +140,10 @@ class DeniedDestinationsTest {
     Host.waitUntil(() -> events("proxy.deniedDestinations").size() == denied.size() + 2);
     JsonObject e = events("proxy.deniedDestinations").get(0);
     assertEquals("block", e.getString("action"), e.encode());
-    String log = Files.readString(dir.resolve("access.log"));
-    assertTrue(log.contains("TCP_DENIED/403") && log.contains("http://localhost:" + w + "/x"), log);
+    // The access log is written in batches off the traffic threads: waited for, not read at once.
+    Host.waitUntil("the access-log line of the refusal", () -> Files.exists(dir.resolve("access.log"))
+        && Files.readString(dir.resolve("access.log")).contains("TCP_DENIED/403")
+        && Files.readString(dir.resolve("access.log")).contains("http://localhost:" + w + "/x"));
   }
 
   @Test
