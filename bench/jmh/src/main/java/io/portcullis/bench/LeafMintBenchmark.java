@@ -6,7 +6,6 @@ import io.portcullis.daemon.tls.LeafCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -40,8 +39,9 @@ public class LeafMintBenchmark {
   @Setup
   public void setUp() throws Exception {
     dir = Files.createTempDirectory("leaf-bench");
-    TlsConfig config = new TlsConfig(false, new TlsConfig.Ca(null, null), List.of(), TlsConfig.LeafKey.ECDSA,
-        new TlsConfig.Cache(1024));
+    // As the config reads it, so that a new key of proxy.tls changes nothing here.
+    TlsConfig config = io.portcullis.daemon.config.ConfigLoader.parse("proxy: { tls: { cache: { maxEntries: 1024 } } }")
+        .proxy().tls();
     leaves = new LeafCertificates(InspectionCa.loadOrCreate(dir.resolve("node"), null, dir), config);
     // An origin's certificate with names, made by another CA the same way.
     origin = new LeafCertificates(InspectionCa.loadOrCreate(dir.resolve("origin"), null, dir), config)
