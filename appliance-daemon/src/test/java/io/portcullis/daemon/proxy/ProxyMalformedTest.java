@@ -149,4 +149,33 @@ class ProxyMalformedTest {
     }
     assertTrue(!Files.readString(dir.resolve("nginx/access.log")).contains("/slow"));
   }
+
+  @Test
+  void anAnswerWhoseBodyBreaksBeforeItsFirstByteIsA502NotASilentClose() throws Exception {
+    // An origin whose head is sound but whose first chunk size is not: nothing of the answer went out yet, so the
+    // user must get our 502 page, not a connection closed without a word (statuses []).
+    try (java.net.ServerSocket bad = new java.net.ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+      Thread t = new Thread(() -> {
+        try (Socket c = bad.accept()) {
+          InputStream in = c.getInputStream();
+          StringBuilder head = new StringBuilder();
+          while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+              return;
+            }
+            head.append((char) b);
+          }
+          c.getOutputStream().write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+              .getBytes(StandardCharsets.ISO_8859_1));
+        } catch (IOException e) {
+          // the proxy went away
+        }
+      }, "bad-origin");
+      t.setDaemon(true);
+      t.start();
+      Exchange x = send("GET http://127.0.0.1:" + bad.getLocalPort() + "/bad HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      assertEquals(List.of(502), x.statuses(), x.text());
+    }
+  }
 }

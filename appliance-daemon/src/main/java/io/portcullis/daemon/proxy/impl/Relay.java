@@ -192,6 +192,15 @@ final class Relay {
         if (failed != null) {
           failed.run();
         }
+        if (!out.headWritten()) {
+          // Nothing of the answer went out (its body broke before its first byte): the user gets our 502 page, not
+          // a connection closed without a word. The origin's head, set but unsent, is dropped for the page's.
+          out.headers().clear();
+          out.setChunked(false);
+          abort.run();
+          Pages.badAnswer(ex, ex.target().origin(), "a body that broke off: " + e.getMessage()).send(ex);
+          return;
+        }
         req.connection().close();
       }
     });
