@@ -93,6 +93,34 @@ public final class Peers {
     return port;
   }
 
+  /**
+   * A self-signed EC P-256 certificate for CN=localhost and the DNS {@code names} (openssl req), valid 2 days:
+   * dir/NAME.crt and dir/NAME.key; the certificate's path.
+   */
+  public static Path selfSigned(Path dir, String name, String... names) throws Exception {
+    Files.createDirectories(dir);
+    String san = "subjectAltName=" + String.join(",", java.util.Arrays.stream(names).map(n -> "DNS:" + n).toList());
+    Host.Run r = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", name + ".key", "-out", name + ".crt", "-days", "2", "-subj", "/CN=localhost",
+        "-addext", san);
+    if (r.exit() != 0) {
+      throw new IllegalStateException("openssl req: " + r.output());
+    }
+    return dir.resolve(name + ".crt");
+  }
+
+  /** An nginx server block (for {@link #nginx}'s extraServers) serving {@code root} over TLS on 127.0.0.1:port. */
+  public static String tlsServer(int port, Path certificate, Path key, Path root) {
+    return """
+        server {
+          listen 127.0.0.1:%d ssl;
+          ssl_certificate %s;
+          ssl_certificate_key %s;
+          root %s;
+        }
+        """.formatted(port, certificate, key, root);
+  }
+
   /** nginx serving {@code root} on 127.0.0.1:port, in the foreground. */
   public static Process nginx(Path dir, Path root, int port) throws Exception {
     return nginx(dir, root, port, "");

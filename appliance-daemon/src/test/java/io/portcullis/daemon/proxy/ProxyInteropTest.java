@@ -46,22 +46,11 @@ class ProxyInteropTest {
     Host.randomFile(www.resolve("1k.bin"), 1024, 3);
     Host.randomFile(www.resolve("5m.bin"), 5 << 20, 4);
     Host.randomFile(www.resolve("100m.bin"), 100 << 20, 5);
-    Path tls = dir.resolve("tls");
-    Files.createDirectories(tls);
-    Run cert = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-subj", "/CN=localhost", "-keyout", tls.resolve("key.pem").toString(), "-out",
-        tls.resolve("cert.pem").toString());
-    assertEquals(0, cert.exit(), cert.output());
+    Path cert = Peers.selfSigned(dir.resolve("tls"), "origin", "localhost");
     origin = freePort();
     tlsOrigin = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin, """
-        server {
-          listen 127.0.0.1:%d ssl;
-          ssl_certificate %s;
-          ssl_certificate_key %s;
-          root %s;
-        }
-        """.formatted(tlsOrigin, tls.resolve("cert.pem"), tls.resolve("key.pem"), www)));
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, origin,
+        Peers.tlsServer(tlsOrigin, cert, dir.resolve("tls/origin.key"), www)));
     echoPort = freePort();
     HttpServer echo = cleanup.add(HttpServer.create(new InetSocketAddress("127.0.0.1", echoPort), 64), s -> s.stop(0));
     echo.createContext("/", ex -> {

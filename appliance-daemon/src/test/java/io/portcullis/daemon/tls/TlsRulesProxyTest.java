@@ -41,22 +41,13 @@ class TlsRulesProxyTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Run cert = Host.runIn(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-        "-nodes", "-keyout", "origin.key", "-out", "origin.crt", "-days", "2", "-subj", "/CN=localhost",
-        "-addext", "subjectAltName=DNS:localhost,DNS:blocked.test");
-    assertEquals(0, cert.exit(), cert.output());
+    Peers.selfSigned(dir, "origin", "localhost", "blocked.test");
     Path www = Files.createDirectories(dir.resolve("www"));
     Files.writeString(www.resolve("page.txt"), "a page over TLS\n");
     tls = freePort();
     plain = freePort();
-    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, plain, """
-        server {
-          listen 127.0.0.1:%d ssl;
-          ssl_certificate %s;
-          ssl_certificate_key %s;
-          root %s;
-        }
-        """.formatted(tls, dir.resolve("origin.crt"), dir.resolve("origin.key"), www)));
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, plain,
+        Peers.tlsServer(tls, dir.resolve("origin.crt"), dir.resolve("origin.key"), www)));
     proxy = freePort();
     base = TestNodes.config(freePort(), proxy, freePort()).replace("deniedDestinations: [] }",
         "deniedDestinations: [], connectPorts: [443, " + tls + ", " + plain + "], accessLog: access.log }")

@@ -38,10 +38,11 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       return Future.succeededFuture(ex.page(403, "Access denied", "Tunnels to " + target.origin().host()
           + " are blocked by the rule " + early.rule() + ".", true));
     }
-    return Destination.resolve(vertx, ex, target.origin(), address -> open(ex, address));
+    return Destination.resolve(vertx, ex, target.origin(), address -> open(ex, address, early));
   }
 
-  private Future<Answer> open(Exchange ex, SocketAddress address) {
+  /** Connects to the origin at {@code address}; {@code byHost}: the TLS rule the CONNECT host matched, or null. */
+  private Future<Answer> open(Exchange ex, SocketAddress address, Policy.TlsVerdict byHost) {
     Target target = ex.target();
     return tunnels.connect(address).transform(ar -> {
       if (ar.succeeded() && ex.over()) {
@@ -59,14 +60,14 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
           upstream.close();
           return Future.succeededFuture(Answer.NONE);
         }
-        peek(ex, sock.result(), upstream);
+        peek(ex, sock.result(), upstream, byHost);
         return Future.succeededFuture(Answer.NONE);
       });
     });
   }
 
   /** Reads the client's first flight until the ClientHello is whole, it is not TLS, or proxy.tls.helloTimeout. */
-  private void peek(Exchange ex, NetSocket client, NetSocket upstream) {
+  private void peek(Exchange ex, NetSocket client, NetSocket upstream, Policy.TlsVerdict byHost) {
     DefaultExchange de = (DefaultExchange) ex;
     de.tunnelled();
     ex.record().code = "TCP_TUNNEL";
@@ -79,7 +80,7 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       if (!decided[0]) {
         decided[0] = true;
         client.pause();
-        judge(ex, client, upstream, reader, null);
+        judge(ex, client, upstream, reader, null, byHost);
       }
     });
     client.closeHandler(v -> {
@@ -97,14 +98,17 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
         decided[0] = true;
         vertx.cancelTimer(timer);
         client.pause();
-        judge(ex, client, upstream, reader, r);
+        judge(ex, client, upstream, reader, r, byHost);
       }
     });
   }
 
-  /** Tunnels or refuses by what the peek read: {@code r}, or null when the client sent no whole hello in time. */
+  /**
+   * Tunnels or refuses by what the peek read: {@code r}, or null when the client sent no whole hello in time;
+   * {@code byHost} is what the CONNECT host matched (judged before the connection, never a block here).
+   */
   private static void judge(Exchange ex, NetSocket client, NetSocket upstream, ClientHelloReader reader,
-      ClientHelloReader.Result r) {
+      ClientHelloReader.Result r, Policy.TlsVerdict byHost) {
     TlsConfig t = ex.settings().proxy().tls();
     if (r instanceof ClientHelloReader.Hello h) {
       ClientHello hello = h.hello();
@@ -113,21 +117,16 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
         return;
       }
       String connectHost = ex.target().origin().host();
-      if (hello.sni() != null && !hello.sni().equals(connectHost.toLowerCase(Locale.ROOT))) {
-        // The name the origin will serve must pass the rules too: no fronting a blocked name behind an allowed host.
-        Policy.TlsVerdict bySni = verdict(ex, hello.sni());
-        if (bySni != null && bySni.action() == TlsRule.Action.BLOCK) {
-          refuse(ex, client, upstream, "tls", bySni.rule());
-          return;
-        }
-        if (bySni != null) {
-          decide(ex, "allow", "tls", bySni.rule());
-        }
-      } else {
-        Policy.TlsVerdict byHost = verdict(ex, connectHost);
-        if (byHost != null) {
-          decide(ex, "allow", "tls", byHost.rule());
-        }
+      // The name the origin will serve must pass the rules too: no fronting a blocked name behind an allowed host.
+      Policy.TlsVerdict bySni = hello.sni() == null || hello.sni().equals(connectHost.toLowerCase(Locale.ROOT))
+          ? null : verdict(ex, hello.sni());
+      if (bySni != null && bySni.action() == TlsRule.Action.BLOCK) {
+        refuse(ex, client, upstream, "tls", bySni.rule());
+        return;
+      }
+      Policy.TlsVerdict decided = bySni != null ? bySni : byHost;
+      if (decided != null) {
+        decide(ex, "allow", "tls", decided.rule());
       }
       relay(ex, client, upstream, reader.bytesSeen());
       return;
