@@ -71,6 +71,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private final io.portcullis.daemon.config.ConfigFiles files;
   private final Path dataDir;
   private Compiled compiled;
+  private final io.portcullis.daemon.tls.TlsCounters tlsCounters = new io.portcullis.daemon.tls.TlsCounters();
   private final BalancerStats balancerStats;
   private final Service<Balancer> balancer;
   private final Service<ProxySettings> proxy;
@@ -83,7 +84,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private boolean stopped;
 
   /** The policy and scanner of one config; compiled once per commit, shared by the services. */
-  record Compiled(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.tls.InspectionCa ca) {
+  record Compiled(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.tls.InspectionCa ca,
+      io.portcullis.daemon.tls.Interception interception) {
   }
 
   /** Compiles {@code c} (once: later calls for the same config reuse it); the scanner is reused while scan.* holds. */
@@ -115,7 +117,15 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         throw new Policy.PolicyException("proxy.tls.ca: " + e.getMessage());
       }
     }
-    compiled = new Compiled(c, policy, scanner, ca);
+    io.portcullis.daemon.tls.Interception interception;
+    try {
+      // proxy.tls.trust is read here too: a file that holds no certificate is refused at commit, not at first use.
+      interception = io.portcullis.daemon.tls.Interception.of(ca, c.proxy().tls(), baseDir,
+          compiled == null ? null : compiled.interception(), tlsCounters);
+    } catch (io.portcullis.daemon.config.ConfigException e) {
+      throw new Policy.PolicyException(e.getMessage());
+    }
+    compiled = new Compiled(c, policy, scanner, ca, interception);
     return compiled;
   }
 
@@ -189,7 +199,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         .description("client addresses locked out after proxy.auth.lockout.maxFailures failed logins")
         .register(registry);
     traffic.add(proxy = new Service<ProxySettings>("proxy", vertx,
-        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).ca(), compiled(c).policy()),
+        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).interception(),
+            compiled(c).policy()),
         p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
     IcapVerticle.Shared icapShared = new IcapVerticle.Shared(registry);

@@ -8,14 +8,17 @@ import java.util.List;
  * files are read then), not here: validation never reads files.
  */
 public record TlsConfig(
-    @Doc("decrypt CONNECT tunnels to inspect them, showing clients certificates signed by proxy.tls.ca; off until "
-        + "every client trusts that CA (its certificate: DATA_DIR/tls/ca.crt, or the admin's). Not in this build yet: "
-        + "true is refused") @Default("false")
+    @Doc("decrypt CONNECT tunnels that no TLS rule tunnels or blocks, so that every rule, scan and log sees their "
+        + "https requests, showing clients certificates signed by proxy.tls.ca; leave it off until every client "
+        + "trusts that CA (its certificate: DATA_DIR/tls/ca.crt, or the admin's)") @Default("false")
     boolean inspect,
     @Doc("the admin's own CA (or a subordinate CA of the company PKI) that signs the certificates; none: the node's "
         + "own, made at first need in its data dir (tls/ca.crt) and kept") Ca ca,
     @Doc("PEM files of CAs trusted for origins besides the system's store (relative to the config's directory)")
     @ConfigFile List<String> trust,
+    @Doc("SHA-256 fingerprints (hex; colons optional) of origin certificates accepted although they fail "
+        + "verification (self-signed appliances of your own, say): inspected as if trusted")
+    List<String> allowedCertificates,
     @Doc("the key type of the certificates shown to clients: ecdsa (P-256) or rsa (2048 bits, for old clients)")
     @Default("ecdsa") LeafKey leafKey,
     @Doc("the certificates made per host, kept for reuse") Cache cache,
@@ -37,14 +40,15 @@ public record TlsConfig(
 
   @Override
   public void validate(String path, Problems problems) {
-    // Refused rather than ignored: a node that said it inspects and did not would lie about what it scans.
     problems.between(path + ".maxHelloBytes", maxHelloBytes, 1024, 1024 * 1024);
     if (helloTimeout.toMillis() < 100) {
       problems.add(path + ".helloTimeout", "must be at least 100ms");
     }
-    if (inspect) {
-      problems.add(path + ".inspect", "HTTPS inspection is not in this build yet (its CA and certificates are); "
-          + "leave it false");
+    for (int i = 0; i < allowedCertificates.size(); i++) {
+      if (!allowedCertificates.get(i).matches("(?i)[0-9a-f]{2}(:?[0-9a-f]{2}){31}")) {
+        problems.add(path + ".allowedCertificates[" + i + "]", "must be a SHA-256 fingerprint: 64 hex digits, "
+            + "in pairs optionally separated by colons");
+      }
     }
   }
 

@@ -8,7 +8,8 @@ package io.portcullis.daemon.config;
 public record TlsRule(
     @Doc("the rule's name, unique among TLS rules") String name,
     @Doc("conditions that must all hold (an empty when matches every tunnel)") Conditions when,
-    @Doc("tunnel (pass the bytes, see nothing), block (refuse the tunnel) or inspect (not in this build yet)")
+    @Doc("inspect (decrypt, so the other rules see its https requests), tunnel (pass the bytes, see nothing) or "
+        + "block (refuse the tunnel)")
     Action action) implements Validatable {
 
   /** What a TLS rule does with a tunnel it matches. */
@@ -17,9 +18,5 @@ public record TlsRule(
   @Override
   public void validate(String path, Problems problems) {
     Rules.checkName(name, path, problems);
-    if (action == Action.INSPECT) {
-      // Refused rather than tunnelled: a rule that said inspect and did not would lie about what is scanned.
-      problems.add(path + ".action", "inspect is not in this build yet (tunnel and block are); use tunnel");
-    }
   }
 }

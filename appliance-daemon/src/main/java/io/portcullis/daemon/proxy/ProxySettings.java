@@ -7,15 +7,15 @@ import java.util.List;
 
 /**
  * What the proxy works from: its config section, the ICAP services it uses — those configured, or, when none are,
- * this node's own ICAP server (if it runs) — its users (null: no authentication), its access log (null: none) and
- * where its traffic events go.
+ * this node's own ICAP server (if it runs) — its users (null: no authentication), its access log (null: none),
+ * where its traffic events go and what HTTPS inspection works with (its CA, certificates and origin trust).
  */
 public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<IcapService> respmod, String node,
     BasicAuth auth, AccessLog accessLog, List<io.portcullis.daemon.rules.CidrMatcher> allowedClients,
     io.portcullis.daemon.events.Events events, ClientConnections connections,
     List<io.portcullis.daemon.rules.CidrMatcher> unlimitedClients,
     List<io.portcullis.daemon.rules.CidrMatcher> followXForwardedFor, Destinations destinations,
-    io.portcullis.daemon.identity.LoginThrottle logins, io.portcullis.daemon.tls.InspectionCa inspectionCa,
+    io.portcullis.daemon.identity.LoginThrottle logins, io.portcullis.daemon.tls.Interception interception,
     io.portcullis.daemon.rules.Policy policy) {
 
   /** The host name at which the proxy itself serves the inspection CA to users' browsers (see CaPage). */
@@ -24,7 +24,7 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
   /** The settings of {@code c}; files it names (htpasswd, access log) are relative to {@code baseDir}. */
   public static ProxySettings of(Config c, java.nio.file.Path baseDir, io.portcullis.daemon.events.Events events,
       ClientConnections connections, io.portcullis.daemon.identity.LoginThrottle logins,
-      io.portcullis.daemon.tls.InspectionCa inspectionCa, io.portcullis.daemon.rules.Policy policy) {
+      io.portcullis.daemon.tls.Interception interception, io.portcullis.daemon.rules.Policy policy) {
     ProxyConfig p = c.proxy();
     String own = null;
     if (c.icap().enabled()) {
@@ -41,6 +41,6 @@ public record ProxySettings(ProxyConfig proxy, List<IcapService> reqmod, List<Ic
         p.allowedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(), events, connections,
         p.unlimitedClients().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
         p.followXForwardedFor().stream().map(io.portcullis.daemon.rules.CidrMatcher::new).toList(),
-        Destinations.of(c), logins, inspectionCa, policy);
+        Destinations.of(c), logins, interception, policy);
   }
 }

@@ -38,6 +38,9 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
       .getBytes(StandardCharsets.US_ASCII);
 
   private final Http1Framing framing;
+  private final Http1Framing.Limits limits;
+  private final Duration headerTimeout;
+  private final Duration bodyTimeout;
   private final long headerTimeoutNanos;
   private final long bodyTimeoutNanos;
   private final long minBodyRate;
@@ -51,6 +54,9 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
 
   RequestGuard(Http1Framing.Limits limits, Duration headerTimeout, Duration bodyTimeout, long minBodyRate) {
     this.framing = new Http1Framing(Http1Framing.Mode.REQUEST, limits);
+    this.limits = limits;
+    this.headerTimeout = headerTimeout;
+    this.bodyTimeout = bodyTimeout;
     this.headerTimeoutNanos = headerTimeout.toNanos();
     this.bodyTimeoutNanos = bodyTimeout.toNanos();
     this.minBodyRate = Math.max(1, minBodyRate);
@@ -70,8 +76,41 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
     }
     pipeline.addBefore("httpDecoder", "portcullisGuard", new RequestGuard(limits, headerTimeout, bodyTimeout,
         minBodyRate));
+    pipeline.addAfter("httpDecoder", "portcullisConnect", CONNECT_KEEPS_ALIVE);
     pipeline.channel().attr(BODY_REFUSED).set(bodyRefused);
     return true;
+  }
+
+  /**
+   * Puts a new guard, with the same limits, in place of {@code ch}'s: the requests decrypted inside an inspected
+   * tunnel are guarded from their start as those of a new connection (the old guard took all after the CONNECT for
+   * the tunnel's).
+   */
+  public static void restart(io.netty.channel.Channel ch) {
+    if (ch.pipeline().get("portcullisGuard") instanceof RequestGuard g) {
+      ch.pipeline().replace("portcullisGuard", "portcullisGuard",
+          new RequestGuard(g.limits, g.headerTimeout, g.bodyTimeout, g.minBodyRate));
+    }
+  }
+
+  /**
+   * A CONNECT's connection outlives its 200 whatever its Connection header or HTTP version says (an HTTP/1.0 CONNECT
+   * has no keep-alive by default): it becomes the tunnel, or carries the requests decrypted in it. Set before the
+   * server reads the request, which would close the connection after the 200 otherwise.
+   */
+  private static final io.netty.channel.ChannelHandler CONNECT_KEEPS_ALIVE = new ConnectKeepsAlive();
+
+  @io.netty.channel.ChannelHandler.Sharable
+  private static final class ConnectKeepsAlive extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.handler.codec.http.HttpRequest r
+          && io.netty.handler.codec.http.HttpMethod.CONNECT.equals(r.method())) {
+        r.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION,
+            io.netty.handler.codec.http.HttpHeaderValues.KEEP_ALIVE);
+      }
+      ctx.fireChannelRead(msg);
+    }
   }
 
   /** Why the guard refused the request on {@code conn}, or null if it was the decoder's own refusal. */

@@ -112,6 +112,7 @@ public final class LeafCertificates {
   private final LinkedHashMap<Key, CompletableFuture<Leaf>> cache;
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
+  private volatile TlsCounters counters; // node-wide, outliving this cache; null: none
 
   /** What the names and lifetime of a leaf depend on: the sorted names, the O, the origin's notAfter (null: none). */
   private record Key(List<String> names, String organization, Instant originNotAfter) {
@@ -190,8 +191,12 @@ public final class LeafCertificates {
         cache.put(key, mine);
       }
     }
+    TlsCounters node = counters;
     if (mine == null) {
       hits.increment();
+      if (node != null) {
+        node.certificateHits.increment();
+      }
       try {
         return found.join();
       } catch (CompletionException e) {
@@ -199,6 +204,9 @@ public final class LeafCertificates {
       }
     }
     misses.increment();
+    if (node != null) {
+      node.certificateMisses.increment();
+    }
     try {
       Leaf leaf = mint(names, organization, ceiling);
       mine.complete(leaf);
@@ -210,6 +218,11 @@ public final class LeafCertificates {
       }
       throw e;
     }
+  }
+
+  /** Counts lookups into {@code node} too. */
+  void countInto(TlsCounters node) {
+    this.counters = node;
   }
 
   /** Lookups answered with a kept leaf, or one another thread was making. */

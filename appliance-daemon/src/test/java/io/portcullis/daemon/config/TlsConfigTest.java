@@ -13,7 +13,7 @@ class TlsConfigTest {
   @Test
   void leftOutItMeansNoInspectionTheNodesCaAndEcdsaLeaves() throws Exception {
     TlsConfig t = ConfigLoader.parse("").proxy().tls();
-    assertEquals(new TlsConfig(false, new TlsConfig.Ca(null, null), List.of(), TlsConfig.LeafKey.ECDSA,
+    assertEquals(new TlsConfig(false, new TlsConfig.Ca(null, null), List.of(), List.of(), TlsConfig.LeafKey.ECDSA,
         new TlsConfig.Cache(10_000), TlsConfig.NonTls.BLOCK, TlsConfig.OnEch.BLOCK, java.time.Duration.ofSeconds(10),
         65536), t);
     assertFalse(t.ca().configured());
@@ -24,9 +24,10 @@ class TlsConfigTest {
     TlsConfig t = ConfigLoader.parse("""
         proxy:
           tls:
-            inspect: false
+            inspect: true
             ca: { certificate: ca/inspect.crt, key: ca/inspect.key }
             trust: [origins/internal-root.pem]
+            allowedCertificates: ["AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"]
             leafKey: rsa
             cache: { maxEntries: 50 }
             onNonTls: tunnel
@@ -34,8 +35,10 @@ class TlsConfigTest {
             helloTimeout: 3s
             maxHelloBytes: 4096
         """).proxy().tls();
-    assertEquals(new TlsConfig(false, new TlsConfig.Ca("ca/inspect.crt", "ca/inspect.key"),
-        List.of("origins/internal-root.pem"), TlsConfig.LeafKey.RSA, new TlsConfig.Cache(50), TlsConfig.NonTls.TUNNEL,
+    assertEquals(new TlsConfig(true, new TlsConfig.Ca("ca/inspect.crt", "ca/inspect.key"),
+        List.of("origins/internal-root.pem"),
+        List.of("AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"),
+        TlsConfig.LeafKey.RSA, new TlsConfig.Cache(50), TlsConfig.NonTls.TUNNEL,
         TlsConfig.OnEch.TUNNEL, java.time.Duration.ofSeconds(3), 4096), t);
   }
 
@@ -57,10 +60,10 @@ class TlsConfigTest {
   }
 
   @Test
-  void inspectionIsRefusedUntilTheProxyDoesIt() {
-    ConfigException e = assertThrows(ConfigException.class,
-        () -> ConfigLoader.parse("proxy:\n  tls:\n    inspect: true\n"));
-    assertEquals(List.of("proxy.tls.inspect: HTTPS inspection is not in this build yet (its CA and certificates are); "
-        + "leave it false"), e.problems().stream().map(p -> p.path() + ": " + p.message()).toList());
+  void anAllowedCertificateMustBeASha256Fingerprint() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+        "proxy:\n  tls:\n    allowedCertificates: [\"AB:CD\", \"" + "ab".repeat(32) + "\"]\n"));
+    assertEquals(List.of("proxy.tls.allowedCertificates[0]: must be a SHA-256 fingerprint: 64 hex digits, in pairs "
+        + "optionally separated by colons"), e.problems().stream().map(p -> p.path() + ": " + p.message()).toList());
   }
 }

@@ -27,7 +27,7 @@ record CaPage() implements ExchangeStep {
     if (!ex.target().origin().host().toLowerCase(Locale.ROOT).equals(HOST)) {
       return ex.next();
     }
-    InspectionCa ca = ex.settings().inspectionCa();
+    InspectionCa ca = ex.settings().interception() == null ? null : ex.settings().interception().ca();
     String path = ex.target().path();
     int query = path.indexOf('?');
     path = query < 0 ? path : path.substring(0, query);

@@ -47,6 +47,7 @@ final class DefaultExchange implements Exchange {
   private long timer = -1;
   private boolean recorded;
   private boolean active; // counted in proxy.maxActiveRequests
+  private boolean tunnel; // a CONNECT's 200 went out: recorded when the connection closes
 
   DefaultExchange(Vertx vertx, HttpServerRequest req, ProxySettings settings, String client,
       List<ExchangeStep> steps) {
@@ -246,6 +247,9 @@ final class DefaultExchange implements Exchange {
 
   /** The answer ended or the user went away: the timer stops, the access-log line and event are written, once. */
   void finished() {
+    if (tunnel && channel(req).isActive()) {
+      return; // the 200 of a tunnel ended: its line waits for the tunnel's end
+    }
     if (timer >= 0) {
       vertx.cancelTimer(timer);
       timer = -1;
@@ -261,7 +265,9 @@ final class DefaultExchange implements Exchange {
     long bytes = record.tunnelled >= 0 ? record.tunnelled : req.response().bytesWritten();
     String type = req.response().headers().get(HttpHeaders.CONTENT_TYPE);
     String method = record.invalid ? null : req.method().name();
-    String uri = record.invalid ? null : req.uri();
+    // Inside an inspected tunnel the request line has the path only: the URL logged is the whole https one.
+    String uri = record.invalid ? null : target != null && "https".equals(target.scheme()) && !target.path().isEmpty()
+        ? target.uri() : req.uri();
     AccessLog log = settings.accessLog();
     if (log != null) {
       String code = record.code != null ? record.code : record.invalid ? "NONE_NONE"
@@ -285,6 +291,7 @@ final class DefaultExchange implements Exchange {
 
   /** A tunnel opened: it lives until idle, proxy.requestTimeout does not cut it; its record waits for its close. */
   void tunnelled() {
+    tunnel = true;
     if (timer >= 0) {
       vertx.cancelTimer(timer);
       timer = -1;

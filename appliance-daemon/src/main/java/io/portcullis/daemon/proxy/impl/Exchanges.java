@@ -18,13 +18,15 @@ import io.vertx.core.net.NetClientOptions;
 import java.util.List;
 
 /**
- * Where the proxy's requests become exchanges: the pipeline of steps, one for plain requests and one for CONNECT,
- * and the clients they share on one event loop (origins, tunnels, ICAP).
+ * Where the proxy's requests become exchanges: the pipeline of steps, one for plain requests, one for CONNECT and one
+ * for the requests decrypted inside an inspected tunnel, and the clients they share on one event loop (origins,
+ * tunnels, ICAP).
  */
 public final class Exchanges {
   private final Vertx vertx;
   private final List<ExchangeStep> plain;
   private final List<ExchangeStep> connect;
+  private final List<ExchangeStep> inspected;
 
   /** The pipelines for {@code s}'s limits (connect timeout, pool sizes), on {@code vertx}'s current context. */
   public Exchanges(Vertx vertx, ProxyConfig s) {
@@ -44,6 +46,8 @@ public final class Exchanges {
     plain = concat(head.subList(0, 3), new CaPage(), head.get(3), new ResponseModification(vertx, icap),
         new Forward(vertx, client));
     connect = concat(head, new Tunnel(vertx, tunnels));
+    inspected = List.of(head.get(0), new InsideTunnel(), head.get(3), plain.get(plain.size() - 2),
+        plain.get(plain.size() - 1));
   }
 
   private static List<ExchangeStep> concat(List<ExchangeStep> head, ExchangeStep... tail) {
@@ -55,8 +59,9 @@ public final class Exchanges {
     if (Pages.closing(req)) {
       return; // pipelined behind an error answer that closes: never served, the connection is going
     }
+    boolean inside = DefaultExchange.channel(req).hasAttr(Bump.INSPECTED);
     DefaultExchange ex = new DefaultExchange(vertx, req, settings, clientAddress(req, settings),
-        req.method() == HttpMethod.CONNECT ? connect : plain).begin();
+        inside ? inspected : req.method() == HttpMethod.CONNECT ? connect : plain).begin();
     if (ex.admitted()) {
       ex.run();
     } else {

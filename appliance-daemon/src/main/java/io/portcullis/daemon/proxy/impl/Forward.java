@@ -17,14 +17,28 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.core.net.TrustOptions;
+import io.portcullis.daemon.tls.Interception;
+import io.portcullis.daemon.tls.OriginTrust;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
 
 /**
- * The last step of a request: it goes to the origin over a pooled keep-alive connection, with end-to-end headers,
+ * The last step of a request: it goes to the origin over a pooled keep-alive connection (TLS for the https requests
+ * of inspected tunnels, the origin checked by proxy.tls's trust: {@link OriginTrust}), with end-to-end headers,
  * {@code Via} and (proxy.xForwardedFor) X-Forwarded-For; the body streams with back-pressure, or REQMOD's
  * replacement goes whole. Its answer is the origin's response, paused until it is relayed.
  */
-record Forward(Vertx vertx, HttpClientAgent client) implements ExchangeStep {
+record Forward(Vertx vertx, HttpClientAgent client, Map<OriginTrust, ClientSSLOptions> originTls)
+    implements ExchangeStep {
+  /** Forwards with {@code client}; the TLS options of https origins are made once per origin trust (per commit). */
+  Forward(Vertx vertx, HttpClientAgent client) {
+    this(vertx, client, new WeakHashMap<>());
+  }
+
   @Override
   public Future<Answer> request(Exchange ex) {
     Target target = ex.target();
@@ -39,6 +53,14 @@ record Forward(Vertx vertx, HttpClientAgent client) implements ExchangeStep {
     RequestOptions options = new RequestOptions().setMethod(method).setHost(target.origin().host())
         .setPort(target.origin().port()).setServer(address).setURI(target.path())
         .setIdleTimeout(s.upstreamTimeout().toMillis());
+    if ("https".equals(target.scheme())) {
+      // One options object per trust: the client keeps one TLS context and one pool per options object.
+      options.setSsl(true).setSslOptions(originTls.computeIfAbsent(ex.settings().interception().trust(),
+          t -> new ClientSSLOptions().setTrustOptions(TrustOptions.wrap(t)).setHostnameVerificationAlgorithm("")
+              .setEnabledSecureTransportProtocols(Set.of(Interception.PROTOCOLS))
+              .setSslHandshakeTimeout(s.connectTimeout().toMillis())
+              .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)));
+    }
     long t0 = System.nanoTime();
     return client.request(options).transform(ar -> {
       if (ar.failed()) {

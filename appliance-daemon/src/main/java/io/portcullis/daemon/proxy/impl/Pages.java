@@ -7,6 +7,7 @@ import io.portcullis.daemon.pages.ErrorPage;
 import io.portcullis.daemon.proxy.Answer;
 import io.portcullis.daemon.proxy.Exchange;
 import io.portcullis.daemon.proxy.LingeringClose;
+import io.portcullis.daemon.tls.OriginTrust;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -82,6 +83,15 @@ final class Pages {
     LOG.debug("upstream {} failed: {}", target, cause.toString());
     if (ex.over()) {
       return Answer.NONE;
+    }
+    OriginTrust.Untrusted untrusted = OriginTrust.Untrusted.in(cause);
+    if (untrusted != null) {
+      if (ex.settings().interception() != null) {
+        ex.settings().interception().counters().untrusted(untrusted.reason());
+      }
+      ex.record().decide("error", "proxy.tls: origin not trusted");
+      return page(502, "Untrusted web site", "The web server " + target.host() + " cannot be trusted: its "
+          + "certificate is not trusted: " + untrusted.getMessage() + ".", false);
     }
     if (ex.request().response().headWritten()) {
       ex.request().connection().close();

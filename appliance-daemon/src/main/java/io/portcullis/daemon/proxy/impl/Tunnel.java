@@ -10,25 +10,28 @@ import io.portcullis.daemon.rules.Facts;
 import io.portcullis.daemon.rules.Policy;
 import io.portcullis.daemon.tls.ClientHello;
 import io.portcullis.daemon.tls.ClientHelloReader;
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
-import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Locale;
 
 /**
- * The last step of a CONNECT: a TCP connection to the target, then the user's connection becomes a tunnel to it,
- * bytes both ways with back-pressure, counted for the access log. Before any byte goes through, the client's first
- * flight is read (the peek): a ClientHello is judged by rules.tls on its server name and on the CONNECT host, and
- * what is not TLS by proxy.tls.onNonTls; only then are the bytes read replayed to the origin. A TLS rule that blocks
- * the CONNECT host itself answers 403 before any connection. The tunnel lives until either side closes or idles
- * out; proxy.requestTimeout does not cut it.
+ * The last step of a CONNECT: a TCP connection to the target, a 200, then the client's first flight is read (the
+ * peek) before any byte goes through: a ClientHello is judged by rules.tls on its server name and on the CONNECT
+ * host (no match: proxy.tls.inspect says), what is not TLS by proxy.tls.onNonTls. Then the tunnel is refused,
+ * joined to the origin (bytes both ways, counted for the access log), or inspected ({@link Bump}). A TLS rule that
+ * blocks the CONNECT host itself answers 403 before any connection. The tunnel lives until either side closes or
+ * idles out; proxy.requestTimeout does not cut it.
  */
 record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
+  private static final String GUARD = "portcullisGuard";
+
   @Override
   public Future<Answer> request(Exchange ex) {
     Target target = ex.target();
@@ -55,65 +58,57 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       }
       NetSocket upstream = ar.result();
       upstream.pause(); // nothing from the origin reaches the user before the peek has decided
-      return ex.request().toNetSocket().transform(sock -> {
-        if (sock.failed()) {
-          upstream.close();
-          return Future.succeededFuture(Answer.NONE);
-        }
-        peek(ex, sock.result(), upstream, byHost);
-        return Future.succeededFuture(Answer.NONE);
-      });
+      begin(ex, upstream, byHost);
+      return Future.succeededFuture(Answer.NONE);
     });
   }
 
-  /** Reads the client's first flight until the ClientHello is whole, it is not TLS, or proxy.tls.helloTimeout. */
-  private void peek(Exchange ex, NetSocket client, NetSocket upstream, Policy.TlsVerdict byHost) {
+  /**
+   * Answers 200 and starts the peek: the connection stays the proxy's HTTP/1 connection, with a {@link TunnelHandler}
+   * in front that reads the client's first flight until the tunnel's fate is decided.
+   */
+  private static void begin(Exchange ex, NetSocket upstream, Policy.TlsVerdict byHost) {
     DefaultExchange de = (DefaultExchange) ex;
+    Channel ch = DefaultExchange.channel(ex.request());
     de.tunnelled();
     ex.record().code = "TCP_TUNNEL";
     ex.record().peer = ex.target().origin().host();
     ex.record().tunnelled = 0;
     TlsConfig t = ex.settings().proxy().tls();
     ClientHelloReader reader = new ClientHelloReader(t.maxHelloBytes());
-    boolean[] decided = {false};
-    long timer = vertx.setTimer(t.helloTimeout().toMillis(), id -> {
-      if (!decided[0]) {
-        decided[0] = true;
-        client.pause();
-        judge(ex, client, upstream, reader, null, byHost);
-      }
-    });
-    client.closeHandler(v -> {
-      vertx.cancelTimer(timer);
+    TunnelHandler[] tunnel = new TunnelHandler[1];
+    tunnel[0] = new TunnelHandler(reader, t.helloTimeout().toMillis(),
+        r -> judge(ex, ch, tunnel[0], upstream, reader, r, byHost));
+    ch.closeFuture().addListener(f -> {
       upstream.close();
+      ex.record().tunnelled = tunnel[0].toClient();
       de.finished();
     });
-    upstream.exceptionHandler(e -> client.close());
-    client.handler(b -> {
-      if (decided[0]) {
-        return;
-      }
-      ClientHelloReader.Result r = reader.feed(b.getBytes());
-      if (!(r instanceof ClientHelloReader.NeedMore)) {
-        decided[0] = true;
-        vertx.cancelTimer(timer);
-        client.pause();
-        judge(ex, client, upstream, reader, r, byHost);
-      }
-    });
+    // In front of the guard, before the 200 leaves: the first byte the client sends after it is the peek's.
+    ch.pipeline().addBefore(GUARD, TunnelHandler.NAME, tunnel[0]);
+    HttpServerResponse r = ex.request().response();
+    r.setStatusCode(200).setStatusMessage("Connection established");
+    // RFC 9110 9.3.6: no Content-Length in a 2xx to CONNECT (the server adds one to every answer it ends).
+    r.headersEndHandler(v -> r.headers().remove(HttpHeaders.CONTENT_LENGTH));
+    ex.request().resume();
+    r.end();
   }
 
   /**
-   * Tunnels or refuses by what the peek read: {@code r}, or null when the client sent no whole hello in time;
-   * {@code byHost} is what the CONNECT host matched (judged before the connection, never a block here).
+   * Tunnels, inspects or refuses by what the peek read: {@code r}, or null when the client sent no whole hello in
+   * time; {@code byHost} is what the CONNECT host matched (judged before the connection, never a block here).
    */
-  private static void judge(Exchange ex, NetSocket client, NetSocket upstream, ClientHelloReader reader,
-      ClientHelloReader.Result r, Policy.TlsVerdict byHost) {
+  private static void judge(Exchange ex, Channel ch, TunnelHandler tunnel, NetSocket upstream,
+      ClientHelloReader reader, ClientHelloReader.Result r, Policy.TlsVerdict byHost) {
+    if (!ch.isActive()) {
+      upstream.close();
+      return;
+    }
     TlsConfig t = ex.settings().proxy().tls();
     if (r instanceof ClientHelloReader.Hello h) {
       ClientHello hello = h.hello();
       if (hello.ech() && t.onEch() == TlsConfig.OnEch.BLOCK) {
-        refuse(ex, client, upstream, "proxy", "proxy.tls.onEch");
+        refuse(ex, ch, upstream, "proxy", "proxy.tls.onEch");
         return;
       }
       String connectHost = ex.target().origin().host();
@@ -121,34 +116,53 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       Policy.TlsVerdict bySni = hello.sni() == null || hello.sni().equals(connectHost.toLowerCase(Locale.ROOT))
           ? null : verdict(ex, hello.sni());
       if (bySni != null && bySni.action() == TlsRule.Action.BLOCK) {
-        refuse(ex, client, upstream, "tls", bySni.rule());
+        refuse(ex, ch, upstream, "tls", bySni.rule());
         return;
       }
       Policy.TlsVerdict decided = bySni != null ? bySni : byHost;
+      TlsRule.Action action = decided != null ? decided.action()
+          : t.inspect() ? TlsRule.Action.INSPECT : TlsRule.Action.TUNNEL;
       if (decided != null) {
-        decide(ex, "allow", "tls", decided.rule());
+        decide(ex, action == TlsRule.Action.INSPECT ? "inspect" : "allow", "tls", decided.rule());
       }
-      relay(ex, client, upstream, reader.bytesSeen());
+      // An ECH hello let through hides its real name: only a tunnel can carry it.
+      if (action == TlsRule.Action.INSPECT && !hello.ech() && ex.settings().interception() != null) {
+        ex.record().code = "NONE_NONE"; // as Squid logs a bumped CONNECT; its requests get lines of their own
+        ex.settings().interception().counters().inspected.increment();
+        Bump.start(ex, ch, tunnel, upstream, hello.sni());
+        return;
+      }
+      tunnel(ex, tunnel, upstream);
       return;
     }
     if (r instanceof ClientHelloReader.Malformed || r instanceof ClientHelloReader.TooLarge) {
-      refuse(ex, client, upstream, "proxy", "proxy.tls: a ClientHello that cannot be read");
+      refuse(ex, ch, upstream, "proxy", "proxy.tls: a ClientHello that cannot be read");
       return;
     }
     // Not TLS, or nothing whole in time (a protocol whose server speaks first, say): as proxy.tls.onNonTls says.
     if (t.onNonTls() == TlsConfig.NonTls.BLOCK) {
-      refuse(ex, client, upstream, "proxy", "proxy.tls.onNonTls");
+      refuse(ex, ch, upstream, "proxy", "proxy.tls.onNonTls");
       return;
     }
-    relay(ex, client, upstream, reader.bytesSeen());
+    tunnel(ex, tunnel, upstream);
+  }
+
+  private static void tunnel(Exchange ex, TunnelHandler tunnel, NetSocket upstream) {
+    if (ex.settings().interception() != null) {
+      ex.settings().interception().counters().tunnelled.increment();
+    }
+    tunnel.splice(upstream);
   }
 
   /** The tunnel is refused after its 200: both connections close, nothing having reached the origin. */
-  private static void refuse(Exchange ex, NetSocket client, NetSocket upstream, String ruleType, String rule) {
+  private static void refuse(Exchange ex, Channel ch, NetSocket upstream, String ruleType, String rule) {
     decide(ex, "block", ruleType, rule);
     ex.record().code = "TCP_DENIED";
+    if (ex.settings().interception() != null) {
+      ex.settings().interception().counters().blocked.increment();
+    }
     upstream.close();
-    client.close();
+    ch.close();
   }
 
   /** The first TLS rule that matches a CONNECT to {@code host} by this user, or null. */
@@ -167,34 +181,5 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
     ex.record().action = action;
     ex.record().ruleType = ruleType;
     ex.record().rule = rule;
-  }
-
-  /** Replays the bytes the peek read to the origin, then joins the two connections. */
-  private static void relay(Exchange ex, NetSocket client, NetSocket upstream, ByteBuffer seen) {
-    if (seen.hasRemaining()) {
-      byte[] first = new byte[seen.remaining()];
-      seen.get(first);
-      upstream.write(Buffer.buffer(first));
-    }
-    splice(ex, client, upstream);
-    client.resume();
-    upstream.resume();
-  }
-
-  /** Joins the user's connection to the origin's, counting the bytes the user gets. */
-  private static void splice(Exchange ex, NetSocket client, NetSocket upstream) {
-    client.handler(null);
-    client.pipeTo(upstream);
-    // Not pipeTo: the bytes the client gets are counted for the access log.
-    upstream.handler(b -> {
-      ex.record().tunnelled += b.length();
-      client.write(b);
-      if (client.writeQueueFull()) {
-        upstream.pause();
-        client.drainHandler(v -> upstream.resume());
-      }
-    });
-    upstream.endHandler(v -> client.end());
-    upstream.exceptionHandler(e -> client.close());
   }
 }

@@ -1,0 +1,219 @@
+package io.portcullis.daemon.tls;
+
+import io.portcullis.daemon.config.ConfigException;
+import io.portcullis.daemon.config.TlsConfig;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+/**
+ * What an inspected tunnel needs, made once per commit: the certificates shown to clients ({@link LeafCertificates}),
+ * the trust origins are checked against ({@link OriginTrust}), the origins' certificates seen lately (so that a host
+ * seen before needs no look at its certificate before the client's handshake) and the engines that terminate the
+ * clients' TLS, each presenting the leaf minted for its host.
+ */
+public final class Interception {
+  /** What clients and origins may speak: no TLS before 1.2. */
+  public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+  /** The one application protocol offered to clients: HTTP/2 is not relayed. */
+  public static final String[] ALPN = {"http/1.1"};
+  /** An origin certificate kept is looked at again this long before it expires. */
+  private static final Duration RENEW_BEFORE = Duration.ofDays(1);
+
+  private final InspectionCa ca;
+  private final TlsConfig config;
+  private final LeafCertificates leaves;
+  private final OriginTrust trust;
+  private final SSLContext clientSide;
+  private final Map<SSLEngine, String> aliases = Collections.synchronizedMap(new WeakHashMap<>());
+  private final Map<String, LeafCertificates.Leaf> inHandshake = new ConcurrentHashMap<>();
+  private final AtomicLong ids = new AtomicLong();
+  private final Map<String, X509Certificate> origins;
+  private final TlsCounters counters;
+
+  private Interception(InspectionCa ca, TlsConfig config, LeafCertificates leaves, OriginTrust trust,
+      TlsCounters counters) throws GeneralSecurityException {
+    this.counters = counters;
+    this.ca = ca;
+    this.config = config;
+    this.leaves = leaves;
+    this.trust = trust;
+    this.clientSide = SSLContext.getInstance("TLS");
+    clientSide.init(new KeyManager[] {new Leaves()}, null, null);
+    int max = config.cache().maxEntries();
+    this.origins = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, X509Certificate> eldest) {
+        return size() > max;
+      }
+    });
+  }
+
+  /**
+   * The interception of {@code config} with {@code ca}, its proxy.tls.trust files read from {@code configDir}; the
+   * leaves (and their key) of {@code previous} are kept when the CA and the leaf settings are the same; lookups are
+   * counted into {@code counters}.
+   */
+  public static Interception of(InspectionCa ca, TlsConfig config, Path configDir, Interception previous,
+      TlsCounters counters) throws ConfigException {
+    List<X509Certificate> extra = new ArrayList<>();
+    for (int i = 0; i < config.trust().size(); i++) {
+      Path file = configDir.resolve(config.trust().get(i));
+      String where = TlsConfig.PATH + ".trust[" + i + "]";
+      try {
+        if (Files.size(file) > (1 << 22)) {
+          throw problem(where, file + " is over 4 MiB: not a PEM file");
+        }
+        extra.addAll(OriginTrust.anchors(Files.readString(file, StandardCharsets.ISO_8859_1)));
+      } catch (Pem.Unusable e) {
+        throw problem(where, file + " " + e.getMessage());
+      } catch (java.io.IOException e) {
+        throw problem(where, file + " cannot be read (" + e.getClass().getSimpleName() + ")");
+      }
+    }
+    try {
+      LeafCertificates leaves = previous != null && previous.ca == ca
+          && previous.config.leafKey() == config.leafKey() && previous.config.cache().equals(config.cache())
+          ? previous.leaves : new LeafCertificates(ca, config);
+      leaves.countInto(counters);
+      return new Interception(ca, config, leaves,
+          new OriginTrust(extra, config.allowedCertificates()), counters);
+    } catch (GeneralSecurityException e) {
+      throw problem(TlsConfig.PATH, e.getMessage());
+    }
+  }
+
+  private static ConfigException problem(String path, String message) {
+    return new ConfigException(List.of(new io.portcullis.daemon.config.Problem(path, message, 0, 0)));
+  }
+
+  public InspectionCa ca() {
+    return ca;
+  }
+
+  public LeafCertificates leaves() {
+    return leaves;
+  }
+
+  public OriginTrust trust() {
+    return trust;
+  }
+
+  public TlsConfig config() {
+    return config;
+  }
+
+  public TlsCounters counters() {
+    return counters;
+  }
+
+  /** The certificate {@code hostPort} showed last, while it is good for a day more; null: look again. */
+  public X509Certificate originCertificate(String hostPort) {
+    X509Certificate c = origins.get(hostPort);
+    if (c != null && c.getNotAfter().toInstant().isBefore(Instant.now().plus(RENEW_BEFORE))) {
+      origins.remove(hostPort);
+      return null;
+    }
+    return c;
+  }
+
+  /** Keeps the certificate {@code hostPort} showed. */
+  public void originSeen(String hostPort, X509Certificate c) {
+    origins.put(hostPort, c);
+  }
+
+  /**
+   * A server-side engine that shows {@code leaf} to the client (TLS 1.2 or 1.3, ALPN http/1.1); {@link #done} when
+   * its handshake is over or its connection closed.
+   */
+  public SSLEngine engine(LeafCertificates.Leaf leaf) {
+    SSLEngine e = clientSide.createSSLEngine();
+    e.setUseClientMode(false);
+    SSLParameters p = e.getSSLParameters();
+    p.setProtocols(PROTOCOLS);
+    p.setApplicationProtocols(ALPN);
+    p.setNeedClientAuth(false);
+    e.setSSLParameters(p);
+    String alias = "leaf-" + ids.incrementAndGet();
+    inHandshake.put(alias, leaf);
+    aliases.put(e, alias);
+    return e;
+  }
+
+  /** Forgets the leaf {@code engine} was made to show. */
+  public void done(SSLEngine engine) {
+    String alias = aliases.remove(engine);
+    if (alias != null) {
+      inHandshake.remove(alias);
+    }
+  }
+
+  /** Presents each engine's own leaf: the JDK asks by alias, so each engine gets an alias of its own. */
+  private final class Leaves extends X509ExtendedKeyManager {
+    @Override
+    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+      String alias = aliases.get(engine);
+      LeafCertificates.Leaf leaf = alias == null ? null : inHandshake.get(alias);
+      if (leaf == null) {
+        return null;
+      }
+      String have = leaf.key().getAlgorithm();
+      boolean ec = have.equals("EC");
+      // keyType names the key the suite or signature scheme needs: "EC" (or "EC_EC"), "RSA", "RSASSA-PSS"...
+      boolean fits = ec ? "EC".equals(keyType) || "EC_EC".equals(keyType) : "RSA".equals(keyType);
+      return fits ? alias : null;
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      LeafCertificates.Leaf leaf = inHandshake.get(alias);
+      return leaf == null ? null : leaf.chain().toArray(new X509Certificate[0]);
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      LeafCertificates.Leaf leaf = inHandshake.get(alias);
+      return leaf == null ? null : leaf.key();
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return null; // engines only
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+  }
+}

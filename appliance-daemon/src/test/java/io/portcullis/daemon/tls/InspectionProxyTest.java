@@ -1,0 +1,161 @@
+package io.portcullis.daemon.tls;
+
+import static io.portcullis.testsupport.Host.freePort;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.portcullis.daemon.Daemon;
+import io.portcullis.daemon.TestNodes;
+import io.portcullis.testsupport.Cleanup;
+import io.portcullis.testsupport.Curl;
+import io.portcullis.testsupport.Host;
+import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Peers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTPS inspection against a real nginx serving TLS origins (one trusted through proxy.tls.trust, one per way a
+ * certificate can be bad), with real curl and openssl s_client trusting the node's CA: pages byte for byte over a
+ * kept-alive tunnel, the certificate minted for the host, the block page and the malware page over HTTPS, a tunnel
+ * rule leaving the origin's own certificate, and our error page, naming the reason, for each untrusted origin.
+ */
+class InspectionProxyTest {
+  @RegisterExtension static final Cleanup cleanup = new Cleanup();
+  @TempDir static Path dir;
+  static Daemon daemon;
+  static int proxy;
+  static int good;
+  static int tunnelled;
+  static int selfSigned;
+  static int expired;
+  static int wrongName;
+  static int unknownCa;
+  static Path www;
+  static Curl curl;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path certs = dir.resolve("certs");
+    OriginCerts.Issued ca = OriginCerts.ca("Test Origin CA");
+    ca.write(dir, "origin-ca"); // in the config's directory: proxy.tls.trust names it
+    OriginCerts.Issued other = OriginCerts.ca("Nobody's CA");
+    Instant now = Instant.now();
+    OriginCerts.leaf(ca, 30, "localhost").write(certs, "good");
+    OriginCerts.leaf(null, 30, "localhost").write(certs, "self");
+    OriginCerts.leaf(ca, now.minus(Duration.ofDays(20)), now.minus(Duration.ofDays(2)), "localhost")
+        .write(certs, "expired");
+    OriginCerts.leaf(ca, 30, "other.test").write(certs, "wrong");
+    OriginCerts.leaf(other, 30, "localhost").write(certs, "unknown");
+    www = Files.createDirectories(dir.resolve("www"));
+    Host.randomFile(www.resolve("1k.bin"), 1024, 1);
+    Host.randomFile(www.resolve("5m.bin"), 5 * 1024 * 1024, 2);
+    Files.writeString(www.resolve("secret.txt"), "not for users\n");
+    Files.writeString(www.resolve("eicar.com"), io.portcullis.testsupport.Eicar.TEXT);
+    StringBuilder servers = new StringBuilder();
+    List<Integer> ports = new ArrayList<>();
+    for (String name : List.of("good", "good", "self", "expired", "wrong", "unknown")) {
+      int port = freePort();
+      ports.add(port);
+      servers.append(Peers.tlsServer(port, certs.resolve(name + ".crt"), certs.resolve(name + ".key"), www));
+    }
+    good = ports.get(0);
+    tunnelled = ports.get(1);
+    selfSigned = ports.get(2);
+    expired = ports.get(3);
+    wrongName = ports.get(4);
+    unknownCa = ports.get(5);
+    cleanup.add(Peers.nginx(dir.resolve("nginx"), www, freePort(), servers.toString()));
+    proxy = freePort();
+    String connectPorts = ports.stream().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
+    String text = TestNodes.config(freePort(), proxy, freePort()).replace("deniedDestinations: [] }",
+        "deniedDestinations: [], connectPorts: [" + connectPorts + "], accessLog: access.log, "
+            + "tls: { inspect: true, trust: [origin-ca.crt] } }")
+        + """
+        rules:
+          access:
+            - { name: no-secret, when: { urls: ["https://localhost:*/secret*"] }, action: block }
+          protection:
+            - { name: scan-all, action: block }
+          tls:
+            - { name: keep-own, when: { ports: [%d] }, action: tunnel }
+        """.formatted(tunnelled);
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
+    curl = Curl.in(dir).proxy(proxy).maxTime(30).with("--cacert", dir.resolve("data/tls/ca.crt").toString());
+  }
+
+  static String accessLog() throws Exception {
+    Path log = dir.resolve("access.log");
+    return Files.exists(log) ? Files.readString(log) : "";
+  }
+
+  @Test
+  void pagesPassByteForByteOverOneKeptAliveTunnel() throws Exception {
+    Path small = dir.resolve("got-1k");
+    Path big = dir.resolve("got-5m");
+    Run r = curl.run("-o", small.toString(), "-o", big.toString(), "-w", "%{http_code} %{num_connects}\n",
+        "https://localhost:" + good + "/1k.bin", "https://localhost:" + good + "/5m.bin");
+    assertEquals("200 1\n200 0", r.output().strip(), "both answered, the second on the first's tunnel: " + r.output());
+    assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(small));
+    assertEquals(Host.sha256(www.resolve("5m.bin")), Host.sha256(big));
+    Host.waitUntil("the access log's lines with the https URLs", () -> accessLog()
+        .contains("GET https://localhost:" + good + "/5m.bin") && accessLog().contains("GET https://localhost:"
+        + good + "/1k.bin"));
+  }
+
+  @Test
+  void theCertificateShownIsMintedForTheHostBySigningWithTheNodesCa() throws Exception {
+    Path nothing = Files.writeString(dir.resolve("empty.txt"), "");
+    Run s = Host.runWithInput(nothing, "timeout", "30", "openssl", "s_client", "-proxy", "127.0.0.1:" + proxy,
+        "-connect", "localhost:" + good, "-servername", "localhost", "-CAfile",
+        dir.resolve("data/tls/ca.crt").toString(), "-showcerts");
+    assertTrue(s.output().contains("Verify return code: 0 (ok)"), s.output());
+    String issuer = Files.readString(dir.resolve("data/tls/ca.crt"));
+    Path leaf = Files.writeString(dir.resolve("leaf.pem"), s.output().substring(
+        s.output().indexOf("-----BEGIN CERTIFICATE-----"), s.output().indexOf("-----END CERTIFICATE-----") + 25));
+    String text = Host.run("openssl", "x509", "-in", leaf.toString(), "-noout", "-text").output();
+    assertTrue(text.contains("DNS:localhost") && text.contains("id-ecPublicKey") && text.contains("prime256v1"),
+        text);
+    String caSubject = Host.run("openssl", "x509", "-in", dir.resolve("data/tls/ca.crt").toString(), "-noout",
+        "-subject").output().strip().substring("subject=".length());
+    assertTrue(text.contains("Issuer: " + caSubject), caSubject + " in " + text);
+    assertTrue(!issuer.isEmpty());
+  }
+
+  @Test
+  void theBlockPageAndTheMalwarePageAppearOverHttps() throws Exception {
+    Path page = dir.resolve("blocked.html");
+    assertEquals("403", curl.status("https://localhost:" + good + "/secret.txt", page));
+    assertTrue(Files.readString(page).contains("no-secret"), Files.readString(page));
+    Path eicar = dir.resolve("eicar.html");
+    assertEquals("403", curl.status("https://localhost:" + good + "/eicar.com", eicar));
+    assertTrue(Files.readString(eicar).contains("EICAR-Test-File"), Files.readString(eicar));
+  }
+
+  @Test
+  void aTunnelRuleLeavesTheOriginsOwnCertificate() throws Exception {
+    Path got = dir.resolve("got-tunnelled");
+    assertEquals("200", Curl.in(dir).proxy(proxy).maxTime(30).with("--cacert", dir.resolve("origin-ca.crt")
+        .toString()).status("https://localhost:" + tunnelled + "/1k.bin", got));
+    assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
+  }
+
+  @Test
+  void eachUntrustedOriginGetsOurErrorPageNamingWhy() throws Exception {
+    for (var c : List.of(List.of(selfSigned, "self-signed"), List.of(expired, "expired"),
+        List.of(wrongName, "wrong name"), List.of(unknownCa, "unknown CA"))) {
+      Path page = dir.resolve("error-" + c.get(0) + ".html");
+      assertEquals("502", curl.status("https://localhost:" + c.get(0) + "/1k.bin", page), c.toString());
+      String html = Files.readString(page);
+      assertTrue(html.contains("not trusted: " + c.get(1)), c + ": " + html);
+    }
+  }
+}
