@@ -8,7 +8,9 @@ import java.time.Instant;
  * Strings are null when unknown; numbers are -1 when unknown. {@code source}: {@code proxy} (a request through this
  * node's proxy, with its ICAP answers folded in) or {@code icap} (an ICAP transaction from another client, e.g. Squid).
  * {@code ruleType}: bypass, access, protection, or proxy (the proxy's own checks: clients, ports, authentication).
- * {@code action}: allow, block, redirect or error.
+ * {@code action}: allow, block, redirect or error. {@code tls}: what HTTPS inspection did with the tunnel the
+ * request came through or is (inspect, tunnel, block, error; null: not HTTPS through this proxy), {@code sni}: the
+ * server name its ClientHello asked for.
  */
 public record TrafficEvent(
     Instant time,
@@ -31,7 +33,18 @@ public record TrafficEvent(
     long bytesOut,
     long icapMicros,
     long upstreamMicros,
-    long durationMicros) {
+    long durationMicros,
+    String tls,
+    String sni) {
+
+  /** An event with no TLS decision (plain HTTP, ICAP). */
+  public TrafficEvent(Instant time, String node, String source, String clientIp, String user, String method,
+      String url, String host, String category, String ruleType, String rule, String action, String threat,
+      String mime, String fileType, int status, long bytesIn, long bytesOut, long icapMicros, long upstreamMicros,
+      long durationMicros) {
+    this(time, node, source, clientIp, user, method, url, host, category, ruleType, rule, action, threat, mime,
+        fileType, status, bytesIn, bytesOut, icapMicros, upstreamMicros, durationMicros, null, null);
+  }
 
   /**
    * About the heap this event holds while it waits in a queue: the record and the strings that vary per request
@@ -39,7 +52,7 @@ public record TrafficEvent(
    */
   public int weight() {
     return 200 + size(url) + size(host) + size(clientIp) + size(user) + size(rule) + size(category) + size(threat)
-        + size(mime) + size(fileType);
+        + size(mime) + size(fileType) + size(sni);
   }
 
   private static int size(String s) {
@@ -86,6 +99,8 @@ public record TrafficEvent(
     num(b, "icapMicros", icapMicros);
     num(b, "upstreamMicros", upstreamMicros);
     num(b, "durationMicros", durationMicros);
+    str(b, "tls", tls);
+    str(b, "sni", sni);
     return b.append('}');
   }
 
@@ -183,6 +198,6 @@ public record TrafficEvent(
         o.getString("category"), o.getString("ruleType"), o.getString("rule"), o.getString("action"),
         o.getString("threat"), o.getString("mime"), o.getString("fileType"), o.getInteger("status", -1),
         o.getLong("bytesIn", -1L), o.getLong("bytesOut", -1L), o.getLong("icapMicros", -1L),
-        o.getLong("upstreamMicros", -1L), o.getLong("durationMicros", -1L));
+        o.getLong("upstreamMicros", -1L), o.getLong("durationMicros", -1L), o.getString("tls"), o.getString("sni"));
   }
 }

@@ -36,6 +36,10 @@ public final class ExchangeRecord {
   public String category;
   public String threat;
   public String fileType;
+  /** What HTTPS inspection did with the tunnel (inspect, tunnel, block, error); null: no TLS through us. */
+  public String tls;
+  /** The server name the tunnel's ClientHello asked for, if any. */
+  public String sni;
 
   public ExchangeRecord(String client) {
     this.client = client;

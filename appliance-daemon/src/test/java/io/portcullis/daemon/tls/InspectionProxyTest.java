@@ -41,6 +41,7 @@ class InspectionProxyTest {
   static int unknownCa;
   static Path www;
   static Curl curl;
+  static int admin;
 
   @BeforeAll
   static void start() throws Exception {
@@ -76,7 +77,8 @@ class InspectionProxyTest {
     cleanup.add(Peers.nginx(dir.resolve("nginx"), www, freePort(), servers.toString()));
     proxy = freePort();
     String connectPorts = ports.stream().map(String::valueOf).reduce((a, b) -> a + ", " + b).orElseThrow();
-    String text = TestNodes.config(freePort(), proxy, freePort()).replace("deniedDestinations: [] }",
+    admin = freePort();
+    String text = TestNodes.config(admin, proxy, freePort()).replace("deniedDestinations: [] }",
         "deniedDestinations: [], connectPorts: [" + connectPorts + "], accessLog: access.log, "
             + "tls: { inspect: true, trust: [origin-ca.crt] } }")
         + """
@@ -109,6 +111,49 @@ class InspectionProxyTest {
     Host.waitUntil("the access log's lines with the https URLs", () -> accessLog()
         .contains("GET https://localhost:" + good + "/5m.bin") && accessLog().contains("GET https://localhost:"
         + good + "/1k.bin"));
+  }
+
+  /** The node's events, newest last. */
+  static List<io.vertx.core.json.JsonObject> events() throws Exception {
+    TestNodes.Answer a = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/events?limit=1000",
+        TestNodes.token(dir.resolve("data")), null);
+    assertEquals(200, a.status(), a.body());
+    return a.json().getJsonArray("events").stream().map(o -> (io.vertx.core.json.JsonObject) o).toList();
+  }
+
+  /** The value of the metric line that starts with {@code series}, 0 when there is none. */
+  static double metric(String series) throws Exception {
+    String metrics = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/metrics",
+        TestNodes.token(dir.resolve("data")), null).body();
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void eventsCarryTheHttpsUrlTheTlsDecisionAndTheServerName() throws Exception {
+    String url = "https://localhost:" + good + "/1k.bin?event";
+    assertEquals("200", curl.status(url, dir.resolve("got-event")));
+    Host.waitUntil("the event of " + url, () -> events().stream().anyMatch(e -> url.equals(e.getString("url"))));
+    io.vertx.core.json.JsonObject e = events().stream().filter(x -> url.equals(x.getString("url"))).findFirst()
+        .orElseThrow();
+    assertEquals("inspect", e.getString("tls"), e.encode());
+    assertEquals("localhost", e.getString("sni"), e.encode());
+    assertEquals("allow", e.getString("action"), e.encode());
+    assertTrue(metric("portcullis_tls_tunnels_total{decision=\"inspect\",}") >= 1
+        || metric("portcullis_tls_tunnels_total{decision=\"inspect\"}") >= 1, "counted");
+  }
+
+  @Test
+  void anHttp10ConnectIsInspectedToo() throws Exception {
+    // HTTP/1.0 has no keep-alive by default: the CONNECT's connection must outlive its 200 all the same.
+    Path got = dir.resolve("got-10");
+    assertEquals("200", curl.with("--proxy1.0", "127.0.0.1:" + proxy).status("https://localhost:" + good
+        + "/1k.bin", got));
+    assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
   }
 
   @Test
@@ -157,5 +202,10 @@ class InspectionProxyTest {
       String html = Files.readString(page);
       assertTrue(html.contains("not trusted: " + c.get(1)), c + ": " + html);
     }
+    String reason = "expired";
+    Host.waitUntil("the refusal counted", () -> metric("portcullis_tls_origin_untrusted_total{reason=\"" + reason
+        + "\",}") + metric("portcullis_tls_origin_untrusted_total{reason=\"" + reason + "\"}") >= 1);
+    Host.waitUntil("the error event", () -> events().stream().anyMatch(e -> "error".equals(e.getString("tls"))
+        && ("https://localhost:" + expired + "/1k.bin").equals(e.getString("url"))));
   }
 }

@@ -22,6 +22,8 @@ record InsideTunnel() implements ExchangeStep {
     HttpServerRequest req = ex.request();
     Bump.Inspected in = DefaultExchange.channel(req).attr(Bump.INSPECTED).get();
     ex.record().user = in.user();
+    ex.record().tls = in.refusal() == null ? "inspect" : "error";
+    ex.record().sni = in.sni();
     String uri = req.uri();
     String path;
     String authority = req.authority() == null ? null : req.authority().toString();

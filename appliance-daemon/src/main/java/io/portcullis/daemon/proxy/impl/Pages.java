@@ -90,6 +90,7 @@ final class Pages {
         ex.settings().interception().counters().untrusted(untrusted.reason());
       }
       ex.record().decide("error", "proxy.tls: origin not trusted");
+      ex.record().tls = "error";
       return page(502, "Untrusted web site", "The web server " + target.host() + " cannot be trusted: its "
           + "certificate is not trusted: " + untrusted.getMessage() + ".", false);
     }

@@ -38,6 +38,7 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
     Policy.TlsVerdict early = verdict(ex, target.origin().host());
     if (early != null && early.action() == TlsRule.Action.BLOCK) {
       decide(ex, "block", "tls", early.rule());
+      ex.record().tls = "block";
       return Future.succeededFuture(ex.page(403, "Access denied", "Tunnels to " + target.origin().host()
           + " are blocked by the rule " + early.rule() + ".", true));
     }
@@ -107,6 +108,7 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
     TlsConfig t = ex.settings().proxy().tls();
     if (r instanceof ClientHelloReader.Hello h) {
       ClientHello hello = h.hello();
+      ex.record().sni = hello.sni();
       if (hello.ech() && t.onEch() == TlsConfig.OnEch.BLOCK) {
         refuse(ex, ch, upstream, "proxy", "proxy.tls.onEch");
         return;
@@ -127,6 +129,7 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       }
       // An ECH hello let through hides its real name: only a tunnel can carry it.
       if (action == TlsRule.Action.INSPECT && !hello.ech() && ex.settings().interception() != null) {
+        ex.record().tls = "inspect";
         ex.record().code = "NONE_NONE"; // as Squid logs a bumped CONNECT; its requests get lines of their own
         ex.settings().interception().counters().inspected.increment();
         Bump.start(ex, ch, tunnel, upstream, hello.sni());
@@ -148,6 +151,7 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
   }
 
   private static void tunnel(Exchange ex, TunnelHandler tunnel, NetSocket upstream) {
+    ex.record().tls = "tunnel";
     if (ex.settings().interception() != null) {
       ex.settings().interception().counters().tunnelled.increment();
     }
@@ -157,6 +161,7 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
   /** The tunnel is refused after its 200: both connections close, nothing having reached the origin. */
   private static void refuse(Exchange ex, Channel ch, NetSocket upstream, String ruleType, String rule) {
     decide(ex, "block", ruleType, rule);
+    ex.record().tls = "block";
     ex.record().code = "TCP_DENIED";
     if (ex.settings().interception() != null) {
       ex.settings().interception().counters().blocked.increment();
