@@ -49,6 +49,7 @@ printf 'root:x:0:0:root:/root:/sbin/nologin\nportcullis:x:%s:%s:Portcullis:/var/
 printf 'root:x:0:\nportcullis:x:%s:\n' "$uid" > "$out/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' > "$out/etc/hosts"
 cp "$packaging/etc/portcullis.yaml" "$out/etc/portcullis/portcullis.yaml"
+cp "$packaging/etc/tls-exclusions.txt" "$out/etc/portcullis/tls-exclusions.txt"
 mkdir -p "$out/usr/share/portcullis"
 cp "$packaging/share/jvm.options" "$out/usr/share/portcullis/jvm.options" # the entrypoint's java @FILE
 find "$out" -exec touch -h -d @0 {} +

@@ -96,7 +96,18 @@ class ConfigLoaderTest {
       assertEquals(defaults.proxy().deniedDestinations(), c.proxy().deniedDestinations(), file);
       assertEquals(defaults.icap().allowedClients(), c.icap().allowedClients(), file);
       assertTrue(c.console().users().isEmpty(), file + ": no account anyone could log in to before a password is set");
+      assertFalse(c.proxy().tls().inspect(), file + ": inspection is off until the CA is distributed");
     }
+    // The shipped TLS exclusions (the ISO installs the same file from the package) load, and tunnel a pinned host.
+    Config packaged = ConfigLoader.parse(java.nio.file.Files.readString(java.nio.file.Path.of(
+        "../packaging/etc/portcullis.yaml")));
+    var policy = io.portcullis.daemon.rules.Policy.compile(packaged.rules(), java.nio.file.Path.of("../packaging/etc"));
+    var facts = new io.portcullis.daemon.rules.Facts("CONNECT", "courier.push.apple.com:443", "10.0.0.5", null, null,
+        null, java.time.Instant.now());
+    assertEquals(new io.portcullis.daemon.rules.Policy.TlsVerdict(TlsRule.Action.TUNNEL, "keep-private"),
+        policy.tls(facts));
+    assertEquals(null, policy.tls(new io.portcullis.daemon.rules.Facts("CONNECT", "www.example.com:443", "10.0.0.5",
+        null, null, null, java.time.Instant.now())));
   }
 
   @Test
