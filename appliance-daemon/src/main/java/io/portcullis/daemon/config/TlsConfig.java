@@ -25,8 +25,10 @@ public record TlsConfig(
     @Doc("a CONNECT tunnel whose first bytes are not a TLS ClientHello (or that sends nothing within helloTimeout): "
         + "block (close it, as Squid's on_unsupported_protocol) or tunnel (pass the bytes)") @Default("block")
     NonTls onNonTls,
-    @Doc("a ClientHello with Encrypted ClientHello (ECH), whose real server name is hidden from the rules: block "
-        + "(close the tunnel; browsers then retry without ECH) or tunnel") @Default("block") OnEch onEch,
+    @Doc("a ClientHello with Encrypted ClientHello (ECH): judge (by its outer server name, as any other; browsers "
+        + "send ECH to every site, a decoy when the site has none; inspected, a client with real ECH gets no ECH "
+        + "from this proxy and retries without it, so the real name is seen) or block (close every such tunnel: "
+        + "that blocks today's browsers everywhere)") @Default("judge") OnEch onEch,
     @Doc("how long a client has, once its tunnel is open, to send its whole ClientHello") @Default("10s")
     java.time.Duration helloTimeout,
     @Doc("the largest ClientHello read, bytes; a larger one closes the tunnel") @Default("65536") int maxHelloBytes)
@@ -36,7 +38,7 @@ public record TlsConfig(
   public enum NonTls { BLOCK, TUNNEL }
 
   /** What a ClientHello with Encrypted ClientHello gets. */
-  public enum OnEch { BLOCK, TUNNEL }
+  public enum OnEch { JUDGE, BLOCK }
 
   @Override
   public void validate(String path, Problems problems) {

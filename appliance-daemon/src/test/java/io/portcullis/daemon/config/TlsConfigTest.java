@@ -14,7 +14,7 @@ class TlsConfigTest {
   void leftOutItMeansNoInspectionTheNodesCaAndEcdsaLeaves() throws Exception {
     TlsConfig t = ConfigLoader.parse("").proxy().tls();
     assertEquals(new TlsConfig(false, new TlsConfig.Ca(null, null), List.of(), List.of(), TlsConfig.LeafKey.ECDSA,
-        new TlsConfig.Cache(10_000), TlsConfig.NonTls.BLOCK, TlsConfig.OnEch.BLOCK, java.time.Duration.ofSeconds(10),
+        new TlsConfig.Cache(10_000), TlsConfig.NonTls.BLOCK, TlsConfig.OnEch.JUDGE, java.time.Duration.ofSeconds(10),
         65536), t);
     assertFalse(t.ca().configured());
   }
@@ -31,7 +31,7 @@ class TlsConfigTest {
             leafKey: rsa
             cache: { maxEntries: 50 }
             onNonTls: tunnel
-            onEch: tunnel
+            onEch: block
             helloTimeout: 3s
             maxHelloBytes: 4096
         """).proxy().tls();
@@ -39,7 +39,7 @@ class TlsConfigTest {
         List.of("origins/internal-root.pem"),
         List.of("AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"),
         TlsConfig.LeafKey.RSA, new TlsConfig.Cache(50), TlsConfig.NonTls.TUNNEL,
-        TlsConfig.OnEch.TUNNEL, java.time.Duration.ofSeconds(3), 4096), t);
+        TlsConfig.OnEch.BLOCK, java.time.Duration.ofSeconds(3), 4096), t);
   }
 
   @Test

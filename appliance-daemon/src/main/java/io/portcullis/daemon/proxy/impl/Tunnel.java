@@ -127,8 +127,9 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       if (decided != null) {
         decide(ex, action == TlsRule.Action.INSPECT ? "inspect" : "allow", "tls", decided.rule());
       }
-      // An ECH hello let through hides its real name: only a tunnel can carry it.
-      if (action == TlsRule.Action.INSPECT && !hello.ech() && ex.settings().interception() != null) {
+      // An ECH hello inspected: this proxy offers no ECH, so a client with a real ECH config retries without it
+      // (RFC 9849's rejection path) and the real name comes in the clear; a decoy (GREASE) ECH changes nothing.
+      if (action == TlsRule.Action.INSPECT && ex.settings().interception() != null) {
         ex.record().tls = "inspect";
         ex.record().code = "NONE_NONE"; // as Squid logs a bumped CONNECT; its requests get lines of their own
         ex.settings().interception().counters().inspected.increment();
