@@ -72,6 +72,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private final Path dataDir;
   private Compiled compiled;
   private final io.portcullis.daemon.tls.TlsCounters tlsCounters = new io.portcullis.daemon.tls.TlsCounters();
+  /** The inspection CA the control node sent (a cluster's node uses it instead of its own), or null. */
+  private volatile io.portcullis.daemon.tls.InspectionCa clusterCa;
   private final BalancerStats balancerStats;
   private final Service<Balancer> balancer;
   private final Service<ProxySettings> proxy;
@@ -105,7 +107,12 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
       }
     }
     io.portcullis.daemon.tls.InspectionCa ca;
-    if (compiled != null && compiled.config().proxy().tls().ca().equals(c.proxy().tls().ca())) {
+    io.portcullis.daemon.tls.InspectionCa shared = c.cluster().role() == io.portcullis.daemon.config.ClusterConfig.Role.NODE
+        ? clusterCa : null;
+    if (shared != null) {
+      ca = shared; // the control node's: proxy.tls.ca names files only the control node has
+    } else if (compiled != null && compiled.ca() != clusterCa
+        && compiled.config().proxy().tls().ca().equals(c.proxy().tls().ca())) {
       ca = compiled.ca();
     } else {
       // Read at commit, as the other files the config names: an admin's CA that is no CA or not its key's is refused.
@@ -177,6 +184,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
       io.portcullis.daemon.config.AtomicFiles.removeLeftovers(baseDir);
     }
     io.portcullis.daemon.config.AtomicFiles.removeLeftoversUnder(dataDir); // every directory the daemon writes is in it
+    // A cluster's node shows the control node's CA even when it starts while the control node is away.
+    this.clusterCa = io.portcullis.daemon.tls.InspectionCa.loadFromCluster(dataDir);
     AdminToken token = AdminToken.loadOrCreate(options.dataDir());
     this.callers = new Callers(token, user -> this.config().console().users().stream()
         .filter(u -> u.name().equals(user)).findFirst().map(u -> u.role()).orElse(null));
@@ -339,6 +348,11 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   @Override
   public synchronized io.portcullis.daemon.tls.InspectionCa inspectionCa() {
     return compiled == null ? null : compiled.ca();
+  }
+
+  @Override
+  public void useClusterInspectionCa(io.portcullis.daemon.tls.InspectionCa.Transfer ca) throws IOException {
+    clusterCa = io.portcullis.daemon.tls.InspectionCa.keepFromCluster(dataDir, ca);
   }
 
   /** The scanner of the config compiled last, or null. */

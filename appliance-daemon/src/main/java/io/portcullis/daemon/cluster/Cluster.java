@@ -50,6 +50,15 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
 
     /** This node's own metrics in the Prometheus text format. */
     String scrape();
+
+    /** The inspection CA in effect (a control node sends it to its nodes), or null before the first config. */
+    io.portcullis.daemon.tls.InspectionCa inspectionCa();
+
+    /**
+     * Makes {@code ca}, sent by the control node, this node's inspection CA from the next config compiled on (kept on
+     * disk first); blocking.
+     */
+    void useClusterInspectionCa(io.portcullis.daemon.tls.InspectionCa.Transfer ca) throws java.io.IOException;
   }
 
   private final Host host;

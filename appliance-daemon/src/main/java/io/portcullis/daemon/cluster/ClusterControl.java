@@ -379,6 +379,13 @@ final class ClusterControl {
     }
     JsonObject out = new JsonObject().put("revision", active.revision()).put("text", text);
     host.commits().pending().ifPresent(p -> out.put("confirmBy", p.deadline().toString()));
+    // The inspection CA, key and all: users trust one CA whatever node serves them. Only on this route, which a
+    // node's certificate opens (never on join, whose client trusts any server).
+    var ca = host.inspectionCa();
+    if (ca != null) {
+      var t = ca.transfer();
+      out.put("inspectionCa", new JsonObject().put("chain", t.chainPem()).put("key", t.keyPem()));
+    }
     json(ctx, 200, out);
   }
 

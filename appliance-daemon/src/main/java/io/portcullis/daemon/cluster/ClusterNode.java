@@ -61,6 +61,8 @@ final class ClusterNode {
   private int seen = -1;
   /** The shared part of the last revision applied (kept on disk): what a forced change or a revert departs from. */
   private volatile String lastShared;
+  /** The inspection CA's certificates as last kept from the control node; null: none yet. */
+  private String caKept;
   private boolean stopped;
   private HttpClient joinClient;
   private HttpClient client;
@@ -342,11 +344,36 @@ final class ClusterNode {
           }
           int revision = answer.getInteger("revision");
           seen = revision;
-          apply(revision, answer.getString("text", "")).onComplete(x -> {
+          JsonObject ca = answer.getJsonObject("inspectionCa");
+          keepCa(ca).compose(v -> apply(revision, answer.getString("text", ""))).onComplete(x -> {
             report();
             poll();
           });
         });
+  }
+
+  /**
+   * Makes the control node's inspection CA this node's (kept on disk, in effect from the config compiled next), when
+   * it is not already; a CA that cannot be used is this node's problem, reported, and its revision waits.
+   */
+  private Future<Void> keepCa(JsonObject ca) {
+    if (ca == null || ca.getString("chain", "").equals(caKept)) {
+      return Future.succeededFuture();
+    }
+    var t = new io.portcullis.daemon.tls.InspectionCa.Transfer(ca.getString("chain", ""), ca.getString("key", ""));
+    return vertx.executeBlocking(() -> {
+      host.useClusterInspectionCa(t);
+      return null;
+    }, false).transform(ar -> {
+      if (ar.failed()) {
+        problem = "the control node's inspection CA is not usable: " + ar.cause().getMessage();
+        set("failed", problem);
+        return Future.failedFuture(ar.cause());
+      }
+      caKept = t.chainPem();
+      LOG.info("cluster: the control node's inspection CA is this node's");
+      return Future.succeededFuture();
+    });
   }
 
   /** Puts the control node's revision into effect here with the local keys kept; records it as applied. */

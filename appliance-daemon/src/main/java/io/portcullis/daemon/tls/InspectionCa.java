@@ -86,6 +86,74 @@ public final class InspectionCa {
     return loadOrCreateOwn(dataDir.resolve(DIR));
   }
 
+  /** Where a cluster's node keeps the CA its control node sent: beside its own, which stays for when it leaves. */
+  static final String CLUSTER_DIR = "cluster";
+
+  /** A CA as sent from a control node to its nodes: the chain and the key, as PEM. */
+  public record Transfer(String chainPem, String keyPem) {
+    @Override
+    public String toString() {
+      return "Transfer[" + chainPem.length() + " bytes of certificates, key ## SECRET-DATA]"; // never the key
+    }
+  }
+
+  /** The CA to send to the cluster's nodes: over its mutual TLS only, never shown, logged or written elsewhere. */
+  public Transfer transfer() {
+    StringBuilder pem = new StringBuilder();
+    try {
+      for (X509Certificate c : chain) {
+        pem.append(Pem.encode("CERTIFICATE", c.getEncoded()));
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+    return new Transfer(pem.toString(), Pem.encode("PRIVATE KEY", key.getEncoded()));
+  }
+
+  /**
+   * Checks the CA a control node sent ({@code t}) as an admin's is checked, and keeps it in DATA_DIR/tls/cluster (its
+   * key mode 0600), so that a restart without the control node still shows clients the cluster's CA.
+   */
+  public static synchronized InspectionCa keepFromCluster(Path dataDir, Transfer t) throws IOException {
+    InspectionCa ca = parse(t.chainPem(), t.keyPem(), "the control node's inspection CA");
+    Path dir = dataDir.resolve(DIR).resolve(CLUSTER_DIR);
+    Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Pem.writePrivate(dir.resolve(KEY_FILE), t.keyPem());
+    AtomicFiles.write(dir.resolve(CERT_FILE), t.chainPem().getBytes(StandardCharsets.US_ASCII),
+        PosixFilePermissions.fromString("rw-r--r--"));
+    return ca;
+  }
+
+  /** The CA the control node sent last (see {@link #keepFromCluster}), or null when none was. */
+  public static synchronized InspectionCa loadFromCluster(Path dataDir) throws IOException {
+    Path dir = dataDir.resolve(DIR).resolve(CLUSTER_DIR);
+    if (!Files.exists(dir.resolve(CERT_FILE)) || !Files.exists(dir.resolve(KEY_FILE))) {
+      return null;
+    }
+    try {
+      return parse(read(dir.resolve(CERT_FILE)), read(dir.resolve(KEY_FILE)), dir.toString());
+    } catch (Pem.Unusable e) {
+      throw new IOException(dir + ": " + e.getMessage());
+    }
+  }
+
+  private static InspectionCa parse(String chainPem, String keyPem, String what) throws IOException {
+    try {
+      List<X509Certificate> chain = Pem.certificates(chainPem);
+      PrivateKey key = Pem.privateKey(keyPem);
+      String wrong = chain.isEmpty() ? "holds no certificate" : notACa(chain);
+      if (wrong == null && !matches(key, chain.get(0))) {
+        wrong = "has a key that is not its certificate's";
+      }
+      if (wrong != null) {
+        throw new IOException(what + " " + wrong);
+      }
+      return new InspectionCa(chain, key, false);
+    } catch (Pem.Unusable e) {
+      throw new IOException(what + " " + e.getMessage());
+    }
+  }
+
   /** The CA's certificate: what clients must trust. */
   public X509Certificate certificate() {
     return chain.get(0);

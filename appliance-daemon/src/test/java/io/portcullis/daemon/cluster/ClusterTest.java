@@ -270,6 +270,14 @@ class ClusterTest {
       }
     }, "the nodes' metrics in the control node's /metrics");
     assertNotNull(control.get("/api/v1/balancer").getJsonObject("nodes").getJsonObject("n1"));
+    // One inspection CA for the cluster: the control node's, sent with the config over the cluster's mutual TLS,
+    // kept by each node (its key readable by the daemon's user only).
+    String ca = control.get("/api/v1/tls/ca").getString("fingerprint");
+    for (Node n : new Node[] {n1, n2}) {
+      assertEquals(ca, n.get("/api/v1/tls/ca").getString("fingerprint"), "the node shows the control node's CA");
+      assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files
+          .getPosixFilePermissions(n.data().resolve("tls/cluster/ca.key"))));
+    }
     String shown = console(control, "show", "cluster");
     assertTrue(shown.matches("(?s).*n1 +127\\.0\\.0\\.1 +in sync +" + rev + " +yes.*"), shown);
     assertTrue(console(n2, "show", "cluster").contains("in sync, control revision " + rev), "the node's view");
@@ -346,6 +354,8 @@ class ClusterTest {
     await(() -> states().equals("n1=in sync,n2=in sync"), "n2 caught up");
     assertEquals(403, via(n2, "/second/x"));
     assertEquals(200, via(n2, "/blocked/x"), "the rule the new revision dropped is gone on n2 too");
+    assertEquals(control.get("/api/v1/tls/ca").getString("fingerprint"),
+        n2.get("/api/v1/tls/ca").getString("fingerprint"), "restarted, n2 still shows the cluster's CA");
   }
 
   @Test
