@@ -72,6 +72,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private final Path dataDir;
   private Compiled compiled;
   private final io.portcullis.daemon.tls.TlsCounters tlsCounters = new io.portcullis.daemon.tls.TlsCounters();
+  /** The node's own CA made anew by {@link #rotateInspectionCa}, for the next compile to take; else null. */
+  private io.portcullis.daemon.tls.InspectionCa rotated;
   /** The inspection CA the control node sent (a cluster's node uses it instead of its own), or null. */
   private volatile io.portcullis.daemon.tls.InspectionCa clusterCa;
   private final BalancerStats balancerStats;
@@ -92,7 +94,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
 
   /** Compiles {@code c} (once: later calls for the same config reuse it); the scanner is reused while scan.* holds. */
   synchronized Compiled compile(Config c) throws Policy.PolicyException {
-    if (compiled != null && compiled.config() == c) {
+    if (compiled != null && compiled.config() == c && rotated == null) {
       return compiled;
     }
     Policy policy = Policy.compile(c.rules(), baseDir);
@@ -111,6 +113,9 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         ? clusterCa : null;
     if (shared != null) {
       ca = shared; // the control node's: proxy.tls.ca names files only the control node has
+    } else if (rotated != null) {
+      ca = rotated;
+      rotated = null;
     } else if (compiled != null && compiled.ca() != clusterCa
         && compiled.config().proxy().tls().ca().equals(c.proxy().tls().ca())) {
       ca = compiled.ca();
@@ -348,6 +353,35 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   @Override
   public synchronized io.portcullis.daemon.tls.InspectionCa inspectionCa() {
     return compiled == null ? null : compiled.ca();
+  }
+
+  /**
+   * Replaces the node's own inspection CA with a new one and puts it into effect (in the commit queue, re-applying the
+   * config in effect): the proxy shows the new one from the next tunnel on. Refused when the CA is the admin's
+   * (proxy.tls.ca) or, on a cluster's node, the control node's.
+   */
+  public CompletableFuture<io.portcullis.daemon.tls.InspectionCa> rotateInspectionCa() {
+    return commits.inQueue(() -> {
+      Config c = commits.active().config();
+      if (c.cluster().role() == io.portcullis.daemon.config.ClusterConfig.Role.NODE) {
+        return CompletableFuture.failedFuture(new IllegalStateException("this node shows its control node's "
+            + "inspection CA: rotate it on the control node"));
+      }
+      if (c.proxy().tls().ca().configured()) {
+        return CompletableFuture.failedFuture(new IllegalStateException("proxy.tls.ca names the admin's CA: "
+            + "replace its files and commit"));
+      }
+      io.portcullis.daemon.tls.InspectionCa next;
+      try {
+        next = io.portcullis.daemon.tls.InspectionCa.rotateOwn(dataDir);
+      } catch (IOException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+      synchronized (this) {
+        rotated = next;
+      }
+      return apply(c).thenApply(v -> next);
+    });
   }
 
   @Override

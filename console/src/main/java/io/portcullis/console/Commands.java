@@ -40,6 +40,8 @@ final class Commands {
       entry(OP, "show cluster join-key", "NODE", "what NODE needs to join this control node", Show::joinKey),
       entry(OP, "show tls ca", "", "the CA that signs the certificates HTTPS inspection shows users: its "
           + "subject, validity, fingerprint and PEM, to distribute to their devices", none(Show::tlsCa)),
+      entry(OP, "rotate tls ca", "[now]", "replace this node's own inspection CA with a new one (every client must "
+          + "then trust it); without now: only say what that means", Show::rotateCa),
       entry(OP, "show metrics", "", "the node's portcullis_* metrics", none(Show::metrics)),
       entry(OP, "show events", "[follow] [N] [" + String.join("|", Events.FILTERS) + " VALUE ...]",
           "the last N (20) traffic decisions from the journal; follow: new ones as they come (Ctrl-C ends). "

@@ -114,6 +114,34 @@ final class Show {
     });
   }
 
+  /** What rotating the inspection CA means for users; said before and after. */
+  static final String ROTATE_MEANS = """
+      every client must trust the new CA before it next visits an inspected site: until then its browser refuses
+      every inspected site. Push the new certificate (Group Policy, MDM, the users' page at http://portcullis.invalid/)
+      first, or turn inspection off (set proxy tls inspect false) until it is out. The old CA is kept in
+      DATA_DIR/tls/previous/; remove it from clients once the new one is everywhere.""";
+
+  /** {@code rotate tls ca [now]}: what a new CA means, and, with now, a new one in effect at once. */
+  static Action rotateCa(List<String> args) {
+    if (args.size() > 1 || args.size() == 1 && !args.get(0).equals("now")) {
+      throw new UsageError("rotate tls ca takes only now");
+    }
+    if (args.isEmpty()) {
+      return shell -> {
+        shell.out().println("rotate tls ca now replaces this node's own inspection CA with a new one; then "
+            + ROTATE_MEANS);
+        return 0;
+      };
+    }
+    return shell -> shell.print(shell.client().send("POST", "api/v1/tls/ca/rotate", null), a -> {
+      JsonNode b = a.body();
+      shell.out().println("inspection CA rotated: " + b.path("fingerprint").asText() + " replaces "
+          + b.path("previous").asText() + ";");
+      shell.out().println(ROTATE_MEANS);
+      shell.out().print(b.path("pem").asText());
+    });
+  }
+
   /** {@code show balancer}: frontends and servers (on a control node, each node's too). */
   static int balancer(Shell shell) throws IOException, InterruptedException {
     return shell.print(shell.client().get("api/v1/balancer"), a -> balancer(a.body(), shell.out()));

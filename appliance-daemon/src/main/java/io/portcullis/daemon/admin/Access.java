@@ -22,6 +22,9 @@ public final class Access {
     if (path.startsWith("/api/v1/cluster/join-key")) {
       return "join keys are for the admin role";
     }
+    if (path.startsWith("/api/v1/tls/ca/rotate")) {
+      return "rotating the inspection CA (every client must trust the new one) is for the admin role";
+    }
     boolean reads = method.equals("GET") || method.equals("HEAD") || path.equals("/api/v1/test-url");
     if (role == Role.READ_ONLY && !reads) {
       return "the read-only role may only show";

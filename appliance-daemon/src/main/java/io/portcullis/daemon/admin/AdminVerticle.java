@@ -66,6 +66,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     /** The CA that signs the certificates HTTPS inspection shows users, or null before the first config is in effect. */
     io.portcullis.daemon.tls.InspectionCa inspectionCa();
 
+    /** Replaces the node's own inspection CA with a new one, in effect when the future completes. */
+    java.util.concurrent.CompletableFuture<io.portcullis.daemon.tls.InspectionCa> rotateInspectionCa();
+
     /** The config in effect. */
     Config config();
 
@@ -174,12 +177,22 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         error(ctx, 503, "no inspection CA yet", List.of());
         return;
       }
-      java.security.cert.X509Certificate c = ca.certificate();
-      json(ctx, 200, new JsonObject().put("subject", c.getSubjectX500Principal().getName())
-          .put("notBefore", c.getNotBefore().toInstant().toString())
-          .put("notAfter", c.getNotAfter().toInstant().toString()).put("fingerprint", ca.fingerprint())
-          .put("nodeOwn", ca.nodeOwn()).put("pageHost", io.portcullis.daemon.proxy.ProxySettings.CA_PAGE_HOST)
-          .put("pem", ca.certificatePem()));
+      json(ctx, 200, caJson(ca));
+    });
+    // A new CA every client must trust again: the admin's decision alone (Access), audited as a commit is.
+    r.post("/api/v1/tls/ca/rotate").handler(ctx -> {
+      io.portcullis.daemon.tls.InspectionCa before = host.inspectionCa();
+      Future.fromCompletionStage(host.rotateInspectionCa(), vertx.getOrCreateContext()).onComplete(ar -> {
+        if (ar.failed()) {
+          Throwable c = ar.cause() instanceof java.util.concurrent.CompletionException && ar.cause().getCause() != null
+              ? ar.cause().getCause() : ar.cause();
+          error(ctx, 409, "the inspection CA was not rotated: " + c.getMessage(), List.of());
+          return;
+        }
+        AUDIT.warn("user={} source={} rotated the inspection CA: {} replaces {}; every client must trust the new one",
+            user(ctx), source(ctx), ar.result().fingerprint(), before == null ? "-" : before.fingerprint());
+        json(ctx, 200, caJson(ar.result()).put("previous", before == null ? null : before.fingerprint()));
+      });
     });
     r.get("/api/v1/balancer/haproxy.cfg").handler(ctx -> {
       try {
@@ -432,6 +445,16 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
   private static void json(RoutingContext ctx, int status, JsonObject body) {
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
         .putHeader("Cache-Control", "no-store").end(body.encodePrettily());
+  }
+
+  /** The inspection CA as {@code GET /api/v1/tls/ca} answers it. */
+  private static JsonObject caJson(io.portcullis.daemon.tls.InspectionCa ca) {
+    java.security.cert.X509Certificate c = ca.certificate();
+    return new JsonObject().put("subject", c.getSubjectX500Principal().getName())
+        .put("notBefore", c.getNotBefore().toInstant().toString())
+        .put("notAfter", c.getNotAfter().toInstant().toString()).put("fingerprint", ca.fingerprint())
+        .put("nodeOwn", ca.nodeOwn()).put("pageHost", io.portcullis.daemon.proxy.ProxySettings.CA_PAGE_HOST)
+        .put("pem", ca.certificatePem());
   }
 
   private static void error(RoutingContext ctx, int status, String message, List<Problem> problems) {

@@ -105,7 +105,7 @@ public final class AtomicFiles {
   }
 
   /** Makes a rename or delete in {@code dir} durable. */
-  static void fsyncDirectory(Path dir) throws IOException {
+  public static void fsyncDirectory(Path dir) throws IOException {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     }

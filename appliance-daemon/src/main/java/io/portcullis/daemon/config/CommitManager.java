@@ -297,6 +297,14 @@ public final class CommitManager implements AutoCloseable {
   }
 
   /**
+   * Runs {@code step} in the commit queue, after what is queued and before what comes: a change that is no config
+   * (the inspection CA's rotation) stays in order with commits.
+   */
+  public <T> CompletableFuture<T> inQueue(Supplier<CompletableFuture<T>> step) {
+    return serial(step);
+  }
+
+  /**
    * Puts into effect what the control node sent, {@code merge} turning the text in effect (read in the commit queue,
    * so a local commit just before is not undone) into the next: no guard, no stale check, no waiting for nodes.
    */

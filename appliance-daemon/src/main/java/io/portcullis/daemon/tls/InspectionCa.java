@@ -154,6 +154,28 @@ public final class InspectionCa {
     }
   }
 
+  /**
+   * Replaces the node's own CA under {@code dataDir} with a new one; the old one's files move to
+   * DATA_DIR/tls/previous/SECONDS (kept: an admin who must go back copies them back). Every client must then trust the
+   * new CA.
+   */
+  public static synchronized InspectionCa rotateOwn(Path dataDir) throws IOException {
+    Path dir = dataDir.resolve(DIR);
+    Path old = dir.resolve("previous").resolve(Long.toString(Instant.now().getEpochSecond()));
+    Files.createDirectories(old, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    // The certificate first: a crash between the two moves leaves a key without a certificate, which makes a new CA
+    // at the next start, never the old certificate without its key.
+    for (String f : List.of(CERT_FILE, KEY_FILE)) {
+      if (Files.exists(dir.resolve(f))) {
+        Files.move(dir.resolve(f), old.resolve(f), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+    }
+    AtomicFiles.fsyncDirectory(dir);
+    InspectionCa made = loadOrCreateOwn(dir);
+    LOG.info("inspection CA rotated: the previous one is kept in {}", old);
+    return made;
+  }
+
   /** The CA's certificate: what clients must trust. */
   public X509Certificate certificate() {
     return chain.get(0);

@@ -122,6 +122,11 @@ class ConsoleAccessTest {
       assertEquals("403", status(ops, "GET", path), path);
     }
     assertEquals("200", status(ops, "GET", "/api/v1/status"));
+    String ca = daemon.inspectionCa().fingerprint();
+    for (String path : List.of("/api/v1/tls/ca/rotate", "/api/v1/tls/./ca/rotate", "/api/v1/x/../tls/ca/rotate")) {
+      assertEquals("403", status(ops, "POST", path), path);
+    }
+    assertEquals(ca, daemon.inspectionCa().fingerprint(), "no new CA for the operator");
     // A user demoted by a commit loses the rights of the open session at once; one removed, the session itself.
     String before = daemon.commits().active().text();
     String temp = daemon.callers().open("temp", io.portcullis.daemon.config.ConsoleConfig.ConsoleUser.Role.ADMIN,
