@@ -150,32 +150,6 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     }
   }
 
-  /** HTTPS inspection's counters on the admin port's metrics. */
-  private void registerTls(io.micrometer.core.instrument.MeterRegistry registry) {
-    io.portcullis.daemon.tls.TlsCounters t = tlsCounters;
-    for (var d : java.util.Map.of("inspect", t.inspected, "tunnel", t.tunnelled, "block", t.blocked).entrySet()) {
-      io.micrometer.core.instrument.FunctionCounter.builder("portcullis.tls.tunnels", d.getValue(),
-          java.util.concurrent.atomic.LongAdder::sum).tag("decision", d.getKey())
-          .description("CONNECT tunnels by what the peek decided").register(registry);
-    }
-    for (var d : java.util.Map.of("ok", t.handshakes, "failed", t.handshakeFailures).entrySet()) {
-      io.micrometer.core.instrument.FunctionCounter.builder("portcullis.tls.handshakes", d.getValue(),
-          java.util.concurrent.atomic.LongAdder::sum).tag("result", d.getKey())
-          .description("client TLS handshakes on inspected tunnels (failed: the client refused our certificate, "
-              + "say)").register(registry);
-    }
-    for (var d : java.util.Map.of("hit", t.certificateHits, "miss", t.certificateMisses).entrySet()) {
-      io.micrometer.core.instrument.FunctionCounter.builder("portcullis.tls.certificates", d.getValue(),
-          java.util.concurrent.atomic.LongAdder::sum).tag("cache", d.getKey())
-          .description("per-host certificates found made (hit) or made (miss)").register(registry);
-    }
-    for (var r : io.portcullis.daemon.tls.OriginTrust.Reason.values()) {
-      io.micrometer.core.instrument.FunctionCounter.builder("portcullis.tls.origin.untrusted", t,
-          c -> c.untrustedCount(r)).tag("reason", r.words())
-          .description("origin certificates refused, by reason").register(registry);
-    }
-  }
-
   /** Builds the node's parts on {@code config}; nothing listens until {@link #start}. */
   private Daemon(Options options, Config config) throws IOException {
     this.config = config;
@@ -233,7 +207,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         .description("requests refused (503) for proxy.maxActiveRequests").register(registry);
     Gauge.builder("portcullis.proxy.requests.active", clients, io.portcullis.daemon.proxy.ClientConnections::requests)
         .description("requests in progress now (proxy.maxActiveRequests bounds them)").register(registry);
-    registerTls(registry);
+    tlsCounters.register(registry);
     io.portcullis.daemon.identity.LoginThrottle proxyLogins = new io.portcullis.daemon.identity.LoginThrottle();
     io.micrometer.core.instrument.FunctionCounter.builder("portcullis.proxy.auth.lockouts", proxyLogins,
         io.portcullis.daemon.identity.LoginThrottle::lockouts)

@@ -50,7 +50,7 @@ class InspectionProxyTest {
     ca.write(dir, "origin-ca"); // in the config's directory: proxy.tls.trust names it
     OriginCerts.Issued other = OriginCerts.ca("Nobody's CA");
     Instant now = Instant.now();
-    OriginCerts.leaf(ca, 30, "localhost").write(certs, "good");
+    OriginCerts.leaf(ca, 30, "localhost", "inspect.test").write(certs, "good"); // inspect.test: no DNS knows it
     OriginCerts.leaf(null, 30, "localhost").write(certs, "self");
     OriginCerts.leaf(ca, now.minus(Duration.ofDays(20)), now.minus(Duration.ofDays(2)), "localhost")
         .write(certs, "expired");
@@ -145,6 +145,18 @@ class InspectionProxyTest {
     assertEquals("allow", e.getString("action"), e.encode());
     assertTrue(metric("portcullis_tls_tunnels_total{decision=\"inspect\",}") >= 1
         || metric("portcullis_tls_tunnels_total{decision=\"inspect\"}") >= 1, "counted");
+  }
+
+  @Test
+  void aConnectToAnAddressWithTheNameInTheSniIsInspectedAndForwardedThere() throws Exception {
+    // curl's --connect-to: CONNECT 127.0.0.1:PORT, the TLS for inspect.test, a name no resolver knows (as the
+    // bench's load generator does): the proxy must connect where the CONNECT said, not look the name up.
+    Path got = dir.resolve("got-address");
+    Run r = curl.run("-v", "--connect-to", "inspect.test:" + good + ":127.0.0.1:" + good, "-o", got.toString(), "-w",
+        "%{http_code}", "https://inspect.test:" + good + "/1k.bin");
+    assertTrue(r.output().contains("CONNECT 127.0.0.1:" + good), r.output());
+    assertTrue(r.output().strip().endsWith("200"), r.output());
+    assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
   }
 
   @Test

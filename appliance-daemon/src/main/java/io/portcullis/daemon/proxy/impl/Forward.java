@@ -1,5 +1,6 @@
 package io.portcullis.daemon.proxy.impl;
 
+import io.portcullis.daemon.config.HostPort;
 import io.portcullis.daemon.config.ProxyConfig;
 import io.portcullis.daemon.http1.HopByHop;
 import io.portcullis.daemon.icap.codec.Headers;
@@ -42,7 +43,14 @@ record Forward(Vertx vertx, HttpClientAgent client, Map<OriginTrust, ClientSSLOp
   @Override
   public Future<Answer> request(Exchange ex) {
     Target target = ex.target();
-    return Destination.resolve(vertx, ex, target.origin(), address -> send(ex, address));
+    HostPort connectTo = target.origin();
+    Bump.Inspected in = "https".equals(target.scheme())
+        ? DefaultExchange.channel(ex.request()).attr(Bump.INSPECTED).get() : null;
+    if (in != null && in.host().equalsIgnoreCase(target.origin().host())) {
+      // Where the client's CONNECT went (an address, say, with the name in the SNI): the name is for TLS and Host.
+      connectTo = in.origin();
+    }
+    return Destination.resolve(vertx, ex, connectTo, address -> send(ex, address));
   }
 
   private Future<Answer> send(Exchange ex, SocketAddress address) {

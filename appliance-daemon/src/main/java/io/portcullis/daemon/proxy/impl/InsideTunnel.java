@@ -37,7 +37,11 @@ record InsideTunnel() implements ExchangeStep {
       return refuse(ex, 400, "Bad request", req.method() == HttpMethod.CONNECT
           ? "A CONNECT inside a tunnel is not served." : "The request line needs a path.");
     }
-    HostPort asked = authority == null ? null : Target.hostPort(authority, 443);
+    if (authority == null) {
+      // An HTTP/1.0 request without Host: the tunnel's host is the one it can only mean.
+      authority = in.origin().port() == 443 ? in.host() : in.host() + ":" + in.origin().port();
+    }
+    HostPort asked = Target.hostPort(authority, 443);
     if (asked == null || !sameHost(asked.host(), in.host()) || asked.port() != portOf(authority, in.origin().port())) {
       ex.record().host = in.host();
       ex.record().decide("block", "proxy.tls: a request for another host than the tunnel's");
