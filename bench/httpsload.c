@@ -124,8 +124,12 @@ static void start_tls(worker *w, conn *c) {
 }
 
 static void send_request(worker *w, conn *c) {
-  c->out_len = (size_t)snprintf(c->out, sizeof c->out, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", path,
-      SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name), handshake_mode ? "Connection: close\r\n" : "");
+  /* The port in Host unless it is 443, as browsers send it: the proxies forward by it. */
+  const char *port = strrchr(target, ':');
+  int default_port = port && !strcmp(port, ":443");
+  c->out_len = (size_t)snprintf(c->out, sizeof c->out, "GET %s HTTP/1.1\r\nHost: %s%s\r\n%s\r\n", path,
+      SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name), default_port || !port ? "" : port,
+      handshake_mode ? "Connection: close\r\n" : "");
   c->out_off = 0;
   c->st = REQ_SEND;
   c->in_len = 0;
@@ -293,7 +297,15 @@ static void step(worker *w, conn *c) {
         }
         c->in_len += (size_t)r;
         int p = parse(c);
-        if (p < 0) { fail(c, "bad answer"); restart(w, c); return; }
+        if (p < 0) {
+          char why[120];
+          size_t n = c->in_len < 80 ? c->in_len : 80;
+          snprintf(why, sizeof why, "bad answer: %.*s", (int)n, c->in);
+          for (char *q = why; *q; q++) if (*q == '\r' || *q == '\n') *q = ' ';
+          fail(c, why);
+          restart(w, c);
+          return;
+        }
         if (p == 0) continue;
         int64_t t = now_us();
         if (c->t_start >= measure_from && t <= measure_to) add(&w->req, t - c->t_start);

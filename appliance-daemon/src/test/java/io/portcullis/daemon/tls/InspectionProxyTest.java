@@ -159,6 +159,22 @@ class InspectionProxyTest {
     assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
   }
 
+  /** What openssl s_client, through the proxy to the good origin, got back for {@code request}. */
+  static String raw(String request) throws Exception {
+    Path in = Files.writeString(dir.resolve("request.txt"), request);
+    return Host.runWithInput(in, "timeout", "30", "openssl", "s_client", "-quiet", "-proxy", "127.0.0.1:" + proxy,
+        "-connect", "localhost:" + good, "-servername", "localhost", "-CAfile",
+        dir.resolve("data/tls/ca.crt").toString()).output();
+  }
+
+  @Test
+  void aRequestForAnotherHostOnTheTunnelIs421AndAHostWithoutItsPortMeansTheTunnels() throws Exception {
+    String portless = raw("GET /1k.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assertTrue(portless.contains("HTTP/1.1 200 "), portless);
+    String other = raw("GET /1k.bin HTTP/1.1\r\nHost: other.test:" + good + "\r\nConnection: close\r\n\r\n");
+    assertTrue(other.contains("HTTP/1.1 421 ") && other.contains("This connection is for localhost only"), other);
+  }
+
   @Test
   void anHttp10ConnectIsInspectedToo() throws Exception {
     // HTTP/1.0 has no keep-alive by default: the CONNECT's connection must outlive its 200 all the same.

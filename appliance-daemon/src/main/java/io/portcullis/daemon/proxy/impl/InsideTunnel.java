@@ -42,7 +42,8 @@ record InsideTunnel() implements ExchangeStep {
       authority = in.origin().port() == 443 ? in.host() : in.host() + ":" + in.origin().port();
     }
     HostPort asked = Target.hostPort(authority, 443);
-    if (asked == null || !sameHost(asked.host(), in.host()) || asked.port() != portOf(authority, in.origin().port())) {
+    if (asked == null || !sameHost(asked.host(), in.host()) || portOf(authority, in.origin().port())
+        != in.origin().port()) {
       ex.record().host = in.host();
       ex.record().decide("block", "proxy.tls: a request for another host than the tunnel's");
       return refuse(ex, 421, "Misdirected request", "This connection is for " + in.host() + " only.");
@@ -60,7 +61,10 @@ record InsideTunnel() implements ExchangeStep {
     return ex.next();
   }
 
-  /** The port an authority names: its own, or the tunnel's when it names none (a browser leaves out 443). */
+  /**
+   * The port an authority names: its own, or, when it names none, the tunnel's (a browser leaves out only 443; a
+   * client that leaves out another can mean no other port on this connection).
+   */
   private static int portOf(String authority, int tunnelPort) {
     int close = authority.lastIndexOf(']');
     int colon = authority.lastIndexOf(':');
