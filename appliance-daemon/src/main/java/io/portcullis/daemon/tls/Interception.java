@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
@@ -44,10 +43,13 @@ public final class Interception {
   private final TlsConfig config;
   private final LeafCertificates leaves;
   private final OriginTrust trust;
-  private final SSLContext clientSide;
+  private final io.netty.handler.ssl.SslContext boringSsl; // null: the JDK's
+  private final SSLContext jdk;
   private final Map<SSLEngine, String> aliases = Collections.synchronizedMap(new WeakHashMap<>());
   private final Map<String, LeafCertificates.Leaf> inHandshake = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
+  private static final java.util.concurrent.atomic.AtomicBoolean PROVIDER_LOGGED =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final Map<String, X509Certificate> origins;
   private final TlsCounters counters;
 
@@ -58,8 +60,15 @@ public final class Interception {
     this.config = config;
     this.leaves = leaves;
     this.trust = trust;
-    this.clientSide = SSLContext.getInstance("TLS");
-    clientSide.init(new KeyManager[] {new Leaves()}, null, null);
+    Leaves keys = new Leaves();
+    this.boringSsl = boringSsl(keys);
+    if (PROVIDER_LOGGED.compareAndSet(false, true)) {
+      org.slf4j.LoggerFactory.getLogger(Interception.class).info("HTTPS inspection's TLS: {}", boringSsl != null
+          ? "BoringSSL (netty-tcnative)" : "the JDK's (BoringSSL did not load: "
+          + io.netty.handler.ssl.OpenSsl.unavailabilityCause() + ")");
+    }
+    this.jdk = SSLContext.getInstance("TLS");
+    jdk.init(new javax.net.ssl.KeyManager[] {keys}, null, null);
     int max = config.cache().maxEntries();
     this.origins = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
       @Override
@@ -143,21 +152,59 @@ public final class Interception {
   }
 
   /**
-   * A server-side engine that shows {@code leaf} to the client (TLS 1.2 or 1.3, ALPN http/1.1); {@link #done} when
-   * its handshake is over or its connection closed.
+   * BoringSSL's TLS for clients (netty-tcnative) where its native library loads, else null: the JDK's is used. Either
+   * way TLS 1.2 or 1.3, ALPN http/1.1, each engine's certificate chosen by {@code leaves}.
    */
-  public SSLEngine engine(LeafCertificates.Leaf leaf) {
-    SSLEngine e = clientSide.createSSLEngine();
-    e.setUseClientMode(false);
-    SSLParameters p = e.getSSLParameters();
-    p.setProtocols(PROTOCOLS);
-    p.setApplicationProtocols(ALPN);
-    p.setNeedClientAuth(false);
-    e.setSSLParameters(p);
+  private static io.netty.handler.ssl.SslContext boringSsl(X509ExtendedKeyManager leaves)
+      throws GeneralSecurityException {
+    if (!io.netty.handler.ssl.OpenSsl.isAvailable()) {
+      return null;
+    }
+    try {
+      return io.netty.handler.ssl.SslContextBuilder.forServer(
+              new io.netty.handler.ssl.util.KeyManagerFactoryWrapper(leaves))
+          .sslProvider(io.netty.handler.ssl.SslProvider.OPENSSL).protocols(PROTOCOLS)
+          .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+              io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+              io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+              io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ALPN))
+          .build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new GeneralSecurityException("cannot make the clients' TLS: " + e.getMessage(), e);
+    }
+  }
+
+  /** Which TLS library ends the clients' TLS: BoringSSL or the JDK. */
+  public String provider() {
+    return boringSsl != null ? "BoringSSL" : "JDK";
+  }
+
+  /**
+   * A handler that ends a client's TLS showing {@code leaf} (TLS 1.2 or 1.3, ALPN http/1.1); {@link #done} with its
+   * engine when its handshake is over or its connection closed.
+   */
+  public io.netty.handler.ssl.SslHandler handler(io.netty.buffer.ByteBufAllocator alloc, LeafCertificates.Leaf leaf) {
+    SSLEngine e;
+    io.netty.handler.ssl.SslHandler h;
+    if (boringSsl != null) {
+      h = boringSsl.newHandler(alloc);
+      e = h.engine(); // the very engine the key manager is asked with
+    } else {
+      // The JDK's own engine, unwrapped, so that the key manager is asked with this one (Netty's JDK context wraps
+      // its engines for ALPN, and the JDK asks with the inner one).
+      e = jdk.createSSLEngine();
+      e.setUseClientMode(false);
+      SSLParameters p = e.getSSLParameters();
+      p.setProtocols(PROTOCOLS);
+      p.setApplicationProtocols(ALPN);
+      p.setNeedClientAuth(false);
+      e.setSSLParameters(p);
+      h = new io.netty.handler.ssl.SslHandler(e);
+    }
     String alias = "leaf-" + ids.incrementAndGet();
     inHandshake.put(alias, leaf);
     aliases.put(e, alias);
-    return e;
+    return h;
   }
 
   /** Forgets the leaf {@code engine} was made to show. */

@@ -96,8 +96,8 @@ final class Bump {
         ch.close();
         return;
       }
-      SSLEngine engine = in.engine(leaf);
-      SslHandler tls = new SslHandler(engine);
+      SslHandler tls = in.handler(ch.alloc(), leaf);
+      SSLEngine engine = tls.engine();
       tls.setHandshakeTimeoutMillis(ex.settings().proxy().tls().helloTimeout().toMillis());
       tls.handshakeFuture().addListener(f -> {
         in.done(engine);

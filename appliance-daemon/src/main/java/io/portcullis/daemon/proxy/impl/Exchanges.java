@@ -36,7 +36,10 @@ public final class Exchanges {
         s.icap().timeout());
     HttpClientAgent client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
             .setConnectTimeout((int) s.connectTimeout().toMillis()).setDecompressionSupported(false)
-            .setMaxInitialLineLength(65536).setMaxHeaderSize(65536),
+            .setMaxInitialLineLength(65536).setMaxHeaderSize(65536)
+            // The TLS of inspected requests to their origins: BoringSSL where it loads (less CPU than the JDK's).
+            .setSslEngineOptions(io.vertx.core.net.OpenSSLEngineOptions.isAvailable()
+                ? new io.vertx.core.net.OpenSSLEngineOptions() : null),
         new PoolOptions().setHttp1MaxSize(s.maxConnectionsPerOrigin()).setMaxWaitQueueSize(s.maxWaitQueue()));
     NetClient tunnels = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout((int) s.connectTimeout().toMillis()).setTcpNoDelay(true));
