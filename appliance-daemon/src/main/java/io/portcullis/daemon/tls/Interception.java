@@ -36,6 +36,8 @@ public final class Interception {
   public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
   /** The one application protocol offered to clients: HTTP/2 is not relayed. */
   public static final String[] ALPN = {"http/1.1"};
+  /** A system property: true makes the clients' TLS the JDK's even where BoringSSL loads (for troubleshooting). */
+  public static final String JDK_ONLY = "portcullis.tls.jdk";
   /** An origin certificate kept is looked at again this long before it expires. */
   private static final Duration RENEW_BEFORE = Duration.ofDays(1);
 
@@ -64,8 +66,8 @@ public final class Interception {
     this.boringSsl = boringSsl(keys);
     if (PROVIDER_LOGGED.compareAndSet(false, true)) {
       org.slf4j.LoggerFactory.getLogger(Interception.class).info("HTTPS inspection's TLS: {}", boringSsl != null
-          ? "BoringSSL (netty-tcnative)" : "the JDK's (BoringSSL did not load: "
-          + io.netty.handler.ssl.OpenSsl.unavailabilityCause() + ")");
+          ? "BoringSSL (netty-tcnative)" : Boolean.getBoolean(JDK_ONLY) ? "the JDK's (-D" + JDK_ONLY + "=true)"
+          : "the JDK's (BoringSSL did not load: " + io.netty.handler.ssl.OpenSsl.unavailabilityCause() + ")");
     }
     this.jdk = SSLContext.getInstance("TLS");
     jdk.init(new javax.net.ssl.KeyManager[] {keys}, null, null);
@@ -157,7 +159,7 @@ public final class Interception {
    */
   private static io.netty.handler.ssl.SslContext boringSsl(X509ExtendedKeyManager leaves)
       throws GeneralSecurityException {
-    if (!io.netty.handler.ssl.OpenSsl.isAvailable()) {
+    if (Boolean.getBoolean(JDK_ONLY) || !io.netty.handler.ssl.OpenSsl.isAvailable()) {
       return null;
     }
     try {
