@@ -85,6 +85,8 @@ class InspectionProxyTest {
         rules:
           access:
             - { name: no-secret, when: { urls: ["https://localhost:*/secret*"] }, action: block }
+            - { name: to-portal, when: { urls: ["https://localhost:*/old/*"] }, action: redirect,
+                location: "https://portal.test/" }
           protection:
             - { name: scan-all, action: block }
           tls:
@@ -211,6 +213,12 @@ class InspectionProxyTest {
     Path eicar = dir.resolve("eicar.html");
     assertEquals("403", curl.status("https://localhost:" + good + "/eicar.com", eicar));
     assertTrue(Files.readString(eicar).contains("EICAR-Test-File"), Files.readString(eicar));
+  }
+
+  @Test
+  void aRedirectRuleAnswersOverHttpsToo() throws Exception {
+    assertEquals("302 https://portal.test/", curl.run("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+        "https://localhost:" + good + "/old/page").output().strip());
   }
 
   @Test
