@@ -155,6 +155,12 @@ class DebInstallTest {
     assertEquals(0, verify.exit(), verify.output());
     assertEquals("", verify.output().strip(), "no complaint from systemd-analyze");
 
+    // The shipped config as installed checks, with its TLS exclusions beside it (inspection off).
+    assertEquals("rw-r--r--", PosixFilePermissions.toString(attrs("/etc/portcullis/tls-exclusions.txt")
+        .permissions()));
+    Run shipped = Host.run("runuser", "-u", "portcullis", "--", "/usr/bin/portcullisd", "--check");
+    assertEquals(0, shipped.exit(), shipped.output());
+
     // The admin edits the conffile (free ports here, so that this test never collides with a running service).
     int admin = Host.freePort();
     int proxy = Host.freePort();
@@ -170,6 +176,10 @@ class DebInstallTest {
       assertEquals(200, r.statusCode());
       assertEquals(Host.PAGE, r.body());
       assertTrue(Files.exists(Path.of("/var/lib/portcullis/admin.token")), "state in the data dir");
+      // The inspection CA is made at the first start, its key the service user's alone.
+      assertTrue(Files.exists(Path.of("/var/lib/portcullis/tls/ca.crt")));
+      assertEquals("rw-------", PosixFilePermissions.toString(attrs("/var/lib/portcullis/tls/ca.key").permissions()));
+      assertEquals("portcullis", attrs("/var/lib/portcullis/tls/ca.key").owner().getName());
       assertTrue(Files.size(Path.of("/var/log/portcullis/portcullis.log")) > 0,
           "the daemon logs where /etc/portcullis/logback.xml says");
     } finally {

@@ -216,6 +216,32 @@ class InspectionProxyTest {
   }
 
   @Test
+  void tls12ClientsAreInspectedToo() throws Exception {
+    Path got = dir.resolve("got-tls12");
+    Run r = curl.run("-v", "--tls-max", "1.2", "-o", got.toString(), "-w", "%{http_code}",
+        "https://localhost:" + good + "/1k.bin");
+    assertTrue(r.output().contains("TLSv1.2") && r.output().strip().endsWith("200"), r.output());
+    assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
+  }
+
+  @Test
+  void anOriginWhoseFingerprintIsAllowedIsServedThoughSelfSigned() throws Exception {
+    String fingerprint = Host.run("openssl", "x509", "-in", dir.resolve("certs/self.crt").toString(), "-noout",
+        "-fingerprint", "-sha256").output().strip().replaceAll(".*=", "");
+    String before = daemon.commits().active().text();
+    try {
+      TestNodes.commit(daemon, before.replace("tls: { inspect: true,", "tls: { inspect: true, allowedCertificates: [\""
+          + fingerprint + "\"],"), "allow the self-signed one");
+      Path got = dir.resolve("got-allowed");
+      assertEquals("200", curl.status("https://localhost:" + selfSigned + "/1k.bin", got));
+      assertEquals(Host.sha256(www.resolve("1k.bin")), Host.sha256(got));
+      assertEquals("502", curl.status("https://localhost:" + unknownCa + "/1k.bin"), "only that certificate");
+    } finally {
+      TestNodes.commit(daemon, before, "back");
+    }
+  }
+
+  @Test
   void aRedirectRuleAnswersOverHttpsToo() throws Exception {
     assertEquals("302 https://portal.test/", curl.run("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
         "https://localhost:" + good + "/old/page").output().strip());
