@@ -56,10 +56,11 @@ class RpmInstallTest {
         "/usr/lib/systemd/system/portcullis.service", "/usr/share/portcullis/portcullis-daemon.jar")) {
       assertTrue(list.output().contains(p), p + " in " + list.output());
     }
-    assertEquals("/etc/portcullis/logback.xml\n/etc/portcullis/portcullis.yaml",
+    assertEquals("/etc/portcullis/logback.xml\n/etc/portcullis/portcullis.yaml\n/etc/portcullis/tls-exclusions.txt",
         Host.run("rpm", "-qpc", f).output().strip());
     Run flags = Host.run("rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", f);
-    for (String conf : List.of("/etc/portcullis/portcullis.yaml", "/etc/portcullis/logback.xml")) {
+    for (String conf : List.of("/etc/portcullis/portcullis.yaml", "/etc/portcullis/logback.xml",
+        "/etc/portcullis/tls-exclusions.txt")) {
       assertTrue(flags.output().contains("cn " + conf + "\n"), "%config(noreplace) " + conf + ": " + flags.output());
     }
     Run scripts = Host.run("rpm", "-qp", "--scripts", f);
