@@ -270,6 +270,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
       p.complete(Status.OK(c));
     });
     readiness.register("scan", 3000, checks::scan);
+    readiness.register("directory", 3000, checks::directory);
     this.nodeStatus = new NodeStatus(startedAt, all(), balancer, this::config, () -> commits, cluster, events);
     Gauge.builder("portcullis_config_revision", this, d -> d.commits == null ? 0 : d.commits.active().revision())
         .description("the config revision in effect").register(registry);

@@ -38,6 +38,21 @@ final class Readiness {
     return s.healthy() ? Status.OK(data) : Status.KO(data);
   }
 
+  /** Ready only if the directory of proxy.auth.ldap answers (a base read of its userBase), when there is one. */
+  void directory(io.vertx.core.Promise<Status> p) {
+    ProxySettings s = proxy.get();
+    io.portcullis.daemon.identity.Directory d = s == null || s.auth() == null ? null : s.auth().directory();
+    if (d == null) {
+      p.complete(Status.OK(new JsonObject().put("used", false)));
+      return;
+    }
+    vertx.executeBlocking(() -> {
+      d.probe();
+      return null;
+    }, false).onComplete(ar -> p.complete(ar.succeeded() ? Status.OK(new JsonObject().put("url", d.config().url()))
+        : Status.KO(new JsonObject().put("url", d.config().url()).put("reason", ar.cause().getMessage()))));
+  }
+
   /**
    * Ready only if the proxy can reach an ICAP service of each list it uses — when it fails closed (onError block):
    * with bypass, traffic flows unscanned and the proxy stays ready. One OPTIONS per service, in order, until one

@@ -71,12 +71,21 @@ public record ProxyConfig(
       @Doc("failed logins from one client address (distinct wrong passwords) that make the proxy refuse it for a "
           + "while with 429, without checking passwords: a password-guessing client") Lockout lockout,
       @Doc("how long a checked user name and password are remembered (checking a hash costs milliseconds)")
-      @Default("1h") Duration cacheTtl) implements Validatable {
+      @Default("1h") Duration cacheTtl,
+      @Doc("users and groups from an LDAP directory, for names that are not local users") LdapConfig ldap,
+      @Doc("when the directory cannot be reached, a login not remembered: refuse (a 503 page for every login, "
+          + "local users too: fail closed) or local (local users get in, the directory's get the 503 page). Either "
+          + "way the readiness check fails and an event says so") @Default("refuse")
+      OnDirectoryDown onDirectoryDown) implements Validatable {
+
+    /** What a login gets while the directory is down. */
+    public enum OnDirectoryDown { REFUSE, LOCAL }
 
     @Override
     public void validate(String path, Problems problems) {
-      if (enabled && users.isEmpty() && htpasswd == null) {
-        problems.add(path + ".users", "authentication is enabled but no users and no htpasswd file are given");
+      if (enabled && users.isEmpty() && htpasswd == null && !ldap.enabled()) {
+        problems.add(path + ".users", "authentication is enabled but no users, no htpasswd file and no directory "
+            + "(ldap.url) are given");
       }
       java.util.Set<String> seen = new java.util.HashSet<>();
       for (int i = 0; i < users.size(); i++) {

@@ -12,15 +12,18 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.commons.codec.digest.Md5Crypt;
 import org.apache.commons.codec.digest.Sha2Crypt;
 
 /**
  * Basic proxy authentication (RFC 7617): {@code Proxy-Authorization: Basic base64(name:password)} checked against
- * crypt hashes from the config and an htpasswd file. Checking a hash costs milliseconds (thousands of rounds, on
- * purpose), so a header checked once is remembered for {@code cacheTtl}; {@link #check} runs off the event loop.
- * Immutable but for the cache; one per settings, so a commit that changes a password forgets the old one.
+ * crypt hashes from the config and an htpasswd file, and, for other names, against an LDAP directory (a bind as the
+ * user; groups from it, searched again after proxy.auth.ldap.groupsTtl in the background). Checking a hash costs
+ * milliseconds (thousands of rounds, on purpose), a bind a round trip, so a header checked once is remembered for
+ * {@code cacheTtl}; {@link #check} runs off the event loop. Immutable but for the cache; one per settings, so a
+ * commit that changes a password forgets the old one.
  */
 public final class BasicAuth {
   /** An authenticated user. */
@@ -30,7 +33,8 @@ public final class BasicAuth {
   private record Known(String hash, List<String> groups) {
   }
 
-  private record Remembered(User user, long until) {
+  /** A header checked: its user, until when, and for a directory's user, its DN and when its groups were read. */
+  private record Remembered(User user, long until, String dn, long groupsAt) {
   }
 
   private static final int MAX_REMEMBERED = 10_000;
@@ -43,19 +47,36 @@ public final class BasicAuth {
   private final String realm;
   private final long ttlNanos;
   private final ConcurrentHashMap<String, Remembered> remembered = new ConcurrentHashMap<>();
+  private final io.portcullis.daemon.identity.Directory directory; // null: local users only
+  private final long groupsTtlNanos;
+  private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
 
-  private BasicAuth(Map<String, Known> users, String realm, Duration ttl) {
+  private BasicAuth(Map<String, Known> users, String realm, Duration ttl,
+      io.portcullis.daemon.identity.Directory directory) {
     this.users = users;
+    this.directory = directory;
+    this.groupsTtlNanos = directory == null ? Long.MAX_VALUE : directory.config().groupsTtl().toNanos();
     // An unknown name costs the same hash check as a known one, so the answer's time does not tell names apart.
     this.dummyHash = dummyFor(users.values().stream().map(Known::hash).toList());
     this.realm = realm;
     this.ttlNanos = ttl.toNanos();
   }
 
-  /** The users of {@code c} (the config's list, then the htpasswd file's); null if authentication is off. */
+  /**
+   * The users of {@code c} (the config's list, then the htpasswd file's, then its directory's); null if
+   * authentication is off.
+   */
   static BasicAuth of(ProxyConfig.ProxyAuth c, Path baseDir) {
     if (!c.enabled()) {
       return null;
+    }
+    io.portcullis.daemon.identity.Directory directory = null;
+    if (c.ldap().enabled()) {
+      try {
+        directory = io.portcullis.daemon.identity.Directory.shared(c.ldap(), baseDir);
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalStateException("proxy.auth.ldap: " + e.getMessage(), e);
+      }
     }
     Map<String, Known> users = new HashMap<>();
     if (c.htpasswd() != null) {
@@ -79,7 +100,7 @@ public final class BasicAuth {
     for (ProxyConfig.ProxyUser u : c.users()) {
       users.put(u.name(), new Known(u.password(), List.copyOf(u.groups())));
     }
-    return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl());
+    return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl(), directory);
   }
 
   /**
@@ -138,11 +159,30 @@ public final class BasicAuth {
     if (r == null) {
       return null;
     }
-    if (System.nanoTime() - r.until() > 0) {
+    long now = System.nanoTime();
+    if (now - r.until() > 0) {
       remembered.remove(header, r);
       return null;
     }
+    if (r.dn() != null && now - r.groupsAt() > groupsTtlNanos && refreshing.add(header)) {
+      // The groups kept serve while the directory is asked again, off the event loop.
+      java.util.concurrent.ForkJoinPool.commonPool().execute(() -> {
+        try {
+          User fresh = new User(r.user().name(), directory.groups(r.user().name(), r.dn()));
+          remembered.replace(header, r, new Remembered(fresh, r.until(), r.dn(), System.nanoTime()));
+        } catch (io.portcullis.daemon.identity.Directory.Down e) {
+          // kept as they were; the readiness check says the directory is down
+        } finally {
+          refreshing.remove(header);
+        }
+      });
+    }
     return r.user();
+  }
+
+  /** The directory behind the local users, or null. */
+  public io.portcullis.daemon.identity.Directory directory() {
+    return directory;
   }
 
   /** True if {@code header} was found wrong within the last minute: 407 again, no hash check, not a new failure. */
@@ -158,8 +198,11 @@ public final class BasicAuth {
     return true;
   }
 
-  /** Checks a {@code Proxy-Authorization} value against the hashes (slow: not on an event loop); null if wrong. */
-  public User check(String header) {
+  /**
+   * Checks a {@code Proxy-Authorization} value against the hashes or the directory (slow: not on an event loop);
+   * null if wrong. Throws when the name is the directory's and the directory cannot be reached.
+   */
+  public User check(String header) throws io.portcullis.daemon.identity.Directory.Down {
     if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
       return null;
     }
@@ -173,21 +216,57 @@ public final class BasicAuth {
     if (colon <= 0) {
       return null;
     }
-    Known k = users.get(pair.substring(0, colon));
+    String name = pair.substring(0, colon);
+    Known k = users.get(name);
+    if (k == null && directory != null) {
+      io.portcullis.daemon.identity.Directory.Found f = directory.authenticate(name, pair.substring(colon + 1));
+      if (f == null) {
+        return wrong(header);
+      }
+      return remember(header, new User(name, f.groups()), f.dn());
+    }
     boolean right = verify(pair.substring(colon + 1), k == null ? dummyHash : k.hash());
     if (k == null || !right) {
-      if (wrong.size() >= MAX_REMEMBERED) {
-        wrong.clear();
-      }
-      wrong.put(header, System.nanoTime() + WRONG_NANOS);
-      return null;
+      return wrong(header);
     }
-    User u = new User(pair.substring(0, colon), k.groups());
+    return remember(header, new User(name, k.groups()), null);
+  }
+
+  private User wrong(String header) {
+    if (wrong.size() >= MAX_REMEMBERED) {
+      wrong.clear();
+    }
+    wrong.put(header, System.nanoTime() + WRONG_NANOS);
+    return null;
+  }
+
+  private User remember(String header, User u, String dn) {
     if (remembered.size() >= MAX_REMEMBERED) {
       remembered.clear(); // crude but bounded: a flood of distinct credentials cannot grow memory
     }
-    remembered.put(header, new Remembered(u, System.nanoTime() + ttlNanos));
+    long now = System.nanoTime();
+    remembered.put(header, new Remembered(u, now + ttlNanos, dn, now));
     return u;
+  }
+
+  /** True when {@code header} names a local user (not the directory's). */
+  public boolean local(String header) {
+    String name = name(header);
+    return name != null && users.containsKey(name);
+  }
+
+  /** The user name a Basic {@code header} carries, or null. */
+  static String name(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return null;
+    }
+    try {
+      String pair = new String(Base64.getDecoder().decode(header.substring(6).strip()), StandardCharsets.UTF_8);
+      int colon = pair.indexOf(':');
+      return colon <= 0 ? null : pair.substring(0, colon);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   /** {@link #matches}, counted: each call is one hash computed. */

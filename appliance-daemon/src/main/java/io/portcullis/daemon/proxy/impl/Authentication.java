@@ -47,14 +47,29 @@ record Authentication(Vertx vertx) implements ExchangeStep {
       return challenge(ex, auth, true); // the same wrong password again (a page's every resource): no new failure
     }
     req.pause();
-    // Checking a crypt hash takes milliseconds of CPU by design: a worker thread, not this event loop.
-    return vertx.executeBlocking(() -> auth.check(credentials), false).transform(ar -> {
+    // onDirectoryDown: refuse fails closed: while the directory is down, local users are refused too.
+    boolean failClosed = auth.directory() != null && auth.directory().downBecause() != null
+        && ex.settings().proxy().auth().onDirectoryDown() == ProxyConfig.ProxyAuth.OnDirectoryDown.REFUSE
+        && auth.local(credentials);
+    // Checking a crypt hash takes milliseconds of CPU by design, a directory a round trip: a worker thread.
+    return vertx.executeBlocking(() -> {
+      if (failClosed) {
+        auth.directory().probe(); // back up since: the local user is checked as usual
+      }
+      return auth.check(credentials);
+    }, false).transform(ar -> {
       if (ex.over()) {
         return Future.succeededFuture(Answer.NONE);
       }
       if (ar.succeeded() && ar.result() != null) {
         ex.record().user = ar.result();
         return ex.next();
+      }
+      if (ar.failed() && ar.cause() instanceof io.portcullis.daemon.identity.Directory.Down down) {
+        LOG.debug("proxy authentication: {}", down.getMessage());
+        ex.record().decide("error", "proxy.auth.ldap");
+        return Future.succeededFuture(ex.page(503, "Login unavailable", "The directory that checks logins cannot "
+            + "be reached; try again shortly.", closes(req)));
       }
       ProxyConfig.ProxyAuth a = ex.settings().proxy().auth();
       if (ex.settings().logins().failed(from, a.lockout())) {

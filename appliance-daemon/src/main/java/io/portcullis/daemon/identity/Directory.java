@@ -1,0 +1,267 @@
+package io.portcullis.daemon.identity;
+
+import com.unboundid.ldap.sdk.BindResult;
+import com.unboundid.ldap.sdk.FailoverServerSet;
+import com.unboundid.ldap.sdk.Filter;
+import com.unboundid.ldap.sdk.LDAPConnectionOptions;
+import com.unboundid.ldap.sdk.LDAPConnectionPool;
+import com.unboundid.ldap.sdk.LDAPException;
+import com.unboundid.ldap.sdk.ResultCode;
+import com.unboundid.ldap.sdk.SearchRequest;
+import com.unboundid.ldap.sdk.SearchResult;
+import com.unboundid.ldap.sdk.SearchResultEntry;
+import com.unboundid.ldap.sdk.SearchScope;
+import com.unboundid.ldap.sdk.SimpleBindRequest;
+import com.unboundid.ldap.sdk.StartTLSPostConnectProcessor;
+import com.unboundid.util.ssl.HostNameSSLSocketVerifier;
+import com.unboundid.util.ssl.PEMFileTrustManager;
+import com.unboundid.util.ssl.SSLUtil;
+import com.unboundid.util.ssl.TrustStoreTrustManager;
+import io.portcullis.daemon.config.LdapConfig;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import javax.net.SocketFactory;
+import javax.net.ssl.TrustManager;
+
+/**
+ * An LDAP directory's users and groups (UnboundID's SDK: a pool of connections bound as proxy.auth.ldap.bindDn,
+ * failover across the URLs in order, StartTLS or ldaps with the certificate and host name checked). A user's
+ * password is checked by binding as the one entry userFilter finds (never an unauthenticated bind); groups are the
+ * cn of the entries groupFilter finds for the user's DN, then for those groups' DNs, nestedDepth levels deep. What
+ * a user typed reaches a filter only escaped (RFC 4515). Every call blocks: run it off the event loops.
+ */
+public final class Directory implements AutoCloseable {
+  /** A user the directory knows: the name typed, the entry's DN, the groups' names. */
+  public record Found(String name, String dn, List<String> groups) {
+  }
+
+  /** The directory cannot be reached (or does not answer in time): not a wrong password. */
+  public static final class Down extends Exception {
+    Down(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static Directory current; // guarded by Directory.class: the one in use, kept while its settings hold
+  private final LdapConfig config;
+  private final Path configDir;
+  private final LDAPConnectionPool pool;
+  private volatile String downBecause; // null: the last operation reached the directory
+
+  private Directory(LdapConfig config, Path configDir, LDAPConnectionPool pool) {
+    this.config = config;
+    this.configDir = configDir;
+    this.pool = pool;
+  }
+
+  /**
+   * The directory of {@code c} (its trust file relative to {@code configDir}); connections are made as needed, so a
+   * directory down now does not stop the node starting. Throws when the settings themselves cannot work.
+   */
+  public static Directory of(LdapConfig c, Path configDir) throws GeneralSecurityException {
+    List<String> urls = c.urls();
+    String[] hosts = new String[urls.size()];
+    int[] ports = new int[urls.size()];
+    boolean ldaps = false;
+    for (int i = 0; i < urls.size(); i++) {
+      URI u = URI.create(urls.get(i));
+      boolean secure = "ldaps".equalsIgnoreCase(u.getScheme());
+      if (i > 0 && secure != ldaps) {
+        throw new GeneralSecurityException("proxy.auth.ldap.url: mix ldap:// and ldaps:// URLs is not supported");
+      }
+      ldaps = secure;
+      hosts[i] = u.getHost();
+      ports[i] = u.getPort() > 0 ? u.getPort() : secure ? 636 : 389;
+    }
+    TrustManager trust;
+    try {
+      trust = c.trust() == null ? new TrustStoreTrustManager(System.getProperty("java.home")
+          + "/lib/security/cacerts", null, null, true) : new PEMFileTrustManager(configDir.resolve(c.trust()).toFile());
+    } catch (RuntimeException e) {
+      throw new GeneralSecurityException("proxy.auth.ldap.trust: " + e.getMessage(), e);
+    }
+    SSLUtil ssl = new SSLUtil(trust);
+    LDAPConnectionOptions options = new LDAPConnectionOptions();
+    options.setConnectTimeoutMillis((int) c.timeout().toMillis());
+    options.setResponseTimeoutMillis(c.timeout().toMillis());
+    options.setUseSynchronousMode(true);
+    if (ldaps || c.startTls()) {
+      options.setSSLSocketVerifier(new HostNameSSLSocketVerifier(true)); // the name in the URL must be the cert's
+    }
+    SocketFactory sockets = ldaps ? ssl.createSSLSocketFactory() : SocketFactory.getDefault();
+    FailoverServerSet servers = new FailoverServerSet(hosts, ports, sockets, options);
+    StartTLSPostConnectProcessor startTls = c.startTls() && !ldaps
+        ? new StartTLSPostConnectProcessor(ssl.createSSLSocketFactory()) : null;
+    SimpleBindRequest bind = c.bindDn() == null ? null : new SimpleBindRequest(c.bindDn(), c.bindPassword());
+    try {
+      // No connection at first (throwOnConnectFailure false): one is made at the first login.
+      LDAPConnectionPool pool = new LDAPConnectionPool(servers, bind, 0, c.maxConnections(), 1, startTls, false);
+      pool.setRetryFailedOperationsDueToInvalidConnections(true);
+      pool.setMaxWaitTimeMillis(c.timeout().toMillis());
+      return new Directory(c, configDir, pool);
+    } catch (LDAPException e) {
+      throw new GeneralSecurityException("proxy.auth.ldap: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The directory for {@code c}: the one in use while its settings are the same (its pooled connections kept across
+   * commits), else a new one; the one it replaces is closed a minute later, when logins begun on it are over.
+   */
+  public static synchronized Directory shared(LdapConfig c, Path configDir) throws GeneralSecurityException {
+    if (current != null && current.config.equals(c) && current.configDir.equals(configDir)) {
+      return current;
+    }
+    Directory before = current;
+    current = of(c, configDir);
+    if (before != null) {
+      Thread t = new Thread(() -> {
+        try {
+          Thread.sleep(60_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        before.close();
+      }, "portcullis-directory-close");
+      t.setDaemon(true);
+      t.start();
+    }
+    return current;
+  }
+
+  public LdapConfig config() {
+    return config;
+  }
+
+  /** Reaches the directory (a base-scope read of userBase); throws when it cannot. */
+  public void probe() throws Down {
+    try {
+      pool.search(new SearchRequest(config.userBase(), SearchScope.BASE, Filter.createPresenceFilter("objectClass"),
+          "1.1"));
+      reached();
+    } catch (LDAPException e) {
+      if (e.getResultCode() == ResultCode.NO_SUCH_OBJECT) {
+        reached();
+        return;
+      }
+      throw down(e);
+    }
+  }
+
+  /** Why the last operation could not reach the directory, or null when it did. */
+  public String downBecause() {
+    return downBecause;
+  }
+
+  /** The user {@code name} with {@code password}, or null when the name is unknown or the password wrong. */
+  public Found authenticate(String name, String password) throws Down {
+    if (password.isEmpty() || name.isEmpty()) {
+      return null; // an empty password would be an unauthenticated bind, which succeeds: never
+    }
+    String dn = find(name);
+    if (dn == null) {
+      return null;
+    }
+    try {
+      BindResult r = pool.bindAndRevertAuthentication(new SimpleBindRequest(dn, password));
+      reached();
+      if (r.getResultCode() != ResultCode.SUCCESS) {
+        return null;
+      }
+    } catch (LDAPException e) {
+      if (e.getResultCode() == ResultCode.INVALID_CREDENTIALS) {
+        reached();
+        return null;
+      }
+      throw down(e);
+    }
+    return new Found(name, dn, groups(name, dn));
+  }
+
+  /** The DN of the one entry userFilter finds for {@code name}, or null (none, or more than one). */
+  String find(String name) throws Down {
+    try {
+      Filter f = Filter.create(config.userFilter().replace("{user}", Filter.encodeValue(name)));
+      SearchRequest s = new SearchRequest(config.userBase(), SearchScope.SUB, f, "1.1");
+      s.setSizeLimit(2);
+      SearchResult r = pool.search(s);
+      reached();
+      return r.getEntryCount() == 1 ? r.getSearchEntries().get(0).getDN() : null;
+    } catch (LDAPException e) {
+      if (e.getResultCode() == ResultCode.SIZE_LIMIT_EXCEEDED || e.getResultCode() == ResultCode.NO_SUCH_OBJECT) {
+        reached();
+        return null; // two entries match: no one is logged in as either
+      }
+      throw down(e);
+    }
+  }
+
+  /** The names of the groups {@code dn} is in, directly and through groups, as deep as nestedDepth. */
+  public List<String> groups(String name, String dn) throws Down {
+    if (config.groupBase().isBlank()) {
+      return List.of();
+    }
+    Set<String> names = new LinkedHashSet<>();
+    Set<String> seen = new HashSet<>();
+    Deque<String> level = new ArrayDeque<>(List.of(dn));
+    seen.add(dn.toLowerCase(java.util.Locale.ROOT));
+    for (int depth = 0; !level.isEmpty() && depth <= config.nestedDepth(); depth++) {
+      Deque<String> next = new ArrayDeque<>();
+      for (String member : level) {
+        for (SearchResultEntry g : groupsOf(name, member)) {
+          String cn = g.getAttributeValue("cn");
+          if (cn != null) {
+            names.add(cn);
+          }
+          if (seen.add(g.getDN().toLowerCase(java.util.Locale.ROOT))) {
+            next.add(g.getDN());
+          }
+        }
+      }
+      if (!config.groupFilter().contains("{dn}")) {
+        break; // a filter by user name alone has no groups of groups to follow
+      }
+      level = next;
+    }
+    return List.copyOf(names);
+  }
+
+  private List<SearchResultEntry> groupsOf(String name, String dn) throws Down {
+    try {
+      Filter f = Filter.create(config.groupFilter().replace("{dn}", Filter.encodeValue(dn))
+          .replace("{user}", Filter.encodeValue(name)));
+      SearchResult r = pool.search(new SearchRequest(config.groupBase(), SearchScope.SUB, f, "cn"));
+      reached();
+      return new ArrayList<>(r.getSearchEntries());
+    } catch (LDAPException e) {
+      if (e.getResultCode() == ResultCode.NO_SUCH_OBJECT) {
+        reached();
+        return List.of();
+      }
+      throw down(e);
+    }
+  }
+
+  private void reached() {
+    downBecause = null;
+  }
+
+  private Down down(LDAPException e) {
+    String why = e.getResultCode() + ": " + e.getDiagnosticMessage();
+    downBecause = why;
+    return new Down("the directory (" + config.url() + ") cannot be used: " + why, e);
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}
