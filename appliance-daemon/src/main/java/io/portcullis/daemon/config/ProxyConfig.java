@@ -73,6 +73,7 @@ public record ProxyConfig(
       @Doc("how long a checked user name and password are remembered (checking a hash costs milliseconds)")
       @Default("1h") Duration cacheTtl,
       @Doc("users and groups from an LDAP directory, for names that are not local users") LdapConfig ldap,
+      @Doc("Kerberos single sign-on (SPNEGO): domain PCs log in with their ticket") NegotiateConfig negotiate,
       @Doc("when the directory cannot be reached, a login not remembered: refuse (a 503 page for every login, "
           + "local users too: fail closed) or local (local users get in, the directory's get the 503 page). Either "
           + "way the readiness check fails and an event says so") @Default("refuse")
@@ -83,9 +84,9 @@ public record ProxyConfig(
 
     @Override
     public void validate(String path, Problems problems) {
-      if (enabled && users.isEmpty() && htpasswd == null && !ldap.enabled()) {
-        problems.add(path + ".users", "authentication is enabled but no users, no htpasswd file and no directory "
-            + "(ldap.url) are given");
+      if (enabled && users.isEmpty() && htpasswd == null && !ldap.enabled() && !negotiate.enabled()) {
+        problems.add(path + ".users", "authentication is enabled but no users, no htpasswd file, no directory "
+            + "(ldap.url) and no keytab (negotiate.keytab) are given");
       }
       java.util.Set<String> seen = new java.util.HashSet<>();
       for (int i = 0; i < users.size(); i++) {

@@ -187,7 +187,7 @@ public final class Directory implements AutoCloseable {
   }
 
   /** The DN of the one entry userFilter finds for {@code name}, or null (none, or more than one). */
-  String find(String name) throws Down {
+  public String find(String name) throws Down {
     try {
       Filter f = Filter.create(config.userFilter().replace("{user}", Filter.encodeValue(name)));
       SearchRequest s = new SearchRequest(config.userBase(), SearchScope.SUB, f, "1.1");

@@ -50,11 +50,18 @@ public final class BasicAuth {
   private final io.portcullis.daemon.identity.Directory directory; // null: local users only
   private final long groupsTtlNanos;
   private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  private final io.portcullis.daemon.identity.Negotiate negotiate; // null: no Kerberos
+  private final boolean stripRealm;
+  /** Principals proven by Negotiate: their user (groups included), until groups are due again. */
+  private final ConcurrentHashMap<String, Remembered> negotiated = new ConcurrentHashMap<>();
 
   private BasicAuth(Map<String, Known> users, String realm, Duration ttl,
-      io.portcullis.daemon.identity.Directory directory) {
+      io.portcullis.daemon.identity.Directory directory, io.portcullis.daemon.identity.Negotiate negotiate,
+      boolean stripRealm) {
     this.users = users;
     this.directory = directory;
+    this.negotiate = negotiate;
+    this.stripRealm = stripRealm;
     this.groupsTtlNanos = directory == null ? Long.MAX_VALUE : directory.config().groupsTtl().toNanos();
     // An unknown name costs the same hash check as a known one, so the answer's time does not tell names apart.
     this.dummyHash = dummyFor(users.values().stream().map(Known::hash).toList());
@@ -69,6 +76,16 @@ public final class BasicAuth {
   static BasicAuth of(ProxyConfig.ProxyAuth c, Path baseDir) {
     if (!c.enabled()) {
       return null;
+    }
+    io.portcullis.daemon.identity.Negotiate negotiate = null;
+    if (c.negotiate().enabled()) {
+      try {
+        negotiate = io.portcullis.daemon.identity.Negotiate.shared(baseDir.resolve(c.negotiate().keytab()),
+            c.negotiate().principal(), c.negotiate().krb5Conf() == null ? null
+                : baseDir.resolve(c.negotiate().krb5Conf()));
+      } catch (javax.security.auth.login.LoginException e) {
+        throw new IllegalStateException("proxy.auth.negotiate: " + e.getMessage(), e);
+      }
     }
     io.portcullis.daemon.identity.Directory directory = null;
     if (c.ldap().enabled()) {
@@ -100,7 +117,8 @@ public final class BasicAuth {
     for (ProxyConfig.ProxyUser u : c.users()) {
       users.put(u.name(), new Known(u.password(), List.copyOf(u.groups())));
     }
-    return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl(), directory);
+    return new BasicAuth(Map.copyOf(users), c.realm(), c.cacheTtl(), directory, negotiate,
+        c.negotiate().stripRealm());
   }
 
   /**
@@ -148,9 +166,67 @@ public final class BasicAuth {
     return hashChecks.get();
   }
 
-  /** The value of the 407's {@code Proxy-Authenticate}. */
+  /** The value of the 407's {@code Proxy-Authenticate} for Basic. */
   public String challenge() {
     return "Basic realm=\"" + realm.replace("\\", "\\\\").replace("\"", "\\\"") + "\", charset=\"UTF-8\"";
+  }
+
+  /** The 407's {@code Proxy-Authenticate} values, most preferred first: Negotiate, then Basic if anyone can use it. */
+  public List<String> challenges() {
+    if (negotiate == null) {
+      return List.of(challenge());
+    }
+    return users.isEmpty() && directory == null ? List.of("Negotiate") : List.of("Negotiate", challenge());
+  }
+
+  /** The Kerberos acceptor, or null when Negotiate is off. */
+  public io.portcullis.daemon.identity.Negotiate negotiate() {
+    return negotiate;
+  }
+
+  /**
+   * The user a {@code Proxy-Authorization: Negotiate} value proves (slow: not on an event loop), null if it proves
+   * none. Groups: a local user's, else the directory's (kept for groupsTtl per principal). Throws when the token is
+   * bad, or when the directory is needed and down.
+   */
+  public User negotiated(String header) throws org.ietf.jgss.GSSException,
+      io.portcullis.daemon.identity.Directory.Down {
+    String b64 = header.substring("Negotiate ".length()).strip();
+    if (b64.length() > io.portcullis.daemon.identity.Negotiate.MAX_TOKEN * 4 / 3 + 4) {
+      throw new org.ietf.jgss.GSSException(org.ietf.jgss.GSSException.DEFECTIVE_TOKEN, -1, "a token over "
+          + io.portcullis.daemon.identity.Negotiate.MAX_TOKEN + " bytes");
+    }
+    byte[] token;
+    try {
+      token = Base64.getDecoder().decode(b64);
+    } catch (IllegalArgumentException e) {
+      throw new org.ietf.jgss.GSSException(org.ietf.jgss.GSSException.DEFECTIVE_TOKEN, -1, "not base64");
+    }
+    io.portcullis.daemon.identity.Negotiate.Accepted a = negotiate.accept(token);
+    if (a == null) {
+      return null;
+    }
+    long now = System.nanoTime();
+    Remembered r = negotiated.get(a.principal());
+    if (r != null && now - r.groupsAt() < groupsTtlNanos && now - r.until() < 0) {
+      return r.user();
+    }
+    String name = io.portcullis.daemon.identity.Negotiate.userName(a.principal(), stripRealm);
+    Known k = users.get(name);
+    List<String> groups = List.of();
+    String dn = null;
+    if (k != null) {
+      groups = k.groups();
+    } else if (directory != null) {
+      dn = directory.find(name);
+      groups = dn == null ? List.of() : directory.groups(name, dn);
+    }
+    User u = new User(name, groups);
+    if (negotiated.size() >= MAX_REMEMBERED) {
+      negotiated.clear();
+    }
+    negotiated.put(a.principal(), new Remembered(u, now + ttlNanos, dn, now));
+    return u;
   }
 
   /** The user a {@code Proxy-Authorization} value proves, if checked recently; null if it needs {@link #check}. */

@@ -97,7 +97,11 @@ class ConfigFilesTest {
     List<Problem> p = check("""
         proxy:
           accessLog: /tmp/x/access.log
-          auth: { enabled: true, htpasswd: OUT }
+          auth:
+            enabled: true
+            htpasswd: OUT
+            ldap: { url: "ldap://127.0.0.1", userBase: "dc=x", trust: OUT }
+            negotiate: { keytab: OUT, krb5Conf: OUT }
           tls: { ca: { certificate: OUT, key: OUT }, trust: [ok.pem, OUT] }
         scan: { hashLists: [ok.txt, OUT], clamd: { socket: OUT } }
         admin: { tls: { certificate: OUT, key: OUT } }
@@ -113,7 +117,8 @@ class ConfigFilesTest {
             - { name: p, action: block, template: OUT }
         """.replace("OUT", out));
     assertEquals(List.of("admin.tls.certificate", "admin.tls.key", "events.syslog[0].ca", "proxy.accessLog",
-        "proxy.auth.htpasswd", "proxy.tls.ca.certificate", "proxy.tls.ca.key", "proxy.tls.trust[1]",
+        "proxy.auth.htpasswd", "proxy.auth.ldap.trust", "proxy.auth.negotiate.keytab",
+        "proxy.auth.negotiate.krb5Conf", "proxy.tls.ca.certificate", "proxy.tls.ca.key", "proxy.tls.trust[1]",
         "rules.access[0].template", "rules.categories[0].file", "rules.protection[0].template",
         "scan.clamd.socket", "scan.hashLists[1]"), p.stream().map(Problem::path).sorted().toList());
     // Every file key the schema has is in the config above: a new one must be added there to be tested.

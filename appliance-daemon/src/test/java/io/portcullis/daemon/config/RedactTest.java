@@ -13,7 +13,7 @@ class RedactTest {
 
   @Test
   void theSchemaMarksEverySecretKey() {
-    assertEquals(java.util.Set.of("joinKey", "password", "passwordHash", "secret"), Redact.NAMES);
+    assertEquals(java.util.Set.of("bindPassword", "joinKey", "password", "passwordHash", "secret"), Redact.NAMES);
   }
 
   @Test

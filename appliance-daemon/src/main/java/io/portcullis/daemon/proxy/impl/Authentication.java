@@ -26,7 +26,16 @@ record Authentication(Vertx vertx) implements ExchangeStep {
       return ex.next();
     }
     HttpServerRequest req = ex.request();
+    // One Kerberos login per connection: the connection's user serves its later requests.
+    BasicAuth.User negotiated = DefaultExchange.channel(req).attr(NEGOTIATED).get();
+    if (negotiated != null) {
+      ex.record().user = negotiated;
+      return ex.next();
+    }
     String credentials = req.getHeader("Proxy-Authorization");
+    if (credentials != null && auth.negotiate() != null && credentials.regionMatches(true, 0, "Negotiate ", 0, 10)) {
+      return negotiate(ex, auth, credentials);
+    }
     BasicAuth.User known = auth.remembered(credentials);
     if (known != null) {
       ex.record().user = known;
@@ -80,10 +89,56 @@ record Authentication(Vertx vertx) implements ExchangeStep {
     });
   }
 
-  /** 407 with our page and the Basic challenge; the connection stays open unless a body would have to be read. */
+  /** A Kerberos ticket (SPNEGO): checked off the event loop; the user it proves is the connection's from then on. */
+  private Future<Answer> negotiate(Exchange ex, BasicAuth auth, String credentials) {
+    HttpServerRequest req = ex.request();
+    String from = ex.record().client == null ? "-" : ex.record().client;
+    long locked = ex.settings().logins().lockedFor(from);
+    if (locked > 0) {
+      ex.record().decide("block", "proxy.auth.lockout");
+      req.response().putHeader("Retry-After", Long.toString(locked));
+      return Future.succeededFuture(ex.page(429, "Too many failed logins", "Too many failed logins came from your "
+          + "address: try again in " + locked + " seconds.", closes(req)));
+    }
+    req.pause();
+    return vertx.executeBlocking(() -> auth.negotiated(credentials), false).transform(ar -> {
+      if (ex.over()) {
+        return Future.succeededFuture(Answer.NONE);
+      }
+      if (ar.succeeded() && ar.result() != null) {
+        DefaultExchange.channel(req).attr(NEGOTIATED).set(ar.result());
+        ex.record().user = ar.result();
+        return ex.next();
+      }
+      if (ar.failed() && ar.cause() instanceof io.portcullis.daemon.identity.Directory.Down down) {
+        LOG.debug("proxy authentication: {}", down.getMessage());
+        ex.record().decide("error", "proxy.auth.ldap");
+        return Future.succeededFuture(ex.page(503, "Login unavailable", "The directory that checks logins cannot "
+            + "be reached; try again shortly.", closes(req)));
+      }
+      // A bad ticket (garbage, a replay, another service's, expired): said why in the log, not to the client.
+      LOG.debug("proxy authentication: a Negotiate token from {} refused: {}", from,
+          ar.failed() ? ar.cause().getMessage() : "not complete");
+      ProxyConfig.ProxyAuth a = ex.settings().proxy().auth();
+      if (ex.settings().logins().failed(from, a.lockout())) {
+        LOG.warn("proxy authentication: {} locked out for {} after {} failed logins", from, a.lockout().duration(),
+            a.lockout().maxFailures());
+      }
+      return challenge(ex, auth, true);
+    });
+  }
+
+  /** The user a connection proved with Kerberos: one login per connection, not per request. */
+  static final io.netty.util.AttributeKey<BasicAuth.User> NEGOTIATED =
+      io.netty.util.AttributeKey.valueOf("portcullis.negotiated");
+
+  /**
+   * 407 with our page and the challenges (Negotiate first when on, then Basic); the connection stays open unless a
+   * body would have to be read.
+   */
   private static Future<Answer> challenge(Exchange ex, BasicAuth auth, boolean wrong) {
     ex.record().decide("block", "proxy.auth");
-    ex.request().response().putHeader("Proxy-Authenticate", auth.challenge());
+    ex.request().response().headers().add("Proxy-Authenticate", auth.challenges());
     return Future.succeededFuture(ex.page(407, "Proxy authentication required", wrong
         ? "The user name or password is not right." : "This proxy needs your user name and password.",
         closes(ex.request())));
