@@ -18,6 +18,7 @@ import io.portcullis.daemon.config.RevisionStore;
 import io.portcullis.daemon.events.Events;
 import io.portcullis.daemon.icap.server.IcapSettings;
 import io.portcullis.daemon.icap.server.IcapVerticle;
+import io.portcullis.daemon.proxy.BasicAuth;
 import io.portcullis.daemon.proxy.ProxySettings;
 import io.portcullis.daemon.proxy.ProxyVerticle;
 import io.portcullis.daemon.rules.Policy;
@@ -72,10 +73,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private final Path dataDir;
   private Compiled compiled;
   private final io.portcullis.daemon.tls.TlsCounters tlsCounters = new io.portcullis.daemon.tls.TlsCounters();
-  /** The node's own CA made anew by {@link #rotateInspectionCa}, for the next compile to take; else null. */
-  private io.portcullis.daemon.tls.InspectionCa rotated;
-  /** The inspection CA the control node sent (a cluster's node uses it instead of its own), or null. */
-  private volatile io.portcullis.daemon.tls.InspectionCa clusterCa;
+  private final io.portcullis.daemon.tls.CaSource caSource;
   private final BalancerStats balancerStats;
   private final Service<Balancer> balancer;
   private final Service<ProxySettings> proxy;
@@ -88,13 +86,12 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private boolean stopped;
 
   /** The policy and scanner of one config; compiled once per commit, shared by the services. */
-  record Compiled(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.tls.InspectionCa ca,
-      io.portcullis.daemon.tls.Interception interception) {
+  record Compiled(Config config, Policy policy, Scanner scanner, io.portcullis.daemon.tls.CaSource.Chosen tls) {
   }
 
   /** Compiles {@code c} (once: later calls for the same config reuse it); the scanner is reused while scan.* holds. */
   synchronized Compiled compile(Config c) throws Policy.PolicyException {
-    if (compiled != null && compiled.config() == c && rotated == null) {
+    if (compiled != null && compiled.config() == c && !caSource.rotationPending()) {
       return compiled;
     }
     Policy policy = Policy.compile(c.rules(), baseDir);
@@ -108,36 +105,15 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         throw new Policy.PolicyException("scan.hashLists: " + e.getMessage());
       }
     }
-    io.portcullis.daemon.tls.InspectionCa ca;
-    io.portcullis.daemon.tls.InspectionCa shared = c.cluster().role() == io.portcullis.daemon.config.ClusterConfig.Role.NODE
-        ? clusterCa : null;
-    if (shared != null) {
-      ca = shared; // the control node's: proxy.tls.ca names files only the control node has
-    } else if (rotated != null) {
-      ca = rotated;
-      rotated = null;
-    } else if (compiled != null && compiled.ca() != clusterCa
-        && compiled.config().proxy().tls().ca().equals(c.proxy().tls().ca())) {
-      ca = compiled.ca();
-    } else {
-      // Read at commit, as the other files the config names: an admin's CA that is no CA or not its key's is refused.
-      try {
-        ca = io.portcullis.daemon.tls.InspectionCa.loadOrCreate(dataDir, c.proxy().tls().ca(), baseDir);
-      } catch (io.portcullis.daemon.config.ConfigException e) {
-        throw new Policy.PolicyException(e.getMessage());
-      } catch (IOException e) {
-        throw new Policy.PolicyException("proxy.tls.ca: " + e.getMessage());
-      }
-    }
-    io.portcullis.daemon.tls.Interception interception;
+    io.portcullis.daemon.tls.CaSource.Chosen tls;
     try {
-      // proxy.tls.trust is read here too: a file that holds no certificate is refused at commit, not at first use.
-      interception = io.portcullis.daemon.tls.Interception.of(ca, c.proxy().tls(), baseDir,
-          compiled == null ? null : compiled.interception(), tlsCounters);
+      tls = caSource.choose(c, compiled == null ? null : compiled.config(), compiled == null ? null : compiled.tls());
     } catch (io.portcullis.daemon.config.ConfigException e) {
       throw new Policy.PolicyException(e.getMessage());
+    } catch (IOException e) {
+      throw new Policy.PolicyException("proxy.tls.ca: " + e.getMessage());
     }
-    compiled = new Compiled(c, policy, scanner, ca, interception);
+    compiled = new Compiled(c, policy, scanner, tls);
     return compiled;
   }
 
@@ -163,8 +139,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
       io.portcullis.daemon.config.AtomicFiles.removeLeftovers(baseDir);
     }
     io.portcullis.daemon.config.AtomicFiles.removeLeftoversUnder(dataDir); // every directory the daemon writes is in it
-    // A cluster's node shows the control node's CA even when it starts while the control node is away.
-    this.clusterCa = io.portcullis.daemon.tls.InspectionCa.loadFromCluster(dataDir);
+    this.caSource = new io.portcullis.daemon.tls.CaSource(dataDir, baseDir, tlsCounters);
     AdminToken token = AdminToken.loadOrCreate(options.dataDir());
     this.callers = new Callers(token, user -> this.config().console().users().stream()
         .filter(u -> u.name().equals(user)).findFirst().map(u -> u.role()).orElse(null));
@@ -214,7 +189,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         .description("client addresses locked out after proxy.auth.lockout.maxFailures failed logins")
         .register(registry);
     traffic.add(proxy = new Service<ProxySettings>("proxy", vertx,
-        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).interception(),
+        c -> ProxySettings.of(c, baseDir, events, clients, proxyLogins, compiled(c).tls().interception(),
             compiled(c).policy()),
         p -> p.proxy().enabled(),
         ProxyVerticle::new, loops));
@@ -327,7 +302,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
 
   @Override
   public synchronized io.portcullis.daemon.tls.InspectionCa inspectionCa() {
-    return compiled == null ? null : compiled.ca();
+    return compiled == null ? null : compiled.tls().ca();
   }
 
   /**
@@ -338,30 +313,26 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   public CompletableFuture<io.portcullis.daemon.tls.InspectionCa> rotateInspectionCa() {
     return commits.inQueue(() -> {
       Config c = commits.active().config();
-      if (c.cluster().role() == io.portcullis.daemon.config.ClusterConfig.Role.NODE) {
-        return CompletableFuture.failedFuture(new IllegalStateException("this node shows its control node's "
-            + "inspection CA: rotate it on the control node"));
-      }
-      if (c.proxy().tls().ca().configured()) {
-        return CompletableFuture.failedFuture(new IllegalStateException("proxy.tls.ca names the admin's CA: "
-            + "replace its files and commit"));
-      }
       io.portcullis.daemon.tls.InspectionCa next;
       try {
-        next = io.portcullis.daemon.tls.InspectionCa.rotateOwn(dataDir);
-      } catch (IOException e) {
+        next = caSource.rotate(c);
+      } catch (IOException | IllegalStateException e) {
         return CompletableFuture.failedFuture(e);
-      }
-      synchronized (this) {
-        rotated = next;
       }
       return apply(c).thenApply(v -> next);
     });
   }
 
   @Override
+  public java.util.Map.Entry<String, java.util.List<String>> groupsOf(String user) throws Exception {
+    ServiceVerticle<ProxySettings> v = proxy.verticle();
+    BasicAuth auth = v == null ? null : v.settings().auth();
+    return auth == null ? java.util.Map.entry("none", java.util.List.of()) : auth.groupsOf(user);
+  }
+
+  @Override
   public void useClusterInspectionCa(io.portcullis.daemon.tls.InspectionCa.Transfer ca) throws IOException {
-    clusterCa = io.portcullis.daemon.tls.InspectionCa.keepFromCluster(dataDir, ca);
+    caSource.useCluster(ca);
   }
 
   /** The scanner of the config compiled last, or null. */

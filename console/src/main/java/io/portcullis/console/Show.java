@@ -233,6 +233,12 @@ final class Show {
     out.println(r.path("verdict").asText());
     out.printf("  request: %s %s from %s%s (host %s)%n", r.path("method").asText(), r.path("url").asText(),
         r.path("client").asText(), r.has("user") ? " as " + r.path("user").asText() : "", r.path("host").asText());
+    if (r.has("groups")) {
+      List<String> groups = new java.util.ArrayList<>();
+      r.path("groups").forEach(g -> groups.add(g.asText()));
+      out.println("  groups: " + (groups.isEmpty() ? "none" : String.join(", ", groups)) + " ("
+          + r.path("groupsFrom").asText() + ")");
+    }
     if (!r.has("access")) {
       return;
     }

@@ -66,6 +66,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     /** The CA that signs the certificates HTTPS inspection shows users, or null before the first config is in effect. */
     io.portcullis.daemon.tls.InspectionCa inspectionCa();
 
+    /** The groups a login as {@code user} would have, and where from (local, directory, none); blocking. */
+    java.util.Map.Entry<String, java.util.List<String>> groupsOf(String user) throws Exception;
+
     /** Replaces the node's own inspection CA with a new one, in effect when the future completes. */
     java.util.concurrent.CompletableFuture<io.portcullis.daemon.tls.InspectionCa> rotateInspectionCa();
 

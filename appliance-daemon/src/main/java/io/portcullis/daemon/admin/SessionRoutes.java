@@ -128,7 +128,7 @@ final class SessionRoutes {
   }
 
   /** A dry run of a request through the rules in effect: which bypass, access and protection rule match. */
-  private static JsonObject testUrl(AdminVerticle.Host host, JsonObject body) {
+  private static JsonObject testUrl(AdminVerticle.Host host, JsonObject body) throws Exception {
     String url = body.getString("url");
     if (url == null || !url.matches("(?i)https?://\\S+")) {
       throw new IllegalArgumentException("url must be an absolute http:// or https:// URL");
@@ -136,8 +136,20 @@ final class SessionRoutes {
     String method = body.getString("method", "GET");
     String client = body.getString("client", "127.0.0.1");
     String user = body.getString("user");
-    JsonArray g = body.getJsonArray("groups", new JsonArray());
-    List<String> groups = g.stream().map(String::valueOf).toList();
+    JsonArray g = body.getJsonArray("groups");
+    List<String> groups = g == null ? List.of() : g.stream().map(String::valueOf).toList();
+    String groupsFrom = g == null ? null : "given";
+    if (user != null && g == null) {
+      // As a login would find them: a local user's, else the directory's.
+      java.util.Map.Entry<String, List<String>> found;
+      try {
+        found = host.groupsOf(user);
+      } catch (Exception e) {
+        throw new IllegalStateException("the groups of " + user + " cannot be looked up: " + e.getMessage(), e);
+      }
+      groups = found.getValue();
+      groupsFrom = found.getKey();
+    }
     boolean tls = url.regionMatches(true, 0, "https://", 0, 8);
     String target = url;
     if (tls) {
@@ -154,7 +166,7 @@ final class SessionRoutes {
     JsonObject out = new JsonObject().put("url", url).put("method", method).put("client", client)
         .put("host", facts.host());
     if (user != null) {
-      out.put("user", user);
+      out.put("user", user).put("groups", new JsonArray(groups)).put("groupsFrom", groupsFrom);
     }
     String bypass = policy.bypass(facts);
     if (bypass != null) {

@@ -256,6 +256,25 @@ public final class BasicAuth {
     return r.user();
   }
 
+  /**
+   * The groups of {@code name} as a login would find them: a local user's, else the directory's (blocking), else
+   * none; with where they came from (local, directory, none).
+   */
+  public java.util.Map.Entry<String, List<String>> groupsOf(String name)
+      throws io.portcullis.daemon.identity.Directory.Down {
+    Known k = users.get(name);
+    if (k != null) {
+      return Map.entry("local", k.groups());
+    }
+    if (directory != null) {
+      String dn = directory.find(name);
+      if (dn != null) {
+        return Map.entry("directory", directory.groups(name, dn));
+      }
+    }
+    return Map.entry("none", List.of());
+  }
+
   /** The directory behind the local users, or null. */
   public io.portcullis.daemon.identity.Directory directory() {
     return directory;

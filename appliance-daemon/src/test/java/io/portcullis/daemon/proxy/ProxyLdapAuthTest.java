@@ -107,6 +107,11 @@ class ProxyLdapAuthTest {
         && Files.readString(dir.resolve("access.log")).contains(" alice ")
         && Files.readString(dir.resolve("access.log")).contains(" bob "));
     assertEquals("UP", directoryCheck());
+    // test url finds the groups as a login would: from the directory, groups of groups included.
+    io.portcullis.daemon.LocalConsole.Result t = io.portcullis.daemon.LocalConsole.run(admin, dir.resolve("data"), null,
+        "test", "url", "http://127.0.0.1:" + origin + "/staff.html", "user", "alice");
+    assertEquals(0, t.code(), t.toString());
+    assertTrue(t.out().contains("groups: finance, staff (directory)") && t.out().contains("not-for-staff"), t.out());
   }
 
   @Test
