@@ -79,10 +79,15 @@ public final class Kdc {
     k.admin("kadmin.local", "-r", REALM, "-q", "addprinc -randkey HTTP/localhost");
     // Once: each ktadd gives the principal a new key, and an older keytab goes stale.
     k.admin("kadmin.local", "-r", REALM, "-q", "ktadd -k " + k.keytab() + " HTTP/localhost");
-    k.process = new ProcessBuilder("env", "KRB5_CONFIG=" + k.krb5Conf(), "KRB5_KDC_PROFILE=" + dir.resolve("kdc.conf"),
-        "krb5kdc", "-n").redirectErrorStream(true).redirectOutput(dir.resolve("krb5kdc.out").toFile()).start();
-    Peers.waitForPort(k.port, k.process, dir.resolve("kdc.log"));
+    k.run();
     return k;
+  }
+
+  /** Starts the KDC on its realm as it is (again, after {@link #stop}); returns once it listens. */
+  public void run() throws Exception {
+    process = new ProcessBuilder("env", "KRB5_CONFIG=" + krb5Conf(), "KRB5_KDC_PROFILE=" + dir.resolve("kdc.conf"),
+        "krb5kdc", "-n").redirectErrorStream(true).redirectOutput(dir.resolve("krb5kdc.out").toFile()).start();
+    Peers.waitForPort(port, process, dir.resolve("kdc.log"));
   }
 
   private void admin(String... cmd) throws Exception {
@@ -113,7 +118,7 @@ public final class Kdc {
     return new String[] {"KRB5_CONFIG=" + krb5Conf(), "KRB5CCNAME=FILE:" + cache};
   }
 
-  /** Stops the KDC. */
+  /** Stops the KDC (its realm stays, for {@link #run}). */
   public void stop() {
     if (process != null) {
       Peers.stop(process);

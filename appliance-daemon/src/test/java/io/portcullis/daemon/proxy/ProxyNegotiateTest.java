@@ -102,6 +102,55 @@ class ProxyNegotiateTest {
     assertTrue(carol.startsWith("HTTP/1.1 200 "), carol);
   }
 
+  /** The Negotiate header curl sends for {@code env}'s ticket, caught by a listener standing in for the proxy. */
+  static String captureToken(String[] env) throws Exception {
+    try (java.net.ServerSocket catcher = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      List<String> cmd = new ArrayList<>(List.of("env"));
+      cmd.addAll(Arrays.asList(env));
+      cmd.addAll(List.of("curl", "-s", "--max-time", "10", "--proxy-negotiate", "-U", ":", "-x",
+          "http://localhost:" + catcher.getLocalPort(), "http://127.0.0.1:" + origin + "/index.html"));
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      try (Socket s = catcher.accept()) {
+        s.setSoTimeout(10_000);
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+            StandardCharsets.US_ASCII));
+        for (String line; (line = in.readLine()) != null && !line.isEmpty(); ) {
+          if (line.regionMatches(true, 0, "Proxy-Authorization: Negotiate ", 0, 31)) {
+            return line.substring("Proxy-Authorization: ".length());
+          }
+        }
+        return null;
+      } finally {
+        p.destroy();
+      }
+    }
+  }
+
+  static String raw(String authorization) throws Exception {
+    try (Socket s = Wire.connect("127.0.0.1", proxy)) {
+      s.getOutputStream().write(("GET http://127.0.0.1:" + origin + "/index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          + "Proxy-Authorization: " + authorization + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      return Wire.readToClose(s);
+    }
+  }
+
+  @Test
+  void aReplayedTicketIsRefusedAndTheKdcIsNotNeededToAcceptOne() throws Exception {
+    String[] bob = kdc.env(kdc.kinit("bob", "bobpw"));
+    String token = captureToken(bob);
+    assertTrue(token != null && token.startsWith("Negotiate "), String.valueOf(token));
+    kdc.stop(); // the acceptor checks tickets with its keytab alone
+    try {
+      String first = raw(token);
+      assertTrue(first.startsWith("HTTP/1.1 200 "), first.lines().findFirst().orElse(""));
+      String again = raw(token);
+      assertTrue(again.startsWith("HTTP/1.1 407 "), "a replay: " + again.lines().findFirst().orElse(""));
+    } finally {
+      kdc.run();
+    }
+  }
+
   @Test
   void garbageAndOversizedTokensGet407() throws Exception {
     String big = "A".repeat(20_000);
