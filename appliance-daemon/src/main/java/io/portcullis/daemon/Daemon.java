@@ -29,6 +29,7 @@ import io.portcullis.daemon.runtime.ServiceVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.CheckResult;
 import io.vertx.ext.healthchecks.HealthChecks;
@@ -321,6 +322,18 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
       }
       return apply(c).thenApply(v -> next);
     });
+  }
+
+  @Override
+  public JsonObject users() {
+    ServiceVerticle<ProxySettings> v = proxy.verticle();
+    BasicAuth auth = v == null ? null : v.settings().auth();
+    JsonArray out = new JsonArray();
+    if (auth != null) {
+      auth.logins().forEach(l -> out.add(new JsonObject().put("name", l.name()).put("via", l.via())
+          .put("groups", new JsonArray(l.groups()))));
+    }
+    return new JsonObject().put("authentication", auth != null).put("users", out);
   }
 
   @Override

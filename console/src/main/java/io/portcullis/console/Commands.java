@@ -40,6 +40,8 @@ final class Commands {
       entry(OP, "show cluster join-key", "NODE", "what NODE needs to join this control node", Show::joinKey),
       entry(OP, "show tls ca", "", "the CA that signs the certificates HTTPS inspection shows users: its "
           + "subject, validity, fingerprint and PEM, to distribute to their devices", none(Show::tlsCa)),
+      entry(OP, "show users", "", "the proxy's users logged in lately: how (local, directory, kerberos) and their "
+          + "groups", none(Show::users)),
       entry(OP, "rotate tls ca", "[now]", "replace this node's own inspection CA with a new one (every client must "
           + "then trust it); without now: only say what that means", Show::rotateCa),
       entry(OP, "show metrics", "", "the node's portcullis_* metrics", none(Show::metrics)),

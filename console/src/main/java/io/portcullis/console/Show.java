@@ -114,6 +114,28 @@ final class Show {
     });
   }
 
+  /** {@code show users}: the proxy's users logged in and remembered now, how, and their groups. */
+  static int users(Shell shell) throws IOException, InterruptedException {
+    return shell.print(shell.client().get("api/v1/users"), a -> {
+      JsonNode b = a.body();
+      if (!b.path("authentication").asBoolean()) {
+        shell.out().println("proxy authentication is off (proxy.auth.enabled)");
+        return;
+      }
+      if (b.path("users").isEmpty()) {
+        shell.out().println("no user logged in lately");
+        return;
+      }
+      shell.out().printf("%-24s %-10s %s%n", "USER", "VIA", "GROUPS");
+      for (JsonNode u : b.path("users")) {
+        List<String> groups = new java.util.ArrayList<>();
+        u.path("groups").forEach(g -> groups.add(g.asText()));
+        shell.out().printf("%-24s %-10s %s%n", u.path("name").asText(), u.path("via").asText(),
+            groups.isEmpty() ? "-" : String.join(", ", groups));
+      }
+    });
+  }
+
   /** What rotating the inspection CA means for users; said before and after. */
   static final String ROTATE_MEANS = """
       every client must trust the new CA before it next visits an inspected site: until then its browser refuses

@@ -66,6 +66,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     /** The CA that signs the certificates HTTPS inspection shows users, or null before the first config is in effect. */
     io.portcullis.daemon.tls.InspectionCa inspectionCa();
 
+    /** The proxy's users logged in and remembered now, as {@code show users} lists them. */
+    JsonObject users();
+
     /** The groups a login as {@code user} would have, and where from (local, directory, none); blocking. */
     java.util.Map.Entry<String, java.util.List<String>> groupsOf(String user) throws Exception;
 
@@ -174,6 +177,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         .put("joinKey", host.joinKey(ctx.queryParam("node").isEmpty() ? "" : ctx.queryParam("node").get(0)))
         .put("caFingerprint", host.clusterStatus().getString("ca"))));
     r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, host.rules()));
+    r.get("/api/v1/users").handler(ctx -> json(ctx, 200, host.users()));
     r.get("/api/v1/tls/ca").handler(ctx -> {
       io.portcullis.daemon.tls.InspectionCa ca = host.inspectionCa();
       if (ca == null) {

@@ -275,6 +275,23 @@ public final class BasicAuth {
     return Map.entry("none", List.of());
   }
 
+  /** A user logged in lately: name, how (local, directory, kerberos), groups. */
+  public record Login(String name, String via, List<String> groups) {
+  }
+
+  /** The users logged in and remembered now (one entry per name and way), sorted by name. */
+  public List<Login> logins() {
+    java.util.TreeMap<String, Login> out = new java.util.TreeMap<>();
+    for (Remembered r : remembered.values()) {
+      String via = r.dn() != null ? "directory" : "local";
+      out.putIfAbsent(r.user().name() + "\n" + via, new Login(r.user().name(), via, r.user().groups()));
+    }
+    for (Remembered r : negotiated.values()) {
+      out.putIfAbsent(r.user().name() + "\nkerberos", new Login(r.user().name(), "kerberos", r.user().groups()));
+    }
+    return List.copyOf(out.values());
+  }
+
   /** The directory behind the local users, or null. */
   public io.portcullis.daemon.identity.Directory directory() {
     return directory;

@@ -112,6 +112,12 @@ class ProxyLdapAuthTest {
         "test", "url", "http://127.0.0.1:" + origin + "/staff.html", "user", "alice");
     assertEquals(0, t.code(), t.toString());
     assertTrue(t.out().contains("groups: finance, staff (directory)") && t.out().contains("not-for-staff"), t.out());
+    // show users: who logged in lately, how, with which groups.
+    io.portcullis.daemon.LocalConsole.Result users = io.portcullis.daemon.LocalConsole.run(admin, dir.resolve("data"),
+        null, "show", "users");
+    assertEquals(0, users.code(), users.toString());
+    assertTrue(users.out().matches("(?s).*\\balice +directory +finance, staff\\b.*")
+        && users.out().matches("(?s).*\\bcarol +local +local-staff\\b.*"), users.out());
   }
 
   @Test

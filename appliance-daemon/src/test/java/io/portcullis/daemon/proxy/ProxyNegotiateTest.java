@@ -38,6 +38,7 @@ class ProxyNegotiateTest {
   static Kdc kdc;
   static int origin;
   static int proxy;
+  static int admin;
 
   @BeforeAll
   static void start() throws Exception {
@@ -67,7 +68,7 @@ class ProxyNegotiateTest {
         rules:
           access:
             - { name: not-for-staff, when: { groups: [staff], urls: ["http://127.0.0.1:*/staff*"] }, action: block }
-        """.formatted(freePort(), freePort(), proxy, carol, Kdc.SERVICE, slapd.url(), Slapd.PEOPLE, Slapd.GROUPS);
+        """.formatted(admin = freePort(), freePort(), proxy, carol, Kdc.SERVICE, slapd.url(), Slapd.PEOPLE, Slapd.GROUPS);
     cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), text), Daemon::stop);
   }
 
@@ -89,6 +90,11 @@ class ProxyNegotiateTest {
     assertTrue(staff.contains("HTTP/1.1 403 ") && staff.contains("not-for-staff"), staff);
     Host.waitUntil("alice in the access log", () -> Files.exists(dir.resolve("access.log"))
         && Files.readString(dir.resolve("access.log")).contains(" alice "));
+    io.vertx.core.json.JsonObject users = TestNodes.call("GET", "http://127.0.0.1:" + admin + "/api/v1/users",
+        TestNodes.token(dir.resolve("data")), null).json();
+    assertTrue(users.getJsonArray("users").stream().map(o -> (io.vertx.core.json.JsonObject) o)
+        .anyMatch(u -> u.getString("name").equals("alice") && u.getString("via").equals("kerberos")
+            && u.getJsonArray("groups").contains("staff")), users.encode());
   }
 
   @Test
