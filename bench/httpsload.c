@@ -11,6 +11,11 @@
  *        [--threads 1]
  * --sni-count N: the SNI is --sni with %d replaced by 0..N-1, a new one for each handshake, in turn (cold caches:
  * each name is new to the proxy until the count wraps round).
+ * --plain: plain HTTP through the proxy (absolute-form GET http://TARGET/PATH, no CONNECT, no TLS, no --cafile).
+ * --auth-file F: Proxy-Authorization values, one a line; each new connection takes the next on its first request
+ * (one login per connection, as Negotiate: a Kerberos token is good once, so a connection ends when none is left),
+ * or, with --auth-every, the same on every request (Basic), the lines used in turn. In --plain mode "handshake" is
+ * a connection's first answer, its login included, from the connect.
  * Prints: RESULT requests=.. seconds=.. rps=.. p50_ms=.. p99_ms=.. handshakes=.. hs_p50_ms=.. hs_p99_ms=.. errors=..
  * (latency of a request: from its first byte written to its answer's last read; of a handshake: from the TCP
  * connect to the handshake's end, the CONNECT included).
@@ -37,13 +42,17 @@
 
 static const char *proxy_spec, *target = "127.0.0.1:443", *sni = "localhost", *cafile, *path = "/";
 static int handshake_mode, sni_count, conns = 32, nthreads = 1;
+static int plain, auth_every;       /* --plain: plain HTTP through the proxy, no CONNECT, no TLS */
+static char **auth_lines;           /* --auth-file: Proxy-Authorization values, one per connection in turn */
+static long auth_n;
+static atomic_long auth_next;
 static double seconds = 8, warmup = 2;
 static struct sockaddr_in dest;
 static int64_t measure_from, measure_to;
 static atomic_long errors, errors_shown, sni_next;
 static SSL_CTX *ctx;
 
-enum state { TCP, CONNECT_SEND, CONNECT_READ, HANDSHAKE, REQ_SEND, RESP_READ };
+enum state { TCP, CONNECT_SEND, CONNECT_READ, HANDSHAKE, REQ_SEND, RESP_READ, DONE };
 
 typedef struct { int64_t *v; size_t n, cap; } samples;
 
@@ -51,7 +60,8 @@ typedef struct conn {
   int fd;
   enum state st;
   SSL *ssl;
-  char out[1024];
+  char out[16384];
+  const char *auth; /* this connection's Proxy-Authorization value, or NULL */
   size_t out_len, out_off;
   char in[65536];
   size_t in_len;
@@ -124,6 +134,21 @@ static void start_tls(worker *w, conn *c) {
 }
 
 static void send_request(worker *w, conn *c) {
+  if (plain) {
+    /* Absolute-form through the proxy; the credentials on the connection's first request (one login per
+       connection, as Negotiate), or on every request with --auth-every (Basic). */
+    int with_auth = c->auth && (auth_every || c->requests_here == 0);
+    c->out_len = (size_t)snprintf(c->out, sizeof c->out, "GET http://%s%s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s\r\n",
+        target, path, target, with_auth ? "Proxy-Authorization: " : "", with_auth ? c->auth : "",
+        with_auth ? "\r\n" : "", handshake_mode ? "Connection: close\r\n" : "");
+    c->out_off = 0;
+    c->st = REQ_SEND;
+    c->in_len = 0;
+    c->head_done = 0;
+    c->t_start = now_us();
+    set_events(w, c, EPOLLIN | EPOLLOUT);
+    return;
+  }
   /* The port in Host unless it is 443, as browsers send it: the proxies forward by it. */
   const char *port = strrchr(target, ':');
   int default_port = port && !strcmp(port, ":443");
@@ -219,6 +244,20 @@ static void step(worker *w, conn *c) {
         socklen_t len = sizeof err;
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) { errno = err; fail(c, "connect"); restart(w, c); return; }
+        if (plain) {
+          c->auth = NULL;
+          if (auth_n > 0) {
+            long k = atomic_fetch_add(&auth_next, 1);
+            if (!auth_every && k >= auth_n) { /* no fresh credentials left: this connection ends */
+              close_conn(w, c);
+              c->st = DONE;
+              return;
+            }
+            c->auth = auth_lines[k % auth_n];
+          }
+          send_request(w, c);
+          continue;
+        }
         if (proxy_spec) {
           c->out_len = (size_t)snprintf(c->out, sizeof c->out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
           c->out_off = 0;
@@ -253,6 +292,8 @@ static void step(worker *w, conn *c) {
         }
         continue;
       }
+      case DONE:
+        return;
       case HANDSHAKE: {
         int r = SSL_connect(c->ssl);
         if (r == 1) {
@@ -270,6 +311,15 @@ static void step(worker *w, conn *c) {
         return;
       }
       case REQ_SEND: {
+        if (plain) {
+          ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+          if (n < 0) { if (errno == EAGAIN) { set_events(w, c, EPOLLOUT); return; } fail(c, "write"); restart(w, c); return; }
+          c->out_off += (size_t)n;
+          if (c->out_off < c->out_len) continue;
+          c->st = RESP_READ;
+          set_events(w, c, EPOLLIN);
+          continue;
+        }
         int r = SSL_write(c->ssl, c->out + c->out_off, (int)(c->out_len - c->out_off));
         if (r <= 0) {
           int e = SSL_get_error(c->ssl, r);
@@ -286,7 +336,15 @@ static void step(worker *w, conn *c) {
         continue;
       }
       case RESP_READ: {
-        int r = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof c->in - c->in_len));
+        int r;
+        if (plain) {
+          ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
+          if (n < 0 && errno == EAGAIN) { set_events(w, c, EPOLLIN); return; }
+          if (n <= 0) { fail(c, "answer cut short"); restart(w, c); return; }
+          r = (int)n;
+        } else {
+          r = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof c->in - c->in_len));
+        }
         if (r <= 0) {
           int e = SSL_get_error(c->ssl, r);
           if (e == SSL_ERROR_WANT_READ) { set_events(w, c, EPOLLIN); return; }
@@ -309,6 +367,8 @@ static void step(worker *w, conn *c) {
         if (p == 0) continue;
         int64_t t = now_us();
         if (c->t_start >= measure_from && t <= measure_to) add(&w->req, t - c->t_start);
+        /* plain: a connection's first answer, its login included, is what "handshake" measures */
+        if (plain && c->requests_here == 0 && c->t_hs >= measure_from && t <= measure_to) add(&w->hs, t - c->t_hs);
         c->requests_here++;
         if (handshake_mode) { restart(w, c); return; }
         send_request(w, c);
@@ -354,8 +414,8 @@ static void addr(const char *spec, struct sockaddr_in *a) {
 }
 
 int main(int argc, char **argv) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const char *k = argv[i], *v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
     if (!strcmp(k, "--proxy")) proxy_spec = v;
     else if (!strcmp(k, "--target")) target = v;
     else if (!strcmp(k, "--sni")) sni = v;
@@ -367,9 +427,23 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--seconds")) seconds = atof(v);
     else if (!strcmp(k, "--warmup")) warmup = atof(v);
     else if (!strcmp(k, "--threads")) nthreads = atoi(v);
+    else if (!strcmp(k, "--plain")) { plain = 1; i--; }
+    else if (!strcmp(k, "--auth-every")) { auth_every = 1; i--; }
+    else if (!strcmp(k, "--auth-file")) {
+      FILE *f = fopen(v, "r");
+      if (!f) { perror(v); return 2; }
+      static char line[16384];
+      while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!*line) continue;
+        auth_lines = realloc(auth_lines, (size_t)(auth_n + 1) * sizeof(char *));
+        auth_lines[auth_n++] = strdup(line);
+      }
+      fclose(f);
+    }
     else { fprintf(stderr, "httpsload: unknown option %s\n", k); return 2; }
   }
-  if (!cafile || conns < 1 || nthreads < 1) { fprintf(stderr, "httpsload: --cafile is required\n"); return 2; }
+  if ((!cafile && !plain) || conns < 1 || nthreads < 1) { fprintf(stderr, "httpsload: --cafile is required\n"); return 2; }
   addr(proxy_spec ? proxy_spec : target, &dest);
   ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -377,7 +451,7 @@ int main(int argc, char **argv) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
-  if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) { ERR_print_errors_fp(stderr); return 2; }
+  if (!plain && SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) { ERR_print_errors_fp(stderr); return 2; }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
   measure_from = now_us() + (int64_t)(warmup * 1e6);
   measure_to = measure_from + (int64_t)(seconds * 1e6);
