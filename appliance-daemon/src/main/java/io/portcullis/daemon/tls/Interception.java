@@ -54,10 +54,12 @@ public final class Interception {
       new java.util.concurrent.atomic.AtomicBoolean();
   private final Map<String, X509Certificate> origins;
   private final TlsCounters counters;
+  private final List<X509Certificate> extra; // proxy.tls.trust's certificates, as read at commit
 
   private Interception(InspectionCa ca, TlsConfig config, LeafCertificates leaves, OriginTrust trust,
-      TlsCounters counters) throws GeneralSecurityException {
+      TlsCounters counters, List<X509Certificate> extra) throws GeneralSecurityException {
     this.counters = counters;
+    this.extra = extra;
     this.ca = ca;
     this.config = config;
     this.leaves = leaves;
@@ -102,13 +104,16 @@ public final class Interception {
         throw problem(where, file + " cannot be read (" + e.getClass().getSimpleName() + ")");
       }
     }
+    if (previous != null && previous.ca == ca && previous.config.equals(config) && previous.extra.equals(extra)) {
+      return previous; // nothing it is made of changed: its caches and TLS contexts stay
+    }
     try {
       LeafCertificates leaves = previous != null && previous.ca == ca
           && previous.config.leafKey() == config.leafKey() && previous.config.cache().equals(config.cache())
           ? previous.leaves : new LeafCertificates(ca, config);
       leaves.countInto(counters);
       return new Interception(ca, config, leaves,
-          new OriginTrust(extra, config.allowedCertificates()), counters);
+          new OriginTrust(extra, config.allowedCertificates()), counters, List.copyOf(extra));
     } catch (GeneralSecurityException e) {
       throw problem(TlsConfig.PATH, e.getMessage());
     }

@@ -78,8 +78,6 @@ public final class OriginTrust extends X509ExtendedTrustManager {
    */
   public OriginTrust(List<X509Certificate> extra, Collection<String> allowedFingerprints)
       throws GeneralSecurityException {
-    TrustManagerFactory system = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    system.init((KeyStore) null);
     KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
     try {
       anchors.load(null, null);
@@ -87,12 +85,8 @@ public final class OriginTrust extends X509ExtendedTrustManager {
       throw new GeneralSecurityException(e);
     }
     int n = 0;
-    for (var tm : system.getTrustManagers()) {
-      if (tm instanceof X509TrustManager x) {
-        for (X509Certificate c : x.getAcceptedIssuers()) {
-          anchors.setCertificateEntry("system-" + n++, c);
-        }
-      }
+    for (X509Certificate c : systemAnchors()) {
+      anchors.setCertificateEntry("system-" + n++, c);
     }
     for (X509Certificate c : extra) {
       anchors.setCertificateEntry("extra-" + n++, c);
@@ -108,6 +102,24 @@ public final class OriginTrust extends X509ExtendedTrustManager {
     this.pkix = found;
     this.allowed = allowedFingerprints.stream().map(OriginTrust::normalize).collect(java.util.stream.Collectors
         .toUnmodifiableSet());
+  }
+
+  private static X509Certificate[] system; // the JDK's trust store, read once: every commit makes an OriginTrust
+
+  /** The CAs of the JDK's trust store (Debian keeps it in step with ca-certificates), read at first need. */
+  private static synchronized X509Certificate[] systemAnchors() throws GeneralSecurityException {
+    if (system == null) {
+      TrustManagerFactory f = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      f.init((KeyStore) null);
+      List<X509Certificate> all = new ArrayList<>();
+      for (var tm : f.getTrustManagers()) {
+        if (tm instanceof X509TrustManager x) {
+          all.addAll(List.of(x.getAcceptedIssuers()));
+        }
+      }
+      system = all.toArray(new X509Certificate[0]);
+    }
+    return system;
   }
 
   /** A fingerprint as compared: hex digits only, upper case. */
