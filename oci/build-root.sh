@@ -15,8 +15,9 @@ mkdir -p "$out"
 # Jib reads the module's classes dir even when the image keeps none of it: this module has no code.
 mkdir -p "$(dirname "$out")/classes"
 # Modules: what the daemon and console use, including those only reached by reflection or ServiceLoader
-# (jdk.crypto.ec for the SSH console's keys, jdk.management for the JVM metrics, java.naming for logback).
-"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,jdk.crypto.ec,jdk.management,jdk.naming.dns,jdk.unsupported,jdk.zipfs \
+# (jdk.crypto.ec for the SSH console's keys, jdk.management for the JVM metrics, java.naming for logback,
+# java.security.jgss and jdk.security.auth for Kerberos single sign-on: GSS-API and the keytab login module).
+"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,java.xml,jdk.crypto.ec,jdk.management,jdk.naming.dns,jdk.security.auth,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-man-pages --no-header-files --compress=2 --output "$out/opt/java"
 # Debian's JDK links its legal notices to one copy: the image gets the files themselves.
 find "$out/opt/java/legal" -type l | while read -r l; do cp --remove-destination "$(readlink -f "$l")" "$l"; done

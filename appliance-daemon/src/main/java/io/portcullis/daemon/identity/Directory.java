@@ -26,7 +26,9 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import javax.net.SocketFactory;
 import javax.net.ssl.TrustManager;
@@ -39,7 +41,11 @@ import javax.net.ssl.TrustManager;
  * a user typed reaches a filter only escaped (RFC 4515). Every call blocks: run it off the event loops.
  */
 public final class Directory implements AutoCloseable {
-  /** A user the directory knows: the name typed, the entry's DN, the groups' names. */
+  /**
+   * A user the directory knows: its name as the entry spells it (the attribute userFilter matches {user} with, e.g.
+   * uid or sAMAccountName; a directory compares names without case or surrounding spaces, the rules with case alone,
+   * so what was typed is not the name), the entry's DN, the groups' names.
+   */
   public record Found(String name, String dn, List<String> groups) {
   }
 
@@ -50,7 +56,6 @@ public final class Directory implements AutoCloseable {
     }
   }
 
-  private static Directory current; // guarded by Directory.class: the one in use, kept while its settings hold
   private final LdapConfig config;
   private final Path configDir;
   private final LDAPConnectionPool pool;
@@ -113,29 +118,42 @@ public final class Directory implements AutoCloseable {
   }
 
   /**
-   * The directory for {@code c}: the one in use while its settings are the same (its pooled connections kept across
-   * commits), else a new one; the one it replaces is closed a minute later, when logins begun on it are over.
+   * The directory for {@code c}: one kept while its settings are the same (its pooled connections kept across
+   * commits), else a new one. The last few are kept open, not only the newest: a commit that fails after its settings
+   * were prepared leaves the proxy on the earlier ones, which must still work. One pushed out is closed a minute
+   * later, when logins begun on it are over.
    */
   public static synchronized Directory shared(LdapConfig c, Path configDir) throws GeneralSecurityException {
-    if (current != null && current.config.equals(c) && current.configDir.equals(configDir)) {
-      return current;
+    String key = c + "\n" + configDir;
+    Directory d = KEPT.get(key);
+    if (d == null) {
+      d = of(c, configDir);
+      KEPT.put(key, d);
     }
-    Directory before = current;
-    current = of(c, configDir);
-    if (before != null) {
+    return d;
+  }
+
+  /** The directories kept open, least recently asked for first (guarded by Directory.class). */
+  private static final Map<String, Directory> KEPT = new LinkedHashMap<>(8, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Directory> eldest) {
+      if (size() <= 4) {
+        return false;
+      }
+      Directory old = eldest.getValue();
       Thread t = new Thread(() -> {
         try {
           Thread.sleep(60_000);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-        before.close();
+        old.close();
       }, "portcullis-directory-close");
       t.setDaemon(true);
       t.start();
+      return true;
     }
-    return current;
-  }
+  };
 
   public LdapConfig config() {
     return config;
@@ -166,10 +184,11 @@ public final class Directory implements AutoCloseable {
     if (password.isEmpty() || name.isEmpty()) {
       return null; // an empty password would be an unauthenticated bind, which succeeds: never
     }
-    String dn = find(name);
-    if (dn == null) {
+    Entry user = entry(name);
+    if (user == null) {
       return null;
     }
+    String dn = user.dn();
     try {
       BindResult r = pool.bindAndRevertAuthentication(new SimpleBindRequest(dn, password));
       reached();
@@ -183,18 +202,41 @@ public final class Directory implements AutoCloseable {
       }
       throw down(e);
     }
-    return new Found(name, dn, groups(name, dn));
+    return new Found(user.name(), dn, groups(user.name(), dn));
+  }
+
+  /** An entry userFilter found: its DN and the user's name as it spells it. */
+  public record Entry(String dn, String name) {
+  }
+
+  /** The attribute userFilter matches the name with ({@code uid} of (uid={user})), or null. */
+  private String nameAttribute() {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([A-Za-z][A-Za-z0-9-]*)=\\{user}")
+        .matcher(config.userFilter());
+    return m.find() ? m.group(1) : null;
   }
 
   /** The DN of the one entry userFilter finds for {@code name}, or null (none, or more than one). */
   public String find(String name) throws Down {
+    Entry e = entry(name);
+    return e == null ? null : e.dn();
+  }
+
+  /** The one entry userFilter finds for {@code name}, with the name as it spells it, or null. */
+  public Entry entry(String name) throws Down {
     try {
       Filter f = Filter.create(config.userFilter().replace("{user}", Filter.encodeValue(name)));
-      SearchRequest s = new SearchRequest(config.userBase(), SearchScope.SUB, f, "1.1");
+      String attr = nameAttribute();
+      SearchRequest s = new SearchRequest(config.userBase(), SearchScope.SUB, f, attr == null ? "1.1" : attr);
       s.setSizeLimit(2);
       SearchResult r = pool.search(s);
       reached();
-      return r.getEntryCount() == 1 ? r.getSearchEntries().get(0).getDN() : null;
+      if (r.getEntryCount() != 1) {
+        return null;
+      }
+      SearchResultEntry e = r.getSearchEntries().get(0);
+      String spelled = attr == null ? null : e.getAttributeValue(attr);
+      return new Entry(e.getDN(), spelled == null ? name : spelled);
     } catch (LDAPException e) {
       if (e.getResultCode() == ResultCode.SIZE_LIMIT_EXCEEDED || e.getResultCode() == ResultCode.NO_SUCH_OBJECT) {
         reached();

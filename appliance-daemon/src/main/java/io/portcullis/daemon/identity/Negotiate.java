@@ -28,8 +28,11 @@ public final class Negotiate {
   /** The largest token read: a Kerberos ticket with a large PAC (many groups in AD) stays well below. */
   public static final int MAX_TOKEN = 48 * 1024;
 
-  /** What a token proved: the client's principal ({@code alice@REALM}), and a token to send back, or null. */
-  public record Accepted(String principal, byte[] reply) {
+  /**
+   * What a token proved: the client's principal ({@code alice@REALM}), the realm of the service it was for, and a
+   * token to send back, or null.
+   */
+  public record Accepted(String principal, String serviceRealm, byte[] reply) {
   }
 
   private final Subject service;
@@ -123,7 +126,12 @@ public final class Negotiate {
         GSSContext ctx = GSSManager.getInstance().createContext(credential);
         try {
           byte[] reply = ctx.acceptSecContext(token, 0, token.length);
-          return ctx.isEstablished() ? new Accepted(ctx.getSrcName().toString(), reply) : null;
+          if (!ctx.isEstablished()) {
+            return null;
+          }
+          String service = ctx.getTargName().toString();
+          int at = service.lastIndexOf('@');
+          return new Accepted(ctx.getSrcName().toString(), at < 0 ? null : service.substring(at + 1), reply);
         } finally {
           ctx.dispose();
         }
@@ -136,9 +144,14 @@ public final class Negotiate {
     }
   }
 
-  /** The user name rules and logs see: the principal without its realm ({@code alice} of alice@REALM), or whole. */
-  public static String userName(String principal, boolean stripRealm) {
+  /**
+   * The user name rules and logs see: the principal without its realm ({@code alice} of alice@REALM) when that is the
+   * proxy's own realm ({@code serviceRealm}), else whole: a user of a trusted realm (bob@PARTNER) is not this
+   * realm's bob.
+   */
+  public static String userName(String principal, boolean stripRealm, String serviceRealm) {
     int at = principal.lastIndexOf('@');
-    return stripRealm && at > 0 ? principal.substring(0, at) : principal;
+    boolean own = at > 0 && principal.substring(at + 1).equals(serviceRealm);
+    return stripRealm && own ? principal.substring(0, at) : principal;
   }
 }

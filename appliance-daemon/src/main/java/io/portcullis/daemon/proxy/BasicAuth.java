@@ -211,7 +211,7 @@ public final class BasicAuth {
     if (r != null && now - r.groupsAt() < groupsTtlNanos && now - r.until() < 0) {
       return r.user();
     }
-    String name = io.portcullis.daemon.identity.Negotiate.userName(a.principal(), stripRealm);
+    String name = io.portcullis.daemon.identity.Negotiate.userName(a.principal(), stripRealm, a.serviceRealm());
     Known k = users.get(name);
     List<String> groups = List.of();
     String dn = null;
@@ -335,7 +335,7 @@ public final class BasicAuth {
       if (f == null) {
         return wrong(header);
       }
-      return remember(header, new User(name, f.groups()), f.dn());
+      return remember(header, new User(f.name(), f.groups()), f.dn());
     }
     boolean right = verify(pair.substring(colon + 1), k == null ? dummyHash : k.hash());
     if (k == null || !right) {

@@ -155,7 +155,10 @@ public final class OriginTrust extends X509ExtendedTrustManager {
       throw new Untrusted(Reason.UNKNOWN_CA, "issued by " + chain[chain.length - 1].getIssuerX500Principal().getName()
           + ", a CA this proxy does not trust");
     }
-    if (host != null && !names(leaf, host)) {
+    if (host == null) {
+      throw new Untrusted(Reason.WRONG_NAME, "no host name to check it against"); // never trusted unchecked
+    }
+    if (!names(leaf, host)) {
       throw new Untrusted(Reason.WRONG_NAME, "it is not for " + host);
     }
   }

@@ -70,6 +70,7 @@ class ProxyLdapAuthTest {
         rules:
           access:
             - { name: not-for-staff, when: { groups: [staff], urls: ["http://127.0.0.1:*/staff*"] }, action: block }
+            - { name: not-for-alice, when: { users: [alice], urls: ["http://127.0.0.1:*/index.html?alice"] }, action: block }
         """.formatted(admin, freePort(), proxy, carol, slapd.url(), Slapd.PEOPLE, Slapd.GROUPS);
     daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), base), Daemon::stop);
   }
@@ -98,6 +99,10 @@ class ProxyLdapAuthTest {
       assertTrue(get(name + ":alicepw", "/index.html").startsWith("HTTP/1.1 407 "), name);
     }
     assertTrue(get("alice:", "/index.html").startsWith("HTTP/1.1 407 "), "no unauthenticated bind");
+    // The directory finds " alice " too (it compares without surrounding spaces): the name is the entry's, so a
+    // rule on alice still holds.
+    String spaced = get(" alice :alicepw", "/index.html?alice");
+    assertTrue(spaced.startsWith("HTTP/1.1 403 ") && spaced.contains("not-for-alice"), spaced);
     // alice is in staff through finance, bob directly; carol is local, in local-staff only.
     String alice = get("alice:alicepw", "/staff.html");
     assertTrue(alice.startsWith("HTTP/1.1 403 ") && alice.contains("not-for-staff"), alice);

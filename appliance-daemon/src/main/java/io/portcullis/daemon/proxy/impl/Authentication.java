@@ -26,10 +26,11 @@ record Authentication(Vertx vertx) implements ExchangeStep {
       return ex.next();
     }
     HttpServerRequest req = ex.request();
-    // One Kerberos login per connection: the connection's user serves its later requests.
-    BasicAuth.User negotiated = DefaultExchange.channel(req).attr(NEGOTIATED).get();
-    if (negotiated != null) {
-      ex.record().user = negotiated;
+    // One Kerberos login per connection: the connection's user serves its later requests, while the settings it
+    // logged in under hold (a commit logs it in again).
+    Negotiated negotiated = DefaultExchange.channel(req).attr(NEGOTIATED).get();
+    if (negotiated != null && negotiated.auth() == auth) {
+      ex.record().user = negotiated.user();
       return ex.next();
     }
     String credentials = req.getHeader("Proxy-Authorization");
@@ -106,7 +107,11 @@ record Authentication(Vertx vertx) implements ExchangeStep {
         return Future.succeededFuture(Answer.NONE);
       }
       if (ar.succeeded() && ar.result() != null) {
-        DefaultExchange.channel(req).attr(NEGOTIATED).set(ar.result());
+        // Not for a forwarder's connection (proxy.followXForwardedFor): it carries many users.
+        String peer = req.remoteAddress() == null ? null : req.remoteAddress().hostAddress();
+        if (peer != null && peer.equals(ex.record().client)) {
+          DefaultExchange.channel(req).attr(NEGOTIATED).set(new Negotiated(auth, ar.result()));
+        }
         ex.record().user = ar.result();
         return ex.next();
       }
@@ -128,8 +133,12 @@ record Authentication(Vertx vertx) implements ExchangeStep {
     });
   }
 
+  /** The user a connection proved with Kerberos, and the settings it did under. */
+  record Negotiated(BasicAuth auth, BasicAuth.User user) {
+  }
+
   /** The user a connection proved with Kerberos: one login per connection, not per request. */
-  static final io.netty.util.AttributeKey<BasicAuth.User> NEGOTIATED =
+  static final io.netty.util.AttributeKey<Negotiated> NEGOTIATED =
       io.netty.util.AttributeKey.valueOf("portcullis.negotiated");
 
   /**

@@ -23,9 +23,7 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.core.net.TrustOptions;
 import io.portcullis.daemon.tls.Interception;
 import io.portcullis.daemon.tls.OriginTrust;
-import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
 
 /**
  * The last step of a request: it goes to the origin over a pooled keep-alive connection (TLS for the https requests
@@ -33,11 +31,25 @@ import java.util.WeakHashMap;
  * {@code Via} and (proxy.xForwardedFor) X-Forwarded-For; the body streams with back-pressure, or REQMOD's
  * replacement goes whole. Its answer is the origin's response, paused until it is relayed.
  */
-record Forward(Vertx vertx, HttpClientAgent client, Map<OriginTrust, ClientSSLOptions> originTls)
-    implements ExchangeStep {
-  /** Forwards with {@code client}; the TLS options of https origins are made once per origin trust (per commit). */
+record Forward(Vertx vertx, HttpClientAgent client, Object[] originTls) implements ExchangeStep {
+  /**
+   * Forwards with {@code client}; the TLS options of https origins are made once per origin trust (per commit that
+   * changes it): only the last pair is kept (the options hold their trust, so a weak map would keep every one).
+   */
   Forward(Vertx vertx, HttpClientAgent client) {
-    this(vertx, client, new WeakHashMap<>());
+    this(vertx, client, new Object[2]);
+  }
+
+  /** The client TLS options for {@code trust}: those made last if they are its, else new ones (event-loop confined). */
+  private ClientSSLOptions optionsFor(OriginTrust trust, ProxyConfig s) {
+    if (originTls[0] != trust) {
+      originTls[1] = new ClientSSLOptions().setTrustOptions(TrustOptions.wrap(trust)).setHostnameVerificationAlgorithm("")
+          .setEnabledSecureTransportProtocols(Set.of(Interception.PROTOCOLS))
+          .setSslHandshakeTimeout(s.connectTimeout().toMillis())
+          .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+      originTls[0] = trust;
+    }
+    return (ClientSSLOptions) originTls[1];
   }
 
   @Override
@@ -63,11 +75,7 @@ record Forward(Vertx vertx, HttpClientAgent client, Map<OriginTrust, ClientSSLOp
         .setIdleTimeout(s.upstreamTimeout().toMillis());
     if ("https".equals(target.scheme())) {
       // One options object per trust: the client keeps one TLS context and one pool per options object.
-      options.setSsl(true).setSslOptions(originTls.computeIfAbsent(ex.settings().interception().trust(),
-          t -> new ClientSSLOptions().setTrustOptions(TrustOptions.wrap(t)).setHostnameVerificationAlgorithm("")
-              .setEnabledSecureTransportProtocols(Set.of(Interception.PROTOCOLS))
-              .setSslHandshakeTimeout(s.connectTimeout().toMillis())
-              .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS)));
+      options.setSsl(true).setSslOptions(optionsFor(ex.settings().interception().trust(), s));
     }
     long t0 = System.nanoTime();
     return client.request(options).transform(ar -> {

@@ -139,7 +139,10 @@ record Tunnel(Vertx vertx, NetClient tunnels) implements ExchangeStep {
       tunnel(ex, tunnel, upstream);
       return;
     }
-    if (r instanceof ClientHelloReader.Malformed || r instanceof ClientHelloReader.TooLarge) {
+    // A hello begun (a handshake record's first byte) but not whole in time is a bad hello, not another protocol:
+    // onNonTls: tunnel must not let a slow hello past the TLS rules.
+    boolean begunHello = r == null && reader.seenLength() > 0 && reader.bytesSeen().get(0) == 22;
+    if (r instanceof ClientHelloReader.Malformed || r instanceof ClientHelloReader.TooLarge || begunHello) {
       refuse(ex, ch, upstream, "proxy", "proxy.tls: a ClientHello that cannot be read");
       return;
     }
