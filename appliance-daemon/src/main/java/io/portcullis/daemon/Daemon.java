@@ -320,7 +320,10 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
       } catch (IOException | IllegalStateException e) {
         return CompletableFuture.failedFuture(e);
       }
-      return apply(c).thenApply(v -> next);
+      return apply(c).thenApply(v -> {
+        cluster.inspectionCaChanged(); // a control node's nodes, waiting for a revision, take the new CA now
+        return next;
+      });
     });
   }
 
@@ -346,6 +349,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   @Override
   public void useClusterInspectionCa(io.portcullis.daemon.tls.InspectionCa.Transfer ca) throws IOException {
     caSource.useCluster(ca);
+    // In effect now, not at the next revision: the config in effect is applied again in the commit queue.
+    commits.inQueue(() -> apply(commits.active().config())).join();
   }
 
   /** The scanner of the config compiled last, or null. */

@@ -61,6 +61,14 @@ public final class Cluster implements CommitManager.Guard, CommitManager.Followe
     void useClusterInspectionCa(io.portcullis.daemon.tls.InspectionCa.Transfer ca) throws java.io.IOException;
   }
 
+  /** The inspection CA changed without a new revision (rotated): a control node's waiting nodes are answered now. */
+  public void inspectionCaChanged() {
+    ClusterControl ctl = control;
+    if (ctl != null) {
+      ctl.caChanged();
+    }
+  }
+
   private final Host host;
   private final Path dir;
   private volatile ClusterControl control;

@@ -93,14 +93,16 @@ final class ClusterControl {
     final RoutingContext ctx;
     final Context context;
     final int after;
+    final String ca; // the node's inspection CA (its hash), or null
     final String name;
     final AtomicBoolean answered = new AtomicBoolean();
     long timer;
 
-    Waiter(RoutingContext ctx, int after, String name) {
+    Waiter(RoutingContext ctx, int after, String ca, String name) {
       this.ctx = ctx;
       this.context = Vertx.currentContext();
       this.after = after;
+      this.ca = ca;
       this.name = name;
     }
 
@@ -111,7 +113,9 @@ final class ClusterControl {
           return;
         }
         int now = host.commits().active().revision();
-        if (now == after && !always) {
+        String mine = caHash(host.inspectionCa());
+        boolean caStale = ca != null && mine != null && !ca.equals(mine);
+        if (now == after && !always && !caStale) {
           return;
         }
         if (!answered.compareAndSet(false, true)) {
@@ -121,7 +125,7 @@ final class ClusterControl {
         vertx.cancelTimer(timer);
         if (!listed(name)) {
           error(ctx, 403, "node " + name + " is not in cluster.nodes on the control node");
-        } else if (now == after) {
+        } else if (now == after && !caStale) {
           if (!ctx.response().ended()) {
             ctx.response().setStatusCode(204).end();
           }
@@ -221,6 +225,27 @@ final class ClusterControl {
   /** The join key of node {@code name} (what its cluster.joinKey must be). */
   String joinKey(String name) {
     return ClusterCa.joinKey(cluster().secret(), name);
+  }
+
+  /** The inspection CA changed (rotated) without a new revision: the waiting nodes that have another get it now. */
+  void caChanged() {
+    for (Waiter w : waiters) {
+      w.wake(false);
+    }
+  }
+
+  /** What a node and its control node compare to see whether they show the same inspection CA. */
+  static String caHash(io.portcullis.daemon.tls.InspectionCa ca) {
+    return ca == null ? null : sha256(ca.transfer().chainPem());
+  }
+
+  static String sha256(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(text.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**
@@ -357,7 +382,7 @@ final class ClusterControl {
       return;
     }
     // Registered before the check: a revision that comes in between still wakes it.
-    Waiter w = new Waiter(ctx, after, ctx.get("node"));
+    Waiter w = new Waiter(ctx, after, ctx.request().getParam("ca"), ctx.get("node"));
     waiters.add(w);
     w.timer = vertx.setTimer(HOLD_MS, t -> w.wake(true));
     ctx.request().connection().closeHandler(v -> {

@@ -314,7 +314,8 @@ final class ClusterNode {
     if (stopped) {
       return;
     }
-    call(HttpMethod.GET, "/cluster/v1/config?after=" + seen, null, ClusterControl.HOLD_MS + 10_000)
+    call(HttpMethod.GET, "/cluster/v1/config?after=" + seen + (caKept == null ? ""
+        : "&ca=" + ClusterControl.sha256(caKept)), null, ClusterControl.HOLD_MS + 10_000)
         .onComplete(ar -> {
           if (stopped) {
             return;
@@ -368,6 +369,12 @@ final class ClusterNode {
       if (ar.failed()) {
         problem = "the control node's inspection CA is not usable: " + ar.cause().getMessage();
         set("failed", problem);
+        int revision = seen;
+        vertx.setTimer(30_000, timer -> {
+          if (seen == revision && applied != revision) {
+            seen = applied; // try it again: what failed may have passed
+          }
+        });
         return Future.failedFuture(ar.cause());
       }
       caKept = t.chainPem();

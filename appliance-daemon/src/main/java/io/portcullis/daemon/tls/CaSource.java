@@ -21,6 +21,7 @@ public final class CaSource {
   private final TlsCounters counters;
   private volatile InspectionCa fromCluster;
   private InspectionCa rotated; // guarded by this
+  private boolean clusterChanged; // guarded by this: a new CA from the control node waits for the next choice
 
   /** The CAs of the node whose data is in {@code dataDir} and config in {@code configDir}; counting into counters. */
   public CaSource(Path dataDir, Path configDir, TlsCounters counters) throws IOException {
@@ -33,7 +34,7 @@ public final class CaSource {
 
   /** True when a rotated CA waits for the next choice: the config in effect must be compiled again. */
   public synchronized boolean rotationPending() {
-    return rotated != null;
+    return rotated != null || clusterChanged;
   }
 
   /**
@@ -42,6 +43,7 @@ public final class CaSource {
    */
   public synchronized Chosen choose(Config c, Config beforeConfig, Chosen before) throws ConfigException, IOException {
     InspectionCa cluster = c.cluster().role() == ClusterConfig.Role.NODE ? fromCluster : null;
+    clusterChanged = false;
     InspectionCa ca;
     if (cluster != null) {
       ca = cluster; // the control node's: proxy.tls.ca names files only the control node has
@@ -77,7 +79,8 @@ public final class CaSource {
   }
 
   /** Keeps the CA a control node sent; a cluster's node uses it from the next {@link #choose} on. */
-  public void useCluster(InspectionCa.Transfer t) throws IOException {
+  public synchronized void useCluster(InspectionCa.Transfer t) throws IOException {
     fromCluster = InspectionCa.keepFromCluster(dataDir, t);
+    clusterChanged = true;
   }
 }

@@ -278,6 +278,20 @@ class ClusterTest {
       assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files
           .getPosixFilePermissions(n.data().resolve("tls/cluster/ca.key"))));
     }
+    // Rotated on the control node (no new revision): the nodes take the new CA at once, not at the next commit.
+    TestNodes.Answer rotated = call("POST", control.api("/api/v1/tls/ca/rotate"), TestNodes.token(control.data()),
+        "{}");
+    assertEquals(200, rotated.status(), rotated.body());
+    String fresh = rotated.json().getString("fingerprint");
+    assertTrue(!fresh.equals(ca), "a new CA");
+    await(() -> {
+      try {
+        return fresh.equals(n1.get("/api/v1/tls/ca").getString("fingerprint"))
+            && fresh.equals(n2.get("/api/v1/tls/ca").getString("fingerprint"));
+      } catch (Exception e) {
+        return false;
+      }
+    }, "the nodes show the rotated CA");
     String shown = console(control, "show", "cluster");
     assertTrue(shown.matches("(?s).*n1 +127\\.0\\.0\\.1 +in sync +" + rev + " +yes.*"), shown);
     assertTrue(console(n2, "show", "cluster").contains("in sync, control revision " + rev), "the node's view");
