@@ -46,12 +46,9 @@ record Authentication(Vertx vertx) implements ExchangeStep {
       return challenge(ex, auth, false);
     }
     String from = ex.record().client == null ? "-" : ex.record().client;
-    long locked = ex.settings().logins().lockedFor(from);
-    if (locked > 0) {
-      ex.record().decide("block", "proxy.auth.lockout");
-      req.response().putHeader("Retry-After", Long.toString(locked));
-      return Future.succeededFuture(ex.page(429, "Too many failed logins", "Too many wrong passwords came from your "
-          + "address: try again in " + locked + " seconds.", closes(req)));
+    Future<Answer> locked = lockedOut(ex, from);
+    if (locked != null) {
+      return locked;
     }
     if (auth.knownWrong(credentials)) {
       return challenge(ex, auth, true); // the same wrong password again (a page's every resource): no new failure
@@ -76,17 +73,9 @@ record Authentication(Vertx vertx) implements ExchangeStep {
         return ex.next();
       }
       if (ar.failed() && ar.cause() instanceof io.portcullis.daemon.identity.Directory.Down down) {
-        LOG.debug("proxy authentication: {}", down.getMessage());
-        ex.record().decide("error", "proxy.auth.ldap");
-        return Future.succeededFuture(ex.page(503, "Login unavailable", "The directory that checks logins cannot "
-            + "be reached; try again shortly.", closes(req)));
+        return directoryDown(ex, down);
       }
-      ProxyConfig.ProxyAuth a = ex.settings().proxy().auth();
-      if (ex.settings().logins().failed(from, a.lockout())) {
-        LOG.warn("proxy authentication: {} locked out for {} after {} failed logins", from, a.lockout().duration(),
-            a.lockout().maxFailures());
-      }
-      return challenge(ex, auth, true);
+      return failed(ex, auth, from);
     });
   }
 
@@ -94,12 +83,9 @@ record Authentication(Vertx vertx) implements ExchangeStep {
   private Future<Answer> negotiate(Exchange ex, BasicAuth auth, String credentials) {
     HttpServerRequest req = ex.request();
     String from = ex.record().client == null ? "-" : ex.record().client;
-    long locked = ex.settings().logins().lockedFor(from);
-    if (locked > 0) {
-      ex.record().decide("block", "proxy.auth.lockout");
-      req.response().putHeader("Retry-After", Long.toString(locked));
-      return Future.succeededFuture(ex.page(429, "Too many failed logins", "Too many failed logins came from your "
-          + "address: try again in " + locked + " seconds.", closes(req)));
+    Future<Answer> locked = lockedOut(ex, from);
+    if (locked != null) {
+      return locked;
     }
     req.pause();
     return vertx.executeBlocking(() -> auth.negotiated(credentials), false).transform(ar -> {
@@ -116,21 +102,43 @@ record Authentication(Vertx vertx) implements ExchangeStep {
         return ex.next();
       }
       if (ar.failed() && ar.cause() instanceof io.portcullis.daemon.identity.Directory.Down down) {
-        LOG.debug("proxy authentication: {}", down.getMessage());
-        ex.record().decide("error", "proxy.auth.ldap");
-        return Future.succeededFuture(ex.page(503, "Login unavailable", "The directory that checks logins cannot "
-            + "be reached; try again shortly.", closes(req)));
+        return directoryDown(ex, down);
       }
       // A bad ticket (garbage, a replay, another service's, expired): said why in the log, not to the client.
       LOG.debug("proxy authentication: a Negotiate token from {} refused: {}", from,
           ar.failed() ? ar.cause().getMessage() : "not complete");
-      ProxyConfig.ProxyAuth a = ex.settings().proxy().auth();
-      if (ex.settings().logins().failed(from, a.lockout())) {
-        LOG.warn("proxy authentication: {} locked out for {} after {} failed logins", from, a.lockout().duration(),
-            a.lockout().maxFailures());
-      }
-      return challenge(ex, auth, true);
+      return failed(ex, auth, from);
     });
+  }
+
+  /** 429 while {@code from} is locked out (proxy.auth.lockout), else null. */
+  private static Future<Answer> lockedOut(Exchange ex, String from) {
+    long locked = ex.settings().logins().lockedFor(from);
+    if (locked <= 0) {
+      return null;
+    }
+    ex.record().decide("block", "proxy.auth.lockout");
+    ex.request().response().putHeader("Retry-After", Long.toString(locked));
+    return Future.succeededFuture(ex.page(429, "Too many failed logins", "Too many failed logins came from your "
+        + "address: try again in " + locked + " seconds.", closes(ex.request())));
+  }
+
+  /** The directory could not be reached: a 503 page, not a wrong password. */
+  private static Future<Answer> directoryDown(Exchange ex, io.portcullis.daemon.identity.Directory.Down down) {
+    LOG.debug("proxy authentication: {}", down.getMessage());
+    ex.record().decide("error", "proxy.auth.ldap");
+    return Future.succeededFuture(ex.page(503, "Login unavailable", "The directory that checks logins cannot be "
+        + "reached; try again shortly.", closes(ex.request())));
+  }
+
+  /** A failed login: counted against {@code from} (proxy.auth.lockout), then 407 again. */
+  private static Future<Answer> failed(Exchange ex, BasicAuth auth, String from) {
+    ProxyConfig.ProxyAuth a = ex.settings().proxy().auth();
+    if (ex.settings().logins().failed(from, a.lockout())) {
+      LOG.warn("proxy authentication: {} locked out for {} after {} failed logins", from, a.lockout().duration(),
+          a.lockout().maxFailures());
+    }
+    return challenge(ex, auth, true);
   }
 
   /** The user a connection proved with Kerberos, and the settings it did under. */
