@@ -70,6 +70,7 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
   private final HealthChecks readiness;
   private final Instant startedAt = Instant.now();
   private final Path baseDir;
+  private final io.portcullis.daemon.config.ConfigDirectory configDirectory; // null: embedded defaults, no directory
   private final io.portcullis.daemon.config.ConfigFiles files;
   private final Path dataDir;
   private Compiled compiled;
@@ -133,6 +134,8 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
     this.baseDir = options.configFile() != null ? options.configFile().toAbsolutePath().getParent()
         : Path.of("").toAbsolutePath();
     this.files = io.portcullis.daemon.config.ConfigFiles.of(baseDir);
+    this.configDirectory = options.configFile() == null ? null
+        : new io.portcullis.daemon.config.ConfigDirectory(options.configFile());
     Files.createDirectories(options.dataDir());
     this.dataDir = options.dataDir();
     // A crash mid-write leaves temp files, which may hold a key or the config's secrets: gone before anything reads.
@@ -325,6 +328,11 @@ public final class Daemon implements CommitManager.Applier, Cluster.Host, AdminV
         return next;
       });
     });
+  }
+
+  @Override
+  public io.portcullis.daemon.config.ConfigDirectory configDirectory() {
+    return configDirectory;
   }
 
   @Override

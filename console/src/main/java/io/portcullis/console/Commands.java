@@ -42,6 +42,10 @@ final class Commands {
           + "subject, validity, fingerprint and PEM, to distribute to their devices", none(Show::tlsCa)),
       entry(OP, "show users", "", "the proxy's users logged in lately: how (local, directory, kerberos) and their "
           + "groups", none(Show::users)),
+      entry(OP, "show files", "", "the files beside the config (keytab, PEM files, lists): size, mode, SHA-256",
+          none(ConfigDir::show)),
+      entry(OP, "file import", "NAME BASE64", "write NAME beside the config (0600; admin role), its content one "
+          + "Base64 line (base64 -w0 FILE): how a keytab or a PEM file reaches a node over SSH", ConfigDir::importFile),
       entry(OP, "rotate tls ca", "[now]", "replace this node's own inspection CA with a new one (every client must "
           + "then trust it); without now: only say what that means", Show::rotateCa),
       entry(OP, "show metrics", "", "the node's portcullis_* metrics", none(Show::metrics)),

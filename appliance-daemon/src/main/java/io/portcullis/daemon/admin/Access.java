@@ -25,6 +25,9 @@ public final class Access {
     if (path.startsWith("/api/v1/tls/ca/rotate")) {
       return "rotating the inspection CA (every client must trust the new one) is for the admin role";
     }
+    if (path.startsWith("/api/v1/files/")) {
+      return "importing a file beside the config (a keytab, a key) is for the admin role";
+    }
     boolean reads = method.equals("GET") || method.equals("HEAD") || path.equals("/api/v1/test-url");
     if (role == Role.READ_ONLY && !reads) {
       return "the read-only role may only show";

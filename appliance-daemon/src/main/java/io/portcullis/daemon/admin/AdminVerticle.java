@@ -66,6 +66,9 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
     /** The CA that signs the certificates HTTPS inspection shows users, or null before the first config is in effect. */
     io.portcullis.daemon.tls.InspectionCa inspectionCa();
 
+    /** The files beside the config, for file import; null when the node runs on embedded defaults. */
+    io.portcullis.daemon.config.ConfigDirectory configDirectory();
+
     /** The proxy's users logged in and remembered now, as {@code show users} lists them. */
     JsonObject users();
 
@@ -178,6 +181,7 @@ public final class AdminVerticle extends ServiceVerticle<AdminSettings> {
         .put("caFingerprint", host.clusterStatus().getString("ca"))));
     r.get("/api/v1/rules").handler(ctx -> json(ctx, 200, host.rules()));
     r.get("/api/v1/users").handler(ctx -> json(ctx, 200, host.users()));
+    FileRoutes.add(r, host, AUDIT);
     r.get("/api/v1/tls/ca").handler(ctx -> {
       io.portcullis.daemon.tls.InspectionCa ca = host.inspectionCa();
       if (ca == null) {
