@@ -211,16 +211,21 @@ public final class Peers {
 
   /** c-icap 0.5 with its echo service ({@code icap://127.0.0.1:port/echo}), in the foreground. */
   public static Process cIcap(Path dir, int port) throws Exception {
+    return cIcap(dir, port, List.of("AccessLog " + dir + "/access.log"));
+  }
+
+  /** As above, with {@code lines} (its access log: AccessLog, LogFormat) after the settings every test c-icap has. */
+  public static Process cIcap(Path dir, int port, List<String> lines) throws Exception {
     String cicap = require("c-icap", "c-icap");
     Files.createDirectories(dir);
     String lib = "/usr/lib/x86_64-linux-gnu/c_icap";
     Path conf = dir.resolve("c-icap.conf");
     Files.writeString(conf, String.join("\n",
         "Port 127.0.0.1:" + port, "PidFile " + dir + "/c-icap.pid", "CommandsSocket " + dir + "/c-icap.ctl",
-        "ServerLog " + dir + "/server.log", "AccessLog " + dir + "/access.log", "TmpDir " + dir,
+        "ServerLog " + dir + "/server.log", "TmpDir " + dir,
         "StartServers 1", "MaxServers 2", "ThreadsPerChild 32", "MinSpareThreads 4", "MaxSpareThreads 64",
         "MaxRequestsPerChild 0", "MaxKeepAliveRequests -1", "KeepAliveTimeout 600", "Timeout 300",
-        "ModulesDir " + lib, "ServicesDir " + lib, "Service echo srv_echo.so", ""));
+        "ModulesDir " + lib, "ServicesDir " + lib, "Service echo srv_echo.so", String.join("\n", lines), ""));
     Process p = new ProcessBuilder(cicap, "-N", "-f", conf.toString()).redirectErrorStream(true)
         .redirectOutput(dir.resolve("c-icap.out").toFile()).start();
     waitForPort(port, p, dir.resolve("server.log"));

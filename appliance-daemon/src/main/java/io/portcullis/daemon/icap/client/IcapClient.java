@@ -153,7 +153,10 @@ public final class IcapClient {
     return request(method, s, clientIp, user, java.util.List.of(), req, res, body, preview, allow204);
   }
 
-  /** As above, with the user's groups in {@code X-Authenticated-Groups} (comma-separated, as the rules read them). */
+  /**
+   * As above, with the user's name in {@code X-Client-Username} (plain) and {@code X-Authenticated-User} (Base64),
+   * and groups in {@code X-Authenticated-Groups} (comma-separated, as the rules read them).
+   */
   public static IcapRequest request(String method, IcapService s, String clientIp, String user,
       java.util.List<String> groups, HttpHead req, HttpHead res, BodyKind body, int preview, boolean allow204) {
     Headers h = Headers.of("Host", s.host() + ":" + s.port());
@@ -164,11 +167,24 @@ public final class IcapClient {
       h = h.with("X-Client-IP", clientIp);
     }
     if (user != null) {
-      h = h.with("X-Client-Username", user);
+      // Both of Squid's ways: plain under its default header, Base64 under the one most ICAP servers read
+      // (icap_client_username_header X-Authenticated-User with icap_client_username_encode on).
+      if (fieldSafe(user)) {
+        h = h.with("X-Client-Username", user);
+      }
+      h = h.with("X-Authenticated-User",
+          java.util.Base64.getEncoder().encodeToString(user.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
-    if (!groups.isEmpty()) {
-      h = h.with("X-Authenticated-Groups", String.join(", ", groups));
+    // A directory's names are not ours to trust: one with a line break would add ICAP header fields of its own.
+    java.util.List<String> safe = groups.stream().filter(g -> fieldSafe(g) && g.indexOf(',') < 0).toList();
+    if (!safe.isEmpty()) {
+      h = h.with("X-Authenticated-Groups", String.join(", ", safe));
     }
     return new IcapRequest(method, s.uri(), h, req, res, body, preview);
+  }
+
+  /** Whether {@code v} may be an ICAP header field's value as it is: no control characters. */
+  static boolean fieldSafe(String v) {
+    return v.chars().noneMatch(c -> c < 0x20 && c != '\t' || c == 0x7f);
   }
 }
