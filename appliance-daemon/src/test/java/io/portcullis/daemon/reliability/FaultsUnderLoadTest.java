@@ -62,11 +62,16 @@ class FaultsUnderLoadTest {
     final List<Thread> threads = new ArrayList<>();
 
     Load(int proxy, String url) {
-      for (int i = 0; i < 4; i++) {
+      this(4, () -> get(proxy, url));
+    }
+
+    /** {@code n} threads each making {@code request} (its status, -1: the connection failed) until stopped. */
+    Load(int n, java.util.function.IntSupplier request) {
+      for (int i = 0; i < n; i++) {
         Thread t = new Thread(() -> {
           while (!stop.get()) {
             long began = mark();
-            int status = get(proxy, url);
+            int status = request.getAsInt();
             hits.add(new Hit(began, mark(), now(), status));
           }
         });
@@ -163,9 +168,14 @@ class FaultsUnderLoadTest {
 
   /** One GET through the proxy on a connection of its own; its status, or -1 if the connection failed. */
   static int get(int proxy, String url) {
+    return get(proxy, url, "");
+  }
+
+  /** As above, with {@code headers} (each line ending in CRLF) added to the request. */
+  static int get(int proxy, String url, String headers) {
     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), proxy)) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write(("GET " + url + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      s.getOutputStream().write(("GET " + url + " HTTP/1.1\r\nHost: x\r\n" + headers + "Connection: close\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
       String a = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
       return a.startsWith("HTTP/1.1 ") ? Integer.parseInt(a.substring(9, 12)) : -1;
