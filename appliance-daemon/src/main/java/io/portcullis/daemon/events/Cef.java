@@ -39,6 +39,7 @@ package io.portcullis.daemon.events;
  * <tr><td>cs3Label=threat cs3</td><td>threat</td><td>the threat found</td></tr>
  * <tr><td>cs4Label=contentType cs4</td><td>mime</td><td>the declared content type</td></tr>
  * <tr><td>cs5Label=source cs5</td><td>source</td><td>{@code proxy} or {@code icap}</td></tr>
+ * <tr><td>cs6Label=groups cs6</td><td>groups</td><td>the user's groups, comma-separated</td></tr>
  * <tr><td>fileType</td><td>fileType</td><td>the true file type (from the content)</td></tr>
  * <tr><td>cn1Label=httpStatus cn1</td><td>status</td><td>the HTTP status sent to the client</td></tr>
  * <tr><td>in</td><td>bytesIn</td><td>bytes received</td></tr>
@@ -84,6 +85,7 @@ public final class Cef {
     labelled(sb, start, "cs3", "threat", e.threat());
     labelled(sb, start, "cs4", "contentType", e.mime());
     labelled(sb, start, "cs5", "source", e.source()); // not app: in ArcSight's dictionary that is the protocol
+    labelled(sb, start, "cs6", "groups", e.groups());
     str(sb, start, "fileType", e.fileType());
     labelled(sb, start, "cn1", "httpStatus", e.status());
     num(sb, start, "in", e.bytesIn());

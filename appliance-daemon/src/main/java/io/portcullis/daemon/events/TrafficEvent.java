@@ -10,7 +10,7 @@ import java.time.Instant;
  * {@code ruleType}: bypass, access, protection, or proxy (the proxy's own checks: clients, ports, authentication).
  * {@code action}: allow, block, redirect or error. {@code tls}: what HTTPS inspection did with the tunnel the
  * request came through or is (inspect, tunnel, block, error; null: not HTTPS through this proxy), {@code sni}: the
- * server name its ClientHello asked for.
+ * server name its ClientHello asked for. {@code groups}: the user's groups, comma-separated, as rules matched them.
  */
 public record TrafficEvent(
     Instant time,
@@ -35,7 +35,8 @@ public record TrafficEvent(
     long upstreamMicros,
     long durationMicros,
     String tls,
-    String sni) {
+    String sni,
+    String groups) {
 
   /** An event with no TLS decision (plain HTTP, ICAP). */
   public TrafficEvent(Instant time, String node, String source, String clientIp, String user, String method,
@@ -43,7 +44,21 @@ public record TrafficEvent(
       String mime, String fileType, int status, long bytesIn, long bytesOut, long icapMicros, long upstreamMicros,
       long durationMicros) {
     this(time, node, source, clientIp, user, method, url, host, category, ruleType, rule, action, threat, mime,
-        fileType, status, bytesIn, bytesOut, icapMicros, upstreamMicros, durationMicros, null, null);
+        fileType, status, bytesIn, bytesOut, icapMicros, upstreamMicros, durationMicros, null, null, null);
+  }
+
+  /** An event with no groups known. */
+  public TrafficEvent(Instant time, String node, String source, String clientIp, String user, String method,
+      String url, String host, String category, String ruleType, String rule, String action, String threat,
+      String mime, String fileType, int status, long bytesIn, long bytesOut, long icapMicros, long upstreamMicros,
+      long durationMicros, String tls, String sni) {
+    this(time, node, source, clientIp, user, method, url, host, category, ruleType, rule, action, threat, mime,
+        fileType, status, bytesIn, bytesOut, icapMicros, upstreamMicros, durationMicros, tls, sni, null);
+  }
+
+  /** {@code groups} as the event's field: comma-separated, null when there are none. */
+  public static String groups(java.util.List<String> groups) {
+    return groups == null || groups.isEmpty() ? null : String.join(", ", groups);
   }
 
   /**
@@ -52,7 +67,7 @@ public record TrafficEvent(
    */
   public int weight() {
     return 200 + size(url) + size(host) + size(clientIp) + size(user) + size(rule) + size(category) + size(threat)
-        + size(mime) + size(fileType) + size(sni);
+        + size(mime) + size(fileType) + size(sni) + size(groups);
   }
 
   private static int size(String s) {
@@ -81,6 +96,7 @@ public record TrafficEvent(
     str(b, "source", source);
     str(b, "clientIp", clientIp);
     str(b, "user", user);
+    str(b, "groups", groups);
     str(b, "method", method);
     str(b, "url", url);
     str(b, "host", host);
@@ -198,6 +214,7 @@ public record TrafficEvent(
         o.getString("category"), o.getString("ruleType"), o.getString("rule"), o.getString("action"),
         o.getString("threat"), o.getString("mime"), o.getString("fileType"), o.getInteger("status", -1),
         o.getLong("bytesIn", -1L), o.getLong("bytesOut", -1L), o.getLong("icapMicros", -1L),
-        o.getLong("upstreamMicros", -1L), o.getLong("durationMicros", -1L), o.getString("tls"), o.getString("sni"));
+        o.getLong("upstreamMicros", -1L), o.getLong("durationMicros", -1L), o.getString("tls"), o.getString("sni"),
+        o.getString("groups"));
   }
 }

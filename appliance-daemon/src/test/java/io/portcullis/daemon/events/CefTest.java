@@ -37,6 +37,16 @@ class CefTest {
   }
 
   @Test
+  void groupsAreCs6AndALineBreakInOneIsEscaped() {
+    TrafficEvent e = new TrafficEvent(T, null, null, null, "alice", null, null, null, null, null, null, "allow", null,
+        null, null, -1, -1, -1, -1, -1, -1, null, null, "finance, evil\r\nx");
+    String line = Cef.format(e, "1");
+    assertTrue(line.endsWith(" suser=alice act=allow cs6Label=groups cs6=finance, evil\\r\\nx"), line);
+    assertEquals("finance, evil\r\nx", extension(line).get("cs6"));
+    assertEquals(e, TrafficEvent.fromJson(e.toJson()), "the journal keeps the groups");
+  }
+
+  @Test
   void pipeAndBackslashAreEscapedInTheHeader() {
     String line = Cef.format(bare("allow"), "1|2\\3\nx");
     assertTrue(line.startsWith("CEF:0|Portcullis|Portcullis|1\\|2\\\\3 x|allow|Allowed|1|"), line);

@@ -123,6 +123,31 @@ class TlsRulesProxyTest {
   }
 
   @Test
+  void aTlsRuleOnAGroupClosesTheTunnelForItsMembersOnly() throws Exception {
+    String carol = Host.runIn(dir, "openssl", "passwd", "-6", "carol-pw").output().strip();
+    String dave = Host.runIn(dir, "openssl", "passwd", "-6", "dave-pw").output().strip();
+    String withAuth = base.replace("accessLog: access.log }", "accessLog: access.log, auth: { enabled: true, users: ["
+        + "{ name: carol, password: '" + carol + "', groups: [contractors] }, { name: dave, password: '" + dave
+        + "' }] } }") + "    - { name: no-contractors, when: { groups: [contractors] }, action: block }\n";
+    TestNodes.commit(daemon, withAuth, "a tls rule on a group");
+    try {
+      Curl curl = Curl.in(dir).proxy(proxy).maxTime(20).with("--cacert", dir.resolve("origin.crt").toString());
+      assertEquals("200", curl.with("--proxy-user", "dave:dave-pw").status("https://localhost:" + tls + "/page.txt",
+          dir.resolve("dave.txt")), "not in the group: tunnelled");
+      int before = originLog().split("\n", -1).length;
+      String carolGot = Curl.in(dir).hideErrors().proxy(proxy).maxTime(20).with("--cacert", dir.resolve("origin.crt").toString())
+          .with("--proxy-user", "carol:carol-pw").status("https://localhost:" + tls + "/page.txt",
+              dir.resolve("carol.txt"));
+      assertEquals("000", carolGot, "a contractor's tunnel is closed at the ClientHello");
+      assertEquals(before, originLog().split("\n", -1).length, "nothing of carol's reached the origin");
+      Host.waitUntil("the access log names carol's closed tunnel", () -> Files.readString(dir.resolve("access.log"))
+          .lines().anyMatch(l -> l.contains(" carol ") && l.contains("CONNECT localhost:" + tls)));
+    } finally {
+      TestNodes.commit(daemon, base, "back");
+    }
+  }
+
+  @Test
   void aBlockedConnectHostIsAnsweredBeforeAnyConnection() throws Exception {
     String answer = tunnel("blocked.test:" + tls, new byte[0], Integer.MAX_VALUE);
     assertTrue(answer.startsWith("HTTP/1.1 403 ") && answer.contains("no-blocked"), answer);

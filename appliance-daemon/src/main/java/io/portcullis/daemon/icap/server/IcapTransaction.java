@@ -534,7 +534,7 @@ final class IcapTransaction {
           ruleType.equals("none") ? null : ruleType, verdict.ruleName(),
           action, verdict.threat(), facts == null ? null : facts.responseMime(), fileType(),
           status, modification == Modification.REQMOD ? bodyBytes : -1, modification == Modification.RESPMOD ? bodyBytes : -1,
-          nanos / 1000, -1, nanos / 1000));
+          nanos / 1000, -1, nanos / 1000, null, null, TrafficEvent.groups(who.groups())));
     }
   }
 }

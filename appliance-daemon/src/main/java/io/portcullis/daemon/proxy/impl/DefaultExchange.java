@@ -285,7 +285,8 @@ final class DefaultExchange implements Exchange {
           record.threat, type == null ? null : (semi < 0 ? type : type.substring(0, semi)).strip(), record.fileType,
           status, record.invalid ? -1 : req.bytesRead(), bytes, record.icapNanos / 1000,
           record.upstreamNanos < 0 ? -1 : record.upstreamNanos / 1000,
-          (System.nanoTime() - record.startNanos) / 1000, record.tls, record.sni));
+          (System.nanoTime() - record.startNanos) / 1000, record.tls, record.sni,
+          record.user == null ? null : TrafficEvent.groups(record.user.groups())));
     }
   }
 

@@ -35,6 +35,7 @@ class IcapIdentityInteropTest {
   static int proxy;
   static int cicap;
   static Daemon daemon;
+  static int admin;
 
   @BeforeAll
   static void start() throws Exception {
@@ -60,7 +61,7 @@ class IcapIdentityInteropTest {
         """;
     int icap = freePort();
     proxy = freePort();
-    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text.formatted(freePort(), icap, proxy, alice)),
+    daemon = cleanup.add(TestNodes.start(dir.resolve("data"), text.formatted(admin = freePort(), icap, proxy, alice)),
         Daemon::stop);
 
     Path squidDir = Files.createDirectories(dir.resolve("squid"));
@@ -108,6 +109,13 @@ class IcapIdentityInteropTest {
     assertEquals("200", viaSquid("bob:bobpw", "alice.html"));
     assertEquals("200", viaSquid("bob:bobpw", "finance.html"));
     assertEquals("407", viaSquid("bob:wrong", "index.html"));
+    Host.waitUntil("the ICAP server's event names alice's groups", () -> {
+      io.vertx.core.json.JsonArray events = TestNodes.call("GET", "http://127.0.0.1:" + admin
+          + "/api/v1/events?rule=finance-not-here", TestNodes.token(dir.resolve("data")), null).json()
+          .getJsonArray("events");
+      return events.stream().map(o -> (io.vertx.core.json.JsonObject) o).anyMatch(e -> "alice".equals(
+          e.getString("user")) && "finance, Staff".equals(e.getString("groups")) && "icap".equals(e.getString("source")));
+    });
   }
 
   @Test
@@ -124,5 +132,9 @@ class IcapIdentityInteropTest {
     String line = Files.readString(log);
     String b64 = Base64.getEncoder().encodeToString("alice".getBytes(StandardCharsets.UTF_8));
     assertTrue(line.contains("user=alice au=" + b64 + " gr=finance inj=-"), line);
+    Host.waitUntil("the proxy's event names alice's groups", () -> TestNodes.call("GET", "http://127.0.0.1:" + admin
+        + "/api/v1/events?user=alice&source=proxy", TestNodes.token(dir.resolve("data")), null).json()
+        .getJsonArray("events").stream().map(o -> (io.vertx.core.json.JsonObject) o)
+        .anyMatch(e -> e.getString("groups", "").startsWith("finance, evil")));
   }
 }
