@@ -7,8 +7,9 @@ import java.util.List;
 
 /**
  * A real Active Directory domain controller for a test: Samba's, provisioned in the test's directory (realm
- * AD.PORTCULLIS.TEST, domain PCAD) and serving LDAP alone on 127.0.0.1:389 (AD's port is not configurable: tests
- * using it run as root, as CI does). Users alice, bob and the service account svc-proxy; groups Finance (alice) and
+ * AD.PORTCULLIS.TEST, domain PCAD) and serving LDAP and Kerberos alone on 127.0.0.1:389 and :88 (a DC's ports are
+ * not configurable: tests using it run as root, as CI does). The proxy's service principal HTTP/localhost is an SPN
+ * of svc-proxy, its keys exported to {@link #keytab()}, as {@code ktpass} would on Windows. Users alice, bob and the service account svc-proxy; groups Finance (alice) and
  * Staff (Finance, bob), so alice is in Staff only through Finance. Simple binds over plain LDAP are allowed, as a
  * lab's DC may; production DCs want ldaps or StartTLS. Needs the Debian package samba.
  */
@@ -20,6 +21,9 @@ public final class SambaAd {
   public static final String ALICE_PASSWORD = "Alice-pw-123";
   public static final String BOB_PASSWORD = "Bob-pw-12345";
   public static final String URL = "ldap://127.0.0.1:389";
+  static final String ADMIN_PASSWORD = "Admin-pw-123";
+  public static final String REALM = "AD.PORTCULLIS.TEST";
+  public static final String SERVICE = "HTTP/localhost@" + REALM;
 
   private final Path dir;
   private Process process;
@@ -35,14 +39,14 @@ public final class SambaAd {
     Files.createDirectories(dir);
     SambaAd ad = new SambaAd(dir);
     ad.tool("domain", "provision", "--targetdir=" + dir, "--realm=AD.PORTCULLIS.TEST", "--domain=PCAD",
-        "--server-role=dc", "--dns-backend=NONE", "--adminpass=Admin-pw-123",
+        "--server-role=dc", "--dns-backend=NONE", "--adminpass=" + ADMIN_PASSWORD,
         "--option=pid directory=" + dir + "/run", "--option=lock dir=" + dir + "/lock",
         "--option=state directory=" + dir + "/state", "--option=cache directory=" + dir + "/cache",
         "--option=private dir=" + dir + "/private");
     // LDAP alone, on loopback, simple binds allowed without TLS: the test's peer, nothing else of a DC.
     Path conf = dir.resolve("etc/smb.conf");
     String text = Files.readString(conf).replaceAll("(?m)^\\s*server services = .*$",
-        "\tserver services = ldap\n\tldap server require strong auth = no\n\tinterfaces = lo\n"
+        "\tserver services = ldap, kdc\n\tldap server require strong auth = no\n\tinterfaces = lo\n"
             + "\tbind interfaces only = yes\n\ttls enabled = no")
         .replaceAll("(?m)^\\s*log file = .*$", "\tlog file = " + dir + "/log.%m");
     Files.writeString(conf, text);
@@ -53,7 +57,36 @@ public final class SambaAd {
     ad.tool("group", "add", "Staff");
     ad.tool("group", "addmembers", "Finance", "alice");
     ad.tool("group", "addmembers", "Staff", "Finance,bob");
+    ad.tool("spn", "add", "HTTP/localhost", "svc-proxy");
+    Files.writeString(ad.krb5Conf(), """
+        [libdefaults]
+            default_realm = %1$s
+            dns_lookup_kdc = false
+            dns_lookup_realm = false
+            dns_canonicalize_hostname = false
+            rdns = false
+            udp_preference_limit = 1
+        [realms]
+            %1$s = {
+                kdc = 127.0.0.1:88
+            }
+        [domain_realm]
+            localhost = %1$s
+        """.formatted(REALM));
     ad.run();
+    // The keytab as exported before the account was marked for AES (RC4 alone): stale once it is.
+    ad.tool("domain", "exportkeytab", dir.resolve("http-rc4.keytab").toString(), "--principal=HTTP/localhost");
+    // AES, as an admin ticks "This account supports Kerberos AES 256 bit encryption": without it the DC issues RC4
+    // tickets for the account, which the JDK refuses. The keytab then holds the AES keys.
+    Path mod = Files.writeString(dir.resolve("aes.ldif"), "dn: " + SERVICE_DN + "\nchangetype: modify\n"
+        + "replace: msDS-SupportedEncryptionTypes\nmsDS-SupportedEncryptionTypes: 24\n");
+    Host.Run aes = Host.runWithInput(mod, "ldapmodify", "-x", "-H", URL, "-D", "CN=Administrator," + USERS, "-w",
+        ADMIN_PASSWORD);
+    if (aes.exit() != 0) {
+      ad.stop();
+      throw new IllegalStateException("ldapmodify: " + aes.output());
+    }
+    ad.tool("domain", "exportkeytab", ad.keytab().toString(), "--principal=HTTP/localhost");
     return ad;
   }
 
@@ -62,10 +95,37 @@ public final class SambaAd {
     process = new ProcessBuilder("samba", "-i", "-M", "single", "-s", dir.resolve("etc/smb.conf").toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("samba.out").toFile()).start();
     Peers.waitForPort(389, process, dir.resolve("samba.out"));
+    Peers.waitForPort(88, process, dir.resolve("samba.out"));
     // Listening is not answering: the single process may still be setting up. Ready once the root DSE comes back.
     Host.waitUntil("Samba's LDAP answers", java.time.Duration.ofSeconds(60), () -> Host.runIn(dir, "ldapsearch",
         "-x", "-o", "nettimeout=2", "-H", URL, "-s", "base", "-b", "", "(objectClass=*)", "namingContexts")
         .output().contains("namingContexts: " + BASE));
+  }
+
+  /** The keytab of the proxy's service principal {@link #SERVICE}. */
+  public Path keytab() {
+    return dir.resolve("http.keytab");
+  }
+
+  /** The proxy's keytab as exported before its account was marked for AES: no key for the tickets issued now. */
+  public Path rc4Keytab() {
+    return dir.resolve("http-rc4.keytab");
+  }
+
+  /** A krb5.conf for the domain's KDC on 127.0.0.1:88. */
+  public Path krb5Conf() {
+    return dir.resolve("krb5.conf");
+  }
+
+  /** A ticket cache for {@code user} of the domain (kinit with {@code password}); the env words a client needs. */
+  public String[] kinit(String user, String password) throws Exception {
+    Path cache = dir.resolve(user + ".cc");
+    Path pw = Files.writeString(dir.resolve(user + ".pw"), password + "\n");
+    Host.Run r = Host.runWithInput(pw, "env", "KRB5_CONFIG=" + krb5Conf(), "KRB5CCNAME=FILE:" + cache, "kinit", user);
+    if (r.exit() != 0) {
+      throw new IllegalStateException("kinit " + user + ": " + r.output());
+    }
+    return new String[] {"KRB5_CONFIG=" + krb5Conf(), "KRB5CCNAME=FILE:" + cache};
   }
 
   /** Stops the DC (its domain stays, for {@link #run}). */
@@ -79,7 +139,7 @@ public final class SambaAd {
   private void tool(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("samba-tool"));
     cmd.addAll(List.of(args));
-    if (!args[0].equals("domain")) {
+    if (!args[1].equals("provision")) {
       cmd.add("--configfile=" + dir.resolve("etc/smb.conf"));
     }
     Host.Run r = Host.runIn(dir, cmd.toArray(String[]::new));

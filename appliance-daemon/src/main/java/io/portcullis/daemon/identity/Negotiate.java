@@ -109,6 +109,26 @@ public final class Negotiate {
     return current;
   }
 
+  /**
+   * What to fix on the node when a ticket was refused for its setup rather than for the client (an RC4 ticket, a
+   * keytab without the ticket's key), or null: every client of the domain is refused until it is fixed.
+   */
+  public static String setupProblem(Throwable refused) {
+    for (Throwable t = refused; t != null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage());
+      if (m.contains("RC4") || m.contains("Encryption type") && m.contains("not supported")) {
+        return "the ticket is RC4-encrypted, which the JDK refuses: mark the service account for AES "
+            + "(msDS-SupportedEncryptionTypes 24, \"supports Kerberos AES 256 bit encryption\") and export its keytab "
+            + "again (ktpass -crypto AES256-SHA1)";
+      }
+      if (m.contains("Cannot find key") || m.contains("Specified version of key is not available")) {
+        return "the keytab has no key for the ticket (" + m + "): a stale keytab (the account's password or key "
+            + "version changed) or another account's; export it again";
+      }
+    }
+    return null;
+  }
+
   /** True when this acceptor was made from {@code keytab} for {@code principal}. */
   public boolean sameAs(Path keytab, String principal) {
     return this.keytab.equals(keytab.toString())

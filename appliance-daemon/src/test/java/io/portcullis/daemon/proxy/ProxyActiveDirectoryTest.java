@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Proxy users from a real Active Directory (Samba's domain controller): Basic logins found by sAMAccountName and
  * checked by binding as the user, the service account's password a secret; groups of groups found by the DC itself
  * with the in-chain matching rule (LDAP_MATCHING_RULE_IN_CHAIN) in one search, where without it only the direct
- * group is known.
+ * group is known. Kerberos single sign-on with the DC's own tickets: a keytab exported for the proxy's SPN, and
+ * curl --proxy-negotiate after kinit as alice gets in as alice with her nested group.
  */
 class ProxyActiveDirectoryTest {
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
@@ -32,12 +33,14 @@ class ProxyActiveDirectoryTest {
   static int admin;
   static Curl curl;
   static String base;
+  static SambaAd ad;
+  static int proxy;
 
   @BeforeAll
   static void start() throws Exception {
-    cleanup.add(SambaAd.start(dir.resolve("ad")), SambaAd::stop);
+    ad = cleanup.add(SambaAd.start(dir.resolve("ad")), SambaAd::stop);
     origin = Peers.nginx(cleanup, dir, Map.of("index.html", "hello\n", "staff.html", "for staff\n"));
-    int proxy = freePort();
+    proxy = freePort();
     curl = Curl.in(dir).hideErrors().maxTime(30).proxy(proxy).with("-i");
     base = """
         admin: { listen: "127.0.0.1:%d" }
@@ -48,6 +51,7 @@ class ProxyActiveDirectoryTest {
           auth:
             enabled: true
             cacheTtl: 0s
+            negotiate: { keytab: ad/http.keytab, principal: "%s", krb5Conf: ad/krb5.conf }
             ldap:
               url: "%s"
               bindDn: "%s"
@@ -61,7 +65,7 @@ class ProxyActiveDirectoryTest {
         rules:
           access:
             - { name: not-for-staff, when: { groups: [staff], urls: ["http://127.0.0.1:*/staff*"] }, action: block }
-        """.formatted(admin = freePort(), freePort(), proxy, SambaAd.URL, SambaAd.SERVICE_DN,
+        """.formatted(admin = freePort(), freePort(), proxy, SambaAd.SERVICE, SambaAd.URL, SambaAd.SERVICE_DN,
         SambaAd.SERVICE_PASSWORD, SambaAd.USERS, SambaAd.BASE);
     daemon = cleanup.add(TestNodes.start(dir.resolve("data"), dir.resolve("portcullis.yaml"), base), Daemon::stop);
   }
@@ -101,6 +105,48 @@ class ProxyActiveDirectoryTest {
       assertTrue(get("alice:" + SambaAd.ALICE_PASSWORD, "/staff.html").startsWith("HTTP/1.1 200 "));
     } finally {
       TestNodes.commit(daemon, base, "in-chain again");
+    }
+  }
+
+  @Test
+  void aDomainTicketLogsAliceInWithHerNestedGroup() throws Exception {
+    java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("env"));
+    cmd.addAll(java.util.List.of(ad.kinit("alice", SambaAd.ALICE_PASSWORD)));
+    cmd.addAll(java.util.List.of("curl", "-s", "-i", "--max-time", "30", "-x", "http://localhost:" + proxy,
+        "--proxy-negotiate", "-U", ":"));
+    java.util.List<String> index = new java.util.ArrayList<>(cmd);
+    index.add("http://127.0.0.1:" + origin + "/index.html");
+    String page = io.portcullis.testsupport.Host.runIn(dir, index.toArray(String[]::new)).output();
+    assertTrue(page.contains("HTTP/1.1 200 ") && page.contains("hello"), page);
+    cmd.add("http://127.0.0.1:" + origin + "/staff.html");
+    String staff = io.portcullis.testsupport.Host.runIn(dir, cmd.toArray(String[]::new)).output();
+    assertTrue(staff.contains("HTTP/1.1 403 ") && staff.contains("not-for-staff"), staff);
+    LocalConsole.Result users = LocalConsole.run(admin, dir.resolve("data"), null, "show", "users");
+    assertTrue(users.out().matches("(?s).*\\balice +kerberos +(Finance, Staff|Staff, Finance)\\b.*"), users.out());
+  }
+
+  @Test
+  void aKeytabWithoutTheTicketsKeyIsWarnedOfNotJustRefused() throws Exception {
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        "io.portcullis.daemon.proxy.impl.Authentication");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+        new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    log.addAppender(seen);
+    TestNodes.commit(daemon, base.replace("keytab: ad/http.keytab", "keytab: ad/http-rc4.keytab"), "an RC4 keytab");
+    try {
+      java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("env"));
+      cmd.addAll(java.util.List.of(ad.kinit("bob", SambaAd.BOB_PASSWORD)));
+      cmd.addAll(java.util.List.of("curl", "-s", "-i", "--max-time", "30", "-x", "http://localhost:" + proxy,
+          "--proxy-negotiate", "-U", ":", "http://127.0.0.1:" + origin + "/index.html"));
+      String page = io.portcullis.testsupport.Host.runIn(dir, cmd.toArray(String[]::new)).output();
+      assertTrue(page.contains("HTTP/1.1 407 ") && !page.contains("HTTP/1.1 200 "), page);
+      assertTrue(seen.list.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
+          && e.getFormattedMessage().contains("Kerberos tickets refused: the keytab has no key for the ticket")),
+          seen.list.toString());
+    } finally {
+      log.detachAppender(seen);
+      TestNodes.commit(daemon, base, "the AES keytab again");
     }
   }
 }
