@@ -8,12 +8,14 @@ import com.sun.net.httpserver.HttpServer;
 import io.portcullis.console.PasswordHash;
 import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Host.Run;
+import io.portcullis.testsupport.Kdc;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -231,6 +233,59 @@ class IsoBootTest {
     }
   }
 
+  /**
+   * Kerberos single sign-on set up on the appliance from its SSH console alone (no shell, no scp): the keytab and
+   * krb5.conf imported as Base64 lines, the settings committed; curl with a ticket from an MIT KDC on the host gets
+   * through (the appliance checks tickets with the keytab alone), without one it gets 407. Then authentication is
+   * turned off again for the boots after.
+   */
+  static void kerberosSetUpOverSsh(Vm vm, Path key, String page) throws Exception {
+    Kdc kdc = Kdc.start(DIR.resolve("kdc"));
+    try {
+      for (Path f : List.of(kdc.keytab(), kdc.krb5Conf())) {
+        String name = f.getFileName().toString().equals("krb5.conf") ? "krb5.conf" : "proxy.keytab";
+        Run imported = vm.sshKey(key, null, "file import " + name + " "
+            + Base64.getEncoder().encodeToString(Files.readAllBytes(f)));
+        assertEquals(0, imported.exit(), imported.output() + Vm.tail(vm.serialLog(), 1500));
+        assertTrue(imported.output().contains("mode 0600"), imported.output());
+      }
+      Path sso = Files.writeString(DIR.resolve("sso.txt"), """
+          configure
+          set proxy auth enabled true
+          set proxy auth negotiate keytab proxy.keytab
+          set proxy auth negotiate principal %s
+          set proxy auth negotiate krb5Conf krb5.conf
+          commit comment kerberos single sign-on
+          exit
+          """.formatted(Kdc.SERVICE));
+      Run commit = vm.sshKey(key, sso);
+      assertEquals(0, commit.exit(), commit.output() + Vm.tail(vm.serialLog(), 1500));
+      assertTrue(commit.output().contains("commit complete"), commit.output());
+      // The service principal is HTTP/localhost: curl asks for a ticket for the proxy's host name as it is given.
+      List<String> curl = new ArrayList<>(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+          "--max-time", "60", "-x", "http://localhost:" + vm.proxy(), "--proxy-negotiate", "-U", ":", page));
+      List<String> withTicket = new ArrayList<>(List.of("env"));
+      withTicket.addAll(List.of(kdc.env(kdc.kinit("alice", "alicepw"))));
+      withTicket.addAll(curl);
+      assertEquals("200", Host.run(withTicket.toArray(String[]::new)).output().strip(), Vm.tail(vm.serialLog(), 1500));
+      List<String> without = new ArrayList<>(List.of("env"));
+      without.addAll(List.of(kdc.env(DIR.resolve("no-such-cache"))));
+      without.addAll(curl);
+      assertEquals("407", Host.run(without.toArray(String[]::new)).output().strip());
+    } finally {
+      kdc.stop();
+    }
+    Path off = Files.writeString(DIR.resolve("sso-off.txt"), """
+        configure
+        set proxy auth enabled false
+        commit comment authentication off again
+        exit
+        """);
+    Run commit = vm.sshKey(key, off);
+    assertEquals(0, commit.exit(), commit.output());
+    assertEquals(200, vm.viaProxy(page).statusCode());
+  }
+
   @Test
   void bootsServesKeepsItsConfigOnTheDataDiskAndAsksForThePasswordWithoutASeed() throws Exception {
     // The seed disk (as fleets and tests attach it) and an empty data disk.
@@ -295,6 +350,7 @@ class IsoBootTest {
         Thread.sleep(second == 200 ? 0 : 1000);
       }
       assertEquals(200, second, "the static second address committed over SSH serves: " + vm.serialLog());
+      kerberosSetUpOverSsh(vm, key, page);
     }
 
     try (Vm vm = Vm.boot("uefi", true, null, data)) {
