@@ -38,7 +38,7 @@ final class ConfigDir {
     String name = args.get(0);
     String b64 = String.join("", args.subList(1, args.size()));
     try {
-      Base64.getMimeDecoder().decode(b64);
+      Base64.getDecoder().decode(b64); // strict: PEM text pasted as it is would import as garbage
     } catch (IllegalArgumentException e) {
       throw new UsageError("the content is not Base64: " + e.getMessage());
     }

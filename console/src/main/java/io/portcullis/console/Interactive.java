@@ -52,6 +52,8 @@ public final class Interactive {
     parser.setEscapeChars(new char[0]); // a backslash is a character in URLs and patterns, not an escape
     LineReaderBuilder b = LineReaderBuilder.builder().terminal(terminal).parser(parser).completer(new Choices())
         .appName("portcullis");
+    // A file import's line is a keytab or a key: never kept in a history, in memory or on disk.
+    b.variable(LineReader.HISTORY_IGNORE, "file import *");
     if (history != null) {
       b.variable(LineReader.HISTORY_FILE, history);
     }

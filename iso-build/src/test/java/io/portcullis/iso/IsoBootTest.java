@@ -274,15 +274,15 @@ class IsoBootTest {
       assertEquals("407", Host.run(without.toArray(String[]::new)).output().strip());
     } finally {
       kdc.stop();
+      Path off = Files.writeString(DIR.resolve("sso-off.txt"), """
+          configure
+          set proxy auth enabled false
+          commit comment authentication off again
+          exit
+          """);
+      Run commit = vm.sshKey(key, off);
+      assertEquals(0, commit.exit(), commit.output());
     }
-    Path off = Files.writeString(DIR.resolve("sso-off.txt"), """
-        configure
-        set proxy auth enabled false
-        commit comment authentication off again
-        exit
-        """);
-    Run commit = vm.sshKey(key, off);
-    assertEquals(0, commit.exit(), commit.output());
     assertEquals(200, vm.viaProxy(page).statusCode());
   }
 

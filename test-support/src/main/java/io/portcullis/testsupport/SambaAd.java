@@ -74,6 +74,18 @@ public final class SambaAd {
             localhost = %1$s
         """.formatted(REALM));
     ad.run();
+    try {
+      ad.fill();
+    } catch (Exception | AssertionError e) {
+      ad.stop(); // its ports are fixed: a DC left behind would answer the next run's tests
+      throw e;
+    }
+    return ad;
+  }
+
+  /** What needs the DC running: the keytabs (RC4-era, then AES). */
+  private void fill() throws Exception {
+    SambaAd ad = this;
     // The keytab as exported before the account was marked for AES (RC4 alone): stale once it is.
     ad.tool("domain", "exportkeytab", dir.resolve("http-rc4.keytab").toString(), "--principal=HTTP/localhost");
     // AES, as an admin ticks "This account supports Kerberos AES 256 bit encryption": without it the DC issues RC4
@@ -83,23 +95,36 @@ public final class SambaAd {
     Host.Run aes = Host.runWithInput(mod, "ldapmodify", "-x", "-H", URL, "-D", "CN=Administrator," + USERS, "-w",
         ADMIN_PASSWORD);
     if (aes.exit() != 0) {
-      ad.stop();
       throw new IllegalStateException("ldapmodify: " + aes.output());
     }
     ad.tool("domain", "exportkeytab", ad.keytab().toString(), "--principal=HTTP/localhost");
-    return ad;
   }
 
   /** Starts the DC on its domain as it is (again, after {@link #stop}); returns once LDAP listens. */
   public void run() throws Exception {
+    for (int port : new int[] {389, 88}) {
+      try (java.net.Socket taken = new java.net.Socket("127.0.0.1", port)) {
+        throw new IllegalStateException("127.0.0.1:" + port + " is taken (a DC left running?): a test's DC needs it");
+      } catch (java.io.IOException free) {
+        // nothing listens: ours may
+      }
+    }
     process = new ProcessBuilder("samba", "-i", "-M", "single", "-s", dir.resolve("etc/smb.conf").toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("samba.out").toFile()).start();
-    Peers.waitForPort(389, process, dir.resolve("samba.out"));
-    Peers.waitForPort(88, process, dir.resolve("samba.out"));
-    // Listening is not answering: the single process may still be setting up. Ready once the root DSE comes back.
-    Host.waitUntil("Samba's LDAP answers", java.time.Duration.ofSeconds(60), () -> Host.runIn(dir, "ldapsearch",
-        "-x", "-o", "nettimeout=2", "-H", URL, "-s", "base", "-b", "", "(objectClass=*)", "namingContexts")
-        .output().contains("namingContexts: " + BASE));
+    try {
+      Peers.waitForPort(389, process, dir.resolve("samba.out"));
+      Peers.waitForPort(88, process, dir.resolve("samba.out"));
+      // Listening is not answering: the single process may still be setting up. Ready once the root DSE is back.
+      Host.waitUntil("Samba's LDAP answers", java.time.Duration.ofSeconds(60), () -> Host.runIn(dir, "ldapsearch",
+          "-x", "-o", "nettimeout=2", "-H", URL, "-s", "base", "-b", "", "(objectClass=*)", "namingContexts")
+          .output().contains("namingContexts: " + BASE));
+      if (!process.isAlive()) {
+        throw new IllegalStateException("samba exited: " + Peers.read(dir.resolve("samba.out")));
+      }
+    } catch (Exception | AssertionError e) {
+      stop();
+      throw e;
+    }
   }
 
   /** The keytab of the proxy's service principal {@link #SERVICE}. */

@@ -43,11 +43,15 @@ final class FileRoutes {
         AdminVerticle.errorOf(ctx, 400, e.getMessage(), List.of());
         return;
       }
-      long max = host.config().admin().maxFileSize();
-      ctx.vertx().executeBlocking(() -> d.put(name, data, max), false).onComplete(ar -> {
+      io.portcullis.daemon.config.Config active = host.config();
+      ctx.vertx().executeBlocking(() -> d.put(name, data, active.admin().maxFileSize(), active), false)
+          .onComplete(ar -> {
         if (ar.succeeded()) {
           audit.warn("user={} source={} imported file {} ({} bytes, sha256 {})", AdminVerticle.user(ctx),
               AdminVerticle.source(ctx), name, ar.result().size(), ar.result().sha256());
+        } else {
+          audit.warn("user={} source={} import of file {} refused: {}", AdminVerticle.user(ctx),
+              AdminVerticle.source(ctx), io.portcullis.daemon.logging.Logs.escape(name), ar.cause().getMessage());
         }
         answer(ctx, ar.succeeded() ? json(ar.result()) : null, ar.cause());
       });
@@ -83,7 +87,7 @@ final class FileRoutes {
       throw new IllegalArgumentException("base64 is missing");
     }
     try {
-      return Base64.getMimeDecoder().decode(b64.strip());
+      return Base64.getDecoder().decode(b64.replaceAll("\\s", "")); // strict: pasted PEM text is an error
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("base64 is not Base64: " + e.getMessage());
     }

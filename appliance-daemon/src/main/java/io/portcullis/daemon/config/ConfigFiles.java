@@ -42,7 +42,7 @@ public final class ConfigFiles {
   /** Every file key of {@code c} whose value leaves the directories it may name, with its path. */
   public List<Problem> check(Config c) {
     List<Problem> problems = new ArrayList<>();
-    walk(c, "", problems);
+    visit(c, "", (name, kind, path) -> checkOne(name, kind, path, problems));
     return problems;
   }
 
@@ -78,7 +78,26 @@ public final class ConfigFiles {
     return false;
   }
 
-  private void walk(Object value, String path, List<Problem> problems) {
+  /** Every file {@code c} names, resolved against the config's directory, with the key that names it. */
+  public java.util.Map<Path, String> named(Config c) {
+    java.util.Map<Path, String> out = new java.util.LinkedHashMap<>();
+    visit(c, "", (name, kind, path) -> {
+      try {
+        out.putIfAbsent(configDir.resolve(name).normalize(), path);
+      } catch (InvalidPathException e) {
+        // not a file name: check() reports it
+      }
+    });
+    return out;
+  }
+
+  /** What {@link #visit} calls for each file value: the value, its key's kind of file, the key's path. */
+  private interface Each {
+    void accept(String name, ConfigFile.Kind kind, String path);
+  }
+
+  /** Calls {@code each} with every non-empty file value below {@code value}. */
+  private static void visit(Object value, String path, Each each) {
     if (value == null || !value.getClass().isRecord() || !HOLDS_FILES.get(value.getClass())) {
       return;
     }
@@ -94,15 +113,19 @@ public final class ConfigFiles {
       if (v instanceof List<?> list) {
         for (int i = 0; i < list.size(); i++) {
           if (file != null && list.get(i) instanceof String s) {
-            checkOne(s, file.value(), p + "[" + i + "]", problems);
+            if (!s.isEmpty()) {
+              each.accept(s, file.value(), p + "[" + i + "]");
+            }
           } else {
-            walk(list.get(i), p + "[" + i + "]", problems);
+            visit(list.get(i), p + "[" + i + "]", each);
           }
         }
       } else if (file != null && v instanceof String s) {
-        checkOne(s, file.value(), p, problems);
+        if (!s.isEmpty()) {
+          each.accept(s, file.value(), p);
+        }
       } else {
-        walk(v, p, problems);
+        visit(v, p, each);
       }
     }
   }

@@ -59,6 +59,7 @@ public final class Directory implements AutoCloseable {
   private final LdapConfig config;
   private final Path configDir;
   private final LDAPConnectionPool pool;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Directory.class);
   private volatile String downBecause; // null: the last operation reached the directory
 
   private Directory(LdapConfig config, Path configDir, LDAPConnectionPool pool) {
@@ -293,12 +294,27 @@ public final class Directory implements AutoCloseable {
   }
 
   private void reached() {
-    downBecause = null;
+    String was;
+    synchronized (this) {
+      was = downBecause;
+      downBecause = null;
+    }
+    if (was != null) {
+      LOG.info("proxy.auth.ldap: the directory ({}) answers again", config.url());
+    }
   }
 
   private Down down(LDAPException e) {
     String why = e.getResultCode() + ": " + e.getDiagnosticMessage();
-    downBecause = why;
+    String was;
+    synchronized (this) {
+      was = downBecause;
+      downBecause = why;
+    }
+    if (was == null) {
+      // Once as it goes down, not per login: every login refused meanwhile is a traffic event of its own.
+      LOG.warn("proxy.auth.ldap: the directory ({}) cannot be used: {}", config.url(), why);
+    }
     return new Down("the directory (" + config.url() + ") cannot be used: " + why, e);
   }
 

@@ -180,6 +180,18 @@ public final class BasicAuth {
   }
 
   /** The Kerberos acceptor, or null when Negotiate is off. */
+  /**
+   * Whether a Kerberos setup fault may be warned of now: once a minute per settings, so that a commit that changes
+   * them (a new keytab) is heard from at once, and a client sending bad tickets cannot flood the log.
+   */
+  public boolean setupWarningDue() {
+    long now = System.nanoTime();
+    long last = setupWarned.get();
+    return (last == 0 || now - last > 60_000_000_000L) && setupWarned.compareAndSet(last, now);
+  }
+
+  private final java.util.concurrent.atomic.AtomicLong setupWarned = new java.util.concurrent.atomic.AtomicLong();
+
   public io.portcullis.daemon.identity.Negotiate negotiate() {
     return negotiate;
   }

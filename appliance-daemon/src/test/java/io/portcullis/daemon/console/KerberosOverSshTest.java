@@ -81,7 +81,26 @@ class KerberosOverSshTest {
 
   @Test
   void aKeytabImportedOverSshAndCommittedLetsATicketIn() throws Exception {
-    Run keytab = asAdmin("file import proxy.keytab " + b64(kdc.keytab()));
+    ch.qos.logback.classic.Logger auditLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        "portcullis.audit");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> audit =
+        new ch.qos.logback.core.read.ListAppender<>();
+    audit.start();
+    auditLog.addAppender(audit);
+    Run keytab;
+    try {
+      keytab = asAdmin("file import proxy.keytab " + b64(kdc.keytab()));
+    } finally {
+      auditLog.detachAppender(audit);
+    }
+    List<String> lines = audit.list.stream().map(e -> e.getFormattedMessage()).toList();
+    String hash = sha256(kdc.keytab());
+    String content = b64(kdc.keytab()).substring(0, 40);
+    assertTrue(lines.stream().anyMatch(l -> l.contains("exec: file import proxy.keytab (")
+        && l.contains("characters of content left out)")), lines.toString());
+    assertTrue(lines.stream().anyMatch(l -> l.contains("imported file proxy.keytab (") && l.contains("sha256 "
+        + hash)), lines.toString());
+    assertTrue(lines.stream().noneMatch(l -> l.contains(content)), "the keytab never reaches the audit: " + lines);
     assertEquals(0, keytab.exit(), keytab.output());
     assertTrue(keytab.output().contains("proxy.keytab: " + Files.size(kdc.keytab()) + " bytes, mode 0600"),
         keytab.output());
@@ -107,6 +126,11 @@ class KerberosOverSshTest {
     assertEquals(0, commit.exit(), commit.output());
     assertTrue(commit.output().contains("commit complete"), commit.output());
 
+    // In use now: replaced only under a new name and a commit, which checks it and can be rolled back.
+    Run again = asAdmin("file import proxy.keytab " + b64(kdc.keytab()));
+    assertNotEquals(0, again.exit(), again.output());
+    assertTrue(again.output().contains("in use (proxy.auth.negotiate.keytab)"), again.output());
+
     String[] alice = kdc.env(kdc.kinit("alice", "alicepw"));
     List<String> cmd = new ArrayList<>(List.of("env"));
     cmd.addAll(List.of(alice));
@@ -125,16 +149,20 @@ class KerberosOverSshTest {
     assertNotEquals(0, oper.exit(), oper.output());
     assertTrue(oper.output().contains("for the admin role"), oper.output());
     assertFalse(Files.exists(etc.resolve("ca.pem")));
-    for (String name : List.of("portcullis.yaml", ".hidden", "events.log", "..")) {
+    for (String name : List.of("portcullis.yaml", ".hidden", "events.log", "..", "logback.xml", "seed.env")) {
       Run r = asAdmin("file import " + name + " " + content);
       assertNotEquals(0, r.exit(), name + ": " + r.output());
     }
-    Run up = asAdmin("file import ..%2Fescaped " + content);
+    Run up = asAdmin("file import x/../../escaped " + content); // the console sends it URL-encoded, %2F and all
     assertNotEquals(0, up.exit(), up.output());
+    assertTrue(up.output().contains("a file name is letters"), up.output());
     assertFalse(Files.exists(dir.resolve("escaped")));
+    Run list = Ssh.run(dir, client.withPassword(PASSWORD, "oper@127.0.0.1", "show files"));
+    assertEquals(0, list.exit(), list.output());
+    assertTrue(list.output().contains("portcullis.yaml"), list.output());
     assertFalse(Files.exists(etc.resolve(".hidden")));
     assertEquals(yaml, Files.readString(etc.resolve("portcullis.yaml")), "the config is changed by commits only");
-    Run notB64 = asAdmin("file import x.pem not*base64");
+    Run notB64 = asAdmin("file import x.pem -----BEGIN"); // PEM text as it is, not Base64 of it
     assertNotEquals(0, notB64.exit(), notB64.output());
     assertTrue(notB64.output().contains("not Base64"), notB64.output());
 

@@ -145,6 +145,9 @@ class DirectoryFaultsTest {
       }
       assertEquals(total, promised, note);
       assertTrue(healed >= 0, note);
+      String log = Peers.read(dir.resolve("node/daemon.log"));
+      assertTrue(log.contains("the directory (" + slapd.url() + ") cannot be used")
+          && log.contains("the directory (" + slapd.url() + ") answers again"), "the log says when: " + log);
     }
   }
 

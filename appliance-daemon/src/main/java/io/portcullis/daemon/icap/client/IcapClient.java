@@ -172,19 +172,26 @@ public final class IcapClient {
       if (fieldSafe(user)) {
         h = h.with("X-Client-Username", user);
       }
-      h = h.with("X-Authenticated-User",
-          java.util.Base64.getEncoder().encodeToString(user.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      h = h.with("X-Authenticated-User", base64(user));
     }
     // A directory's names are not ours to trust: one with a line break would add ICAP header fields of its own.
-    java.util.List<String> safe = groups.stream().filter(g -> fieldSafe(g) && g.indexOf(',') < 0).toList();
+    java.util.List<String> safe = groups.stream().filter(g -> g.chars().noneMatch(c -> c < 0x20 || c == 0x7f)
+        && g.indexOf(',') < 0).toList();
     if (!safe.isEmpty()) {
-      h = h.with("X-Authenticated-Groups", String.join(", ", safe));
+      // ICAP heads go out as Latin-1, which few servers read as such: a list with a letter beyond ASCII goes
+      // Base64-encoded in the extensions draft's form, which our ICAP server and the draft's readers decode.
+      h = h.with("X-Authenticated-Groups", safe.stream().allMatch(IcapClient::fieldSafe) ? String.join(", ", safe)
+          : base64(String.join(", ", safe.stream().map(g -> "Local://" + g).toList())));
     }
     return new IcapRequest(method, s.uri(), h, req, res, body, preview);
   }
 
-  /** Whether {@code v} may be an ICAP header field's value as it is: no control characters. */
+  /** Whether {@code v} may be an ICAP header field's value as it is: printable ASCII (heads are sent as Latin-1). */
   static boolean fieldSafe(String v) {
-    return v.chars().noneMatch(c -> c < 0x20 && c != '\t' || c == 0x7f);
+    return v.chars().allMatch(c -> c >= 0x20 && c < 0x7f);
+  }
+
+  private static String base64(String v) {
+    return java.util.Base64.getEncoder().encodeToString(v.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 }

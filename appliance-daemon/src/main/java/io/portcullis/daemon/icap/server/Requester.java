@@ -53,7 +53,11 @@ record Requester(String clientIp, String user, List<String> groups) {
     return new Requester(headers.get(identity.clientIpHeader()), user, groups);
   }
 
-  /** {@code v} Base64-decoded, if it is Base64 of UTF-8 text without control characters; else null. */
+  /**
+   * {@code v} Base64-decoded, if it is Base64 of UTF-8 text that looks like a name (letters, digits and
+   * {@code . _ - @ \ $ / : , =} and spaces: a user, a group list, the draft's URLs); else null. A plain name may be
+   * Base64 too ({@code bill} decodes to {@code n)e}): what it decodes to must look like a name.
+   */
   static String decoded(String v) {
     byte[] bytes;
     try {
@@ -64,7 +68,7 @@ record Requester(String clientIp, String user, List<String> groups) {
     try {
       String s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-      return s.isEmpty() || s.chars().anyMatch(c -> c < 0x20 || c == 0x7f) ? null : s;
+      return s.isEmpty() || !s.codePoints().allMatch(Requester::nameLike) ? null : s;
     } catch (CharacterCodingException e) {
       return null;
     }
@@ -89,5 +93,9 @@ record Requester(String clientIp, String user, List<String> groups) {
       return (comma < 0 ? value : value.substring(0, comma)).strip();
     }
     return last.strip();
+  }
+
+  private static boolean nameLike(int c) {
+    return Character.isLetterOrDigit(c) || " ._-@\\$/:,=".indexOf(c) >= 0;
   }
 }

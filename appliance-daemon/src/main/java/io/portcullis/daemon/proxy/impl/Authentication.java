@@ -107,9 +107,7 @@ record Authentication(Vertx vertx) implements ExchangeStep {
       // A bad ticket (garbage, a replay, another service's, expired): said why in the log, not to the client. One
       // the node's setup refuses (RC4, a stale keytab) refuses everyone: a warning, at most once a minute.
       String fix = ar.failed() ? io.portcullis.daemon.identity.Negotiate.setupProblem(ar.cause()) : null;
-      long now = System.nanoTime();
-      long last = lastSetupWarning.get();
-      if (fix != null && (last == 0 || now - last > 60_000_000_000L) && lastSetupWarning.compareAndSet(last, now)) {
+      if (fix != null && auth.setupWarningDue()) {
         LOG.warn("proxy authentication: Kerberos tickets refused: {}", fix);
       }
       LOG.debug("proxy authentication: a Negotiate token from {} refused: {}", from,
@@ -117,10 +115,6 @@ record Authentication(Vertx vertx) implements ExchangeStep {
       return failed(ex, auth, from);
     });
   }
-
-  /** When a ticket refused for the node's setup was last warned of (System.nanoTime; 0: never). */
-  private static final java.util.concurrent.atomic.AtomicLong lastSetupWarning =
-      new java.util.concurrent.atomic.AtomicLong();
 
   /** 429 while {@code from} is locked out (proxy.auth.lockout), else null. */
   private static Future<Answer> lockedOut(Exchange ex, String from) {
