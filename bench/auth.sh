@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Sourced by bench/run: section 5d, proxy authentication (bench/run auth runs this part alone and replaces it in the
 # results file). Two Portcullis nodes, proxy + its ICAP as (e): one without authentication, one with LDAP Basic
-# (a real slapd) and Kerberos Negotiate (a real MIT KDC and a keytab), the same 1 KiB object from one nginx. The load
+# (a real slapd) and Kerberos Negotiate (a real MIT KDC and a keytab), the same 1 KiB object from one nginx; the peer,
+# measured in the same run, is Squid + c-icap echo as (c), without authentication and with Squid's own helpers
+# against the same slapd and keytab (basic_ldap_auth, negotiate_kerberos_auth). The load
 # is bench/httpsload.c --plain: Basic sends alice's credentials on every request (the login cached after the
 # first), Negotiate a fresh ticket token on each connection's first request only (one login per connection; the
 # tokens are curl's, caught beforehand). The first login's latency is measured on connections that each make one
@@ -103,8 +105,42 @@ EOF
   wait_ready "Portcullis (no authentication)" "$APID_pa" "$aa" "$d/pa/portcullis.log"
   wait_ready "Portcullis (authentication)" "$APID_pb" "$ab" "$d/pb/portcullis.log"
 
+  # The peer: Squid + c-icap echo (REQMOD and RESPMOD), one Squid without authentication, one with Squid's helpers
+  local ci sn sa
+  ci=$(free_port); sn=$(free_port); sa=$(free_port)
+  mkdir -p "$d/c-icap" "$d/sn" "$d/sa"
+  printf 'Port 127.0.0.1:%s\nPidFile %s/c-icap.pid\nCommandsSocket %s/c-icap.ctl\nServerLog %s/server.log\nTmpDir %s\nStartServers 2\nMaxServers 4\nThreadsPerChild 96\nMinSpareThreads 10\nMaxSpareThreads 200\nMaxRequestsPerChild 0\nMaxKeepAliveRequests -1\nKeepAliveTimeout 600\nTimeout 300\nPipelining on\nModulesDir %s\nServicesDir %s\nService echo srv_echo.so\n' \
+    "$ci" "$d/c-icap" "$d/c-icap" "$d/c-icap" "$d/c-icap" "$C_ICAP_LIB" "$C_ICAP_LIB" > "$d/c-icap/c-icap.conf"
+  c-icap -N -f "$d/c-icap/c-icap.conf" > "$d/c-icap/c-icap.out" 2>&1 &
+  PIDS+=("$!"); wait_port "c-icap (auth)" "$!" "$ci" "$d/c-icap/server.log"
+  cp "$d/pb/http.keytab" "$d/sa/http.keytab"
+  auth_squid() {   # auth_squid NAME PORT ACCESS-LINES...: a Squid + c-icap on PORT (sets SQPID_NAME)
+    local n=$1 port=$2; shift 2
+    { printf '%s\n' "http_port 127.0.0.1:$port" "pid_filename $d/$n/squid.pid" "access_log none" \
+        "cache_log $d/$n/cache.log" "cache_effective_user proxy" "cache deny all" "shutdown_lifetime 1 seconds" \
+        "coredump_dir $d/$n" "netdb_filename none" "pinger_enable off" "max_filedescriptors 8192" "$@" \
+        "icap_enable on" "icap_service svc_req reqmod_precache bypass=off icap://127.0.0.1:$ci/echo" \
+        "icap_service svc_resp respmod_precache bypass=off icap://127.0.0.1:$ci/echo" \
+        "adaptation_access svc_req allow all" "adaptation_access svc_resp allow all"; } > "$d/$n/squid.conf"
+    chmod 755 "$d/$n"
+    if [ "$(id -u)" = 0 ]; then chown -R proxy:proxy "$d/$n"; fi
+    "$SQUID" -k parse -f "$d/$n/squid.conf" > "$d/$n/parse.out" 2>&1 || die "squid -k parse (auth): $(tail -5 "$d/$n/parse.out")"
+    "$SQUID" -N -f "$d/$n/squid.conf" -n "benchauth$port" > "$d/$n/squid.out" 2>&1 &
+    PIDS+=("$!"); eval "SQPID_$n=$!"
+    wait_port "Squid ($n)" "$!" "$port" "$d/$n/cache.log"
+  }
+  auth_squid sn "$sn" "http_access allow localhost" "http_access deny all"
+  # As the Squid admins' guides set it: helpers started up front, credentials kept an hour (as cacheTtl), tickets
+  # checked against the same keytab with a replay cache (negotiate_kerberos_auth's default).
+  auth_squid sa "$sa" \
+    "auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth -k $d/sa/http.keytab -s HTTP/localhost@PORTCULLIS.TEST" \
+    "auth_param negotiate children 20 startup=10 idle=5" "auth_param negotiate keep_alive on" \
+    "auth_param basic program /usr/lib/squid/basic_ldap_auth -v 3 -b ou=people,dc=portcullis,dc=test -f uid=%s -h 127.0.0.1 -p $lp" \
+    "auth_param basic children 10 startup=5 idle=2" "auth_param basic credentialsttl 1 hour" \
+    "auth_param basic realm Squid" "acl users proxy_auth REQUIRED" "http_access allow users" "http_access deny all"
+
   # Tickets: curl's Negotiate tokens, each good once, caught by a listener standing in for the proxy
-  local need=$(( (RUNS + 1) * AUTH_CONNECTIONS * 2 + RUNS * AUTH_LOGINS + 64 ))
+  local need=$(( (RUNS + 1) * AUTH_CONNECTIONS * 4 + 2 * RUNS * AUTH_LOGINS + 64 ))
   python3 - "$need" "$d/tokens.txt" <<'PY' || die "catching Negotiate tokens failed"
 import socket, subprocess, sys
 n, out = int(sys.argv[1]), open(sys.argv[2], "w")
@@ -134,19 +170,23 @@ PY
     echo $((s + $1)) > "$d/slice.n"
     echo "$d/slice-$s.txt"
   }
-  auth_case() {   # auth_case CASE: one run; prints "rps p50 p99 hs50 hs99 errors"
-    local port=$pb args=()
-    case $1 in
-      none) port=$pa ;;
+  auth_case() {   # auth_case CASE: one run; prints "rps p50 p99 hs50 hs99 errors" (sq-CASE: through Squid)
+    local port=$pb args=() c=$1
+    if [[ $c == sq-* ]]; then
+      c=${c#sq-}; port=$sa
+      [[ $c == none || $c == first-none ]] && port=$sn
+    fi
+    case $c in
+      none) [[ $1 == sq-* ]] || port=$pa ;;
       basic) args=(--auth-file "$d/basic.txt" --auth-every) ;;
       negotiate) args=(--auth-file "$(tokens "$AUTH_CONNECTIONS")") ;;
-      first-none) port=$pa ;;
+      first-none) [[ $1 == sq-* ]] || port=$pa ;;
       first-basic) args=(--auth-file "$d/basic.txt" --auth-every) ;;
       first-negotiate) args=(--auth-file "$(tokens "$AUTH_LOGINS")") ;;
     esac
     # first-*: no warm-up second, which would use up the tickets unmeasured (the JVMs are warm by then)
     local mode=(--connections "$AUTH_CONNECTIONS" --warmup 1)
-    [[ $1 == first-* ]] && mode=(--connections 4 --mode handshakes --warmup 0)
+    [[ $c == first-* ]] && mode=(--connections 4 --mode handshakes --warmup 0)
     "$TMP/httpsload" --plain --proxy "127.0.0.1:$port" --target "127.0.0.1:$ng" --path /1k.bin "${mode[@]}" "${args[@]}" \
       --seconds "$DURATION" 2>>"$d/load-errors.log" | tee -a "$d/results.txt" | awk '/^RESULT/ {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -154,9 +194,10 @@ PY
   }
   # Warm-up: both JVMs, every case (the Basic login and its groups cached, the Kerberos acceptor's code compiled)
   local saved=$DURATION; DURATION=$(( AUTH_WARMUP / 3 + 1 ))
-  for c in none basic negotiate; do auth_case "$c" > /dev/null; done
+  for c in none basic negotiate sq-none sq-basic sq-negotiate; do auth_case "$c" > /dev/null; done
   DURATION=$saved
-  local cases=(none basic negotiate first-none first-basic first-negotiate)
+  local cases=(none basic negotiate sq-none sq-basic sq-negotiate first-none first-basic first-negotiate sq-first-none
+    sq-first-basic sq-first-negotiate)
   for r in $(seq 1 "$RUNS"); do
     for c in "${cases[@]}"; do
       read -r A_RPS[$c,$r] A_P50[$c,$r] A_P99[$c,$r] A_HS50[$c,$r] A_HS99[$c,$r] A_ERR[$c,$r] <<<"$(auth_case "$c")"
@@ -164,27 +205,30 @@ PY
     echo "auth run $r of $RUNS done" >&2
   done
   amed() { local k=$1 c=$2 a=() r; for r in $(seq 1 "$RUNS"); do eval "a+=(\"\${$k[$c,$r]:-0}\")"; done; median "${a[@]}"; }
-  echo "| Case | req/s | p50 ms | p99 ms | vs no authentication | target | met | errors |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| Case | Portcullis req/s | p50 ms | p99 ms | vs its no authentication | target | met | Squid + c-icap req/s | p99 ms | vs Squid | errors |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   local base; base=$(amed A_RPS none)
   for c in none basic negotiate; do
-    local e=0; for r in $(seq 1 "$RUNS"); do e=$((e + ${A_ERR[$c,$r]:-0})); done
+    local e=0; for r in $(seq 1 "$RUNS"); do e=$((e + ${A_ERR[$c,$r]:-0} + ${A_ERR[sq-$c,$r]:-0})); done
     awk -v c="$c" -v rps="$(amed A_RPS "$c")" -v p50="$(amed A_P50 "$c")" -v p99="$(amed A_P99 "$c")" -v b="$base" \
-      -v e="$e" 'BEGIN { r = (b > 0 ? rps / b : 0); t = (c == "none" ? "-" : ">= 0.9x");
+      -v srps="$(amed A_RPS "sq-$c")" -v sp99="$(amed A_P99 "sq-$c")" -v e="$e" 'BEGIN {
+      r = (b > 0 ? rps / b : 0); t = (c == "none" ? "-" : ">= 0.9x");
       m = (c == "none" ? "-" : (r >= 0.9 ? "yes" : "NO"));
       name = (c == "none" ? "no authentication" : c == "basic" ? "Basic, LDAP user (login cached)" : "Negotiate (Kerberos), one login per connection");
-      printf "| %s | %.0f | %.2f | %.2f | %.2fx | %s | %s | %d |\n", name, rps, p50, p99, r, t, m, e }'
+      printf "| %s | %.0f | %.2f | %.2f | %.2fx | %s | %s | %.0f | %.2f | %.2fx | %d |\n", name, rps, p50, p99, r, t, m,
+        srps, sp99, (srps > 0 ? rps / srps : 0), e }'
   done
   echo "First login of a connection (connect, login, the answer; one request per connection):"
-  echo "| Case | p50 ms | p99 ms | errors |"
-  echo "|---|---|---|---|"
+  echo "| Case | Portcullis p50 ms | p99 ms | Squid + c-icap p50 ms | p99 ms | errors |"
+  echo "|---|---|---|---|---|---|"
   for c in first-none first-basic first-negotiate; do
-    local e=0; for r in $(seq 1 "$RUNS"); do e=$((e + ${A_ERR[$c,$r]:-0})); done
-    awk -v c="$c" -v p50="$(amed A_HS50 "$c")" -v p99="$(amed A_HS99 "$c")" -v e="$e" 'BEGIN {
+    local e=0; for r in $(seq 1 "$RUNS"); do e=$((e + ${A_ERR[$c,$r]:-0} + ${A_ERR[sq-$c,$r]:-0})); done
+    awk -v c="$c" -v p50="$(amed A_HS50 "$c")" -v p99="$(amed A_HS99 "$c")" -v s50="$(amed A_HS50 "sq-$c")" \
+      -v s99="$(amed A_HS99 "sq-$c")" -v e="$e" 'BEGIN {
       name = (c == "first-none" ? "no authentication" : c == "first-basic" ? "Basic, LDAP user (cached)" : "Negotiate, a new ticket");
-      printf "| %s | %.2f | %.2f | %d |\n", name, p50, p99, e }'
+      printf "| %s | %.2f | %.2f | %.2f | %.2f | %d |\n", name, p50, p99, s50, s99, e }'
   done
   echo "Tokens caught: $total, used: $(cat "$d/slice.n")."
   unset KRB5_CONFIG KRB5_KDC_PROFILE KRB5CCNAME
-  stop_pid "$APID_pa"; stop_pid "$APID_pb"
+  stop_pid "$APID_pa"; stop_pid "$APID_pb"; stop_pid "$SQPID_sn"; stop_pid "$SQPID_sa"
 }
