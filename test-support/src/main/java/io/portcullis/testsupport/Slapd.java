@@ -19,11 +19,31 @@ public final class Slapd {
 
   private final Path dir;
   private final int port;
+  private final int tlsPort; // 0: no TLS
   private Process process;
 
-  private Slapd(Path dir, int port) {
+  private Slapd(Path dir, int port, int tlsPort) {
     this.dir = dir;
     this.port = port;
+    this.tlsPort = tlsPort;
+  }
+
+  /** The ldaps:// port (a slapd {@link #startWithTls started with TLS}), whose certificate is {@link #certificate}. */
+  public int tlsPort() {
+    return tlsPort;
+  }
+
+  /** The self-signed certificate (DNS name localhost) of a slapd {@link #startWithTls started with TLS}. */
+  public Path certificate() {
+    return dir.resolve("slapd.crt");
+  }
+
+  /**
+   * As {@link #start}, with TLS: StartTLS on the plain port, and ldaps on {@link #tlsPort}, both with a self-signed
+   * certificate for the name localhost only ({@link #certificate}), so that 127.0.0.1 is a wrong name.
+   */
+  public static Slapd startWithTls(Path dir) throws Exception {
+    return start(dir, true);
   }
 
   /** The URL clients use. */
@@ -37,10 +57,20 @@ public final class Slapd {
 
   /** A slapd in {@code dir} (made), started and filled; stop it with {@link #stop}. */
   public static Slapd start(Path dir) throws Exception {
+    return start(dir, false);
+  }
+
+  private static Slapd start(Path dir, boolean tls) throws Exception {
     Peers.require("slapd", "slapd");
     Peers.require("ldapadd", "ldap-utils");
     Files.createDirectories(dir.resolve("data"));
-    Slapd s = new Slapd(dir, Host.freePort());
+    Slapd s = new Slapd(dir, Host.freePort(), tls ? Host.freePort() : 0);
+    String tlsLines = "";
+    if (tls) {
+      Peers.selfSigned(dir, "slapd", "localhost");
+      tlsLines = "TLSCertificateFile " + dir.resolve("slapd.crt") + "\nTLSCertificateKeyFile "
+          + dir.resolve("slapd.key") + "\n";
+    }
     Files.writeString(dir.resolve("slapd.conf"), """
         include         /etc/ldap/schema/core.schema
         include         /etc/ldap/schema/cosine.schema
@@ -52,6 +82,7 @@ public final class Slapd {
         moduleload      refint
         pidfile         %1$s/slapd.pid
         argsfile        %1$s/slapd.args
+        %5$s
 
         database        mdb
         maxsize         16777216
@@ -78,7 +109,7 @@ public final class Slapd {
                 by * none
         access to *
                 by * read
-        """.formatted(dir, BASE, ADMIN, ADMIN_PASSWORD));
+        """.formatted(dir, BASE, ADMIN, ADMIN_PASSWORD, tlsLines));
     Files.writeString(dir.resolve("base.ldif"), """
         dn: %1$s
         objectClass: dcObject
@@ -132,9 +163,13 @@ public final class Slapd {
   /** Starts slapd on its data as it is (again, after {@link #stop}); returns once it listens. */
   public void run() throws Exception {
     process = new ProcessBuilder("slapd", "-d", "0", "-f", dir.resolve("slapd.conf").toString(), "-h",
-        "ldap://127.0.0.1:" + port + "/").redirectErrorStream(true)
+        "ldap://127.0.0.1:" + port + "/" + (tlsPort == 0 ? "" : " ldaps://127.0.0.1:" + tlsPort + "/"))
+        .redirectErrorStream(true)
         .redirectOutput(dir.resolve("slapd.out").toFile()).start();
     Peers.waitForPort(port, process, dir.resolve("slapd.out"));
+    if (tlsPort != 0) {
+      Peers.waitForPort(tlsPort, process, dir.resolve("slapd.out"));
+    }
   }
 
   /** Stops slapd (its data stays, for {@link #run}). */

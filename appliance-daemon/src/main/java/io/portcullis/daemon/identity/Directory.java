@@ -15,7 +15,6 @@ import com.unboundid.ldap.sdk.SimpleBindRequest;
 import com.unboundid.ldap.sdk.StartTLSPostConnectProcessor;
 import com.unboundid.util.ssl.HostNameSSLSocketVerifier;
 import com.unboundid.util.ssl.PEMFileTrustManager;
-import com.unboundid.util.ssl.SSLUtil;
 import com.unboundid.util.ssl.TrustStoreTrustManager;
 import io.portcullis.daemon.config.LdapConfig;
 import java.net.URI;
@@ -94,7 +93,7 @@ public final class Directory implements AutoCloseable {
     } catch (RuntimeException e) {
       throw new GeneralSecurityException("proxy.auth.ldap.trust: " + e.getMessage(), e);
     }
-    SSLUtil ssl = new SSLUtil(trust);
+    javax.net.ssl.SSLSocketFactory tls = NameCheckingSockets.of((javax.net.ssl.X509TrustManager) trust);
     LDAPConnectionOptions options = new LDAPConnectionOptions();
     options.setConnectTimeoutMillis((int) c.timeout().toMillis());
     options.setResponseTimeoutMillis(c.timeout().toMillis());
@@ -102,10 +101,10 @@ public final class Directory implements AutoCloseable {
     if (ldaps || c.startTls()) {
       options.setSSLSocketVerifier(new HostNameSSLSocketVerifier(true)); // the name in the URL must be the cert's
     }
-    SocketFactory sockets = ldaps ? ssl.createSSLSocketFactory() : SocketFactory.getDefault();
+    SocketFactory sockets = ldaps ? tls : SocketFactory.getDefault();
     FailoverServerSet servers = new FailoverServerSet(hosts, ports, sockets, options);
     StartTLSPostConnectProcessor startTls = c.startTls() && !ldaps
-        ? new StartTLSPostConnectProcessor(ssl.createSSLSocketFactory()) : null;
+        ? new StartTLSPostConnectProcessor(tls) : null;
     SimpleBindRequest bind = c.bindDn() == null ? null : new SimpleBindRequest(c.bindDn(), c.bindPassword());
     try {
       // No connection at first (throwOnConnectFailure false): one is made at the first login.
@@ -305,7 +304,13 @@ public final class Directory implements AutoCloseable {
   }
 
   private Down down(LDAPException e) {
-    String why = e.getResultCode() + ": " + e.getDiagnosticMessage();
+    // A connect error has no diagnostic from the server: the exception says why (refused, a certificate's name).
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String why = e.getResultCode() + ": " + (e.getDiagnosticMessage() != null ? e.getDiagnosticMessage()
+        : root.getMessage() != null ? root.getMessage() : e.getMessage());
     String was;
     synchronized (this) {
       was = downBecause;
