@@ -46,6 +46,17 @@ public final class Slapd {
     return start(dir, true);
   }
 
+  /**
+   * Serves {@code certificate} (a chain, the server's first) and {@code key} from now on: copied over its own, then
+   * slapd restarted (a slapd {@link #startWithTls started with TLS}).
+   */
+  public void serve(Path certificate, Path key) throws Exception {
+    stop();
+    Files.copy(certificate, certificate(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(key, dir.resolve("slapd.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    run();
+  }
+
   /** The URL clients use. */
   public String url() {
     return "ldap://127.0.0.1:" + port;

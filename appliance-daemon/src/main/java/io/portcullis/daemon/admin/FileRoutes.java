@@ -40,6 +40,8 @@ final class FileRoutes {
       try {
         data = content(ctx);
       } catch (IllegalArgumentException e) {
+        audit.warn("user={} source={} import of file {} refused: {}", AdminVerticle.user(ctx),
+            AdminVerticle.source(ctx), io.portcullis.daemon.logging.Logs.escape(name), e.getMessage());
         AdminVerticle.errorOf(ctx, 400, e.getMessage(), List.of());
         return;
       }
@@ -50,8 +52,9 @@ final class FileRoutes {
           audit.warn("user={} source={} imported file {} ({} bytes, sha256 {})", AdminVerticle.user(ctx),
               AdminVerticle.source(ctx), name, ar.result().size(), ar.result().sha256());
         } else {
-          audit.warn("user={} source={} import of file {} refused: {}", AdminVerticle.user(ctx),
-              AdminVerticle.source(ctx), io.portcullis.daemon.logging.Logs.escape(name), ar.cause().getMessage());
+          audit.warn("user={} source={} import of file {} {}: {}", AdminVerticle.user(ctx),
+              AdminVerticle.source(ctx), io.portcullis.daemon.logging.Logs.escape(name),
+              ar.cause() instanceof IllegalArgumentException ? "refused" : "failed", ar.cause().getMessage());
         }
         answer(ctx, ar.succeeded() ? json(ar.result()) : null, ar.cause());
       });

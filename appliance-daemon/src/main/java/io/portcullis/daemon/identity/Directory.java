@@ -13,9 +13,6 @@ import com.unboundid.ldap.sdk.SearchResultEntry;
 import com.unboundid.ldap.sdk.SearchScope;
 import com.unboundid.ldap.sdk.SimpleBindRequest;
 import com.unboundid.ldap.sdk.StartTLSPostConnectProcessor;
-import com.unboundid.util.ssl.HostNameSSLSocketVerifier;
-import com.unboundid.util.ssl.PEMFileTrustManager;
-import com.unboundid.util.ssl.TrustStoreTrustManager;
 import io.portcullis.daemon.config.LdapConfig;
 import java.net.URI;
 import java.nio.file.Path;
@@ -30,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import javax.net.SocketFactory;
-import javax.net.ssl.TrustManager;
 
 /**
  * An LDAP directory's users and groups (UnboundID's SDK: a pool of connections bound as proxy.auth.ldap.bindDn,
@@ -83,24 +79,23 @@ public final class Directory implements AutoCloseable {
         throw new GeneralSecurityException("proxy.auth.ldap.url: mix ldap:// and ldaps:// URLs is not supported");
       }
       ldaps = secure;
-      hosts[i] = u.getHost();
+      String host = u.getHost();
+      // An IPv6 address comes bracketed from the URI: the bare address, as the certificate's names are checked.
+      hosts[i] = host != null && host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1)
+          : host;
       ports[i] = u.getPort() > 0 ? u.getPort() : secure ? 636 : 389;
     }
-    TrustManager trust;
+    javax.net.ssl.X509ExtendedTrustManager trust;
     try {
-      trust = c.trust() == null ? new TrustStoreTrustManager(System.getProperty("java.home")
-          + "/lib/security/cacerts", null, null, true) : new PEMFileTrustManager(configDir.resolve(c.trust()).toFile());
-    } catch (RuntimeException e) {
+      trust = io.portcullis.daemon.tls.PemTrust.of(c.trust() == null ? null : configDir.resolve(c.trust()));
+    } catch (java.io.IOException | GeneralSecurityException | RuntimeException e) {
       throw new GeneralSecurityException("proxy.auth.ldap.trust: " + e.getMessage(), e);
     }
-    javax.net.ssl.SSLSocketFactory tls = NameCheckingSockets.of((javax.net.ssl.X509TrustManager) trust);
+    javax.net.ssl.SSLSocketFactory tls = NameCheckingSockets.of(trust);
     LDAPConnectionOptions options = new LDAPConnectionOptions();
     options.setConnectTimeoutMillis((int) c.timeout().toMillis());
     options.setResponseTimeoutMillis(c.timeout().toMillis());
     options.setUseSynchronousMode(true);
-    if (ldaps || c.startTls()) {
-      options.setSSLSocketVerifier(new HostNameSSLSocketVerifier(true)); // the name in the URL must be the cert's
-    }
     SocketFactory sockets = ldaps ? tls : SocketFactory.getDefault();
     FailoverServerSet servers = new FailoverServerSet(hosts, ports, sockets, options);
     StartTLSPostConnectProcessor startTls = c.startTls() && !ldaps

@@ -9,8 +9,8 @@ import javax.net.ssl.SSLSocketFactory;
 
 /**
  * TLS sockets to a directory that check its certificate names the host the URL gives, the JDK's way (endpoint
- * identification "LDAPS", RFC 2830): an IP address must be one of the certificate's IP addresses, never a DNS name
- * that happens to resolve to it. For ldaps and for StartTLS alike.
+ * identification "LDAPS", RFC 2830, done by the JDK's PKIX trust manager): an IP address must be one of the
+ * certificate's IP addresses, never a DNS name that happens to resolve to it. For ldaps and for StartTLS alike.
  */
 final class NameCheckingSockets extends SSLSocketFactory {
   private final SSLSocketFactory delegate;
@@ -19,44 +19,21 @@ final class NameCheckingSockets extends SSLSocketFactory {
     this.delegate = delegate;
   }
 
-  /**
-   * Sockets trusting what {@code tm} trusts, TLS 1.2 and 1.3, the server's name checked by the JDK. The trust manager
-   * goes in as a plain X509TrustManager in an SSLContext of our own: the JDK then checks the name itself (the
-   * endpoint identification the sockets ask for), which it leaves to an extended trust manager, as a library's
-   * context may give it.
-   */
-  static NameCheckingSockets of(javax.net.ssl.X509TrustManager tm) throws java.security.GeneralSecurityException {
+  /** Sockets trusting what {@code tm} (the JDK's PKIX) trusts, TLS 1.2 and 1.3, the server's name checked. */
+  static NameCheckingSockets of(javax.net.ssl.X509ExtendedTrustManager tm)
+      throws java.security.GeneralSecurityException {
     javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-    ctx.init(null, new javax.net.ssl.TrustManager[] {plain(tm)}, null);
+    ctx.init(null, new javax.net.ssl.TrustManager[] {tm}, null);
     return new NameCheckingSockets(ctx.getSocketFactory());
-  }
-
-  private static javax.net.ssl.X509TrustManager plain(javax.net.ssl.X509TrustManager tm) {
-    return new javax.net.ssl.X509TrustManager() {
-      @Override
-      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType)
-          throws java.security.cert.CertificateException {
-        tm.checkClientTrusted(chain, authType);
-      }
-
-      @Override
-      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
-          throws java.security.cert.CertificateException {
-        tm.checkServerTrusted(chain, authType);
-      }
-
-      @Override
-      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-        return tm.getAcceptedIssuers();
-      }
-    };
   }
 
   private static Socket checked(Socket s) {
     if (s instanceof SSLSocket t) {
       SSLParameters p = t.getSSLParameters();
       p.setEndpointIdentificationAlgorithm("LDAPS");
-      p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+      // TLS 1.3 and 1.2, those of them the provider has (a FIPS one may lack 1.3).
+      java.util.List<String> have = java.util.List.of(t.getSupportedProtocols());
+      p.setProtocols(java.util.stream.Stream.of("TLSv1.3", "TLSv1.2").filter(have::contains).toArray(String[]::new));
       t.setSSLParameters(p);
     }
     return s;

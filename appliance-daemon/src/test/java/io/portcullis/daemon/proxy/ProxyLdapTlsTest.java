@@ -19,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The directory over TLS, against a real slapd with a self-signed certificate for the name localhost: StartTLS and
- * ldaps with the certificate trusted (proxy.auth.ldap.trust) log users in; the system's CAs alone, or the right
- * certificate under another name (127.0.0.1), are refused: the password never goes to a server not proven.
+ * ldaps with the certificate trusted (proxy.auth.ldap.trust) log users in; the system's CAs alone, the right
+ * certificate under another name (127.0.0.1), or a certificate from a forged CA (the trusted CA's name and key id,
+ * another key) are refused: the password never goes to a server not proven.
  */
 class ProxyLdapTlsTest {
   @RegisterExtension static final Cleanup cleanup = new Cleanup();
@@ -65,7 +66,11 @@ class ProxyLdapTlsTest {
   }
 
   static String alice(String url, boolean startTls, boolean trusted) throws Exception {
-    TestNodes.commit(daemon, config(url, startTls, trusted), url);
+    return alice(config(url, startTls, trusted), url);
+  }
+
+  static String alice(String text, String what) throws Exception {
+    TestNodes.commit(daemon, text, what);
     return curl.run("--proxy-user", "alice:alicepw", "http://127.0.0.1:" + origin + "/index.html").output();
   }
 
@@ -87,5 +92,47 @@ class ProxyLdapTlsTest {
     assertTrue(wrongName.startsWith("HTTP/1.1 503 "), wrongName);
     String wrongNameStartTls = alice("ldap://127.0.0.1:" + slapd.port(), true, true);
     assertTrue(wrongNameStartTls.startsWith("HTTP/1.1 503 "), wrongNameStartTls);
+  }
+
+  @Test
+  void aCertificateFromAForgedCaIsRefused() throws Exception {
+    Path pki = java.nio.file.Files.createDirectories(dir.resolve("pki"));
+    // The trusted CA and a forgery of it: the same name and subject key id, another key.
+    String skid = "subjectKeyIdentifier=0102030405060708090A0B0C0D0E0F1011121314";
+    for (String ca : java.util.List.of("ca", "forged")) {
+      run(pki, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+          "-keyout", ca + ".key", "-out", ca + ".crt", "-days", "2", "-subj", "/CN=Portcullis Test LDAP CA",
+          "-addext", skid, "-addext", "basicConstraints=critical,CA:TRUE",
+          "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    }
+    java.nio.file.Files.writeString(pki.resolve("leaf.ext"),
+        "subjectAltName=DNS:localhost\nauthorityKeyIdentifier=keyid\nextendedKeyUsage=serverAuth\n");
+    run(pki, "openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+        "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost");
+    for (String ca : java.util.List.of("ca", "forged")) {
+      run(pki, "openssl", "x509", "-req", "-in", "leaf.csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
+          "-CAcreateserial", "-out", "leaf-" + ca + ".crt", "-days", "2", "-extfile", "leaf.ext");
+    }
+    // slapd's own certificate and key, back in place after (the other tests trust that one)
+    java.nio.file.Files.copy(slapd.certificate(), pki.resolve("own.crt"));
+    java.nio.file.Files.copy(slapd.certificate().resolveSibling("slapd.key"), pki.resolve("own.key"));
+    // The CA under a name of its own: a directory's trust is read when its settings change, as a commit names it.
+    java.nio.file.Files.copy(pki.resolve("ca.crt"), dir.resolve("test-ca.pem"));
+    String withCa = config("ldaps://localhost:" + slapd.tlsPort(), false, true).replace("ldap-ca.pem", "test-ca.pem");
+    try {
+      slapd.serve(pki.resolve("leaf-ca.crt"), pki.resolve("leaf.key"));
+      String genuine = alice(withCa, "the test CA");
+      assertTrue(genuine.startsWith("HTTP/1.1 200 "), "a certificate of the trusted CA: " + genuine);
+      slapd.serve(pki.resolve("leaf-forged.crt"), pki.resolve("leaf.key"));
+      String forged = alice(withCa + "# again\n", "the test CA again");
+      assertTrue(forged.startsWith("HTTP/1.1 503 "), "a certificate of the forged CA: " + forged);
+    } finally {
+      slapd.serve(pki.resolve("own.crt"), pki.resolve("own.key"));
+    }
+  }
+
+  static void run(Path in, String... cmd) throws Exception {
+    io.portcullis.testsupport.Host.Run r = io.portcullis.testsupport.Host.runIn(in, cmd);
+    assertTrue(r.exit() == 0, String.join(" ", cmd) + ": " + r.output());
   }
 }

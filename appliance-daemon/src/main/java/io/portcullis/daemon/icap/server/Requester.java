@@ -38,7 +38,8 @@ record Requester(String clientIp, String user, List<String> groups) {
     String g = headers.get(AUTHENTICATED_GROUPS);
     List<String> groups = List.of();
     if (g != null) {
-      String text = decoded(g.strip());
+      String text = text(g.strip());
+      // Base64 of a list in the draft's form is unmistakable, whatever its names hold (R&D, IT (UK)).
       String list = text != null && text.contains("://") ? text : g;
       List<String> parts = new ArrayList<>();
       // In the draft's form a group is a URL whose DN has commas of its own: split before each SCHEME:// only.
@@ -54,11 +55,18 @@ record Requester(String clientIp, String user, List<String> groups) {
   }
 
   /**
-   * {@code v} Base64-decoded, if it is Base64 of UTF-8 text that looks like a name (letters, digits and
-   * {@code . _ - @ \ $ / : , =} and spaces: a user, a group list, the draft's URLs); else null. A plain name may be
-   * Base64 too ({@code bill} decodes to {@code n)e}): what it decodes to must look like a name.
+   * {@code v} Base64-decoded, if it is Base64 of a name; else null. Padded Base64 ({@code o'brien} is
+   * {@code bydicmllbg==}) is Base64 of text without control characters. Unpadded, the value may as well be a plain
+   * name ({@code bill} is Base64 of {@code n)e}): then what it decodes to must look like a name (letters, digits,
+   * {@code . _ - @ \ $ / : , =} and spaces: a user, the draft's URLs).
    */
   static String decoded(String v) {
+    String s = text(v);
+    return s == null || !v.endsWith("=") && !s.codePoints().allMatch(Requester::nameLike) ? null : s;
+  }
+
+  /** {@code v} Base64-decoded, if that is UTF-8 text without control characters; else null. */
+  private static String text(String v) {
     byte[] bytes;
     try {
       bytes = Base64.getDecoder().decode(v);
@@ -68,7 +76,7 @@ record Requester(String clientIp, String user, List<String> groups) {
     try {
       String s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-      return s.isEmpty() || !s.codePoints().allMatch(Requester::nameLike) ? null : s;
+      return s.isEmpty() || s.chars().anyMatch(c -> c < 0x20 || c == 0x7f) ? null : s;
     } catch (CharacterCodingException e) {
       return null;
     }
@@ -76,7 +84,8 @@ record Requester(String clientIp, String user, List<String> groups) {
 
   /**
    * The user or group name in {@code v}: {@code v} itself, or after the draft's {@code SCHEME://} prefix the last
-   * path part ({@code WinNT://DOMAIN/alice}), of a DN its first value ({@code LDAP://host/cn=Staff,ou=...}).
+   * path part ({@code WinNT://DOMAIN/alice}), of a DN its first value ({@code LDAP://host/cn=Staff,ou=...}), and
+   * after {@code Local://} all the rest.
    */
   static String name(String v) {
     int scheme = v.indexOf("://");
@@ -84,6 +93,9 @@ record Requester(String clientIp, String user, List<String> groups) {
       return v;
     }
     String rest = v.substring(scheme + 3);
+    if (v.regionMatches(true, 0, "Local", 0, scheme) && scheme == 5) {
+      return rest.strip(); // the name as the client knows it, slashes and all (Sales/Europe)
+    }
     int eq = rest.indexOf('=');
     int slash = eq < 0 ? rest.lastIndexOf('/') : rest.lastIndexOf('/', eq);
     String last = rest.substring(slash + 1);

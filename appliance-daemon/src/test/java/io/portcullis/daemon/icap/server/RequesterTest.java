@@ -43,6 +43,7 @@ class RequesterTest {
     assertEquals("alice", of("X-Authenticated-User", b64("Local://alice")).user());
     assertEquals("alice", of("X-Authenticated-User", b64("LDAP://dc1.corp/uid=alice,ou=people,dc=corp")).user());
     assertEquals("Łukasz", of("X-Authenticated-User", b64("Łukasz")).user());
+    assertEquals("o'brien", of("X-Authenticated-User", b64("o'brien")).user(), "padded: Base64 whatever it holds");
     assertEquals("bob", of("X-Client-Username", "bob", "X-Authenticated-User", b64("alice")).user(),
         "the first header present wins");
     assertEquals(List.of("finance", "Staff"), of("X-Authenticated-Groups",
@@ -53,7 +54,8 @@ class RequesterTest {
   @Test
   void whatOurProxySendsReadsBackAsMeant() {
     for (var c : List.of(List.of("alice", List.of("finance", "staff")), List.of("Łukasz", List.of("Łódź", "staff")),
-        List.of("Jürgen Müller", List.of("Geschäftsführung")))) {
+        List.of("Jürgen Müller", List.of("Geschäftsführung")),
+        List.of("carol", List.of("R&D", "IT (UK)", "Ventes/Europe", "Łódź")))) {
       String user = (String) c.get(0);
       @SuppressWarnings("unchecked")
       List<String> groups = (List<String>) c.get(1);
