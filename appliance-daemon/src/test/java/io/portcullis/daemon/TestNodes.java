@@ -103,6 +103,14 @@ public final class TestNodes {
     return new Answer(r.statusCode(), r.body());
   }
 
+  /** The status (UP, DOWN) of the readiness check {@code id} of the node whose admin API is on {@code admin}. */
+  public static String readiness(int admin, String id) throws Exception {
+    io.vertx.core.json.JsonObject r = new io.vertx.core.json.JsonObject(
+        io.portcullis.testsupport.Host.run("curl", "-s", "http://127.0.0.1:" + admin + "/health/ready").output());
+    return r.getJsonArray("checks").stream().map(o -> (io.vertx.core.json.JsonObject) o)
+        .filter(c -> id.equals(c.getString("id"))).map(c -> c.getString("status")).findFirst().orElse("(none)");
+  }
+
   public static String token(Path dataDir) throws IOException {
     return Files.readString(dataDir.resolve("admin.token")).strip();
   }

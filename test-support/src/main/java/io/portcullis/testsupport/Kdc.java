@@ -56,22 +56,7 @@ public final class Kdc {
             kdc = FILE:%3$s/kdc.log
             default = FILE:%3$s/krb5lib.log
         """.formatted(k.port, REALM, dir));
-    Files.writeString(k.krb5Conf(), """
-        [libdefaults]
-            default_realm = %2$s
-            dns_lookup_kdc = false
-            dns_lookup_realm = false
-            dns_canonicalize_hostname = false
-            rdns = false
-            udp_preference_limit = 1
-            ticket_lifetime = 1h
-        [realms]
-            %2$s = {
-                kdc = 127.0.0.1:%1$d
-            }
-        [domain_realm]
-            localhost = %2$s
-        """.formatted(k.port, REALM));
+    Files.writeString(k.krb5Conf(), clientConf(REALM, k.port));
     Files.writeString(dir.resolve("kadm5.acl"), "");
     k.admin("kdb5_util", "create", "-s", "-P", "masterpw", "-r", REALM, "-d", dir.resolve("db/principal").toString());
     k.admin("kadmin.local", "-r", REALM, "-q", "addprinc -pw alicepw alice");
@@ -104,9 +89,37 @@ public final class Kdc {
 
   /** A ticket cache for {@code user} (kinit with {@code password}); its path, for KRB5CCNAME. */
   public Path kinit(String user, String password) throws Exception {
+    return kinit(dir, krb5Conf(), user, password);
+  }
+
+  /**
+   * A krb5.conf for clients (and a keytab's acceptor) of {@code realm}, its KDC on 127.0.0.1:{@code port}: no DNS,
+   * the name localhost in the realm (the proxy's service principal is HTTP/localhost), TCP only.
+   */
+  static String clientConf(String realm, int port) {
+    return """
+        [libdefaults]
+            default_realm = %2$s
+            dns_lookup_kdc = false
+            dns_lookup_realm = false
+            dns_canonicalize_hostname = false
+            rdns = false
+            udp_preference_limit = 1
+            ticket_lifetime = 1h
+        [realms]
+            %2$s = {
+                kdc = 127.0.0.1:%1$d
+            }
+        [domain_realm]
+            localhost = %2$s
+        """.formatted(port, realm);
+  }
+
+  /** kinit as {@code user} of the realm {@code krb5Conf} names, into dir/USER.cc; the cache's path. */
+  static Path kinit(Path dir, Path krb5Conf, String user, String password) throws Exception {
     Path cache = dir.resolve(user + ".cc");
     Path pw = Files.writeString(dir.resolve(user + ".pw"), password + "\n");
-    Host.Run r = Host.runWithInput(pw, "env", "KRB5_CONFIG=" + krb5Conf(), "KRB5CCNAME=FILE:" + cache, "kinit", user);
+    Host.Run r = Host.runWithInput(pw, "env", "KRB5_CONFIG=" + krb5Conf, "KRB5CCNAME=FILE:" + cache, "kinit", user);
     if (r.exit() != 0) {
       throw new IllegalStateException("kinit " + user + ": " + r.output());
     }

@@ -58,21 +58,7 @@ public final class SambaAd {
     ad.tool("group", "addmembers", "Finance", "alice");
     ad.tool("group", "addmembers", "Staff", "Finance,bob");
     ad.tool("spn", "add", "HTTP/localhost", "svc-proxy");
-    Files.writeString(ad.krb5Conf(), """
-        [libdefaults]
-            default_realm = %1$s
-            dns_lookup_kdc = false
-            dns_lookup_realm = false
-            dns_canonicalize_hostname = false
-            rdns = false
-            udp_preference_limit = 1
-        [realms]
-            %1$s = {
-                kdc = 127.0.0.1:88
-            }
-        [domain_realm]
-            localhost = %1$s
-        """.formatted(REALM));
+    Files.writeString(ad.krb5Conf(), Kdc.clientConf(REALM, 88));
     ad.run();
     try {
       ad.fill();
@@ -144,12 +130,7 @@ public final class SambaAd {
 
   /** A ticket cache for {@code user} of the domain (kinit with {@code password}); the env words a client needs. */
   public String[] kinit(String user, String password) throws Exception {
-    Path cache = dir.resolve(user + ".cc");
-    Path pw = Files.writeString(dir.resolve(user + ".pw"), password + "\n");
-    Host.Run r = Host.runWithInput(pw, "env", "KRB5_CONFIG=" + krb5Conf(), "KRB5CCNAME=FILE:" + cache, "kinit", user);
-    if (r.exit() != 0) {
-      throw new IllegalStateException("kinit " + user + ": " + r.output());
-    }
+    Path cache = Kdc.kinit(dir, krb5Conf(), user, password);
     return new String[] {"KRB5_CONFIG=" + krb5Conf(), "KRB5CCNAME=FILE:" + cache};
   }
 

@@ -81,11 +81,7 @@ class ProxyLdapAuthTest {
 
   /** The status (UP, DOWN) of the readiness check "directory". */
   static String directoryCheck() throws Exception {
-    io.vertx.core.json.JsonObject r = new io.vertx.core.json.JsonObject(
-        Host.run("curl", "-s", "http://127.0.0.1:" + admin + "/health/ready").output());
-    return r.getJsonArray("checks").stream().map(o -> (io.vertx.core.json.JsonObject) o)
-        .filter(c -> "directory".equals(c.getString("id"))).map(c -> c.getString("status")).findFirst()
-        .orElse("(none)");
+    return TestNodes.readiness(admin, "directory");
   }
 
   @Test

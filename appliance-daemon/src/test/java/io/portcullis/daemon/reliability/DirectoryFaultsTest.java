@@ -10,7 +10,6 @@ import io.portcullis.testsupport.Host;
 import io.portcullis.testsupport.Kdc;
 import io.portcullis.testsupport.Peers;
 import io.portcullis.testsupport.Slapd;
-import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,13 +37,6 @@ class DirectoryFaultsTest {
   static String basic(String userPassword) {
     return "Proxy-Authorization: Basic " + Base64.getEncoder().encodeToString(userPassword.getBytes(
         StandardCharsets.UTF_8)) + "\r\n";
-  }
-
-  static String directoryCheck(int admin) throws Exception {
-    JsonObject r = new JsonObject(Host.run("curl", "-s", "http://127.0.0.1:" + admin + "/health/ready").output());
-    return r.getJsonArray("checks").stream().map(o -> (JsonObject) o)
-        .filter(c -> "directory".equals(c.getString("id"))).map(c -> c.getString("status")).findFirst()
-        .orElse("(none)");
   }
 
   static Map<Integer, Integer> statuses(List<Hit> hits) {
@@ -104,7 +96,7 @@ class DirectoryFaultsTest {
         slapd.stop(); // returns once slapd is gone, and its sockets with it
         aKilled = alice.mark();
         Host.waitUntil("the readiness check directory down", Duration.ofSeconds(60),
-            () -> directoryCheck(admin).equals("DOWN"));
+            () -> io.portcullis.daemon.TestNodes.readiness(admin, "directory").equals("DOWN"));
         cDown = carol.mark();
         alice.awaitHits(aKilled, 20, "while slapd is down");
         carol.awaitHits(cDown, 20, "while slapd is down");
