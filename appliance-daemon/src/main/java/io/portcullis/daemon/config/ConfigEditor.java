@@ -21,8 +21,10 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * candidate is validated when it is committed. The text comes back as plain block YAML (comments do not survive).
  */
 public final class ConfigEditor {
-  private static final Dump DUMP = new Dump(DumpSettings.builder()
-      .setDefaultFlowStyle(FlowStyle.BLOCK).setIndent(2).setIndicatorIndent(2).setIndentWithIndicator(true).build());
+  // A Dump per call: its representer keeps state while it works, and one shared between threads (a cluster node's
+  // apply, console sessions, the admin API) mixed their maps up. The settings are immutable.
+  private static final DumpSettings DUMP = DumpSettings.builder()
+      .setDefaultFlowStyle(FlowStyle.BLOCK).setIndent(2).setIndicatorIndent(2).setIndentWithIndicator(true).build();
 
   /** An edit that cannot be made: the message names the path and why. */
   public static final class EditException extends RuntimeException {
@@ -440,7 +442,7 @@ public final class ConfigEditor {
   }
 
   private static String dump(Map<String, Object> root) {
-    return root.isEmpty() ? "{}\n" : DUMP.dumpToString(root);
+    return root.isEmpty() ? "{}\n" : new Dump(DUMP).dumpToString(root);
   }
 
   // ---- display set ----

@@ -14,14 +14,16 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
 
 /** Writes config records as YAML that {@link ConfigBinder} reads back to an equal record (every key, defaults included). */
 final class ConfigWriter {
-  private static final Dump DUMP = new Dump(DumpSettings.builder()
-      .setDefaultFlowStyle(FlowStyle.BLOCK).setIndent(2).setIndicatorIndent(2).setIndentWithIndicator(true).build());
+  // A Dump per call: its representer keeps state while it works, and one shared between threads (a cluster node's
+  // apply, console sessions, the admin API) mixed their maps up. The settings are immutable.
+  private static final DumpSettings DUMP = DumpSettings.builder()
+      .setDefaultFlowStyle(FlowStyle.BLOCK).setIndent(2).setIndicatorIndent(2).setIndentWithIndicator(true).build();
 
   private ConfigWriter() {
   }
 
   static String write(Record config) {
-    return DUMP.dumpToString(toTree(config));
+    return new Dump(DUMP).dumpToString(toTree(config));
   }
 
   /** The record as plain maps, lists and strings/numbers/booleans, in component order. */
