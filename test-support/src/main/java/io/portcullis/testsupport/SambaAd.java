@@ -34,6 +34,9 @@ public final class SambaAd {
 
   /** A domain provisioned in {@code dir} (made), filled and started; stop it with {@link #stop}. */
   public static SambaAd start(Path dir) throws Exception {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      throw new AssertionError("Samba's DC listens on 127.0.0.1:389 and :88: tests with it run as root (.ci/run)");
+    }
     Peers.require("samba-tool", "samba");
     Peers.require("ldapsearch", "ldap-utils");
     Files.createDirectories(dir);

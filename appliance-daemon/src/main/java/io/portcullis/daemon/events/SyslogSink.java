@@ -15,14 +15,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -32,7 +28,6 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
-import javax.net.ssl.TrustManagerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -268,24 +263,9 @@ public final class SyslogSink {
       return (SSLSocketFactory) SSLSocketFactory.getDefault();
     }
     // Read at every connect: a renewed CA file takes effect without a config change.
-    Path file = baseDir.resolve(target.ca());
-    Collection<? extends Certificate> certs;
-    try (InputStream in = Files.newInputStream(file)) {
-      certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
-    }
-    if (certs.isEmpty()) {
-      throw new CertificateException("no certificate in " + file);
-    }
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    int i = 0;
-    for (Certificate c : certs) {
-      trust.setCertificateEntry("ca" + i++, c);
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
     SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
+    ctx.init(null, new javax.net.ssl.TrustManager[] {
+        io.portcullis.daemon.tls.PemTrust.of(baseDir.resolve(target.ca()))}, null);
     return ctx.getSocketFactory();
   }
 
